@@ -1,0 +1,393 @@
+#include <stdio.h>
+
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void attn_opts_init(attn_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->suite = "all";
+    o->backend = "all";
+    o->seed = 42;
+    o->warmup = 3;
+    o->min_samples = 10;
+    o->max_samples = 1000;
+    o->max_time = 2.0;
+    o->target_spread = 0.02;
+    o->cpu_max_gflop = 20.0;
+    o->ref_gflop = 2.0;
+}
+
+void attn_print_help(FILE *f)
+{
+    fputs(
+        "usage: attnbench [options]\n"
+        "\n"
+        "Checks every selected variant against the CPU reference, then times it.\n"
+        "\n"
+        "Selection\n"
+        "  --list               list suites, their axes and variants (with why a variant\n"
+        "                       cannot run here), then exit\n"
+        "  --suite NAME|all     suite to run (default: all)\n"
+        "  --variant REGEX      only variants whose name matches (POSIX extended regex)\n"
+        "  --backend cpu|gpu|all  only variants of that backend (default: all)\n"
+        "  --sweep              the suite's default grid (the smaller CPU grid when no GPU\n"
+        "                       variant can run)\n"
+        "  --shape k=v,...      one case; axes not given take defaults or are derived;\n"
+        "                       repeatable. Values take k/m suffixes (16k = 16384)\n"
+        "  --axis k=a,b,c       use these values for axis k (multiplies with the rest)\n"
+        "\n"
+        "Checking and timing\n"
+        "  --check              verify only, no timing; exit 1 if any variant fails\n"
+        "  --seed N             input seed (default 42)\n"
+        "  --warmup N           untimed runs before sampling (default 3)\n"
+        "  --min-samples N      at least N timed samples (default 10)\n"
+        "  --max-samples N      at most N timed samples (default 1000)\n"
+        "  --max-time S         stop sampling after S seconds once --min-samples are in\n"
+        "                       (default 2)\n"
+        "  --target-spread F    stop sampling once IQR/median < F (default 0.02)\n"
+        "  --cpu-max-gflop G    CPU variants skip cases above G GFLOP (default 20)\n"
+        "  --ref-gflop G        reference budget per case: above it a deterministic sample\n"
+        "                       of output rows is checked (default 2)\n"
+        "  --device N           CUDA device ordinal (default 0)\n"
+        "\n"
+        "Output\n"
+        "  --csv PATH           append rows to PATH ({suite} in PATH is replaced by the\n"
+        "                       suite's name). Default: results/run-<time>/<suite>.csv for\n"
+        "                       runs that time; none for --check\n"
+        "  --dump DIR           write inputs, reference and outputs as .npy + manifest.json\n"
+        "  --no-plots           do not render plots after a sweep\n"
+        "  --help               this text\n"
+        "\n"
+        "Exit status: 0 all ok, 1 a variant failed its check, 2 bad usage.\n",
+        f);
+}
+
+int attn_parse_int(const char *s, int64_t *out)
+{
+    if (!s || !*s) return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno) return -1;
+    int64_t mul = 1;
+    if (*end == 'k' || *end == 'K') mul = 1024, end++;
+    else if (*end == 'm' || *end == 'M') mul = 1024 * 1024, end++;
+    if (*end) return -1;
+    if (v > INT64_MAX / mul || v < INT64_MIN / mul) return -1;
+    *out = (int64_t)v * mul;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    if (!s || !*s) return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !(v == v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* --axis k=a,b,c */
+static int parse_axis(const char *arg, attn_axis_override_t *a, char *err, size_t n)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof a->name) {
+        snprintf(err, n, "--axis '%s': expected NAME=v1,v2,...", arg);
+        return -1;
+    }
+    memcpy(a->name, arg, (size_t)(eq - arg));
+    a->name[eq - arg] = 0;
+    a->n = 0;
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", eq + 1);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (a->n == ATTN_MAX_LIST) {
+            snprintf(err, n, "--axis '%s': more than %d values", arg, ATTN_MAX_LIST);
+            return -1;
+        }
+        if (attn_parse_int(t, &a->vals[a->n++])) {
+            snprintf(err, n, "--axis '%s': '%s' is not an integer", arg, t);
+            return -1;
+        }
+    }
+    if (a->n == 0) {
+        snprintf(err, n, "--axis '%s': no values", arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Each option: name, whether it takes a value, and where it goes. */
+int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, n, "unexpected argument '%s'", a);
+            return -1;
+        }
+        char name[64];
+        const char *val = NULL;
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        if (len >= sizeof name) len = sizeof name - 1;
+        memcpy(name, a, len);
+        name[len] = 0;
+        if (eq) val = eq + 1;
+
+        /* flags */
+        int *flag = !strcmp(name, "--help")    ? &o->help
+                    : !strcmp(name, "--list")  ? &o->list
+                    : !strcmp(name, "--sweep") ? &o->sweep
+                    : !strcmp(name, "--check") ? &o->check_only
+                    : !strcmp(name, "--no-plots") ? &o->no_plots
+                                                 : NULL;
+        if (!strcmp(name, "-h")) flag = &o->help;
+        if (flag) {
+            if (val) {
+                snprintf(err, n, "%s takes no value (got '%s')", name, a);
+                return -1;
+            }
+            *flag = 1;
+            continue;
+        }
+        static const char *const with_value[] = {
+            "--suite", "--variant", "--backend", "--shape", "--axis", "--csv", "--dump",
+            "--seed", "--warmup", "--min-samples", "--max-samples", "--max-time",
+            "--target-spread", "--cpu-max-gflop", "--ref-gflop", "--device", NULL};
+        int known = 0;
+        for (int k = 0; with_value[k]; k++) known |= !strcmp(name, with_value[k]);
+        if (!known) {
+            snprintf(err, n, "unknown option '%s'", name);
+            return -1;
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                snprintf(err, n, "%s needs a value", name);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        int64_t iv;
+        double dv;
+        if (!strcmp(name, "--suite")) o->suite = val;
+        else if (!strcmp(name, "--variant")) o->variant_re = val;
+        else if (!strcmp(name, "--backend")) {
+            if (strcmp(val, "cpu") && strcmp(val, "gpu") && strcmp(val, "all")) {
+                snprintf(err, n, "--backend '%s': expected cpu, gpu or all", val);
+                return -1;
+            }
+            o->backend = val;
+        } else if (!strcmp(name, "--shape")) {
+            if (o->nshapes == ATTN_MAX_SHAPES) {
+                snprintf(err, n, "more than %d --shape options", ATTN_MAX_SHAPES);
+                return -1;
+            }
+            o->shapes[o->nshapes++] = val;
+        } else if (!strcmp(name, "--axis")) {
+            if (o->naxis == ATTN_MAX_AXES) {
+                snprintf(err, n, "more than %d --axis options", ATTN_MAX_AXES);
+                return -1;
+            }
+            if (parse_axis(val, &o->axis[o->naxis++], err, n)) return -1;
+        } else if (!strcmp(name, "--csv")) {
+            if (!*val) { snprintf(err, n, "--csv needs a path"); return -1; }
+            o->csv = val;
+        } else if (!strcmp(name, "--dump")) {
+            if (!*val) { snprintf(err, n, "--dump needs a directory"); return -1; }
+            o->dump = val;
+        } else if (!strcmp(name, "--max-time") || !strcmp(name, "--target-spread") ||
+                   !strcmp(name, "--cpu-max-gflop") || !strcmp(name, "--ref-gflop")) {
+            if (parse_double(val, &dv) || dv < 0) {
+                snprintf(err, n, "%s '%s': expected a non-negative number", name, val);
+                return -1;
+            }
+            if (!strcmp(name, "--max-time")) o->max_time = dv;
+            else if (!strcmp(name, "--target-spread")) o->target_spread = dv;
+            else if (!strcmp(name, "--cpu-max-gflop")) o->cpu_max_gflop = dv;
+            else o->ref_gflop = dv;
+        } else { /* integer options */
+            if (attn_parse_int(val, &iv) || iv < 0 || (strcmp(name, "--seed") && iv > 1000000)) {
+                snprintf(err, n, "%s '%s': expected a non-negative integer%s", name, val,
+                         strcmp(name, "--seed") ? " up to 1000000" : "");
+                return -1;
+            }
+            if (!strcmp(name, "--seed")) o->seed = (uint64_t)iv;
+            else if (!strcmp(name, "--warmup")) o->warmup = (int)iv;
+            else if (!strcmp(name, "--min-samples")) o->min_samples = (int)iv;
+            else if (!strcmp(name, "--max-samples")) o->max_samples = (int)iv;
+            else o->device = (int)iv;
+        }
+    }
+    if (o->min_samples < 1) o->min_samples = 1;
+    if (o->max_samples < o->min_samples) {
+        snprintf(err, n, "--max-samples %d is below --min-samples %d", o->max_samples,
+                 o->min_samples);
+        return -1;
+    }
+    if (o->sweep && o->nshapes) {
+        snprintf(err, n, "--sweep and --shape are exclusive: a sweep runs the suite's grid");
+        return -1;
+    }
+    return 0;
+}
+
+const char *attn_case_str(const attn_suite_t *s, const int64_t *v, char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->naxes && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%s%s=%lld", i ? "," : "", s->axes[i].name,
+                                (long long)v[i]);
+    return buf;
+}
+
+static int check_range(const attn_suite_t *s, int i, int64_t x, const char *what, char *err,
+                       size_t n)
+{
+    const attn_axis_t *a = &s->axes[i];
+    if (x < a->min || x > a->max) {
+        snprintf(err, n, "%s %s=%lld: %s must be in [%lld, %lld] (%s)", what, a->name,
+                 (long long)x, a->name, (long long)a->min, (long long)a->max, a->help);
+        return -1;
+    }
+    return 0;
+}
+
+/* "k=v,k=v" onto v (values range-checked). */
+static int apply_shape(const attn_suite_t *s, const char *shape, int64_t *v, char *err, size_t n)
+{
+    char buf[1024];
+    if (strlen(shape) >= sizeof buf) {
+        snprintf(err, n, "--shape '%.40s...': too long", shape);
+        return -1;
+    }
+    strcpy(buf, shape);
+    char *save = NULL;
+    int count = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), count++) {
+        char *eq = strchr(t, '=');
+        if (!eq || eq == t) {
+            snprintf(err, n, "--shape '%s': '%s' is not NAME=VALUE", shape, t);
+            return -1;
+        }
+        *eq = 0;
+        int i = attn_axis_index(s, t);
+        if (i < 0) {
+            int off = snprintf(err, n, "--shape '%s': suite %s has no axis '%s' (axes:", shape,
+                               s->name, t);
+            for (int k = 0; k < s->naxes && off > 0 && (size_t)off < n; k++)
+                off += snprintf(err + off, n - (size_t)off, " %s", s->axes[k].name);
+            if (off > 0 && (size_t)off < n) snprintf(err + off, n - (size_t)off, ")");
+            return -1;
+        }
+        int64_t x;
+        if (attn_parse_int(eq + 1, &x)) {
+            snprintf(err, n, "--shape '%s': %s='%s' is not an integer", shape, t, eq + 1);
+            return -1;
+        }
+        if (check_range(s, i, x, "--shape", err, n)) return -1;
+        v[i] = x;
+    }
+    if (count == 0) {
+        snprintf(err, n, "--shape '%s': empty", shape);
+        return -1;
+    }
+    return 0;
+}
+
+/* Defaults, then the suite's derivation, then every value range-checked. */
+static int finish_case(const attn_suite_t *s, int64_t *v, char *err, size_t n)
+{
+    for (int i = 0; i < s->naxes; i++)
+        if (v[i] == ATTN_UNSET && s->axes[i].def != ATTN_UNSET) v[i] = s->axes[i].def;
+    if (s->derive && s->derive(v, err, n)) return -1;
+    char cs[512];
+    for (int i = 0; i < s->naxes; i++) {
+        if (v[i] == ATTN_UNSET) {
+            snprintf(err, n, "suite %s: axis %s has no value (internal error)", s->name,
+                     s->axes[i].name);
+            return -1;
+        }
+        if (check_range(s, i, v[i], "derived", err, n)) {
+            size_t l = strlen(err);
+            snprintf(err + l, n - l, " in case %s", attn_case_str(s, v, cs, sizeof cs));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int attn_build_cases(const attn_suite_t *s, const attn_opts_t *o, int cpu_grid, int64_t **out,
+                     char *err, size_t n)
+{
+    const int na = s->naxes;
+    /* Per axis: the list of values to take (count 0: leave unset). */
+    int cnt[ATTN_MAX_AXES] = {0};
+    const int64_t *vals[ATTN_MAX_AXES] = {0};
+    for (int i = 0; i < na; i++) {
+        const attn_axis_t *a = &s->axes[i];
+        if (o->sweep) {
+            if (cpu_grid && a->nsweep_cpu) cnt[i] = a->nsweep_cpu, vals[i] = a->sweep_cpu;
+            else cnt[i] = a->nsweep, vals[i] = a->sweep;
+        }
+    }
+    for (int k = 0; k < o->naxis; k++) {
+        int i = attn_axis_index(s, o->axis[k].name);
+        if (i < 0) {
+            snprintf(err, n, "--axis %s: suite %s has no axis '%s'", o->axis[k].name, s->name,
+                     o->axis[k].name);
+            return -1;
+        }
+        for (int j = 0; j < o->axis[k].n; j++)
+            if (check_range(s, i, o->axis[k].vals[j], "--axis", err, n)) return -1;
+        cnt[i] = o->axis[k].n, vals[i] = o->axis[k].vals;
+    }
+    /* Bases: each --shape, or one all-unset case. */
+    int nbase = o->nshapes ? o->nshapes : 1;
+    size_t total = (size_t)nbase;
+    for (int i = 0; i < na; i++)
+        if (cnt[i]) total *= (size_t)cnt[i];
+    if (total > 100000) {
+        snprintf(err, n, "%zu cases selected: more than 100000", total);
+        return -1;
+    }
+    int64_t *cases = malloc(total * (size_t)na * sizeof *cases);
+    if (!cases) {
+        snprintf(err, n, "out of memory building %zu cases", total);
+        return -1;
+    }
+    size_t c = 0;
+    for (int b = 0; b < nbase; b++) {
+        int64_t base[ATTN_MAX_AXES];
+        for (int i = 0; i < na; i++) base[i] = ATTN_UNSET;
+        if (o->nshapes && apply_shape(s, o->shapes[b], base, err, n)) goto fail;
+        /* Odometer over the listed axes; the first axis varies slowest. */
+        int idx[ATTN_MAX_AXES] = {0};
+        for (;;) {
+            int64_t *v = cases + c * (size_t)na;
+            for (int i = 0; i < na; i++) v[i] = cnt[i] ? vals[i][idx[i]] : base[i];
+            if (finish_case(s, v, err, n)) goto fail;
+            c++;
+            int i = na - 1;
+            for (; i >= 0; i--) {
+                if (!cnt[i]) continue;
+                if (++idx[i] < cnt[i]) break;
+                idx[i] = 0;
+            }
+            if (i < 0) break;
+        }
+    }
+    *out = cases;
+    return (int)c;
+fail:
+    free(cases);
+    return -1;
+}

@@ -1,0 +1,61 @@
+/* Command-line options and the cases they select. */
+#ifndef ATTN_CLI_H
+#define ATTN_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include "registry.h"
+
+#define ATTN_MAX_SHAPES 64
+#define ATTN_MAX_LIST 64
+
+typedef struct attn_axis_override {
+    char name[32];
+    int n;
+    int64_t vals[ATTN_MAX_LIST];
+} attn_axis_override_t;
+
+typedef struct attn_opts {
+    int help, list, sweep, check_only, no_plots;
+    const char *suite;          /* a suite name or "all" */
+    const char *variant_re;     /* POSIX extended regex over variant names; NULL: all */
+    const char *backend;        /* "all", "cpu" or "gpu" */
+    int nshapes;
+    const char *shapes[ATTN_MAX_SHAPES];
+    int naxis;
+    attn_axis_override_t axis[ATTN_MAX_AXES];
+    const char *csv, *dump;
+    uint64_t seed;
+    int warmup, min_samples, max_samples;
+    double max_time;            /* seconds of timed samples per (variant, case) */
+    double target_spread;       /* stop sampling once IQR / median is below this */
+    double cpu_max_gflop;       /* CPU variants skip cases above this many GFLOP */
+    double ref_gflop;           /* reference budget per case; above it, rows are sampled */
+    int device;
+} attn_opts_t;
+
+/* Defaults for every option. */
+void attn_opts_init(attn_opts_t *o);
+
+/* Parse argv into o. Returns 0, or -1 with a message naming the bad argument in err. Option
+ * values are kept as pointers into argv. */
+int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t errlen);
+
+/* Parse an integer with an optional k/m suffix (×1024, ×1024²) into *out; -1 on malformed or
+ * out-of-range text. */
+int attn_parse_int(const char *s, int64_t *out);
+
+/* The cases of suite s selected by o: --shape strings, else the sweep grid (the CPU grid when
+ * cpu_grid), else the default case; --axis lists multiply in. Each case is derived and range
+ * checked. Returns the number of cases (malloc'd into *cases, naxes values each), or -1 with a
+ * message in err naming the bad value. */
+int attn_build_cases(const attn_suite_t *s, const attn_opts_t *o, int cpu_grid, int64_t **cases,
+                     char *err, size_t errlen);
+
+/* "B=1,H=16,N=4096,..." for a case, into buf. */
+const char *attn_case_str(const attn_suite_t *s, const int64_t *v, char *buf, size_t n);
+
+void attn_print_help(FILE *f);
+
+#endif

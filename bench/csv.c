@@ -1,0 +1,190 @@
+#include "csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void attn_row_init(attn_row_t *r) { memset(r, 0, sizeof *r); }
+void attn_row_free(attn_row_t *r) { free(r->buf); attn_row_init(r); }
+void attn_row_clear(attn_row_t *r)
+{
+    r->len = 0;
+    r->nfields = 0;
+    if (r->buf) r->buf[0] = 0;
+}
+
+static void put(attn_row_t *r, const char *s, size_t n)
+{
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 256;
+        while (cap < r->len + n + 1) cap *= 2;
+        char *b = realloc(r->buf, cap);
+        if (!b) abort();
+        r->buf = b, r->cap = cap;
+    }
+    memcpy(r->buf + r->len, s, n);
+    r->len += n;
+    r->buf[r->len] = 0;
+}
+
+void attn_row_str(attn_row_t *r, const char *s)
+{
+    if (r->nfields++) put(r, ",", 1);
+    if (!s) return;
+    if (!strpbrk(s, ",\"\n\r")) {
+        put(r, s, strlen(s));
+        return;
+    }
+    put(r, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') put(r, "\"\"", 2);
+        else if (*p == '\n' || *p == '\r') put(r, " ", 1); /* one row, one line */
+        else put(r, p, 1);
+    }
+    put(r, "\"", 1);
+}
+
+void attn_row_int(attn_row_t *r, long long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", v);
+    attn_row_str(r, b);
+}
+
+void attn_row_num(attn_row_t *r, double v)
+{
+    char b[32];
+    if (isnan(v)) b[0] = 0;
+    else snprintf(b, sizeof b, "%.6g", v);
+    attn_row_str(r, b);
+}
+
+void attn_csv_header(const attn_suite_t *s, attn_row_t *r)
+{
+    static const char *const lead[] = {"suite", "variant", "backend", "dtype"};
+    static const char *const trail[] = {
+        "status", "reason", "samples", "median_ms", "min_ms", "max_ms", "iqr_ms", "flops",
+        "bytes", "tflops", "gbps", "max_abs_err", "rel_l2_err", "tolerance", "checked_rows",
+        "seed", "device", "sm", "driver", "runtime", "sm_clock_mhz", "git_commit", "timestamp"};
+    attn_row_clear(r);
+    for (size_t i = 0; i < sizeof lead / sizeof *lead; i++) attn_row_str(r, lead[i]);
+    for (int i = 0; i < s->naxes; i++) attn_row_str(r, s->axes[i].name);
+    for (size_t i = 0; i < sizeof trail / sizeof *trail; i++) attn_row_str(r, trail[i]);
+}
+
+int attn_mkdirs(const char *path, int is_dir)
+{
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return errno = ENAMETOOLONG, -1;
+    if (!is_dir) {
+        char *slash = strrchr(buf, '/');
+        if (!slash) return 0;
+        *slash = 0;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (buf[0] && mkdir(buf, 0777) && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int write_all(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        s += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err, size_t n)
+{
+    c->fd = -1;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    if (attn_mkdirs(path, 0)) {
+        snprintf(err, n, "cannot create the directory of CSV path '%s': %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        snprintf(err, n, "cannot open CSV path '%s' for appending: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (flock(fd, LOCK_EX) || fstat(fd, &st)) {
+        snprintf(err, n, "cannot lock CSV '%s': %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int rc = 0;
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, n, "CSV path '%s' is not a regular file", path);
+        rc = -1;
+    } else if (st.st_size == 0) {
+        if (write_all(fd, header, strlen(header)) || write_all(fd, "\n", 1)) {
+            snprintf(err, n, "cannot write CSV '%s': %s", path, strerror(errno));
+            rc = -1;
+        }
+    } else {
+        size_t hl = strlen(header);
+        char *first = malloc(hl + 2);
+        ssize_t got = first ? pread(fd, first, hl + 1, 0) : -1;
+        if (got != (ssize_t)(hl + 1) || memcmp(first, header, hl) || first[hl] != '\n') {
+            snprintf(err, n,
+                     "CSV '%s' exists with a different header (another suite or schema "
+                     "version); refusing to append — choose another --csv path",
+                     path);
+            rc = -1;
+        } else {
+            char last;
+            if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+                write_all(fd, "\n", 1)) { /* cut-off row from a crash: end it, keep it */
+                snprintf(err, n, "cannot write CSV '%s': %s", path, strerror(errno));
+                rc = -1;
+            }
+        }
+        free(first);
+    }
+    flock(fd, LOCK_UN);
+    if (rc) {
+        close(fd);
+        return -1;
+    }
+    c->fd = fd;
+    return 0;
+}
+
+int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
+{
+    if (c->fd < 0) return errno = EBADF, -1;
+    char *line = malloc(row->len + 2);
+    if (!line) return -1;
+    memcpy(line, row->buf, row->len);
+    line[row->len] = '\n';
+    flock(c->fd, LOCK_EX);
+    int rc = write_all(c->fd, line, row->len + 1);
+    if (!rc) rc = fdatasync(c->fd) && errno != EINVAL ? -1 : 0;
+    flock(c->fd, LOCK_UN);
+    free(line);
+    return rc;
+}
+
+void attn_csv_close(attn_csv_t *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+}

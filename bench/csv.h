@@ -1,0 +1,47 @@
+/* Results files: one header, then one row per (suite, variant, case), appended safely.
+ *
+ * Safety rules: a file is opened with O_APPEND; an existing non-empty file must start with the
+ * exact same header (else it is refused, never rewritten); a last line cut short by an earlier
+ * crash is terminated before new rows go in, so it never merges with them; every row is written
+ * under an exclusive flock() by a single write() of the whole line, so concurrent writers do not
+ * interleave half-lines. Rows already in the file are never touched. */
+#ifndef ATTN_CSV_H
+#define ATTN_CSV_H
+
+#include <stddef.h>
+#include "registry.h"
+
+typedef struct attn_csv {
+    int fd;
+    char path[1024];
+} attn_csv_t;
+
+/* A growing line of CSV fields with RFC 4180 quoting. */
+typedef struct attn_row {
+    char *buf;
+    size_t len, cap;
+    int nfields;
+} attn_row_t;
+
+void attn_row_init(attn_row_t *r);
+void attn_row_free(attn_row_t *r);
+void attn_row_clear(attn_row_t *r);
+void attn_row_str(attn_row_t *r, const char *s);     /* quoted when needed; NULL → empty */
+void attn_row_int(attn_row_t *r, long long v);
+void attn_row_num(attn_row_t *r, double v);           /* %.6g; NaN → empty field */
+
+/* The header line (no newline) for suite s: see README "CSV schema". */
+void attn_csv_header(const attn_suite_t *s, attn_row_t *r);
+
+/* Open path for appending (creating parent directories). Returns 0, or -1 with a message in
+ * err naming the path and the reason. */
+int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err, size_t n);
+
+/* Append one row (without newline). Returns 0 or -1 (errno set). */
+int attn_csv_append(attn_csv_t *c, const attn_row_t *row);
+void attn_csv_close(attn_csv_t *c);
+
+/* mkdir -p of the directory part of path (or of path itself when is_dir). */
+int attn_mkdirs(const char *path, int is_dir);
+
+#endif

@@ -1,0 +1,50 @@
+/* The GPU as bench/ sees it: discovery, memory, the launch stream, event timing, NVTX.
+ * Built from gpu_cuda.c with CUDA, from gpu_none.c without (every call then fails cleanly). */
+#ifndef ATTN_DEVICE_H
+#define ATTN_DEVICE_H
+
+#include <stddef.h>
+#include "registry.h"
+
+typedef struct attn_device {
+    int usable;               /* GPU variants can run */
+    char reason[256];         /* why not, e.g. "no CUDA device (...)" */
+    char name[256];
+    int ordinal, sm;          /* sm = major·10 + minor */
+    int driver, runtime;      /* e.g. 13000 */
+    int clock_mhz;            /* peak SM clock the runtime reports; 0 when unknown */
+    size_t l2_bytes, total_mem;
+} attn_device_t;
+
+/* Open device `ordinal`: create the non-default launch stream, timing events and an L2 flush
+ * buffer of 2× the L2 size. Always fills d; returns 0 when usable. */
+int attn_gpu_open(attn_device_t *d, int ordinal);
+void attn_gpu_close(void);
+
+/* Free and total device memory now; 0 on success. */
+int attn_gpu_meminfo(size_t *free_bytes, size_t *total_bytes);
+
+/* Each returns 0, or -1 with the CUDA error text in err. */
+int attn_gpu_malloc(void **p, size_t n, char *err, size_t errlen);
+void attn_gpu_free(void *p);
+int attn_gpu_upload(void *dst, const void *src, size_t n, char *err, size_t errlen);
+int attn_gpu_download(void *dst, const void *src, size_t n, char *err, size_t errlen);
+/* Fill with 0xFF bytes: NaN as f32 and as bf16, so an unwritten output element fails. */
+int attn_gpu_poison(void *p, size_t n, char *err, size_t errlen);
+
+/* Run the variant once on the stream and wait for it; reports launch and execution errors.
+ * After an error that leaves the context unusable (illegal address, ...), attn_gpu_broken()
+ * returns the reason and every later GPU call fails. */
+int attn_gpu_run_sync(const attn_variant_t *var, const int64_t *v, const void *const *in,
+                      void *out, void *ws, char *err, size_t errlen);
+const char *attn_gpu_broken(void);
+
+/* One timed sample: flush L2 (memset of the flush buffer), event, run, event, wait. */
+int attn_gpu_sample(const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
+                    void *ws, double *ms, char *err, size_t errlen);
+
+/* NVTX range around a case, named suite/variant/shape. */
+void attn_nvtx_push(const char *name);
+void attn_nvtx_pop(void);
+
+#endif

@@ -1,0 +1,138 @@
+/* The registry: what a suite and a variant are, as plain data.
+ *
+ * bench/ (CLI, sweep, timer, CSV) only ever talks to suites through these structs; it knows no
+ * mechanism by name. A suite lives in suites/<name>.c and is listed once in suites/suites.c;
+ * adding one touches no file in bench/.
+ *
+ * Every axis value is an int64. A case is one value per axis of its suite, in the suite's axis
+ * order. ATTN_UNSET marks a value nobody gave yet: the suite's derive() fills it from the others
+ * (e.g. mhsa derives B from tokens / N), and what is still unset afterwards takes its default.
+ */
+#ifndef ATTN_REGISTRY_H
+#define ATTN_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ATTN_MAX_AXES 16
+#define ATTN_MAX_TENSORS 8
+#define ATTN_MAX_DIMS 6
+#define ATTN_UNSET INT64_MIN
+
+typedef enum attn_backend { ATTN_CPU, ATTN_GPU } attn_backend_t;
+
+/* Storage dtype of a variant's float inputs and output. */
+typedef enum attn_dtype { ATTN_F64, ATTN_F32, ATTN_BF16 } attn_dtype_t;
+
+/* What a tensor holds: floats (stored in the variant's dtype) or int32 (stored as is). */
+typedef enum attn_tkind { ATTN_T_FLOAT, ATTN_T_INT32 } attn_tkind_t;
+
+typedef struct attn_tensor {
+    const char *name;          /* file and manifest name, e.g. "q" */
+    attn_tkind_t kind;
+    int ndim;
+    int64_t shape[ATTN_MAX_DIMS];
+    const char *dims;          /* one letter per dim for messages, e.g. "bhnc" */
+} attn_tensor_t;
+
+/* The tensors of one case: inputs (parameters included) and the single output. */
+typedef struct attn_layout {
+    int nin;
+    attn_tensor_t in[ATTN_MAX_TENSORS];
+    attn_tensor_t out;
+    /* The output seen as out_rows independent rows for sampled checking: element e belongs to
+     * row e / row_len when row_of is NULL. A row is the unit the reference can compute alone. */
+    int64_t out_rows;
+} attn_layout_t;
+
+/* One axis of a suite.
+ *  name     as on the command line (--shape name=v) and as the CSV column header
+ *  def      value when neither given nor derived (ATTN_UNSET: derive() must fill it)
+ *  sweep    the suite's default grid on a GPU (NULL-free array of nsweep values; 0: not swept)
+ *  sweep_cpu the grid used when only CPU variants can run (no device); 0 values: use `sweep`
+ *  min,max  accepted range of a given value */
+typedef struct attn_axis {
+    const char *name;
+    const char *help;
+    int64_t def;
+    int64_t min, max;
+    int nsweep;
+    int64_t sweep[12];
+    int nsweep_cpu;
+    int64_t sweep_cpu[12];
+} attn_axis_t;
+
+struct attn_suite;
+
+/* One implementation of a suite.
+ *  name        unique within the suite; matched by --variant REGEX
+ *  backend     ATTN_CPU (host pointers) or ATTN_GPU (device pointers, async on `stream`)
+ *  dtype       storage dtype of its float inputs and output
+ *  tensor_cores 1 when its built sm_90 code must contain tensor-core instructions, 0 when it must
+ *              contain none (checked by tests/sass_check.sh); -1: not checked (CPU variants,
+ *              and variants whose matrix work is a library's, e.g. cuBLAS)
+ *  kernel_file source file of its kernels, relative to the repository root (for the SASS check)
+ *  about       one line for --list
+ *  available   NULL when this build can run it; else why not (e.g. "built without CUDA")
+ *  supports    NULL, or returns NULL / a reason the case is not supported (the row is skipped)
+ *  workspace   NULL, or the device/host scratch bytes it needs for a case
+ *  run         compute the output for case v: in[i] and out point to the layout's tensors in
+ *              `dtype` (int32 tensors as int32), ws to workspace bytes; returns 0 or an error
+ *              code, and error_string() turns that into text */
+typedef struct attn_variant {
+    const char *name;
+    attn_backend_t backend;
+    attn_dtype_t dtype;
+    int tensor_cores;
+    const char *kernel_file;
+    const char *about;
+    const char *available;
+    const char *(*supports)(const int64_t *v);
+    size_t (*workspace)(const int64_t *v);
+    int (*run)(const int64_t *v, const void *const *in, void *out, void *ws, void *stream);
+    const char *(*error_string)(int err);
+} attn_variant_t;
+
+/* One attention mechanism.
+ *  derive     fill ATTN_UNSET values from the others and check constraints; returns 0, or -1
+ *             with a message naming the offending values in err (bad usage: exit 2)
+ *  layout     shapes of the inputs and output of a case
+ *  generate   fill the host inputs of a case deterministically from seed (floats as float)
+ *  reference  the output in double from float inputs (already rounded to the variant's dtype),
+ *             computing only the rows with row_sel[r] != 0 (all rows when row_sel is NULL)
+ *  flops      algorithmic FLOPs (SPEC.md) — also the reference's cost estimate
+ *  bytes      minimum bytes moved for an element size in bytes
+ *  tolerance  the largest accepted max|out − ref| relative to max(|ref|) for a dtype, with the
+ *             derivation written beside it in the suite
+ *  plot_axis  the axis the plots put on x
+ *  plot_panels comma-separated axes that get one plot panel per value combination */
+typedef struct attn_suite {
+    const char *name;
+    const char *title;
+    int naxes;
+    const attn_axis_t *axes;
+    int (*derive)(int64_t *v, char *err, size_t errlen);
+    void (*layout)(const int64_t *v, attn_layout_t *out);
+    void (*generate)(const int64_t *v, uint64_t seed, void *const *in);
+    void (*reference)(const int64_t *v, const void *const *in, double *out,
+                      const uint8_t *row_sel);
+    double (*flops)(const int64_t *v);
+    double (*bytes)(const int64_t *v, int elem_size);
+    double (*tolerance)(const int64_t *v, attn_dtype_t dtype);
+    const char *plot_axis;
+    const char *plot_panels;
+    int nvariants;
+    const attn_variant_t *variants;
+} attn_suite_t;
+
+/* The list of suites, defined in suites/suites.c, NULL-terminated. */
+extern const attn_suite_t *const attn_suites[];
+
+/* Helpers every layer may use. */
+const char *attn_dtype_name(attn_dtype_t t);
+const char *attn_backend_name(attn_backend_t b);
+int attn_dtype_size(attn_dtype_t t);
+int attn_axis_index(const attn_suite_t *s, const char *name);
+int64_t attn_tensor_numel(const attn_tensor_t *t);
+
+#endif

@@ -1,0 +1,782 @@
+/* The run: select suites, variants and cases; for each case generate inputs, compute the
+ * reference, check each variant, time it, write its CSV row; render plots after a sweep. */
+#include "run.h"
+
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cli.h"
+#include "csv.h"
+#include "device.h"
+#include "npy.h"
+#include "stats.h"
+#include "util.h"
+
+#ifndef ATTN_SOURCE_ROOT
+#define ATTN_SOURCE_ROOT "."
+#endif
+
+/* Everything a run shares across suites and cases. */
+typedef struct run {
+    attn_opts_t o;
+    regex_t re;
+    int have_re;
+    attn_device_t dev;
+    char cpu_name[128], git[64], stamp[32], run_dir[64];
+    FILE *manifest;      /* --dump: manifest.json entries */
+    int manifest_n;
+    int nfail, nok, nskip;
+} run_t;
+
+/* Why variant x cannot run here at all (independent of the case), or NULL. */
+static const char *unavailable(const run_t *r, const attn_variant_t *x)
+{
+    if (x->available) return x->available;
+    if (!x->run) return "not implemented";
+    if (x->backend == ATTN_GPU && !r->dev.usable) return r->dev.reason;
+    return NULL;
+}
+
+static int selected(const run_t *r, const attn_variant_t *x)
+{
+    if (strcmp(r->o.backend, "all") && strcmp(r->o.backend, attn_backend_name(x->backend)))
+        return 0;
+    return !r->have_re || regexec(&r->re, x->name, 0, NULL, 0) == 0;
+}
+
+/* ---------------------------------------------------------------- provenance */
+
+static void read_cmd(const char *cmd, char *out, size_t n)
+{
+    out[0] = 0;
+    FILE *p = popen(cmd, "r");
+    if (!p) return;
+    if (fgets(out, (int)n, p)) out[strcspn(out, "\r\n")] = 0;
+    pclose(p);
+}
+
+static void provenance(run_t *r)
+{
+    const char *g = getenv("ATTNBENCH_GIT_COMMIT");
+    if (g) snprintf(r->git, sizeof r->git, "%s", g);
+    else {
+        char dirty[8];
+        read_cmd("git -C '" ATTN_SOURCE_ROOT "' rev-parse --short=12 HEAD 2>/dev/null", r->git,
+                 sizeof r->git);
+        read_cmd("git -C '" ATTN_SOURCE_ROOT "' status --porcelain --untracked-files=no "
+                 "2>/dev/null | head -c 1",
+                 dirty, sizeof dirty);
+        if (!r->git[0]) snprintf(r->git, sizeof r->git, "unknown");
+        else if (dirty[0]) strncat(r->git, "-dirty", sizeof r->git - strlen(r->git) - 1);
+    }
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(r->stamp, sizeof r->stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(r->run_dir, sizeof r->run_dir, "results/run-%Y%m%d-%H%M%S", &tm);
+    snprintf(r->cpu_name, sizeof r->cpu_name, "CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10)) continue;
+        char *c = strchr(line, ':');
+        if (c) {
+            c += 1 + (c[1] == ' ');
+            c[strcspn(c, "\n")] = 0;
+            snprintf(r->cpu_name, sizeof r->cpu_name, "CPU %s", c);
+        }
+        break;
+    }
+    if (f) fclose(f);
+}
+
+/* ---------------------------------------------------------------- one result row */
+
+typedef struct result {
+    const char *status;   /* ok, fail, skip */
+    char reason[512];
+    attn_stats_t st;      /* st.n == 0: not timed */
+    int checked;          /* err fields valid */
+    attn_check_t chk;
+    int64_t rows_checked, rows;
+} result_t;
+
+static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_variant_t *x,
+                      const int64_t *v, const result_t *res)
+{
+    char cs[512];
+    attn_case_str(s, v, cs, sizeof cs);
+    const double fl = s->flops(v), by = s->bytes(v, attn_dtype_size(x->dtype));
+    const int gpu = x->backend == ATTN_GPU;
+    /* stdout: one line per row, nvbench-like */
+    if (res->st.n)
+        printf("%-6s %-12s %-4s %-4s %s  %.4f ms  %.3f TFLOP/s  %.1f GB/s  err %.2e\n", s->name,
+               x->name, attn_dtype_name(x->dtype), res->status, cs, res->st.median,
+               fl / (res->st.median * 1e-3) / 1e12, by / (res->st.median * 1e-3) / 1e9,
+               res->checked ? res->chk.max_abs_err : NAN);
+    else if (res->checked && !strcmp(res->status, "ok"))
+        printf("%-6s %-12s %-4s %-4s %s  err %.2e (tolerance %.2e)\n", s->name, x->name,
+               attn_dtype_name(x->dtype), res->status, cs, res->chk.max_abs_err,
+               res->chk.tol_abs);
+    else
+        printf("%-6s %-12s %-4s %-4s %s  %s\n", s->name, x->name, attn_dtype_name(x->dtype),
+               res->status, cs, res->reason);
+    fflush(stdout);
+    if (!csv) return;
+
+    attn_row_t row;
+    attn_row_init(&row);
+    attn_row_str(&row, s->name);
+    attn_row_str(&row, x->name);
+    attn_row_str(&row, attn_backend_name(x->backend));
+    attn_row_str(&row, attn_dtype_name(x->dtype));
+    for (int i = 0; i < s->naxes; i++) attn_row_int(&row, (long long)v[i]);
+    attn_row_str(&row, res->status);
+    attn_row_str(&row, res->reason);
+    const int timed = res->st.n > 0;
+    if (timed) {
+        attn_row_int(&row, res->st.n);
+        attn_row_num(&row, res->st.median);
+        attn_row_num(&row, res->st.min);
+        attn_row_num(&row, res->st.max);
+        attn_row_num(&row, res->st.iqr);
+    } else {
+        for (int i = 0; i < 5; i++) attn_row_str(&row, NULL);
+    }
+    attn_row_num(&row, fl);
+    attn_row_num(&row, by);
+    attn_row_num(&row, timed ? fl / (res->st.median * 1e-3) / 1e12 : NAN);
+    attn_row_num(&row, timed ? by / (res->st.median * 1e-3) / 1e9 : NAN);
+    if (res->checked) {
+        attn_row_num(&row, res->chk.max_abs_err);
+        attn_row_num(&row, res->chk.rel_l2_err);
+        attn_row_num(&row, res->chk.tol_abs);
+        char cr[64];
+        snprintf(cr, sizeof cr, "%lld/%lld", (long long)res->rows_checked, (long long)res->rows);
+        attn_row_str(&row, cr);
+    } else {
+        for (int i = 0; i < 4; i++) attn_row_str(&row, NULL);
+    }
+    attn_row_int(&row, (long long)r->o.seed);
+    attn_row_str(&row, gpu ? (r->dev.usable ? r->dev.name : NULL) : r->cpu_name);
+    if (gpu && r->dev.usable) {
+        attn_row_int(&row, r->dev.sm);
+        attn_row_int(&row, r->dev.driver);
+        attn_row_int(&row, r->dev.runtime);
+        if (r->dev.clock_mhz) attn_row_int(&row, r->dev.clock_mhz);
+        else attn_row_str(&row, NULL);
+    } else {
+        for (int i = 0; i < 4; i++) attn_row_str(&row, NULL);
+    }
+    attn_row_str(&row, r->git);
+    attn_row_str(&row, r->stamp);
+    if (attn_csv_append(csv, &row))
+        fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path,
+                strerror(errno));
+    attn_row_free(&row);
+}
+
+/* ---------------------------------------------------------------- per case */
+
+/* The inputs in one rounding class (class 0: as generated, for f32/f64 variants; class 1:
+ * rounded to bf16, for bf16 variants) and the reference computed from them. */
+typedef struct rclass {
+    int ready;
+    void *in[ATTN_MAX_TENSORS];      /* float / int32 host arrays (class 1: bf16-rounded) */
+    uint16_t *bits[ATTN_MAX_TENSORS]; /* class 1: the bf16 bits uploaded to bf16 variants */
+    double *ref;
+} rclass_t;
+
+typedef struct casectx {
+    const attn_suite_t *s;
+    const int64_t *v;
+    int index;
+    attn_layout_t L;
+    void *gen[ATTN_MAX_TENSORS];     /* generated inputs */
+    rclass_t cls[2];
+    uint8_t *row_sel;                /* NULL: every row checked */
+    int64_t rows_checked;
+} casectx_t;
+
+static size_t elem_bytes(const attn_tensor_t *t, attn_dtype_t dt)
+{
+    return t->kind == ATTN_T_INT32 ? 4 : (size_t)attn_dtype_size(dt);
+}
+
+static int prepare_class(run_t *r, casectx_t *c, int k, char *err, size_t n)
+{
+    rclass_t *rc = &c->cls[k];
+    if (rc->ready) return 0;
+    for (int i = 0; i < c->L.nin; i++) {
+        const attn_tensor_t *t = &c->L.in[i];
+        const int64_t ne = attn_tensor_numel(t);
+        if (k == 0 || t->kind == ATTN_T_INT32) {
+            rc->in[i] = c->gen[i];
+            continue;
+        }
+        float *f = malloc((size_t)ne * sizeof *f);
+        uint16_t *b = malloc((size_t)ne * sizeof *b);
+        if (!f || !b) {
+            free(f), free(b);
+            snprintf(err, n, "out of host memory rounding inputs");
+            return -1;
+        }
+        const float *g = c->gen[i];
+        for (int64_t e = 0; e < ne; e++) f[e] = attn_bf16_to_f32(b[e] = attn_f32_to_bf16(g[e]));
+        rc->in[i] = f, rc->bits[i] = b;
+    }
+    const int64_t no = attn_tensor_numel(&c->L.out);
+    rc->ref = malloc((size_t)no * sizeof *rc->ref);
+    if (!rc->ref) {
+        snprintf(err, n, "out of host memory for the reference output");
+        return -1;
+    }
+    for (int64_t e = 0; e < no; e++) rc->ref[e] = NAN; /* rows not sampled stay NaN */
+    const double t0 = attn_now();
+    c->s->reference(c->v, (const void *const *)rc->in, rc->ref, c->row_sel);
+    if (isatty(2) || r->o.sweep)
+        fprintf(stderr, "  reference (%s inputs, %lld/%lld rows): %.2f s\n",
+                k ? "bf16-rounded" : "f32", (long long)c->rows_checked,
+                (long long)c->L.out_rows, attn_now() - t0);
+    rc->ready = 1;
+    return 0;
+}
+
+static void free_case(casectx_t *c)
+{
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < c->L.nin; i++) {
+            if (k == 1 && c->cls[k].in[i] != c->gen[i]) free(c->cls[k].in[i]);
+            free(c->cls[k].bits[i]);
+        }
+        free(c->cls[k].ref);
+    }
+    for (int i = 0; i < c->L.nin; i++) free(c->gen[i]);
+    free(c->row_sel);
+}
+
+/* Samples until min_samples are in and either the spread target or the time cap is met. */
+static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
+                        const void *const *in, void *out, void *ws, attn_stats_t *st, char *err,
+                        size_t n)
+{
+    const attn_opts_t *o = &r->o;
+    const int gpu = x->backend == ATTN_GPU;
+    for (int w = 0; w < o->warmup; w++) {
+        if (gpu) {
+            if (attn_gpu_run_sync(x, v, in, out, ws, err, n)) return -1;
+        } else if (x->run(v, in, out, ws, NULL)) {
+            snprintf(err, n, "run failed");
+            return -1;
+        }
+    }
+    double *ms = malloc((size_t)o->max_samples * sizeof *ms);
+    if (!ms) {
+        snprintf(err, n, "out of host memory");
+        return -1;
+    }
+    int k = 0;
+    const double t0 = attn_now();
+    while (k < o->max_samples) {
+        if (gpu) {
+            if (attn_gpu_sample(x, v, in, out, ws, &ms[k], err, n)) {
+                free(ms);
+                return -1;
+            }
+        } else {
+            const double a = attn_now();
+            x->run(v, in, out, ws, NULL);
+            ms[k] = (attn_now() - a) * 1e3;
+        }
+        k++;
+        if (k >= o->min_samples &&
+            (attn_now() - t0 > o->max_time || attn_rel_spread(ms, k) < o->target_spread))
+            break;
+    }
+    *st = attn_stats(ms, k);
+    free(ms);
+    return 0;
+}
+
+static void dump_entry(run_t *r, const char *file, const attn_tensor_t *t, const char *descr,
+                       const char *role, const casectx_t *c)
+{
+    if (!r->manifest) return;
+    fprintf(r->manifest, "%s\n  {\"file\": \"%s\", \"role\": \"%s\", \"dtype\": \"%s\", \"shape\": [",
+            r->manifest_n++ ? "," : "", file, role, descr);
+    for (int i = 0; i < t->ndim; i++) fprintf(r->manifest, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    fprintf(r->manifest, "], \"suite\": \"%s\", \"case\": %d, \"axes\": {", c->s->name, c->index);
+    for (int i = 0; i < c->s->naxes; i++)
+        fprintf(r->manifest, "%s\"%s\": %lld", i ? ", " : "", c->s->axes[i].name,
+                (long long)c->v[i]);
+    fputs("}}", r->manifest);
+}
+
+static void dump(run_t *r, const casectx_t *c, const char *what, const attn_tensor_t *t,
+                 const char *descr, const void *data, int64_t esize)
+{
+    char file[256], path[1280];
+    snprintf(file, sizeof file, "%s-%03d-%s.npy", c->s->name, c->index, what);
+    snprintf(path, sizeof path, "%s/%s", r->o.dump, file);
+    if (attn_npy_write(path, descr, t->ndim, t->shape, data, esize))
+        fprintf(stderr, "attnbench: cannot write %s: %s\n", path, strerror(errno));
+    else
+        dump_entry(r, file, t, descr, what, c);
+}
+
+/* Check, then (unless --check) time, one variant on one case. */
+static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_t *res)
+{
+    char err[384] = "";
+    const int gpu = x->backend == ATTN_GPU;
+    const int k = x->dtype == ATTN_BF16;
+    rclass_t *rc = &c->cls[k];
+    const attn_tensor_t *ot = &c->L.out;
+    const int64_t no = attn_tensor_numel(ot);
+    const size_t osz = (size_t)no * (size_t)attn_dtype_size(x->dtype);
+    const size_t wsz = x->workspace ? x->workspace(c->v) : 0;
+    void *host_out = NULL, *host_ws = NULL;
+    void *d_in[ATTN_MAX_TENSORS] = {0}, *d_out = NULL, *d_ws = NULL;
+
+    if (gpu && x->dtype == ATTN_F64) {
+        res->status = "skip";
+        snprintf(res->reason, sizeof res->reason, "f64 GPU variants are not supported");
+        return;
+    }
+    if (prepare_class(r, c, k, err, sizeof err)) goto failed;
+    host_out = malloc(osz ? osz : 1);
+    if (!host_out) {
+        snprintf(err, sizeof err, "out of host memory for the output");
+        goto failed;
+    }
+    const void *const *in = (const void *const *)rc->in;
+    if (gpu) {
+        size_t need = osz + wsz, fr = 0, tot = 0;
+        for (int i = 0; i < c->L.nin; i++)
+            need += (size_t)attn_tensor_numel(&c->L.in[i]) * elem_bytes(&c->L.in[i], x->dtype);
+        if (attn_gpu_meminfo(&fr, &tot) == 0 && need + ((size_t)256 << 20) > fr) {
+            char a[32], b[32];
+            res->status = "skip";
+            snprintf(res->reason, sizeof res->reason,
+                     "needs %s of device memory, %s free", attn_fmt_bytes((double)need, a, sizeof a),
+                     attn_fmt_bytes((double)fr, b, sizeof b));
+            goto out;
+        }
+        for (int i = 0; i < c->L.nin; i++) {
+            const attn_tensor_t *t = &c->L.in[i];
+            const size_t nb = (size_t)attn_tensor_numel(t) * elem_bytes(t, x->dtype);
+            const void *src = (k && t->kind == ATTN_T_FLOAT) ? (const void *)rc->bits[i] : rc->in[i];
+            if (attn_gpu_malloc(&d_in[i], nb, err, sizeof err) ||
+                attn_gpu_upload(d_in[i], src, nb, err, sizeof err))
+                goto failed;
+        }
+        if (attn_gpu_malloc(&d_out, osz, err, sizeof err) ||
+            (wsz && attn_gpu_malloc(&d_ws, wsz, err, sizeof err)))
+            goto failed;
+        in = (const void *const *)d_in;
+        /* Poison, run once, fetch: the checked run. */
+        if (attn_gpu_poison(d_out, osz, err, sizeof err) ||
+            attn_gpu_run_sync(x, c->v, in, d_out, d_ws, err, sizeof err) ||
+            attn_gpu_download(host_out, d_out, osz, err, sizeof err))
+            goto failed;
+    } else {
+        if (wsz && !(host_ws = malloc(wsz))) {
+            snprintf(err, sizeof err, "out of host memory for the workspace");
+            goto failed;
+        }
+        memset(host_out, 0xFF, osz); /* NaN in every float dtype */
+        int rc_run = x->run(c->v, in, host_out, host_ws, NULL);
+        if (rc_run) {
+            snprintf(err, sizeof err, "run failed with code %d", rc_run);
+            goto failed;
+        }
+    }
+
+    /* Compare with the reference. */
+    const int64_t row_len = c->L.out_rows ? no / c->L.out_rows : 1;
+    res->chk = attn_compare(host_out, x->dtype, rc->ref, no, row_len > 0 ? row_len : 1,
+                            c->row_sel, c->s->tolerance(c->v, x->dtype));
+    res->checked = 1;
+    res->rows_checked = c->rows_checked;
+    res->rows = c->L.out_rows;
+    if (r->o.dump) {
+        char what[96];
+        snprintf(what, sizeof what, "out-%s", x->name);
+        if (x->dtype == ATTN_BF16) { /* widen to f32 so NumPy reads it directly */
+            float *f = malloc((size_t)no * sizeof *f);
+            if (f) {
+                for (int64_t e = 0; e < no; e++) f[e] = (float)attn_load(host_out, x->dtype, e);
+                dump(r, c, what, ot, "<f4", f, 4);
+                free(f);
+            }
+        } else {
+            dump(r, c, what, ot, x->dtype == ATTN_F64 ? "<f8" : "<f4", host_out,
+                 attn_dtype_size(x->dtype));
+        }
+    }
+    if (!res->chk.ok) {
+        char idx[160];
+        attn_index_str(ot, res->chk.worst, idx, sizeof idx);
+        res->status = "fail";
+        if (res->chk.nonfinite)
+            snprintf(res->reason, sizeof res->reason,
+                     "%lld non-finite outputs (unwritten or NaN), first at %s: got %g, ref %g",
+                     (long long)res->chk.nonfinite, idx, res->chk.out_at_worst,
+                     res->chk.ref_at_worst);
+        else
+            snprintf(res->reason, sizeof res->reason,
+                     "max |err| %.3g at %s (got %.6g, ref %.6g) > tolerance %.3g", res->chk.max_abs_err,
+                     idx, res->chk.out_at_worst, res->chk.ref_at_worst, res->chk.tol_abs);
+        goto out;
+    }
+    res->status = "ok";
+    if (!r->o.check_only) {
+        void *o_ = gpu ? d_out : host_out, *w_ = gpu ? d_ws : host_ws;
+        if (time_variant(r, x, c->v, in, o_, w_, &res->st, err, sizeof err)) goto failed;
+    }
+    goto out;
+
+failed:
+    res->status = "fail";
+    snprintf(res->reason, sizeof res->reason, "%s", err);
+out:
+    for (int i = 0; i < c->L.nin; i++) attn_gpu_free(d_in[i]);
+    attn_gpu_free(d_out);
+    attn_gpu_free(d_ws);
+    free(host_out);
+    free(host_ws);
+}
+
+/* Host bytes a case needs: generated inputs, the bf16 class, two references, one output. */
+static double host_bytes(const attn_layout_t *L)
+{
+    double b = 0;
+    for (int i = 0; i < L->nin; i++) b += 10.0 * (double)attn_tensor_numel(&L->in[i]);
+    return b + 24.0 * (double)attn_tensor_numel(&L->out);
+}
+
+static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int ncases,
+                     attn_csv_t *csv)
+{
+    casectx_t c = {.s = s, .v = v, .index = index};
+    s->layout(v, &c.L);
+    char cs[512];
+    attn_case_str(s, v, cs, sizeof cs);
+    fprintf(stderr, "[%d/%d] %s %s\n", index + 1, ncases, s->name, cs);
+
+    /* Reasons that need no inputs: decided first, so a case nobody can run allocates nothing.
+     * Rows are then written in registry order. */
+    static result_t res[64];
+    int nrun = 0;
+    const double fl = s->flops(v);
+    const double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    const double need = host_bytes(&c.L);
+    const int nv = s->nvariants < 64 ? s->nvariants : 64;
+    for (int j = 0; j < nv; j++) {
+        const attn_variant_t *x = &s->variants[j];
+        res[j] = (result_t){.status = selected(r, x) ? NULL : "-"};
+        if (res[j].status) continue;
+        const char *why = unavailable(r, x);
+        if (!why && x->backend == ATTN_GPU) why = attn_gpu_broken();
+        if (!why && x->supports) why = x->supports(v);
+        if (why) snprintf(res[j].reason, sizeof res[j].reason, "%s", why);
+        else if (x->backend == ATTN_CPU && fl > r->o.cpu_max_gflop * 1e9)
+            snprintf(res[j].reason, sizeof res[j].reason,
+                     "%.1f GFLOP is above the CPU budget (--cpu-max-gflop %g)", fl / 1e9,
+                     r->o.cpu_max_gflop);
+        else if (avail > 0 && need > 0.8 * avail) {
+            char a[32], b[32];
+            snprintf(res[j].reason, sizeof res[j].reason, "needs %s of host memory, %s available",
+                     attn_fmt_bytes(need, a, sizeof a), attn_fmt_bytes(avail, b, sizeof b));
+        } else {
+            nrun++;
+            continue;
+        }
+        res[j].status = "skip";
+    }
+    if (!nrun) {
+        for (int j = 0; j < nv; j++)
+            if (res[j].status && res[j].status[0] != '-') {
+                r->nskip++;
+                write_row(r, csv, s, &s->variants[j], v, &res[j]);
+            }
+        return;
+    }
+
+    /* Inputs, and which output rows the reference computes. */
+    for (int i = 0; i < c.L.nin; i++) {
+        c.gen[i] = malloc((size_t)attn_tensor_numel(&c.L.in[i]) * 4 + 4);
+        if (!c.gen[i]) {
+            fprintf(stderr, "attnbench: out of host memory for inputs of %s\n", cs);
+            goto done;
+        }
+    }
+    s->generate(v, r->o.seed, c.gen);
+    c.rows_checked = c.L.out_rows;
+    if (fl > r->o.ref_gflop * 1e9 && c.L.out_rows > 64) {
+        int64_t want = (int64_t)((double)c.L.out_rows * r->o.ref_gflop * 1e9 / fl);
+        c.row_sel = malloc((size_t)c.L.out_rows);
+        if (c.row_sel)
+            c.rows_checked = attn_sample_rows(c.row_sel, c.L.out_rows, want < 64 ? 64 : want,
+                                              r->o.seed);
+    }
+    if (r->o.dump) {
+        for (int i = 0; i < c.L.nin; i++)
+            dump(r, &c, c.L.in[i].name, &c.L.in[i],
+                 c.L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c.gen[i], 4);
+    }
+
+    for (int j = 0; j < nv; j++) {
+        const attn_variant_t *x = &s->variants[j];
+        if (res[j].status && res[j].status[0] == '-') continue; /* not selected */
+        if (!res[j].status) {
+            char label[640];
+            snprintf(label, sizeof label, "%s/%s/%s", s->name, x->name, cs);
+            res[j].status = "skip";
+            attn_nvtx_push(label);
+            run_variant(r, &c, x, &res[j]);
+            attn_nvtx_pop();
+        }
+        if (!strcmp(res[j].status, "ok")) r->nok++;
+        else if (!strcmp(res[j].status, "fail")) r->nfail++;
+        else r->nskip++;
+        write_row(r, csv, s, x, v, &res[j]);
+    }
+    if (r->o.dump)
+        for (int k = 0; k < 2; k++)
+            if (c.cls[k].ready)
+                dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
+done:
+    free_case(&c);
+}
+
+/* ---------------------------------------------------------------- plots */
+
+static void render_plots(const run_t *r, const attn_suite_t *s, const char *csv)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "attnbench: gnuplot not found, plots not rendered "
+                        "(apt-get install gnuplot-nox)\n");
+        return;
+    }
+    const char *dir = getenv("ATTNBENCH_PLOTS");
+    char outdir[1024], cmd[4096];
+    snprintf(outdir, sizeof outdir, "%s", csv);
+    char *slash = strrchr(outdir, '/');
+    if (slash) *slash = 0;
+    else snprintf(outdir, sizeof outdir, ".");
+    snprintf(cmd, sizeof cmd, "bash '%s/render.sh' '%s' '%s' '%s' '%s'",
+             dir ? dir : ATTN_SOURCE_ROOT "/plots", csv, outdir, s->plot_axis,
+             s->plot_panels ? s->plot_panels : "");
+    (void)r;
+    fprintf(stderr, "rendering plots of %s:\n", csv);
+    fflush(stdout);
+    if (system(cmd) != 0) fprintf(stderr, "attnbench: rendering plots failed (%s)\n", cmd);
+}
+
+/* ---------------------------------------------------------------- --list */
+
+static void list(const run_t *r, const attn_suite_t *const *suites, int ns)
+{
+    printf("device: %s\n\n", r->dev.usable ? r->dev.name : r->dev.reason);
+    for (int k = 0; k < ns; k++) {
+        const attn_suite_t *s = suites[k];
+        printf("suite %s — %s\n  axes:\n", s->name, s->title);
+        for (int i = 0; i < s->naxes; i++) {
+            const attn_axis_t *a = &s->axes[i];
+            printf("    %-8s %-50s default ", a->name, a->help);
+            if (a->def == ATTN_UNSET) printf("derived");
+            else printf("%lld", (long long)a->def);
+            if (a->nsweep) {
+                printf("; sweep");
+                for (int j = 0; j < a->nsweep; j++) printf("%c%lld", j ? ',' : ' ', (long long)a->sweep[j]);
+            }
+            if (a->nsweep_cpu) {
+                printf("; cpu sweep");
+                for (int j = 0; j < a->nsweep_cpu; j++) printf("%c%lld", j ? ',' : ' ', (long long)a->sweep_cpu[j]);
+            }
+            printf("\n");
+        }
+        printf("  variants:\n");
+        for (int j = 0; j < s->nvariants; j++) {
+            const attn_variant_t *x = &s->variants[j];
+            if (!selected(r, x)) continue;
+            const char *why = unavailable(r, x);
+            printf("    %-12s %-3s %-4s %-8s %s%s%s\n", x->name, attn_backend_name(x->backend),
+                   attn_dtype_name(x->dtype), why ? "skipped" : "runnable", x->about,
+                   why ? " — " : "", why ? why : "");
+        }
+        printf("\n");
+    }
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "attnbench: %s\n(see attnbench --help)\n", msg);
+    return 2;
+}
+
+int attn_main(int argc, char **argv)
+{
+    static run_t R;
+    run_t *r = &R;
+    char err[1024];
+    attn_opts_init(&r->o);
+    if (attn_parse_args(argc, argv, &r->o, err, sizeof err)) return usage_error(err);
+    if (r->o.help) {
+        attn_print_help(stdout);
+        return 0;
+    }
+
+    /* Suites. */
+    const attn_suite_t *suites[64];
+    int ns = 0;
+    for (int i = 0; attn_suites[i]; i++)
+        if (!strcmp(r->o.suite, "all") || !strcmp(r->o.suite, attn_suites[i]->name))
+            suites[ns++] = attn_suites[i];
+    if (!ns) {
+        int off = snprintf(err, sizeof err, "unknown suite '%s' (known: all", r->o.suite);
+        for (int i = 0; attn_suites[i]; i++)
+            off += snprintf(err + off, sizeof err - (size_t)off, ", %s", attn_suites[i]->name);
+        snprintf(err + off, sizeof err - (size_t)off, ")");
+        return usage_error(err);
+    }
+
+    /* Variants. */
+    if (r->o.variant_re) {
+        int rc = regcomp(&r->re, r->o.variant_re, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char m[256];
+            regerror(rc, &r->re, m, sizeof m);
+            snprintf(err, sizeof err, "--variant '%s': bad regular expression: %s",
+                     r->o.variant_re, m);
+            return usage_error(err);
+        }
+        r->have_re = 1;
+    }
+    int nsel = 0, want_gpu = 0;
+    for (int k = 0; k < ns; k++)
+        for (int j = 0; j < suites[k]->nvariants; j++)
+            if (selected(r, &suites[k]->variants[j])) {
+                nsel++;
+                want_gpu |= suites[k]->variants[j].backend == ATTN_GPU;
+            }
+    if (!nsel) {
+        int off = snprintf(err, sizeof err, "no variant matches --variant '%s' --backend %s (variants:",
+                           r->o.variant_re ? r->o.variant_re : "", r->o.backend);
+        for (int k = 0; k < ns; k++)
+            for (int j = 0; j < suites[k]->nvariants && off < (int)sizeof err; j++)
+                off += snprintf(err + off, sizeof err - (size_t)off, " %s", suites[k]->variants[j].name);
+        if (off < (int)sizeof err) snprintf(err + off, sizeof err - (size_t)off, ")");
+        return usage_error(err);
+    }
+
+    if (want_gpu) attn_gpu_open(&r->dev, r->o.device);
+    else snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend cpu)");
+    if (r->o.list) {
+        list(r, suites, ns);
+        return 0;
+    }
+
+    /* Which grid: the GPU one only when some selected GPU variant can run here. */
+    int gpu_runnable = 0;
+    for (int k = 0; k < ns; k++)
+        for (int j = 0; j < suites[k]->nvariants; j++) {
+            const attn_variant_t *x = &suites[k]->variants[j];
+            gpu_runnable |= x->backend == ATTN_GPU && selected(r, x) && !unavailable(r, x);
+        }
+    const int cpu_grid = !gpu_runnable;
+    if (r->o.sweep && cpu_grid)
+        fprintf(stderr, "attnbench: %s: running the smaller CPU sweep grid (CPU variants only; "
+                        "GPU variants are recorded as skipped)\n",
+                r->dev.reason);
+
+    /* Every case of every suite is built (and rejected) before anything runs. */
+    int64_t *cases[64];
+    int ncases[64];
+    for (int k = 0; k < ns; k++) {
+        ncases[k] = attn_build_cases(suites[k], &r->o, cpu_grid, &cases[k], err, sizeof err);
+        if (ncases[k] < 0) return usage_error(err);
+    }
+
+    provenance(r);
+    /* Results files: opened (and refused) before anything runs. */
+    attn_csv_t csv[64];
+    char paths[64][1024];
+    const int want_csv = r->o.csv || !r->o.check_only;
+    for (int k = 0; k < ns; k++) {
+        csv[k].fd = -1;
+        if (!want_csv) continue;
+        const char *p = r->o.csv;
+        char *out = paths[k];
+        if (!p) snprintf(out, 1024, "%s/%s.csv", r->run_dir, suites[k]->name);
+        else {
+            const char *at = strstr(p, "{suite}");
+            if (at)
+                snprintf(out, 1024, "%.*s%s%s", (int)(at - p), p, suites[k]->name, at + 7);
+            else if (ns > 1) {
+                const char *dot = strrchr(p, '.');
+                const char *sl = strrchr(p, '/');
+                if (dot && (!sl || dot > sl))
+                    snprintf(out, 1024, "%.*s-%s%s", (int)(dot - p), p, suites[k]->name, dot);
+                else snprintf(out, 1024, "%s-%s", p, suites[k]->name);
+            } else snprintf(out, 1024, "%s", p);
+        }
+        attn_row_t h;
+        attn_row_init(&h);
+        attn_csv_header(suites[k], &h);
+        int rc = attn_csv_open(&csv[k], out, h.buf, err, sizeof err);
+        attn_row_free(&h);
+        if (rc) {
+            for (int j = 0; j < k; j++) attn_csv_close(&csv[j]);
+            fprintf(stderr, "attnbench: %s\n", err);
+            return 2;
+        }
+    }
+    if (r->o.dump) {
+        char mpath[1280];
+        snprintf(mpath, sizeof mpath, "%s/manifest.json", r->o.dump);
+        if (attn_mkdirs(r->o.dump, 1) || !(r->manifest = fopen(mpath, "w"))) {
+            fprintf(stderr, "attnbench: --dump '%s': cannot create %s: %s\n", r->o.dump, mpath,
+                    strerror(errno));
+            return 2;
+        }
+        fprintf(r->manifest, "{\"seed\": %llu, \"git_commit\": \"%s\", \"files\": [",
+                (unsigned long long)r->o.seed, r->git);
+    }
+
+    if (r->dev.usable)
+        fprintf(stderr, "device: %s (sm_%d, driver %d, runtime %d)\n", r->dev.name, r->dev.sm,
+                r->dev.driver, r->dev.runtime);
+    for (int k = 0; k < ns; k++) {
+        for (int i = 0; i < ncases[k]; i++)
+            run_case(r, suites[k], cases[k] + (size_t)i * (size_t)suites[k]->naxes, i,
+                     ncases[k], csv[k].fd >= 0 ? &csv[k] : NULL);
+        free(cases[k]);
+    }
+    for (int k = 0; k < ns; k++)
+        if (csv[k].fd >= 0) {
+            attn_csv_close(&csv[k]);
+            fprintf(stderr, "results: %s\n", paths[k]);
+        }
+    if (r->manifest) {
+        fputs("\n]}\n", r->manifest);
+        fclose(r->manifest);
+        fprintf(stderr, "dump: %s/manifest.json\n", r->o.dump);
+    }
+    if (r->o.sweep && want_csv && !r->o.no_plots)
+        for (int k = 0; k < ns; k++) render_plots(r, suites[k], paths[k]);
+    fprintf(stderr, "%d ok, %d failed, %d skipped\n", r->nok, r->nfail, r->nskip);
+    attn_gpu_close();
+    return r->nfail ? 1 : 0;
+}

@@ -1,0 +1,256 @@
+/* mhsa — scaled dot-product multi-head attention, the core (SPEC.md "mhsa").
+ *
+ * Axes: B, H, N (= Nq), Nk, d, causal, kvpad, and the two sweep constants of SPEC.md, tokens
+ * (= B·N) and D (= H·d), from which B and H are derived when not given.
+ * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive and tiled (f32),
+ * tensor-core and fused (bf16), and the cuBLAS unfused baseline in f32 and bf16.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mhsa_ref.h"
+#include "registry.h"
+#include "util.h"
+
+#ifdef ATTN_HAVE_CUDA
+#include "mhsa_kernels.h"
+#endif
+
+enum { AX_B, AX_H, AX_N, AX_NK, AX_D, AX_CAUSAL, AX_KVPAD, AX_TOKENS, AX_DMODEL, NAXES };
+
+static const attn_axis_t axes[NAXES] = {
+    [AX_B] = {"B", "batch (default max(1, tokens / N))", ATTN_UNSET, 1, 1 << 16},
+    [AX_H] = {"H", "heads (default max(1, D / d))", ATTN_UNSET, 1, 4096},
+    [AX_N] = {"N", "query length Nq", 512, 1, 1 << 20,
+              6, {512, 1024, 2048, 4096, 8192, 16384}, 4, {128, 256, 512, 1000}},
+    [AX_NK] = {"Nk", "key/value length (default N)", ATTN_UNSET, 1, 1 << 20},
+    [AX_D] = {"d", "head dim", 64, 1, 256, 2, {64, 128}, 2, {32, 64}},
+    [AX_CAUSAL] = {"causal", "1: key j > query i masked", 0, 0, 1, 2, {0, 1}, 2, {0, 1}},
+    [AX_KVPAD] = {"kvpad", "1: per-batch key lengths, last batch 0", 0, 0, 1},
+    [AX_TOKENS] = {"tokens", "target B·N when B is derived", ATTN_UNSET, 1, INT64_C(1) << 32,
+                   1, {16384}, 1, {1024}},
+    [AX_DMODEL] = {"D", "target H·d when H is derived", ATTN_UNSET, 1, 1 << 20, 1, {2048}, 1, {256}},
+};
+
+/* Default B·N and H·d of a case given neither B/tokens nor H/D: small enough for a CPU. */
+#define DEFAULT_TOKENS 2048
+#define DEFAULT_DMODEL 512
+
+/* Derive one factor of `prod = a·b` (e.g. tokens = B·N). When a is unset it becomes
+ * max(1, ⌊prod / b⌋) and prod is then recorded as the actual a·b (N = 1000 with tokens = 16384
+ * gives B = 16, tokens = 16000); when a, b and prod are all given they must agree. */
+static int derive_product(int64_t *prod, int64_t *a, int64_t b, int64_t dflt, const char *pn,
+                          const char *an, const char *bn, char *err, size_t n)
+{
+    if (*a != ATTN_UNSET && *prod != ATTN_UNSET && *a * b != *prod) {
+        snprintf(err, n, "%s·%s mismatch: %s=%lld × %s=%lld = %lld but %s=%lld", an, bn, an,
+                 (long long)*a, bn, (long long)b, (long long)(*a * b), pn, (long long)*prod);
+        return -1;
+    }
+    if (*a == ATTN_UNSET) {
+        const int64_t p = *prod != ATTN_UNSET ? *prod : dflt;
+        *a = p / b > 0 ? p / b : 1;
+    }
+    *prod = *a * b;
+    return 0;
+}
+
+static int derive(int64_t *v, char *err, size_t n)
+{
+    if (derive_product(&v[AX_TOKENS], &v[AX_B], v[AX_N], DEFAULT_TOKENS, "tokens", "B", "N", err,
+                       n) ||
+        derive_product(&v[AX_DMODEL], &v[AX_H], v[AX_D], DEFAULT_DMODEL, "D", "H", "d", err, n))
+        return -1;
+    if (v[AX_NK] == ATTN_UNSET) v[AX_NK] = v[AX_N];
+    return 0;
+}
+
+static mhsa_shape_t shape_of(const int64_t *v)
+{
+    return (mhsa_shape_t){v[AX_B], v[AX_H], v[AX_N], v[AX_NK], v[AX_D], (int)v[AX_CAUSAL]};
+}
+
+enum { IN_Q, IN_K, IN_V, IN_KVLEN };
+
+static void layout(const int64_t *v, attn_layout_t *L)
+{
+    const int64_t B = v[AX_B], H = v[AX_H], Nq = v[AX_N], Nk = v[AX_NK], d = v[AX_D];
+    *L = (attn_layout_t){
+        .nin = 4,
+        .in = {{"q", ATTN_T_FLOAT, 4, {B, H, Nq, d}, "bhic"},
+               {"k", ATTN_T_FLOAT, 4, {B, H, Nk, d}, "bhjc"},
+               {"v", ATTN_T_FLOAT, 4, {B, H, Nk, d}, "bhjc"},
+               {"kv_len", ATTN_T_INT32, 1, {B}, "b"}},
+        .out = {"o", ATTN_T_FLOAT, 4, {B, H, Nq, d}, "bhic"},
+        .out_rows = B * H * Nq,
+    };
+}
+
+/* q, k, v ~ N(0, 1), so logits q·k/√d are ~N(0, 1). kvpad: batch b keeps a seeded length in
+ * [1, Nk], and the last batch (B ≥ 2) keeps none, so fully masked rows are always exercised. */
+static void generate(const int64_t *v, uint64_t seed, void *const *in)
+{
+    const int64_t B = v[AX_B], nq = B * v[AX_H] * v[AX_N] * v[AX_D];
+    const int64_t nk = B * v[AX_H] * v[AX_NK] * v[AX_D];
+    attn_fill_normal(in[IN_Q], (size_t)nq, 1.0, seed, 1);
+    attn_fill_normal(in[IN_K], (size_t)nk, 1.0, seed, 2);
+    attn_fill_normal(in[IN_V], (size_t)nk, 1.0, seed, 3);
+    int32_t *len = in[IN_KVLEN];
+    attn_rng_t r;
+    attn_rng_seed(&r, seed, 4);
+    for (int64_t b = 0; b < B; b++) {
+        len[b] = (int32_t)v[AX_NK];
+        if (v[AX_KVPAD]) len[b] = (b == B - 1 && B > 1) ? 0 : 1 + (int32_t)(attn_rng_u64(&r) % (uint64_t)v[AX_NK]);
+    }
+}
+
+static const int32_t *kv_len_of(const int64_t *v, const void *const *in)
+{
+    return v[AX_KVPAD] ? in[IN_KVLEN] : NULL;
+}
+
+static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+{
+    mhsa_shape_t s = shape_of(v);
+    mhsa_ref(&s, in[IN_Q], in[IN_K], in[IN_V], kv_len_of(v, in), out, sel);
+}
+
+/* FLOPs: 4·B·H·Nq·Nk·d (QKᵀ and PV), halved when causal (SPEC.md convention). */
+static double flops(const int64_t *v)
+{
+    double f = 4.0 * (double)v[AX_B] * (double)v[AX_H] * (double)v[AX_N] * (double)v[AX_NK] *
+               (double)v[AX_D];
+    return v[AX_CAUSAL] ? f / 2 : f;
+}
+
+/* Minimum bytes: Q and O (Nq·d each) and K, V (Nk·d each), once. */
+static double bytes(const int64_t *v, int s)
+{
+    return (double)s * (double)v[AX_B] * (double)v[AX_H] *
+           (2.0 * (double)v[AX_N] * (double)v[AX_D] + 2.0 * (double)v[AX_NK] * (double)v[AX_D]);
+}
+
+/* Accepted max|out − ref| / max|ref|.
+ * The reference sees exactly the (rounded) inputs the variant saw, so input rounding does not
+ * count; what remains is the variant's own arithmetic.
+ *  f32: the logits are d-term dot products, the softmax sum and P·V are Nk-term sums, all in
+ *  fp32. Rounding errors of an n-term sum grow like √n·u in practice (a random walk, not the
+ *  n·u worst case), so the error is ≈ u·(√d + √Nk) relative to |O| ≤ max|v|; exp/expf and the
+ *  division add a few ulps. We accept 16·u·(√d + √Nk + 8): a 16× margin over the typical error,
+ *  still ~1e-4 at Nk = 16k, far below any indexing or masking bug.
+ *  bf16: P is rounded to bf16 before P·V (relative error ≤ u_bf16 = 2^-8 per term) and O is
+ *  stored as bf16 (≤ u_bf16 relative); fp32 accumulation is negligible beside these. Two
+ *  roundings of ≤ u each, with a 2× margin for the worst element: 4·u_bf16 = 2^-6 ≈ 1.6%. */
+static double tolerance(const int64_t *v, attn_dtype_t t)
+{
+    const double u = attn_unit_roundoff(t);
+    if (t == ATTN_BF16) return 4.0 * u;
+    if (t == ATTN_F64) return 64.0 * u;
+    return 16.0 * u * (sqrt((double)v[AX_D]) + sqrt((double)v[AX_NK]) + 8.0);
+}
+
+/* CPU variants. */
+static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+{
+    (void)ws, (void)st;
+    reference(v, in, out, NULL);
+    return 0;
+}
+
+static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+{
+    (void)ws, (void)st;
+    mhsa_shape_t s = shape_of(v);
+    mhsa_cpu_f32(&s, in[IN_Q], in[IN_K], in[IN_V], kv_len_of(v, in), out);
+    return 0;
+}
+
+#ifdef ATTN_HAVE_CUDA
+static mhsa_problem_t problem_of(const int64_t *v, const void *const *in)
+{
+    return (mhsa_problem_t){(int)v[AX_B], (int)v[AX_H], (int)v[AX_N], (int)v[AX_NK],
+                            (int)v[AX_D], (int)v[AX_CAUSAL], (float)(1.0 / sqrt((double)v[AX_D])),
+                            in ? kv_len_of(v, in) : NULL};
+}
+
+/* Adapters from the registry's generic signatures to each launcher's typed one. */
+#define GPU_RUN(fn)                                                                              \
+    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
+    {                                                                                            \
+        mhsa_problem_t p = problem_of(v, in);                                                    \
+        return fn(&p, in[IN_Q], in[IN_K], in[IN_V], out, ws, (attn_stream_t)st);                \
+    }
+#define GPU_WS(fn)                                                                               \
+    static size_t ws_##fn(const int64_t *v)                                                      \
+    {                                                                                            \
+        mhsa_problem_t p = problem_of(v, NULL);                                                  \
+        return fn(&p);                                                                           \
+    }
+#define GPU_SUPPORTS(fn)                                                                         \
+    static const char *sup_##fn(const int64_t *v)                                                \
+    {                                                                                            \
+        mhsa_problem_t p = problem_of(v, NULL);                                                  \
+        return fn(&p);                                                                           \
+    }
+GPU_RUN(mhsa_naive_launch)
+GPU_RUN(mhsa_tiled_launch)
+GPU_RUN(mhsa_tensor_core_launch)
+GPU_RUN(mhsa_fused_launch)
+GPU_RUN(mhsa_cublas_f32_launch)
+GPU_RUN(mhsa_cublas_bf16_launch)
+GPU_WS(mhsa_tensor_core_workspace)
+GPU_WS(mhsa_cublas_f32_workspace)
+GPU_WS(mhsa_cublas_bf16_workspace)
+GPU_SUPPORTS(mhsa_tiled_supports)
+GPU_SUPPORTS(mhsa_tensor_core_supports)
+GPU_SUPPORTS(mhsa_fused_supports)
+#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
+                          .error_string = attn_kernel_strerror
+#else
+#define GPU(r_, w_, s_) .available = "built without CUDA"
+#endif
+
+static const attn_variant_t variants[] = {
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/mhsa_ref.c",
+     "CPU reference in double (the check's ground truth), timed", .run = run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/mhsa_ref.c",
+     "CPU float32, one pass, online softmax", .run = run_cpu_f32},
+    {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/mhsa/naive.cu",
+     "one thread per query row, all from global memory",
+     GPU(run_mhsa_naive_launch, NULL, NULL)},
+    {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/mhsa/tiled.cu",
+     "K/V tiles in shared memory, online softmax, CUDA cores",
+     GPU(run_mhsa_tiled_launch, NULL, sup_mhsa_tiled_supports)},
+    {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/tensor_core.cu",
+     "wmma S = QKᵀ, softmax, wmma O = PV: three kernels",
+     GPU(run_mhsa_tensor_core_launch, ws_mhsa_tensor_core_workspace,
+         sup_mhsa_tensor_core_supports)},
+    {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
+     "flash-style single pass, mma.sync, online softmax in registers",
+     GPU(run_mhsa_fused_launch, NULL, sup_mhsa_fused_supports)},
+    {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
+     "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
+     GPU(run_mhsa_cublas_f32_launch, ws_mhsa_cublas_f32_workspace, NULL)},
+    {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/mhsa/cublas.cu",
+     "unfused baseline: cuBLAS bf16 GEMMs (fp32 S) + softmax kernel",
+     GPU(run_mhsa_cublas_bf16_launch, ws_mhsa_cublas_bf16_workspace, NULL)},
+};
+
+const attn_suite_t mhsa_suite = {
+    .name = "mhsa",
+    .title = "scaled dot-product multi-head attention",
+    .naxes = NAXES,
+    .axes = axes,
+    .derive = derive,
+    .layout = layout,
+    .generate = generate,
+    .reference = reference,
+    .flops = flops,
+    .bytes = bytes,
+    .tolerance = tolerance,
+    .plot_axis = "N",
+    .plot_panels = "d,causal",
+    .nvariants = sizeof variants / sizeof variants[0],
+    .variants = variants,
+};

@@ -1,0 +1,10 @@
+/* The list of suites bench/ iterates over. Adding a suite: write suites/<name>.c defining
+ * `const attn_suite_t <name>_suite`, add it to suites/meson.build and to this list. */
+#include "registry.h"
+
+extern const attn_suite_t mhsa_suite;
+
+const attn_suite_t *const attn_suites[] = {
+    &mhsa_suite,
+    NULL,
+};
