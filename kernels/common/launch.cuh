@@ -1,0 +1,49 @@
+/* The one way kernels are launched and CUDA/cuBLAS calls are checked inside launchers.
+ *
+ * ATTN_LAUNCH(kernel, grid, block, smem, stream, args...) launches with <<<>>> and evaluates to
+ * the launch's error code (0 on success), naming the kernel on stderr when it fails. Every
+ * launcher goes through it, so a second backend (e.g. a host emulator) has a single place to
+ * hook into.
+ * ATTN_TRY(call) / ATTN_TRY_CUBLAS(call): run a CUDA runtime / cuBLAS call, and on failure print
+ * the call, file and line and `return` the error code from the enclosing launcher. */
+#ifndef ATTN_LAUNCH_CUH
+#define ATTN_LAUNCH_CUH
+
+#include <cstdio>
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include "attn_kernel.h"
+
+static inline int attn_report_cuda(cudaError_t e, const char *what, const char *file, int line)
+{
+    if (e == cudaSuccess) return 0;
+    std::fprintf(stderr, "%s:%d: %s: %s\n", file, line, what, cudaGetErrorString(e));
+    return (int)e;
+}
+
+static inline int attn_report_cublas(cublasStatus_t s, const char *what, const char *file, int line)
+{
+    if (s == CUBLAS_STATUS_SUCCESS) return 0;
+    std::fprintf(stderr, "%s:%d: %s: %s\n", file, line, what, cublasGetStatusString(s));
+    return ATTN_ERR_CUBLAS + (int)s;
+}
+
+#define ATTN_LAUNCH(kernel, grid, block, smem, stream, ...)                                      \
+    ((kernel)<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__),                               \
+     attn_report_cuda(cudaGetLastError(), "launch of " #kernel, __FILE__, __LINE__))
+
+#define ATTN_TRY(call)                                                                           \
+    do {                                                                                         \
+        int attn_e_ = attn_report_cuda((call), #call, __FILE__, __LINE__);                       \
+        if (attn_e_) return attn_e_;                                                             \
+    } while (0)
+
+#define ATTN_TRY_CUBLAS(call)                                                                    \
+    do {                                                                                         \
+        int attn_e_ = attn_report_cublas((call), #call, __FILE__, __LINE__);                     \
+        if (attn_e_) return attn_e_;                                                             \
+    } while (0)
+
+#define ATTN_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+
+#endif

@@ -1,0 +1,105 @@
+/* mhsa cublas: the unfused baseline, three steps per launch on one stream:
+ *   S = Q·Kᵀ     cublasGemmStridedBatchedEx over the B·H heads, raw (alpha = 1), fp32 S
+ *   P = softmax  mhsa_softmax_f32 / _bf16 (softmax.cu): scale, masks, normalisation
+ *   O = P·V      cublasGemmStridedBatchedEx, fp32 accumulation
+ * f32: fp32 Q/K/V/S/P/O, CUBLAS_COMPUTE_32F under the default math mode (no TF32).
+ * bf16: bf16 Q/K/V, fp32 S, bf16 P and O, CUBLAS_COMPUTE_32F (tensor cores, fp32 accumulate).
+ * Workspace: S (B·H·Nq·Nk fp32), then P (fp32 or bf16), each region 256-byte aligned.
+ *
+ * cuBLAS is column-major; a row-major (r × c) matrix is the column-major (c × r) matrix with
+ * leading dimension c, i.e. its transpose. So per head:
+ *   Sᵀ (Nk × Nq) = Kᵀ·Q in column-major terms: A = K (d × Nk, ld d) transposed, B = Q (d × Nq,
+ *                  ld d), C = S (Nk × Nq, ld Nk)
+ *   Oᵀ (d × Nq)  = Vᵀ·Pᵀ: A = V (d × Nk, ld d), B = P (Nk × Nq, ld Nk), C = O (d × Nq, ld d)
+ *
+ * The cuBLAS handle is a process-wide static created on first use (cublasCreate may synchronise
+ * then) and never destroyed; it is not thread-safe: launch from one host thread. The stream is
+ * set on every call. */
+#include "launch.cuh"
+#include "mhsa_kernels.h"
+#include "mhsa_softmax.cuh"
+
+static size_t cublas_align256(size_t n) { return (n + 255) & ~(size_t)255; }
+
+static size_t cublas_s_elems(const mhsa_problem_t *p)
+{
+    return (size_t)p->B * p->H * p->Nq * p->Nk;
+}
+
+extern "C" size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p)
+{
+    const size_t n = cublas_s_elems(p);
+    return cublas_align256(n * sizeof(float)) + cublas_align256(n * sizeof(float));
+}
+
+extern "C" size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p)
+{
+    const size_t n = cublas_s_elems(p);
+    return cublas_align256(n * sizeof(float)) + cublas_align256(n * sizeof(__nv_bfloat16));
+}
+
+/* The shared handle, created on first use and bound to `stream`. */
+static int cublas_handle(cublasHandle_t *out, cudaStream_t stream)
+{
+    static cublasHandle_t handle = NULL;
+    if (!handle) {
+        cublasHandle_t h;
+        ATTN_TRY_CUBLAS(cublasCreate(&h));
+        /* default math: CUBLAS_COMPUTE_32F stays true fp32 (TF32 only on explicit opt-in) */
+        ATTN_TRY_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+        handle = h;
+    }
+    ATTN_TRY_CUBLAS(cublasSetStream(handle, stream));
+    *out = handle;
+    return 0;
+}
+
+/* S = Q·Kᵀ then O = P·V for every head; `in` is the dtype of Q/K/V/P/O, S is always fp32.
+ * `softmax` fills P from S. */
+template <typename P_t>
+static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const void *q,
+                            const void *k, const void *v, void *o, void *ws, cudaStream_t stream,
+                            int (*softmax)(const mhsa_problem_t *, const float *, P_t *,
+                                           cudaStream_t))
+{
+    const long long Nq = p->Nq, Nk = p->Nk, d = p->d;
+    const int batch = p->B * p->H;
+    if (batch <= 0 || Nq <= 0 || Nk <= 0 || d <= 0) return 0;
+    if (!ws) return (int)cudaErrorInvalidValue;
+
+    float *S = (float *)ws;
+    P_t *P = (P_t *)((char *)ws + cublas_align256(cublas_s_elems(p) * sizeof(float)));
+
+    cublasHandle_t h;
+    if (int e = cublas_handle(&h, stream)) return e;
+    const float one = 1.f, zero = 0.f;
+
+    /* S (row-major Nq × Nk) = Q·Kᵀ: column-major Sᵀ = Kᵀ·Q; raw, softmax applies the scale */
+    ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(
+        h, CUBLAS_OP_T, CUBLAS_OP_N, (int)Nk, (int)Nq, (int)d, &one, k, in, (int)d, Nk * d, q, in,
+        (int)d, Nq * d, &zero, S, CUDA_R_32F, (int)Nk, Nq * Nk, batch, CUBLAS_COMPUTE_32F,
+        CUBLAS_GEMM_DEFAULT));
+
+    if (int e = softmax(p, S, P, stream)) return e;
+
+    /* O (row-major Nq × d) = P·V: column-major Oᵀ = Vᵀ·Pᵀ */
+    ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(
+        h, CUBLAS_OP_N, CUBLAS_OP_N, (int)d, (int)Nq, (int)Nk, &one, v, in, (int)d, Nk * d, P, in,
+        (int)Nk, Nq * Nk, &zero, o, in, (int)d, Nq * d, batch, CUBLAS_COMPUTE_32F,
+        CUBLAS_GEMM_DEFAULT));
+    return 0;
+}
+
+extern "C" int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const void *q, const void *k,
+                                      const void *v, void *o, void *ws, attn_stream_t stream)
+{
+    return cublas_attention<float>(p, CUDA_R_32F, q, k, v, o, ws, stream, mhsa_softmax_f32);
+}
+
+/* q, k, v, o are attn_bf16_t (raw bf16 bits), which cuBLAS reads as CUDA_R_16BF. */
+extern "C" int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const void *q, const void *k,
+                                       const void *v, void *o, void *ws, attn_stream_t stream)
+{
+    return cublas_attention<__nv_bfloat16>(p, CUDA_R_16BF, q, k, v, o, ws, stream,
+                                           mhsa_softmax_bf16);
+}

@@ -1,0 +1,72 @@
+/* mhsa GPU launchers: scaled dot-product multi-head attention, the core only (SPEC.md, "mhsa").
+ *
+ * Layout: Q (B, H, Nq, d), K and V (B, H, Nk, d), O (B, H, Nq, d), row-major, contiguous.
+ * S = Q·Kᵀ·scale; key j is masked (−∞) when causal and j > i (query i, both counted from 0), or
+ * when j >= kv_len[b]; P = softmax over keys; O = P·V. A query row whose keys are all masked
+ * outputs 0, never NaN.
+ *
+ * Contract shared by every launcher below:
+ *  - pointers are device pointers; q, k, v, o in the dtype named by the launcher (float or
+ *    attn_bf16_t); ws is a device workspace of at least mhsa_<variant>_workspace(p) bytes (may be
+ *    NULL when that is 0);
+ *  - the launch is asynchronous on `stream`; the function checks the launch and returns 0 or an
+ *    error code (see attn_kernel.h); it never synchronises;
+ *  - every element of o is written (the harness poisons o with NaN before a checked run);
+ *  - any N >= 1 works (N need not be a multiple of any tile); d limits are given per variant by
+ *    mhsa_<variant>_supports(), which returns NULL or a reason the problem is not supported.
+ */
+#ifndef MHSA_KERNELS_H
+#define MHSA_KERNELS_H
+
+#include "attn_kernel.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct CUstream_st *attn_stream_t; /* == cudaStream_t, without pulling CUDA headers into C */
+
+typedef struct mhsa_problem {
+    int B, H, Nq, Nk, d;
+    int causal;          /* 1: key j > query i is masked */
+    float scale;         /* softmax scale, 1/sqrt(d) */
+    const int *kv_len;   /* device int32[B]: valid keys per batch, 0..Nk; NULL: all Nk valid */
+} mhsa_problem_t;
+
+/* A launcher's uniform signature; q, k, v, o are float* or attn_bf16_t* as the variant says. */
+typedef int (*mhsa_launch_fn)(const mhsa_problem_t *p, const void *q, const void *k,
+                              const void *v, void *o, void *ws, attn_stream_t stream);
+typedef size_t (*mhsa_workspace_fn)(const mhsa_problem_t *p);
+typedef const char *(*mhsa_supports_fn)(const mhsa_problem_t *p);
+
+/* naive: fp32, one thread per query row, everything from global memory. */
+int mhsa_naive_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                      void *o, void *ws, attn_stream_t stream);
+/* tiled: fp32, K/V tiles staged in shared memory, online softmax, CUDA cores only. */
+int mhsa_tiled_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                      void *o, void *ws, attn_stream_t stream);
+const char *mhsa_tiled_supports(const mhsa_problem_t *p);
+/* tensor-core: bf16 in/out, fp32 accumulate; three kernels: S = Q·Kᵀ (fp32, workspace),
+ * softmax → P (bf16, workspace), O = P·V. */
+int mhsa_tensor_core_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                            void *o, void *ws, attn_stream_t stream);
+size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p);
+const char *mhsa_tensor_core_supports(const mhsa_problem_t *p);
+/* fused: bf16 in/out, flash-style single pass with mma.sync, online softmax in registers, no
+ * N×N matrix in global memory. */
+int mhsa_fused_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                      void *o, void *ws, attn_stream_t stream);
+const char *mhsa_fused_supports(const mhsa_problem_t *p);
+/* cublas: the unfused baseline, S and O by cublasGemmStridedBatchedEx, a softmax kernel between.
+ * f32: fp32 everywhere. bf16: bf16 Q/K/V/P/O, fp32 S and accumulation. */
+int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                           void *o, void *ws, attn_stream_t stream);
+int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                            void *o, void *ws, attn_stream_t stream);
+size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p);
+size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

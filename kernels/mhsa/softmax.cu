@@ -1,0 +1,146 @@
+/* The masked row softmax between the two GEMMs of the unfused mhsa variants (mhsa_softmax.cuh).
+ *
+ * mhsa_softmax_kernel<OutT, VEC>: one warp per row of S (B·H·Nq rows of Nk), 8 rows per block.
+ * The unmasked keys of row i are exactly j < jend (jend = kv_len[b], cut at i + 1 if causal), so
+ *   pass 1  reads S[0, jend) once, each lane keeping an online (max m, sum l) of
+ *           exp(scale·S − m); the 32 lane states are merged by shuffles;
+ *   pass 2  writes P[j] = exp(scale·S[j] − m) / l for j < jend and 0 for the masked rest,
+ *           reading S only where it is needed.
+ * A row with jend = 0 is written as zeros without reading S. Rows of any length work (the lanes
+ * loop); VEC uses float4 loads and 4-wide stores when Nk % 4 == 0 and the pointers allow it.
+ * OutT is float (P fp32) or __nv_bfloat16 (P bf16, rounded to nearest).
+ * mhsa_softmax_f32 / mhsa_softmax_bf16: the launchers. */
+#include "launch.cuh"
+#include "mhsa_softmax.cuh"
+
+#define SOFTMAX_WARPS 8 /* rows per block */
+
+/* Fold one logit x into the running (m, l); x is finite (only unmasked logits are folded). */
+static __device__ __forceinline__ void softmax_fold(float &m, float &l, float x)
+{
+    const float m_new = fmaxf(m, x);
+    l = fmaf(l, expf(m - m_new), expf(x - m_new)); /* m = −∞ at first: exp(−∞) = 0 */
+    m = m_new;
+}
+
+static __device__ __forceinline__ void softmax_store4(float *P, int j, float a, float b, float c,
+                                                      float d)
+{
+    *reinterpret_cast<float4 *>(P + j) = make_float4(a, b, c, d);
+}
+
+static __device__ __forceinline__ void softmax_store4(__nv_bfloat16 *P, int j, float a, float b,
+                                                      float c, float d)
+{
+    union { __nv_bfloat162 h[2]; uint2 u; } t;
+    t.h[0] = __floats2bfloat162_rn(a, b); /* .x = a (lower address), .y = b */
+    t.h[1] = __floats2bfloat162_rn(c, d);
+    *reinterpret_cast<uint2 *>(P + j) = t.u;
+}
+
+static __device__ __forceinline__ void softmax_store1(float *P, int j, float a) { P[j] = a; }
+static __device__ __forceinline__ void softmax_store1(__nv_bfloat16 *P, int j, float a)
+{
+    P[j] = __float2bfloat16_rn(a);
+}
+
+template <typename OutT, bool VEC>
+__global__ void __launch_bounds__(SOFTMAX_WARPS * 32)
+mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, int Nq, int Nk,
+                    int causal, float scale, const int *__restrict__ kv_len, long long rows)
+{
+    const long long row = (long long)blockIdx.x * SOFTMAX_WARPS + (threadIdx.x >> 5);
+    if (row >= rows) return; /* warp-uniform */
+    const int lane = threadIdx.x & 31;
+    const int i = (int)(row % Nq);
+    const int b = (int)(row / ((long long)H * Nq));
+
+    int kend = Nk;
+    if (kv_len) kend = min(max(kv_len[b], 0), Nk);
+    const int jend = causal ? min(kend, i + 1) : kend;
+
+    const float *s = S + (size_t)row * Nk;
+    OutT *pr = P + (size_t)row * Nk;
+
+    /* pass 1: online max and exp-sum over the unmasked keys; scale·S by __fmul_rn in both passes
+     * so that the row max gives exp(0) = 1 exactly (l >= 1 whenever jend > 0) */
+    float m = -INFINITY, l = 0.f;
+    int j_scalar = lane; /* first scalar element of this lane */
+    if (VEC) {
+        const float4 *s4 = reinterpret_cast<const float4 *>(s);
+        const int n4 = jend >> 2;
+        for (int j4 = lane; j4 < n4; j4 += 32) {
+            const float4 t = s4[j4];
+            const float x0 = __fmul_rn(t.x, scale), x1 = __fmul_rn(t.y, scale);
+            const float x2 = __fmul_rn(t.z, scale), x3 = __fmul_rn(t.w, scale);
+            const float m_new = fmaxf(m, fmaxf(fmaxf(x0, x1), fmaxf(x2, x3)));
+            l = l * expf(m - m_new) + (expf(x0 - m_new) + expf(x1 - m_new)) +
+                (expf(x2 - m_new) + expf(x3 - m_new));
+            m = m_new;
+        }
+        j_scalar = 4 * n4 + lane; /* the < 4 leftover keys */
+    }
+    for (int j = j_scalar; j < jend; j += 32) softmax_fold(m, l, __fmul_rn(s[j], scale));
+
+    /* merge the lanes' (m, l); skip pairs that are both empty (−∞ − −∞ would be NaN) */
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) {
+        const float m2 = __shfl_xor_sync(0xffffffffu, m, off);
+        const float l2 = __shfl_xor_sync(0xffffffffu, l, off);
+        const float m_new = fmaxf(m, m2);
+        if (m_new != -INFINITY) l = l * expf(m - m_new) + l2 * expf(m2 - m_new);
+        m = m_new;
+    }
+    const float inv_l = l > 0.f ? 1.f / l : 0.f;
+
+    /* pass 2: P = exp(x − m)/l on unmasked keys, 0 on masked ones */
+    if (VEC) {
+        const float4 *s4 = reinterpret_cast<const float4 *>(s);
+        const int nk4 = Nk >> 2; /* VEC: Nk % 4 == 0 */
+        for (int j4 = lane; j4 < nk4; j4 += 32) {
+            const int j = 4 * j4;
+            if (j >= jend) { /* fully masked group: S not read */
+                softmax_store4(pr, j, 0.f, 0.f, 0.f, 0.f);
+                continue;
+            }
+            const float4 t = s4[j4];
+            const float p0 = expf(__fmul_rn(t.x, scale) - m) * inv_l;
+            const float p1 = j + 1 < jend ? expf(__fmul_rn(t.y, scale) - m) * inv_l : 0.f;
+            const float p2 = j + 2 < jend ? expf(__fmul_rn(t.z, scale) - m) * inv_l : 0.f;
+            const float p3 = j + 3 < jend ? expf(__fmul_rn(t.w, scale) - m) * inv_l : 0.f;
+            softmax_store4(pr, j, p0, p1, p2, p3);
+        }
+    } else {
+        for (int j = lane; j < Nk; j += 32)
+            softmax_store1(pr, j, j < jend ? expf(__fmul_rn(s[j], scale) - m) * inv_l : 0.f);
+    }
+}
+
+template <typename OutT>
+static int softmax_launch(const mhsa_problem_t *p, const float *S, OutT *P, cudaStream_t stream)
+{
+    const long long rows = (long long)p->B * p->H * p->Nq;
+    if (rows <= 0 || p->Nk <= 0) return 0;
+    const long long blocks = ATTN_CEIL_DIV(rows, (long long)SOFTMAX_WARPS);
+    if (blocks > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;
+    /* float4 loads need 16-byte rows of S, 4-wide stores 4·sizeof(OutT)-byte rows of P */
+    const bool vec = p->Nk % 4 == 0 && (uintptr_t)S % 16 == 0 &&
+                     (uintptr_t)P % (4 * sizeof(OutT)) == 0;
+    const unsigned grid = (unsigned)blocks, block = SOFTMAX_WARPS * 32;
+    if (vec)
+        return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, true>), grid, block, 0, stream, S, P, p->H,
+                           p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
+    return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, false>), grid, block, 0, stream, S, P, p->H,
+                       p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
+}
+
+int mhsa_softmax_f32(const mhsa_problem_t *p, const float *S, float *P, cudaStream_t stream)
+{
+    return softmax_launch<float>(p, S, P, stream);
+}
+
+int mhsa_softmax_bf16(const mhsa_problem_t *p, const float *S, __nv_bfloat16 *P,
+                      cudaStream_t stream)
+{
+    return softmax_launch<__nv_bfloat16>(p, S, P, stream);
+}

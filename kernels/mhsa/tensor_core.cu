@@ -1,0 +1,277 @@
+/* mhsa tensor-core variant: unfused attention on WMMA (bf16 16x16x16 fragments, fp32 accumulate).
+ *
+ *   1. mhsa_tensor_core_qk_kernel   S = Q·Kᵀ, raw (unscaled) fp32, into the workspace
+ *   2. mhsa_softmax_bf16            P = masked softmax(scale·S), bf16, into the workspace
+ *   3. mhsa_tensor_core_pv_kernel   O = P·V, fp32 accumulate, bf16 out
+ *
+ * Both GEMM kernels are the same shape: a CTA of 4 warps computes a 64x64 output tile, each warp a
+ * 32x32 quarter (2x2 WMMA accumulators); operand tiles are staged in shared memory, zero-filled
+ * where they fall outside the matrices, so any Nq, Nk >= 1 works; the result goes back through
+ * shared memory and only in-range elements are stored. d must be a multiple of 16 (the WMMA k
+ * step over d, and 16-byte vector loads of Q, K, V rows) and at most 256.
+ *
+ * Workspace: S (B·H·Nq·Nk fp32) then P (B·H·Nq·Nk bf16), each region 256-byte aligned. */
+#include <cstdint>
+#include <cstdio>
+#include <cuda_bf16.h>
+#include <mma.h>
+
+#include "launch.cuh"
+#include "mhsa_kernels.h"
+#include "mhsa_softmax.cuh"
+
+using namespace nvcuda;
+typedef __nv_bfloat16 bf16;
+
+namespace {
+
+constexpr int TILE = 64;          /* output tile: TILE x TILE per CTA */
+constexpr int BK = 64;            /* reduction (k) chunk staged per step */
+constexpr int THREADS = 128;      /* 4 warps, 2x2 over the output tile */
+constexpr int LDA = BK + 8;       /* bf16 row pitch, 144 B: keeps WMMA loads off one bank group */
+constexpr int LDB = TILE + 8;     /* pitch of the P·V B tile (rows = keys, cols = d) */
+constexpr int LDC = TILE + 4;     /* fp32 pitch of the staged result */
+
+/* Operand tiles and the staged result are never live together, so they share storage.
+ * Every WMMA pointer below is a multiple of 32 bytes from the base (256-bit alignment rule). */
+union TcSmem {
+    struct {
+        bf16 a[TILE][LDA];
+        bf16 b[TILE][LDB];
+    } in;
+    float c[TILE][LDC];
+};
+static_assert(LDA == LDB, "both operand tiles use the same pitch");
+static_assert(sizeof(TcSmem) <= 48 * 1024, "static shared memory limit");
+
+/* Store a CTA's 64x64 accumulator quarter-tiles into smem.c (after the operands are dead). */
+__device__ __forceinline__ void stage_acc(TcSmem &sm,
+                                          wmma::fragment<wmma::accumulator, 16, 16, 16, float> (&acc)[2][2],
+                                          int wm, int wn)
+{
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+            wmma::store_matrix_sync(&sm.c[wm * 32 + i * 16][wn * 32 + j * 16], acc[i][j], LDC,
+                                    wmma::mem_row_major);
+}
+
+} // namespace
+
+/* S[b,h] = Q[b,h]·K[b,h]ᵀ, tile (mt, nt) of the Nq x Nk matrix; grid (tiles_m·tiles_n, H, B). */
+__global__ void __launch_bounds__(THREADS)
+mhsa_tensor_core_qk_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
+                           float *__restrict__ S, int H, int Nq, int Nk, int d)
+{
+    __shared__ __align__(128) TcSmem sm;
+
+    const int tiles_n = (Nk + TILE - 1) / TILE;
+    const int mt = blockIdx.x / tiles_n, nt = blockIdx.x % tiles_n;
+    const size_t bh = (size_t)blockIdx.z * H + blockIdx.y;
+    const bf16 *Qbh = Q + bh * Nq * d;
+    const bf16 *Kbh = K + bh * Nk * d;
+    float *Sbh = S + bh * Nq * Nk;
+    const int row0 = mt * TILE, col0 = nt * TILE; /* query rows, key columns of this tile */
+
+    const int tid = threadIdx.x, warp = tid >> 5;
+    const int wm = warp >> 1, wn = warp & 1;
+
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+    for (int k0 = 0; k0 < d; k0 += BK) {
+        const int kw = min(BK, d - k0); /* multiple of 16 */
+        const int cpr = kw / 8;         /* 16-byte chunks per row */
+
+        /* load tile: Q rows row0.. and K rows col0.., columns k0..k0+kw; out-of-range rows = 0 */
+        for (int c = tid; c < TILE * cpr; c += THREADS) {
+            const int r = c / cpr, cc = (c % cpr) * 8;
+            uint4 qv = make_uint4(0, 0, 0, 0), kv = make_uint4(0, 0, 0, 0);
+            if (row0 + r < Nq)
+                qv = *reinterpret_cast<const uint4 *>(Qbh + (size_t)(row0 + r) * d + k0 + cc);
+            if (col0 + r < Nk)
+                kv = *reinterpret_cast<const uint4 *>(Kbh + (size_t)(col0 + r) * d + k0 + cc);
+            *reinterpret_cast<uint4 *>(&sm.in.a[r][cc]) = qv;
+            *reinterpret_cast<uint4 *>(&sm.in.b[r][cc]) = kv;
+        }
+        __syncthreads();
+
+        /* scores: acc += Q_tile·K_tileᵀ; K stored key-major is Kᵀ in column-major order */
+        for (int kk = 0; kk < kw; kk += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa[2];
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> fb[2];
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+                wmma::load_matrix_sync(fa[i], &sm.in.a[wm * 32 + i * 16][kk], LDA);
+#pragma unroll
+            for (int j = 0; j < 2; ++j)
+                wmma::load_matrix_sync(fb[j], &sm.in.b[wn * 32 + j * 16][kk], LDB);
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+        }
+        __syncthreads(); /* operands consumed before the next chunk (or the staging) overwrites */
+    }
+
+    /* write back: stage through shared memory, store only rows < Nq, cols < Nk */
+    stage_acc(sm, acc, wm, wn);
+    __syncthreads();
+    for (int e = tid; e < TILE * TILE; e += THREADS) {
+        const int r = e / TILE, c = e % TILE;
+        if (row0 + r < Nq && col0 + c < Nk) Sbh[(size_t)(row0 + r) * Nk + col0 + c] = sm.c[r][c];
+    }
+}
+
+/* O[b,h] = P[b,h]·V[b,h], tile (mt, nt) of the Nq x d output; grid (tiles_m·tiles_d, H, B). */
+__global__ void __launch_bounds__(THREADS)
+mhsa_tensor_core_pv_kernel(const bf16 *__restrict__ P, const bf16 *__restrict__ V,
+                           bf16 *__restrict__ O, int H, int Nq, int Nk, int d)
+{
+    __shared__ __align__(128) TcSmem sm;
+
+    const int tiles_n = (d + TILE - 1) / TILE;
+    const int mt = blockIdx.x / tiles_n, nt = blockIdx.x % tiles_n;
+    const size_t bh = (size_t)blockIdx.z * H + blockIdx.y;
+    const bf16 *Pbh = P + bh * Nq * Nk;
+    const bf16 *Vbh = V + bh * Nk * d;
+    bf16 *Obh = O + bh * Nq * d;
+    const int row0 = mt * TILE, col0 = nt * TILE; /* query rows, head-dim columns of this tile */
+
+    const int tid = threadIdx.x, warp = tid >> 5;
+    const int wm = warp >> 1, wn = warp & 1;
+    /* P rows are Nk elements apart: 16-byte loads only when every row start is 16-byte aligned */
+    const bool p_vec = (Nk % 8) == 0;
+
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+    for (int k0 = 0; k0 < Nk; k0 += BK) {
+        /* load tile: P[row0.., k0..] (zero past Nq or Nk), V[k0.., col0..] (zero past Nk or d).
+         * Zeroing the key tail in both operands keeps 0·garbage out of the sum. */
+        if (p_vec) {
+            for (int c = tid; c < TILE * (BK / 8); c += THREADS) {
+                const int r = c / (BK / 8), cc = (c % (BK / 8)) * 8;
+                uint4 pv = make_uint4(0, 0, 0, 0);
+                if (row0 + r < Nq && k0 + cc < Nk) /* Nk % 8 == 0: the chunk is all in or all out */
+                    pv = *reinterpret_cast<const uint4 *>(Pbh + (size_t)(row0 + r) * Nk + k0 + cc);
+                *reinterpret_cast<uint4 *>(&sm.in.a[r][cc]) = pv;
+            }
+        } else {
+            for (int c = tid; c < TILE * BK; c += THREADS) {
+                const int r = c / BK, cc = c % BK;
+                bf16 pv = __float2bfloat16(0.0f);
+                if (row0 + r < Nq && k0 + cc < Nk) pv = Pbh[(size_t)(row0 + r) * Nk + k0 + cc];
+                sm.in.a[r][cc] = pv;
+            }
+        }
+        for (int c = tid; c < BK * (TILE / 8); c += THREADS) {
+            const int r = c / (TILE / 8), cc = (c % (TILE / 8)) * 8;
+            uint4 vv = make_uint4(0, 0, 0, 0);
+            if (k0 + r < Nk && col0 + cc < d) /* d % 16 == 0: the chunk is all in or all out */
+                vv = *reinterpret_cast<const uint4 *>(Vbh + (size_t)(k0 + r) * d + col0 + cc);
+            *reinterpret_cast<uint4 *>(&sm.in.b[r][cc]) = vv;
+        }
+        __syncthreads();
+
+        /* accumulate: acc += P_tile·V_tile (both row-major) */
+#pragma unroll
+        for (int kk = 0; kk < BK; kk += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> fa[2];
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> fb[2];
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+                wmma::load_matrix_sync(fa[i], &sm.in.a[wm * 32 + i * 16][kk], LDA);
+#pragma unroll
+            for (int j = 0; j < 2; ++j)
+                wmma::load_matrix_sync(fb[j], &sm.in.b[kk][wn * 32 + j * 16], LDB);
+#pragma unroll
+            for (int i = 0; i < 2; ++i)
+#pragma unroll
+                for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+        }
+        __syncthreads();
+    }
+
+    /* write back: stage, convert to bf16, store rows < Nq, cols < d */
+    stage_acc(sm, acc, wm, wn);
+    __syncthreads();
+    for (int e = tid; e < TILE * TILE; e += THREADS) {
+        const int r = e / TILE, c = e % TILE;
+        if (row0 + r < Nq && col0 + c < d)
+            Obh[(size_t)(row0 + r) * d + col0 + c] = __float2bfloat16_rn(sm.c[r][c]);
+    }
+}
+
+static size_t tc_align256(size_t n) { return (n + 255) & ~(size_t)255; }
+
+static size_t tc_elems(const mhsa_problem_t *p)
+{
+    return (size_t)p->B * p->H * p->Nq * p->Nk;
+}
+
+extern "C" const char *mhsa_tensor_core_supports(const mhsa_problem_t *p)
+{
+    static thread_local char why[96];
+    if (p->B < 1 || p->H < 1 || p->Nq < 1 || p->Nk < 1 || p->d < 1) return "tensor-core needs B, H, Nq, Nk, d >= 1";
+    if (p->d % 16 != 0) {
+        std::snprintf(why, sizeof why, "tensor-core needs d %% 16 == 0 (d=%d)", p->d);
+        return why;
+    }
+    if (p->d > 256) {
+        std::snprintf(why, sizeof why, "tensor-core needs d <= 256 (d=%d)", p->d);
+        return why;
+    }
+    if (p->B > 65535 || p->H > 65535) return "tensor-core needs B, H <= 65535 (grid y/z)";
+    return NULL;
+}
+
+extern "C" size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p)
+{
+    const size_t n = tc_elems(p);
+    return tc_align256(n * sizeof(float)) + tc_align256(n * sizeof(bf16));
+}
+
+extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const void *q, const void *k,
+                                       const void *v, void *o, void *ws, attn_stream_t stream)
+{
+    if (const char *why = mhsa_tensor_core_supports(p)) {
+        std::fprintf(stderr, "mhsa_tensor_core_launch: %s\n", why);
+        return (int)cudaErrorInvalidValue;
+    }
+    if (ws == NULL) {
+        std::fprintf(stderr, "mhsa_tensor_core_launch: workspace is NULL\n");
+        return (int)cudaErrorInvalidValue;
+    }
+    /* 16-byte vector loads of Q/K/V rows (d % 16 == 0 keeps every row start aligned) */
+    if (((uintptr_t)q | (uintptr_t)k | (uintptr_t)v) & 15) {
+        std::fprintf(stderr, "mhsa_tensor_core_launch: q, k, v must be 16-byte aligned\n");
+        return (int)cudaErrorMisalignedAddress;
+    }
+    const bf16 *Q = static_cast<const bf16 *>(q);
+    const bf16 *K = static_cast<const bf16 *>(k);
+    const bf16 *V = static_cast<const bf16 *>(v);
+    bf16 *O = static_cast<bf16 *>(o);
+    float *S = static_cast<float *>(ws);
+    bf16 *P = reinterpret_cast<bf16 *>(static_cast<char *>(ws) + tc_align256(tc_elems(p) * sizeof(float)));
+
+    const int tiles_m = ATTN_CEIL_DIV(p->Nq, TILE);
+    const dim3 grid_s(tiles_m * ATTN_CEIL_DIV(p->Nk, TILE), p->H, p->B);
+    int err = ATTN_LAUNCH(mhsa_tensor_core_qk_kernel, grid_s, THREADS, 0, stream, Q, K, S, p->H,
+                          p->Nq, p->Nk, p->d);
+    if (err) return err;
+
+    err = mhsa_softmax_bf16(p, S, P, stream);
+    if (err) return err;
+
+    const dim3 grid_o(tiles_m * ATTN_CEIL_DIV(p->d, TILE), p->H, p->B);
+    return ATTN_LAUNCH(mhsa_tensor_core_pv_kernel, grid_o, THREADS, 0, stream, P, V, O, p->H,
+                       p->Nq, p->Nk, p->d);
+}
