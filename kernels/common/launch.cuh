@@ -46,4 +46,9 @@ static inline int attn_report_cublas(cublasStatus_t s, const char *what, const c
 
 #define ATTN_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
+/* Dynamic shared memory of a kernel, as bytes aligned to 128: declare it with this macro (the
+ * one place a kernel body departs from plain CUDA), so that the host emulator can hand each
+ * block its own poisoned buffer. */
+#define ATTN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+
 #endif

@@ -77,7 +77,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     constexpr int NS = Bc / 8;  /* n8 tiles of S per warp */
     constexpr int NO = D / 8;   /* n8 tiles of O per warp */
 
-    extern __shared__ __align__(128) unsigned char smem_raw[];
+    ATTN_DYNAMIC_SMEM(smem_raw);
     bf16 *Qs = reinterpret_cast<bf16 *>(smem_raw);
     bf16 *Ks = Qs + ELEMS;      /* Ks + buf·ELEMS, buf in {0, 1} */
     bf16 *Vs = Ks + 2 * ELEMS;  /* Vs + buf·ELEMS */
