@@ -375,7 +375,7 @@ int attn_build_cases(const attn_suite_t *s, const attn_opts_t *o, int cpu_grid, 
             int64_t *v = cases + c * (size_t)na;
             for (int i = 0; i < na; i++) v[i] = cnt[i] ? vals[i][idx[i]] : base[i];
             if (finish_case(s, v, err, n)) goto fail;
-            c++;
+            if (!o->sweep || !s->in_sweep || s->in_sweep(v)) c++; /* else: overwritten next */
             int i = na - 1;
             for (; i >= 0; i--) {
                 if (!cnt[i]) continue;

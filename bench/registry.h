@@ -41,7 +41,8 @@ typedef struct attn_layout {
     attn_tensor_t in[ATTN_MAX_TENSORS];
     attn_tensor_t out;
     /* The output seen as out_rows independent rows for sampled checking: element e belongs to
-     * row e / row_len when row_of is NULL. A row is the unit the reference can compute alone. */
+     * row e / (numel / out_rows) unless the suite's row_of says otherwise. A row is the unit the
+     * reference can compute alone (mhsa: one query row; halo: one pixel's C outputs). */
     int64_t out_rows;
 } attn_layout_t;
 
@@ -100,6 +101,9 @@ typedef struct attn_variant {
  *  generate   fill the host inputs of a case deterministically from seed (floats as float)
  *  reference  the output in double from float inputs (already rounded to the variant's dtype),
  *             computing only the rows with row_sel[r] != 0 (all rows when row_sel is NULL)
+ *  row_of     NULL, or the row (see attn_layout_t) of output element e, for outputs whose rows
+ *             are not contiguous
+ *  in_sweep   NULL, or 0 for a grid point the sweep leaves out (e.g. halo pairs block and halo)
  *  flops      algorithmic FLOPs (SPEC.md) — also the reference's cost estimate
  *  bytes      minimum bytes moved for an element size in bytes
  *  tolerance  the largest accepted max|out − ref| relative to max(|ref|) for a dtype, with the
@@ -116,6 +120,8 @@ typedef struct attn_suite {
     void (*generate)(const int64_t *v, uint64_t seed, void *const *in);
     void (*reference)(const int64_t *v, const void *const *in, double *out,
                       const uint8_t *row_sel);
+    int64_t (*row_of)(const int64_t *v, int64_t e);
+    int (*in_sweep)(const int64_t *v);
     double (*flops)(const int64_t *v);
     double (*bytes)(const int64_t *v, int elem_size);
     double (*tolerance)(const int64_t *v, attn_dtype_t dtype);

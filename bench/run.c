@@ -402,8 +402,11 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
 
     /* Compare with the reference. */
     const int64_t row_len = c->L.out_rows ? no / c->L.out_rows : 1;
-    res->chk = attn_compare(host_out, x->dtype, rc->ref, no, row_len > 0 ? row_len : 1,
-                            c->row_sel, c->s->tolerance(c->v, x->dtype));
+    const double tol = c->s->tolerance(c->v, x->dtype);
+    res->chk = c->s->row_of ? attn_compare_mapped(host_out, x->dtype, rc->ref, no, c->s->row_of,
+                                                  c->v, c->row_sel, tol)
+                            : attn_compare(host_out, x->dtype, rc->ref, no,
+                                           row_len > 0 ? row_len : 1, c->row_sel, tol);
     res->checked = 1;
     res->rows_checked = c->rows_checked;
     res->rows = c->L.out_rows;
