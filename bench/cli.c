@@ -18,6 +18,7 @@ void attn_opts_init(attn_opts_t *o)
     o->max_time = 2.0;
     o->target_spread = 0.02;
     o->cpu_max_gflop = 20.0;
+    o->emu_max_gflop = 0.5;
     o->ref_gflop = 2.0;
 }
 
@@ -33,7 +34,9 @@ void attn_print_help(FILE *f)
         "                       cannot run here), then exit\n"
         "  --suite NAME|all     suite to run (default: all)\n"
         "  --variant REGEX      only variants whose name matches (POSIX extended regex)\n"
-        "  --backend cpu|gpu|all  only variants of that backend (default: all)\n"
+        "  --backend B          cpu, gpu, all (cpu + gpu; the default) or emu: the GPU\n"
+        "                       variants run in the host emulator (correctness and races,\n"
+        "                       never timed)\n"
         "  --sweep              the suite's default grid (the smaller CPU grid when no GPU\n"
         "                       variant can run)\n"
         "  --shape k=v,...      one case; axes not given take defaults or are derived;\n"
@@ -50,6 +53,7 @@ void attn_print_help(FILE *f)
         "                       (default 2)\n"
         "  --target-spread F    stop sampling once IQR/median < F (default 0.02)\n"
         "  --cpu-max-gflop G    CPU variants skip cases above G GFLOP (default 20)\n"
+        "  --emu-max-gflop G    emulated variants skip cases above G GFLOP (default 0.5)\n"
         "  --ref-gflop G        reference budget per case: above it a deterministic sample\n"
         "                       of output rows is checked (default 2)\n"
         "  --device N           CUDA device ordinal (default 0)\n"
@@ -161,7 +165,8 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
         static const char *const with_value[] = {
             "--suite", "--variant", "--backend", "--shape", "--axis", "--csv", "--dump",
             "--seed", "--warmup", "--min-samples", "--max-samples", "--max-time",
-            "--target-spread", "--cpu-max-gflop", "--ref-gflop", "--device", NULL};
+            "--target-spread", "--cpu-max-gflop", "--emu-max-gflop", "--ref-gflop", "--device",
+            NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++) known |= !strcmp(name, with_value[k]);
         if (!known) {
@@ -180,8 +185,8 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
         if (!strcmp(name, "--suite")) o->suite = val;
         else if (!strcmp(name, "--variant")) o->variant_re = val;
         else if (!strcmp(name, "--backend")) {
-            if (strcmp(val, "cpu") && strcmp(val, "gpu") && strcmp(val, "all")) {
-                snprintf(err, n, "--backend '%s': expected cpu, gpu or all", val);
+            if (strcmp(val, "cpu") && strcmp(val, "gpu") && strcmp(val, "all") && strcmp(val, "emu")) {
+                snprintf(err, n, "--backend '%s': expected cpu, gpu, emu or all", val);
                 return -1;
             }
             o->backend = val;
@@ -204,7 +209,8 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
             if (!*val) { snprintf(err, n, "--dump needs a directory"); return -1; }
             o->dump = val;
         } else if (!strcmp(name, "--max-time") || !strcmp(name, "--target-spread") ||
-                   !strcmp(name, "--cpu-max-gflop") || !strcmp(name, "--ref-gflop")) {
+                   !strcmp(name, "--cpu-max-gflop") || !strcmp(name, "--emu-max-gflop") ||
+                   !strcmp(name, "--ref-gflop")) {
             if (parse_double(val, &dv) || dv < 0) {
                 snprintf(err, n, "%s '%s': expected a non-negative number", name, val);
                 return -1;
@@ -212,6 +218,7 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
             if (!strcmp(name, "--max-time")) o->max_time = dv;
             else if (!strcmp(name, "--target-spread")) o->target_spread = dv;
             else if (!strcmp(name, "--cpu-max-gflop")) o->cpu_max_gflop = dv;
+            else if (!strcmp(name, "--emu-max-gflop")) o->emu_max_gflop = dv;
             else o->ref_gflop = dv;
         } else { /* integer options */
             if (attn_parse_int(val, &iv) || iv < 0 || (strcmp(name, "--seed") && iv > 1000000)) {

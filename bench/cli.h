@@ -20,7 +20,7 @@ typedef struct attn_opts {
     int help, list, sweep, check_only, no_plots;
     const char *suite;          /* a suite name or "all" */
     const char *variant_re;     /* POSIX extended regex over variant names; NULL: all */
-    const char *backend;        /* "all", "cpu" or "gpu" */
+    const char *backend;        /* "all" (cpu + gpu), "cpu", "gpu" or "emu" */
     int nshapes;
     const char *shapes[ATTN_MAX_SHAPES];
     int naxis;
@@ -31,6 +31,7 @@ typedef struct attn_opts {
     double max_time;            /* seconds of timed samples per (variant, case) */
     double target_spread;       /* stop sampling once IQR / median is below this */
     double cpu_max_gflop;       /* CPU variants skip cases above this many GFLOP */
+    double emu_max_gflop;       /* emulated variants skip cases above this many GFLOP */
     double ref_gflop;           /* reference budget per case; above it, rows are sampled */
     int device;
 } attn_opts_t;

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "csv.h"
 #include "device.h"
+#include "emu.h"
 #include "npy.h"
 #include "stats.h"
 #include "util.h"
@@ -30,15 +31,29 @@ typedef struct run {
     regex_t re;
     int have_re;
     attn_device_t dev;
+    int emu;             /* --backend emu: GPU variants run in the host emulator */
+    char emu_reason[256];
     char cpu_name[128], git[64], stamp[32], run_dir[64];
     FILE *manifest;      /* --dump: manifest.json entries */
     int manifest_n;
     int nfail, nok, nskip;
 } run_t;
 
-/* Why variant x cannot run here at all (independent of the case), or NULL. */
-static const char *unavailable(const run_t *r, const attn_variant_t *x)
+/* The implementation that runs for row x: its emulated twin under --backend emu. */
+static const attn_variant_t *impl_of(const run_t *r, const attn_suite_t *s, const attn_variant_t *x)
 {
+    return r->emu ? attn_emu_variant(s->name, x->name) : x;
+}
+
+/* Why variant x cannot run here at all (independent of the case), or NULL. */
+static const char *unavailable(const run_t *r, const attn_suite_t *s, const attn_variant_t *x)
+{
+    if (r->emu) {
+        if (r->emu_reason[0]) return r->emu_reason;
+        const attn_variant_t *y = attn_emu_variant(s->name, x->name);
+        if (!y) return "not in the emulator build";
+        return y->available ? y->available : y->run ? NULL : "not implemented";
+    }
     if (x->available) return x->available;
     if (!x->run) return "not implemented";
     if (x->backend == ATTN_GPU && !r->dev.usable) return r->dev.reason;
@@ -47,7 +62,8 @@ static const char *unavailable(const run_t *r, const attn_variant_t *x)
 
 static int selected(const run_t *r, const attn_variant_t *x)
 {
-    if (strcmp(r->o.backend, "all") && strcmp(r->o.backend, attn_backend_name(x->backend)))
+    if (r->emu ? x->backend != ATTN_GPU
+               : strcmp(r->o.backend, "all") && strcmp(r->o.backend, attn_backend_name(x->backend)))
         return 0;
     return !r->have_re || regexec(&r->re, x->name, 0, NULL, 0) == 0;
 }
@@ -115,7 +131,7 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
     char cs[512];
     attn_case_str(s, v, cs, sizeof cs);
     const double fl = s->flops(v), by = s->bytes(v, attn_dtype_size(x->dtype));
-    const int gpu = x->backend == ATTN_GPU;
+    const int gpu = x->backend == ATTN_GPU && !r->emu;
     /* stdout: one line per row, nvbench-like */
     if (res->st.n)
         printf("%-6s %-12s %-4s %-4s %s  %.4f ms  %.3f TFLOP/s  %.1f GB/s  err %.2e\n", s->name,
@@ -136,7 +152,7 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
     attn_row_init(&row);
     attn_row_str(&row, s->name);
     attn_row_str(&row, x->name);
-    attn_row_str(&row, attn_backend_name(x->backend));
+    attn_row_str(&row, r->emu ? "emu" : attn_backend_name(x->backend));
     attn_row_str(&row, attn_dtype_name(x->dtype));
     for (int i = 0; i < s->naxes; i++) attn_row_int(&row, (long long)v[i]);
     attn_row_str(&row, res->status);
@@ -166,7 +182,9 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
         for (int i = 0; i < 4; i++) attn_row_str(&row, NULL);
     }
     attn_row_int(&row, (long long)r->o.seed);
-    attn_row_str(&row, gpu ? (r->dev.usable ? r->dev.name : NULL) : r->cpu_name);
+    char emu_dev[160];
+    snprintf(emu_dev, sizeof emu_dev, "emulator on %s", r->cpu_name);
+    attn_row_str(&row, gpu ? (r->dev.usable ? r->dev.name : NULL) : r->emu ? emu_dev : r->cpu_name);
     if (gpu && r->dev.usable) {
         attn_row_int(&row, r->dev.sm);
         attn_row_int(&row, r->dev.driver);
@@ -332,11 +350,53 @@ static void dump(run_t *r, const casectx_t *c, const char *what, const attn_tens
         dump_entry(r, file, t, descr, what, c);
 }
 
+/* Run an emulated variant under each thread schedule (in order, reversed, shuffled) into out;
+ * the outputs must be bit-identical, else a barrier is missing or a result depends on timing. */
+static int emu_schedules(run_t *r, const casectx_t *c, const attn_variant_t *x,
+                         const void *const *in, void *out, size_t osz, void *ws, char *err,
+                         size_t n)
+{
+    static const char *const name[] = {"in order", "reversed", "shuffled"};
+    unsigned char *first = malloc(osz ? osz : 1);
+    if (!first) {
+        snprintf(err, n, "out of host memory");
+        return -1;
+    }
+    int rc = 0;
+    for (int sched = 0; sched < 3 && !rc; sched++) {
+        attn_emu_schedule(sched, r->o.seed);
+        memset(out, 0xFF, osz); /* NaN poison */
+        if (x->run(c->v, in, out, ws, NULL)) {
+            const char *e = attn_emu_error();
+            snprintf(err, n, "emulated run failed (%s schedule): %s", name[sched],
+                     e ? e : "launch error");
+            rc = -1;
+        } else if (sched == 0) {
+            memcpy(first, out, osz);
+        } else if (memcmp(first, out, osz)) {
+            const int es = attn_dtype_size(x->dtype);
+            size_t at = 0;
+            while (at < osz && ((unsigned char *)out)[at] == first[at]) at++;
+            char idx[160];
+            attn_index_str(&c->L.out, (int64_t)(at / (size_t)es), idx, sizeof idx);
+            snprintf(err, n,
+                     "race: output differs between thread schedules (in order vs %s) at %s: "
+                     "%g vs %g — a missing barrier?",
+                     name[sched], idx, attn_load(first, x->dtype, (int64_t)(at / (size_t)es)),
+                     attn_load(out, x->dtype, (int64_t)(at / (size_t)es)));
+            rc = -1;
+        }
+    }
+    attn_emu_schedule(0, r->o.seed);
+    free(first);
+    return rc;
+}
+
 /* Check, then (unless --check) time, one variant on one case. */
 static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_t *res)
 {
     char err[384] = "";
-    const int gpu = x->backend == ATTN_GPU;
+    const int gpu = x->backend == ATTN_GPU && !r->emu;
     const int k = x->dtype == ATTN_BF16;
     rclass_t *rc = &c->cls[k];
     const attn_tensor_t *ot = &c->L.out;
@@ -346,7 +406,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
     void *host_out = NULL, *host_ws = NULL;
     void *d_in[ATTN_MAX_TENSORS] = {0}, *d_out = NULL, *d_ws = NULL;
 
-    if (gpu && x->dtype == ATTN_F64) {
+    if (x->backend == ATTN_GPU && x->dtype == ATTN_F64) {
         res->status = "skip";
         snprintf(res->reason, sizeof res->reason, "f64 GPU variants are not supported");
         return;
@@ -387,6 +447,17 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
             attn_gpu_run_sync(x, c->v, in, d_out, d_ws, err, sizeof err) ||
             attn_gpu_download(host_out, d_out, osz, err, sizeof err))
             goto failed;
+    } else if (r->emu) {
+        if (wsz && !(host_ws = malloc(wsz))) {
+            snprintf(err, sizeof err, "out of host memory for the workspace");
+            goto failed;
+        }
+        /* bf16 variants read bf16 bits, as on the device. */
+        const void *ein[ATTN_MAX_TENSORS];
+        for (int i = 0; i < c->L.nin; i++)
+            ein[i] = (k && c->L.in[i].kind == ATTN_T_FLOAT) ? (const void *)rc->bits[i] : rc->in[i];
+        in = ein;
+        if (emu_schedules(r, c, x, ein, host_out, osz, host_ws, err, sizeof err)) goto failed;
     } else {
         if (wsz && !(host_ws = malloc(wsz))) {
             snprintf(err, sizeof err, "out of host memory for the workspace");
@@ -441,7 +512,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
         goto out;
     }
     res->status = "ok";
-    if (!r->o.check_only) {
+    if (!r->o.check_only && !r->emu) {
         void *o_ = gpu ? d_out : host_out, *w_ = gpu ? d_ws : host_ws;
         if (time_variant(r, x, c->v, in, o_, w_, &res->st, err, sizeof err)) goto failed;
     }
@@ -487,14 +558,19 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
         const attn_variant_t *x = &s->variants[j];
         res[j] = (result_t){.status = selected(r, x) ? NULL : "-"};
         if (res[j].status) continue;
-        const char *why = unavailable(r, x);
-        if (!why && x->backend == ATTN_GPU) why = attn_gpu_broken();
+        const char *why = unavailable(r, s, x);
+        if (!why && x->backend == ATTN_GPU && !r->emu) why = attn_gpu_broken();
+        if (!why) x = impl_of(r, s, x);
         if (!why && x->supports) why = x->supports(v);
         if (why) snprintf(res[j].reason, sizeof res[j].reason, "%s", why);
         else if (x->backend == ATTN_CPU && fl > r->o.cpu_max_gflop * 1e9)
             snprintf(res[j].reason, sizeof res[j].reason,
                      "%.1f GFLOP is above the CPU budget (--cpu-max-gflop %g)", fl / 1e9,
                      r->o.cpu_max_gflop);
+        else if (r->emu && fl > r->o.emu_max_gflop * 1e9)
+            snprintf(res[j].reason, sizeof res[j].reason,
+                     "%.2f GFLOP is above the emulation budget (--emu-max-gflop %g)", fl / 1e9,
+                     r->o.emu_max_gflop);
         else if (avail > 0 && need > 0.8 * avail) {
             char a[32], b[32];
             snprintf(res[j].reason, sizeof res[j].reason, "needs %s of host memory, %s available",
@@ -545,7 +621,7 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
             snprintf(label, sizeof label, "%s/%s/%s", s->name, x->name, cs);
             res[j].status = "skip";
             attn_nvtx_push(label);
-            run_variant(r, &c, x, &res[j]);
+            run_variant(r, &c, impl_of(r, s, x), &res[j]);
             attn_nvtx_pop();
         }
         if (!strcmp(res[j].status, "ok")) r->nok++;
@@ -612,7 +688,7 @@ static void list(const run_t *r, const attn_suite_t *const *suites, int ns)
         for (int j = 0; j < s->nvariants; j++) {
             const attn_variant_t *x = &s->variants[j];
             if (!selected(r, x)) continue;
-            const char *why = unavailable(r, x);
+            const char *why = unavailable(r, s, x);
             printf("    %-12s %-3s %-4s %-8s %s%s%s\n", x->name, attn_backend_name(x->backend),
                    attn_dtype_name(x->dtype), why ? "skipped" : "runnable", x->about,
                    why ? " — " : "", why ? why : "");
@@ -640,6 +716,7 @@ int attn_main(int argc, char **argv)
         attn_print_help(stdout);
         return 0;
     }
+    r->emu = !strcmp(r->o.backend, "emu");
 
     /* Suites. */
     const attn_suite_t *suites[64];
@@ -684,8 +761,14 @@ int attn_main(int argc, char **argv)
         return usage_error(err);
     }
 
-    if (want_gpu) attn_gpu_open(&r->dev, r->o.device);
-    else snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend cpu)");
+    if (r->emu) {
+        snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend emu)");
+        attn_emu_open(r->emu_reason, sizeof r->emu_reason);
+    } else if (want_gpu) {
+        attn_gpu_open(&r->dev, r->o.device);
+    } else {
+        snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend cpu)");
+    }
     if (r->o.list) {
         list(r, suites, ns);
         return 0;
@@ -696,7 +779,8 @@ int attn_main(int argc, char **argv)
     for (int k = 0; k < ns; k++)
         for (int j = 0; j < suites[k]->nvariants; j++) {
             const attn_variant_t *x = &suites[k]->variants[j];
-            gpu_runnable |= x->backend == ATTN_GPU && selected(r, x) && !unavailable(r, x);
+            gpu_runnable |= x->backend == ATTN_GPU && !r->emu && selected(r, x) &&
+                            !unavailable(r, suites[k], x);
         }
     const int cpu_grid = !gpu_runnable;
     if (r->o.sweep && cpu_grid)

@@ -1,0 +1,63 @@
+#include "emu.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ATTN_EMU_LIB
+#define ATTN_EMU_LIB ""
+#endif
+
+static void *lib;
+static const attn_suite_t *const *emu_suites;
+static void (*set_schedule)(int, uint64_t);
+static const char *(*last_error)(void);
+
+int attn_emu_open(char *why, size_t n)
+{
+    if (emu_suites) return 0;
+    const char *path = getenv("ATTNBENCH_EMU_LIB");
+    if (!path || !*path) path = ATTN_EMU_LIB;
+    if (!*path) {
+        snprintf(why, n, "built without the emulator (needs the CUDA headers and a C++ compiler)");
+        return -1;
+    }
+    /* RTLD_LOCAL (and -Bsymbolic in the module): its CUDA runtime stand-ins never meet ours. */
+    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        snprintf(why, n, "cannot load the emulator %s: %s", path, dlerror());
+        return -1;
+    }
+    emu_suites = (const attn_suite_t *const *)dlsym(lib, "attn_suites");
+    *(void **)&set_schedule = dlsym(lib, "attn_emu_set_schedule");
+    *(void **)&last_error = dlsym(lib, "attn_emu_last_error");
+    if (!emu_suites || !set_schedule || !last_error) {
+        snprintf(why, n, "emulator %s lacks its registry or API", path);
+        dlclose(lib);
+        lib = NULL;
+        emu_suites = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+const attn_variant_t *attn_emu_variant(const char *suite, const char *variant)
+{
+    if (!emu_suites) return NULL;
+    for (int i = 0; emu_suites[i]; i++) {
+        const attn_suite_t *s = emu_suites[i];
+        if (strcmp(s->name, suite)) continue;
+        for (int j = 0; j < s->nvariants; j++)
+            if (!strcmp(s->variants[j].name, variant) && s->variants[j].backend == ATTN_GPU)
+                return &s->variants[j];
+    }
+    return NULL;
+}
+
+void attn_emu_schedule(int mode, uint64_t seed)
+{
+    if (set_schedule) set_schedule(mode, seed);
+}
+
+const char *attn_emu_error(void) { return last_error ? last_error() : NULL; }

@@ -1,0 +1,23 @@
+/* The emulation backend as bench/ sees it: the GPU variants of every suite, compiled a second
+ * time for the host (kernels/emu/), loaded from a shared module with its own registry. Rows run
+ * there carry status and errors, never timings: emulation says nothing about speed. */
+#ifndef ATTN_EMU_H
+#define ATTN_EMU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "registry.h"
+
+/* Load the module (ATTNBENCH_EMU_LIB, else the one this build made). 0, or -1 with why not. */
+int attn_emu_open(char *why, size_t n);
+
+/* The emulated twin of GPU variant `variant` of suite `suite`, or NULL. */
+const attn_variant_t *attn_emu_variant(const char *suite, const char *variant);
+
+/* Thread schedule of the next launches: 0 in order, 1 reversed, 2 seeded shuffle. */
+void attn_emu_schedule(int mode, uint64_t seed);
+
+/* Why the last emulated launch failed (deadlock, divergent barrier, ...), or NULL. */
+const char *attn_emu_error(void);
+
+#endif
