@@ -133,7 +133,7 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0) {
+        if (strncmp(a, "--", 2) != 0 && strcmp(a, "-h") != 0) {
             snprintf(err, n, "unexpected argument '%s'", a);
             return -1;
         }

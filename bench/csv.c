@@ -135,15 +135,21 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
         snprintf(err, n, "CSV path '%s' is not a regular file", path);
         rc = -1;
     } else if (st.st_size == 0) {
-        if (write_all(fd, header, strlen(header)) || write_all(fd, "\n", 1)) {
+        size_t hl = strlen(header);
+        char *line = malloc(hl + 1);
+        if (line) memcpy(line, header, hl), line[hl] = '\n';
+        if (!line || write_all(fd, line, hl + 1)) { /* one write: never a half header */
             snprintf(err, n, "cannot write CSV '%s': %s", path, strerror(errno));
             rc = -1;
         }
+        free(line);
     } else {
+        /* The header, then a newline — or the end of the file when a crash cut it there. */
         size_t hl = strlen(header);
         char *first = malloc(hl + 2);
         ssize_t got = first ? pread(fd, first, hl + 1, 0) : -1;
-        if (got != (ssize_t)(hl + 1) || memcmp(first, header, hl) || first[hl] != '\n') {
+        if (got < (ssize_t)hl || memcmp(first, header, hl) ||
+            (got == (ssize_t)(hl + 1) && first[hl] != '\n')) {
             snprintf(err, n,
                      "CSV '%s' exists with a different header (another suite or schema "
                      "version); refusing to append — choose another --csv path",
