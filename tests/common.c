@@ -1,0 +1,245 @@
+#define _XOPEN_SOURCE 700 /* nftw */
+#include "common.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const attn_suite_t *tst_suite(const char *name)
+{
+    for (int i = 0; attn_suites[i]; i++)
+        if (!strcmp(attn_suites[i]->name, name)) return attn_suites[i];
+    cr_assert_fail("no suite '%s' in the registry", name);
+    return NULL;
+}
+
+const attn_variant_t *tst_variant(const attn_suite_t *s, const char *name)
+{
+    for (int i = 0; i < s->nvariants; i++)
+        if (!strcmp(s->variants[i].name, name)) return &s->variants[i];
+    cr_assert_fail("suite %s has no variant '%s'", s->name, name);
+    return NULL;
+}
+
+int64_t *tst_case(const attn_suite_t *s, const char *shape)
+{
+    attn_opts_t o;
+    attn_opts_init(&o);
+    o.shapes[o.nshapes++] = shape;
+    char err[512] = "";
+    int64_t *cases = NULL;
+    int n = attn_build_cases(s, &o, 0, &cases, err, sizeof err);
+    cr_assert_eq(n, 1, "--shape %s: %d cases (%s)", shape, n, err);
+    return cases;
+}
+
+int64_t tst_axis(const attn_suite_t *s, const int64_t *v, const char *name)
+{
+    int i = attn_axis_index(s, name);
+    cr_assert_geq(i, 0, "suite %s has no axis %s", s->name, name);
+    return v[i];
+}
+
+char *tst_tmpdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    char *p = malloc(4096);
+    cr_assert_not_null(p);
+    snprintf(p, 4096, "%s/attnbench-test-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    cr_assert_not_null(mkdtemp(p), "mkdtemp %s: %s", p, strerror(errno));
+    return p;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    remove(path);
+    return 0;
+}
+
+void tst_rmtree(const char *path)
+{
+    if (path && *path) nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tst_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    cr_assert_not_null(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+char *tst_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap + 1);
+    size_t got;
+    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) { free(b); b = NULL; break; }
+            b = nb, cap *= 2;
+        }
+    }
+    fclose(f);
+    cr_assert_not_null(b, "out of memory reading %s", path);
+    b[n] = 0;
+    if (len) *len = n;
+    return b;
+}
+
+void tst_write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "cannot create %s: %s", path, strerror(errno));
+    cr_assert_eq(fwrite(data, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+}
+
+int tst_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tst_run_bin(const char *cwd, const char *const *args, char **output)
+{
+    const char *bin = getenv("ATTNBENCH_BIN");
+    cr_assert(bin && *bin, "ATTNBENCH_BIN is not set (meson test sets it to the built binary)");
+    cr_assert_eq(access(bin, X_OK), 0, "ATTNBENCH_BIN=%s is not executable", bin);
+    int na = 0;
+    while (args[na]) na++;
+    const char **argv = calloc((size_t)na + 2, sizeof *argv);
+    cr_assert_not_null(argv);
+    argv[0] = bin;
+    for (int i = 0; i < na; i++) argv[i + 1] = args[i];
+
+    const char *base = getenv("TMPDIR");
+    char capture[4096];
+    snprintf(capture, sizeof capture, "%s/attnbench-test-out-XXXXXX", base && *base ? base : "/tmp");
+    int fd = mkstemp(capture);
+    cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        if ((cwd && chdir(cwd)) || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    close(fd);
+    char *out = tst_read_file(capture, NULL);
+    unlink(capture);
+    free(argv);
+    if (output) *output = out;
+    else free(out);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tst_csv_split(const char *line, char **fields, int max)
+{
+    int n = 0;
+    const char *p = line;
+    size_t cap = strlen(line) + 1;
+    for (;;) {
+        char *f = malloc(cap);
+        cr_assert_not_null(f);
+        size_t k = 0;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (!*p || *p == '\n' || *p == '\r') { free(f); goto bad; }
+                if (*p == '"') {
+                    if (p[1] == '"') { f[k++] = '"'; p += 2; continue; }
+                    p++;
+                    break;
+                }
+                f[k++] = *p++;
+            }
+            if (*p && *p != ',') { free(f); goto bad; }
+        } else {
+            while (*p && *p != ',') {
+                if (*p == '"' || *p == '\n' || *p == '\r') { free(f); goto bad; }
+                f[k++] = *p++;
+            }
+        }
+        f[k] = 0;
+        if (n == max) { free(f); goto bad; }
+        fields[n++] = f;
+        if (!*p) return n;
+        p++; /* the comma */
+    }
+bad:
+    tst_csv_free(fields, n);
+    return -1;
+}
+
+void tst_csv_free(char **fields, int n)
+{
+    for (int i = 0; i < n; i++) free(fields[i]);
+}
+
+int tst_lines(const char *text, char ***lines, int *tail_incomplete)
+{
+    int cap = 64, n = 0;
+    char **L = malloc((size_t)cap * sizeof *L);
+    cr_assert_not_null(L);
+    const char *p = text;
+    *tail_incomplete = 0;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (n == cap) {
+            cap *= 2;
+            L = realloc(L, (size_t)cap * sizeof *L);
+            cr_assert_not_null(L);
+        }
+        L[n] = strndup(p, len);
+        cr_assert_not_null(L[n]);
+        n++;
+        if (!nl) {
+            *tail_incomplete = 1;
+            break;
+        }
+        p = nl + 1;
+    }
+    *lines = L;
+    return n;
+}
+
+void tst_lines_free(char **lines, int n)
+{
+    for (int i = 0; i < n; i++) free(lines[i]);
+    free(lines);
+}
+
+int tst_csv_col(const char *header, const char *name)
+{
+    char *f[256];
+    int n = tst_csv_split(header, f, 256);
+    int at = -1;
+    for (int i = 0; i < n; i++)
+        if (at < 0 && !strcmp(f[i], name)) at = i;
+    tst_csv_free(f, n > 0 ? n : 0);
+    return at;
+}

@@ -1,0 +1,53 @@
+/* Helpers shared by the Criterion tests: registry look-ups, temporary directories, files, CSV
+ * lines, and running the attnbench binary (path in $ATTNBENCH_BIN). Failures inside a helper
+ * fail the calling test with a message (cr_assert). */
+#ifndef ATTN_TEST_COMMON_H
+#define ATTN_TEST_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+
+/* The suite called name (the test fails when there is none). */
+const attn_suite_t *tst_suite(const char *name);
+/* Its variant called name. */
+const attn_variant_t *tst_variant(const attn_suite_t *s, const char *name);
+
+/* The single case selected by `--shape shape` (derived and range-checked as the CLI does);
+ * malloc'd, naxes values. */
+int64_t *tst_case(const attn_suite_t *s, const char *shape);
+/* Value of axis `name` in case v. */
+int64_t tst_axis(const attn_suite_t *s, const int64_t *v, const char *name);
+
+/* A fresh private directory under $TMPDIR (or /tmp), and rm -rf of one. */
+char *tst_tmpdir(const char *tag);
+void tst_rmtree(const char *path);
+char *tst_path(const char *dir, const char *name); /* malloc'd "dir/name" */
+
+/* The whole file (NUL-terminated; *len without the NUL), or NULL when it cannot be read. */
+char *tst_read_file(const char *path, size_t *len);
+void tst_write_file(const char *path, const char *data, size_t len);
+int tst_exists(const char *path);
+
+/* Run $ATTNBENCH_BIN with args (NULL-terminated, without argv[0]) in directory cwd, stdout and
+ * stderr together captured into *output (malloc'd; may be NULL). Returns the exit status, or
+ * 128 + signal. */
+int tst_run_bin(const char *cwd, const char *const *args, char **output);
+
+/* Split one CSV line (RFC 4180 quoting, no newline) into at most max fields, each malloc'd.
+ * Returns the field count, or -1 when the line is malformed (an unterminated quote, text after
+ * a closing quote, a bare quote inside an unquoted field, or a raw newline). */
+int tst_csv_split(const char *line, char **fields, int max);
+void tst_csv_free(char **fields, int n);
+
+/* Lines of a text (split on '\n'): the count of complete lines; *lines gets malloc'd copies.
+ * *tail_incomplete is set when the text does not end with '\n' (the last entry is then the
+ * cut-off remainder, included in the count). */
+int tst_lines(const char *text, char ***lines, int *tail_incomplete);
+void tst_lines_free(char **lines, int n);
+
+/* Index of header field `name` in a CSV header line, or -1. */
+int tst_csv_col(const char *header, const char *name);
+
+#endif

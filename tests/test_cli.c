@@ -1,0 +1,702 @@
+/* The command line: attn_parse_args and attn_build_cases on the mhsa suite (defaults, derived
+ * values, --axis and --sweep grids, and a message naming the bad value for every bad input),
+ * then the real binary ($ATTNBENCH_BIN): exit codes, messages, CSV rows, --dump files. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "common.h"
+#include "csv.h"
+#include "device.h"
+#include "util.h"
+
+/* ------------------------------------------------------------------ parsing helpers */
+
+#define ARGV(...) ((const char *[]){"attnbench", __VA_ARGS__, NULL})
+
+static int argc_of(const char **argv)
+{
+    int n = 0;
+    while (argv[n]) n++;
+    return n;
+}
+
+static int parse(const char **argv, attn_opts_t *o, char *err, size_t n)
+{
+    attn_opts_init(o);
+    err[0] = 0;
+    return attn_parse_args(argc_of(argv), (char **)argv, o, err, n);
+}
+
+/* Parse argv and build the mhsa cases: the count (or -1), cases in *cases, message in err. */
+static int cases_of(const char **argv, int cpu_grid, int64_t **cases, char *err, size_t n)
+{
+    attn_opts_t o;
+    *cases = NULL;
+    if (parse(argv, &o, err, n)) return -1;
+    return attn_build_cases(tst_suite("mhsa"), &o, cpu_grid, cases, err, n);
+}
+
+static int64_t ax(const int64_t *v, const char *name) { return tst_axis(tst_suite("mhsa"), v, name); }
+
+/* ------------------------------------------------------------------ parsing: good input */
+
+Test(parse, defaults)
+{
+    attn_opts_t o;
+    char err[256];
+    cr_assert_eq(parse((const char *[]){"attnbench", NULL}, &o, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(o.suite, "all");
+    cr_expect_str_eq(o.backend, "all");
+    cr_expect(!o.help && !o.list && !o.sweep && !o.check_only && !o.nshapes && !o.naxis);
+    cr_expect(o.csv == NULL && o.dump == NULL && o.variant_re == NULL);
+    cr_expect_eq(o.seed, 42);
+    cr_expect(o.min_samples >= 1 && o.max_samples >= o.min_samples && o.max_time > 0);
+
+    int64_t *c;
+    int n = cases_of((const char *[]){"attnbench", NULL}, 0, &c, err, sizeof err);
+    cr_assert_eq(n, 1, "%s", err);
+    /* N = 512, d = 64 by default; B = 2048 / 512, H = 512 / 64 (the CPU-sized defaults) */
+    cr_expect(ax(c, "N") == 512 && ax(c, "Nk") == 512 && ax(c, "d") == 64);
+    cr_expect(ax(c, "B") == 4 && ax(c, "H") == 8, "B=%lld H=%lld", (long long)ax(c, "B"),
+              (long long)ax(c, "H"));
+    cr_expect(ax(c, "causal") == 0 && ax(c, "kvpad") == 0);
+    cr_expect(ax(c, "tokens") == 2048 && ax(c, "D") == 512);
+    free(c);
+}
+
+Test(parse, options_and_values)
+{
+    attn_opts_t o;
+    char err[256];
+    const char **a = ARGV("--suite", "mhsa", "--variant=^c", "--backend", "cpu", "--check",
+                          "--seed", "7", "--warmup=0", "--min-samples", "2", "--max-samples",
+                          "5", "--max-time", "0.5", "--csv", "x.csv", "--dump", "d", "--list",
+                          "--no-plots", "--device", "1", "--ref-gflop", "0.25", "--shape",
+                          "N=4", "--shape", "N=8", "--axis", "d=8,16");
+    cr_assert_eq(parse(a, &o, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(o.suite, "mhsa");
+    cr_expect_str_eq(o.variant_re, "^c");
+    cr_expect_str_eq(o.backend, "cpu");
+    cr_expect(o.check_only && o.list && o.no_plots);
+    cr_expect(o.seed == 7 && o.warmup == 0 && o.min_samples == 2 && o.max_samples == 5);
+    cr_expect(o.max_time == 0.5 && o.ref_gflop == 0.25 && o.device == 1);
+    cr_expect_str_eq(o.csv, "x.csv");
+    cr_expect_str_eq(o.dump, "d");
+    cr_expect_eq(o.nshapes, 2);
+    cr_expect_eq(o.naxis, 1);
+    cr_expect(o.axis[0].n == 2 && o.axis[0].vals[0] == 8 && o.axis[0].vals[1] == 16);
+}
+
+/* cli.c means "-h" as --help (attn_parse_args maps it to o->help), but rejects it first as
+ * "unexpected argument" because it does not start with "--". */
+Test(parse, dash_h_is_help)
+{
+    attn_opts_t o;
+    char err[256];
+    cr_expect_eq(parse(ARGV("-h"), &o, err, sizeof err), 0, "-h rejected: %s", err);
+    cr_expect(o.help, "-h does not set help");
+}
+
+/* --shape: B = ⌊tokens / N⌋ (tokens then recorded as B·N), H = D / d, Nk = N; k suffixes. */
+Test(parse, shape_derived_values)
+{
+    int64_t *c;
+    char err[256];
+    int n = cases_of(ARGV("--shape", "N=1000,d=64,tokens=16384,D=2048"), 0, &c, err, sizeof err);
+    cr_assert_eq(n, 1, "%s", err);
+    cr_expect_eq(ax(c, "B"), 16);
+    cr_expect_eq(ax(c, "tokens"), 16000);
+    cr_expect_eq(ax(c, "H"), 32);
+    cr_expect_eq(ax(c, "D"), 2048);
+    cr_expect_eq(ax(c, "Nk"), 1000);
+    free(c);
+    n = cases_of(ARGV("--shape", "N=16k,Nk=77,d=128,tokens=1k,D=256"), 0, &c, err, sizeof err);
+    cr_assert_eq(n, 1, "%s", err);
+    cr_expect_eq(ax(c, "N"), 16384);
+    cr_expect_eq(ax(c, "B"), 1, "tokens < N gives B = 1");
+    cr_expect_eq(ax(c, "Nk"), 77);
+    cr_expect_eq(ax(c, "H"), 2);
+    free(c);
+    /* explicit B and H that agree with tokens and D */
+    n = cases_of(ARGV("--shape", "B=3,N=10,tokens=30,H=4,d=8,D=32"), 0, &c, err, sizeof err);
+    cr_assert_eq(n, 1, "%s", err);
+    cr_expect(ax(c, "B") == 3 && ax(c, "H") == 4);
+    free(c);
+}
+
+/* --axis lists multiply (with each other and with each --shape); the first axis varies slowest. */
+Test(parse, axis_lists_multiply)
+{
+    int64_t *c;
+    char err[256];
+    int n = cases_of(ARGV("--shape", "N=128", "--axis", "causal=0,1", "--axis", "d=32,64"), 0,
+                     &c, err, sizeof err);
+    cr_assert_eq(n, 4, "%d cases (%s)", n, err);
+    const int64_t want[4][2] = {{32, 0}, {32, 1}, {64, 0}, {64, 1}}; /* d before causal */
+    for (int i = 0; i < 4; i++) {
+        const int64_t *v = c + i * tst_suite("mhsa")->naxes;
+        cr_expect(ax(v, "d") == want[i][0] && ax(v, "causal") == want[i][1] && ax(v, "N") == 128,
+                  "case %d: d=%lld causal=%lld", i, (long long)ax(v, "d"), (long long)ax(v, "causal"));
+    }
+    free(c);
+    n = cases_of(ARGV("--shape", "N=8", "--shape", "N=16", "--axis", "d=8,16,32"), 0, &c, err,
+                 sizeof err);
+    cr_expect_eq(n, 6, "2 shapes × 3 values: %d (%s)", n, err);
+    free(c);
+}
+
+/* --sweep: the GPU grid is N 6 × d 2 × causal 2 = 24 cases, each with B = 16384 / N and
+ * H = 2048 / d; the CPU grid is 4 × 2 × 2 = 16; --axis overrides a swept axis. */
+Test(parse, sweep_grids)
+{
+    int64_t *c;
+    char err[256];
+    const attn_suite_t *s = tst_suite("mhsa");
+    int n = cases_of(ARGV("--sweep"), 0, &c, err, sizeof err);
+    cr_assert_eq(n, 24, "GPU grid: %d cases (%s)", n, err);
+    for (int i = 0; i < n; i++) {
+        const int64_t *v = c + i * s->naxes;
+        cr_expect(ax(v, "B") * ax(v, "N") == 16384 && ax(v, "H") * ax(v, "d") == 2048,
+                  "case %d: B=%lld N=%lld H=%lld d=%lld", i, (long long)ax(v, "B"),
+                  (long long)ax(v, "N"), (long long)ax(v, "H"), (long long)ax(v, "d"));
+    }
+    free(c);
+    n = cases_of(ARGV("--sweep"), 1, &c, err, sizeof err);
+    cr_expect_eq(n, 16, "CPU grid: %d cases (%s)", n, err);
+    free(c);
+    n = cases_of(ARGV("--sweep", "--axis", "causal=1"), 0, &c, err, sizeof err);
+    cr_expect_eq(n, 12, "sweep with causal=1 only: %d cases (%s)", n, err);
+    free(c);
+}
+
+/* ------------------------------------------------------------------ parsing: bad input */
+
+/* Every bad input: -1 and a message that contains `names` (each of the '|'-separated parts). */
+typedef struct bad {
+    const char *argv[8];
+    const char *names;
+} bad_t;
+
+static void expect_bad(const bad_t *b, int build)
+{
+    const char *argv[10] = {"attnbench"};
+    for (int i = 0; b->argv[i]; i++) argv[i + 1] = b->argv[i];
+    char err[1024], what[256] = "";
+    for (int i = 0; b->argv[i]; i++)
+        snprintf(what + strlen(what), sizeof what - strlen(what), " %s", b->argv[i]);
+    int64_t *c = NULL;
+    int rc = build ? cases_of(argv, 0, &c, err, sizeof err) : parse(argv, &(attn_opts_t){0}, err, sizeof err);
+    free(c);
+    cr_expect_eq(rc, -1, "accepted:%s", what);
+    cr_expect(err[0], "no message for:%s", what);
+    char names[256];
+    snprintf(names, sizeof names, "%s", b->names);
+    char *save = NULL;
+    for (char *t = strtok_r(names, "|", &save); t; t = strtok_r(NULL, "|", &save))
+        cr_expect(strstr(err, t) != NULL, "message for%s does not name '%s': %s", what, t, err);
+}
+
+Test(parse, bad_options_named)
+{
+    static const bad_t bad[] = {
+        {{"--frobnicate"}, "--frobnicate"},
+        {{"--frob=1"}, "--frob"},
+        {{"stray"}, "stray"},
+        {{"--shape"}, "--shape"},
+        {{"--suite"}, "--suite"},
+        {{"--csv", ""}, "--csv"},
+        {{"--backend", "tpu"}, "tpu"},
+        {{"--backend=CPU"}, "CPU"},
+        {{"--seed", "-1"}, "-1"},
+        {{"--warmup=-3"}, "-3"},
+        {{"--min-samples", "x"}, "x"},
+        {{"--max-samples", "1k5"}, "1k5"},
+        {{"--max-time", "-0.5"}, "-0.5"},
+        {{"--target-spread", "nan"}, "nan"},
+        {{"--ref-gflop", "1e"}, "1e"},
+        {{"--device", "99999999"}, "99999999"},
+        {{"--check=yes"}, "--check"},
+        {{"--min-samples", "9", "--max-samples", "3"}, "3|9"},
+        {{"--sweep", "--shape", "N=64"}, "--sweep|--shape"},
+        {{"--axis", "d"}, "d"},
+        {{"--axis", "d="}, "d="},
+        {{"--axis", "d=8,x"}, "x"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 0);
+}
+
+Test(parse, bad_shapes_named)
+{
+    static const bad_t bad[] = {
+        {{"--shape", "N"}, "'N'"},                     /* no '=' */
+        {{"--shape", "=64"}, "=64"},
+        {{"--shape", ""}, "empty"},
+        {{"--shape", ","}, "empty"},
+        {{"--shape", "N=abc"}, "abc"},                 /* not an integer */
+        {{"--shape", "N=1.5"}, "1.5"},
+        {{"--shape", "N=64x"}, "64x"},
+        {{"--shape", "N=99999999999999999999"}, "99999999999999999999"},
+        {{"--shape", "N=9223372036854775807k"}, "9223372036854775807k"},
+        {{"--shape", "Q=4"}, "'Q'"},                   /* unknown axis */
+        {{"--shape", "n=4"}, "'n'"},
+        {{"--shape", "d=0"}, "d=0"},                   /* out of range */
+        {{"--shape", "d=257"}, "d=257"},
+        {{"--shape", "causal=2"}, "causal=2"},
+        {{"--shape", "kvpad=-1"}, "kvpad=-1"},
+        {{"--shape", "N=-5"}, "-5"},
+        {{"--shape", "N=0"}, "N=0"},
+        {{"--shape", "Nk=0"}, "Nk=0"},
+        {{"--shape", "H=16,d=64,D=1000"}, "16|64|1000"}, /* H·d mismatch */
+        {{"--shape", "B=2,N=10,tokens=30"}, "2|10|30"},  /* B·N mismatch */
+        {{"--shape", "N=1,tokens=4294967296"}, "B="},   /* derived B out of range */
+        {{"--shape", "N=64", "--axis", "d=0,64"}, "d=0"},
+        {{"--shape", "N=64", "--axis", "Z=1"}, "Z"},
+        {{"--shape", "N=64", "--axis", "causal=0,3"}, "causal=3"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 1);
+}
+
+Test(parse, parse_int)
+{
+    int64_t x;
+    cr_expect(attn_parse_int("16k", &x) == 0 && x == 16384);
+    cr_expect(attn_parse_int("2M", &x) == 0 && x == 2097152);
+    cr_expect(attn_parse_int("-7", &x) == 0 && x == -7);
+    cr_expect_eq(attn_parse_int("", &x), -1);
+    cr_expect_eq(attn_parse_int("k", &x), -1);
+    cr_expect_eq(attn_parse_int("1kk", &x), -1);
+    cr_expect_eq(attn_parse_int("1 ", &x), -1);
+    cr_expect_eq(attn_parse_int("0x10", &x), -1);
+    cr_expect_eq(attn_parse_int("9223372036854775807m", &x), -1);
+}
+
+/* ------------------------------------------------------------------ the binary */
+
+static char *dir;
+static void setup(void) { dir = tst_tmpdir("cli"); }
+static void teardown(void)
+{
+    tst_rmtree(dir);
+    free(dir);
+}
+
+/* Run in the test's private directory; print the output when the status is unexpected. */
+static char *run_expect(int want, const char *const *args)
+{
+    char *out = NULL;
+    int rc = tst_run_bin(dir, args, &out);
+    char cmd[1024] = "attnbench";
+    for (int i = 0; args[i]; i++) snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", args[i]);
+    cr_expect_eq(rc, want, "`%s` exited %d, want %d; output:\n%s", cmd, rc, want, out ? out : "");
+    return out ? out : strdup("");
+}
+#define RUN(want, ...) run_expect(want, (const char *[]){__VA_ARGS__, NULL})
+
+static int no_device(char *reason, size_t n)
+{
+    attn_device_t d;
+    int usable = attn_gpu_open(&d, 0) == 0;
+    snprintf(reason, n, "%s", d.reason);
+    if (usable) attn_gpu_close();
+    return !usable;
+}
+
+static int dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n == 0;
+}
+
+Test(binary, usage_errors_exit_2_naming_the_value, .init = setup, .fini = teardown)
+{
+    char *o;
+    o = RUN(2, "--suite", "nosuch");
+    cr_expect(strstr(o, "nosuch") && strstr(o, "mhsa"), "%s", o); free(o);
+    o = RUN(2, "--variant", "zzz_no_match");
+    cr_expect(strstr(o, "zzz_no_match"), "%s", o); free(o);
+    o = RUN(2, "--variant", "(unclosed");
+    cr_expect(strstr(o, "(unclosed") && strstr(o, "regular expression"), "%s", o); free(o);
+    o = RUN(2, "--backend", "cpu", "--variant", "naive");
+    cr_expect(strstr(o, "naive"), "%s", o); free(o);
+    o = RUN(2, "--suite", "mhsa", "--shape", "N=abc");
+    cr_expect(strstr(o, "abc"), "%s", o); free(o);
+    o = RUN(2, "--suite", "mhsa", "--shape", "N");
+    cr_expect(strstr(o, "'N'"), "%s", o); free(o);
+    o = RUN(2, "--suite", "mhsa", "--shape", "H=16,d=64,D=1000");
+    cr_expect(strstr(o, "16") && strstr(o, "64") && strstr(o, "1000"), "%s", o); free(o);
+    o = RUN(2, "--bogus");
+    cr_expect(strstr(o, "--bogus"), "%s", o); free(o);
+    o = RUN(2, "--seed", "-4");
+    cr_expect(strstr(o, "-4"), "%s", o); free(o);
+    cr_expect(dir_is_empty(dir), "a usage error left files behind");
+}
+
+Test(binary, help_and_list, .init = setup, .fini = teardown)
+{
+    char *o = RUN(0, "--help");
+    cr_expect(strstr(o, "usage: attnbench") && strstr(o, "--shape") && strstr(o, "--csv"), "%s", o);
+    free(o);
+    o = RUN(0, "--list");
+    const attn_suite_t *s = tst_suite("mhsa");
+    char reason[256];
+    const int nodev = no_device(reason, sizeof reason);
+    char **L;
+    int tail, n = tst_lines(o, &L, &tail);
+    for (int j = 0; j < s->nvariants; j++) {
+        const attn_variant_t *x = &s->variants[j];
+        int found = 0;
+        for (int i = 0; i < n; i++) {
+            char name[64];
+            if (sscanf(L[i], " %63s", name) != 1 || strcmp(name, x->name)) continue;
+            found = 1;
+            cr_expect(strstr(L[i], attn_backend_name(x->backend)) &&
+                          strstr(L[i], attn_dtype_name(x->dtype)), "%s", L[i]);
+            if (x->backend == ATTN_GPU && nodev)
+                cr_expect(strstr(L[i], "skipped") && strstr(L[i], reason),
+                          "GPU variant without a device not listed as skipped with the reason "
+                          "'%s': %s", reason, L[i]);
+            if (x->backend == ATTN_CPU)
+                cr_expect(strstr(L[i], "runnable"), "%s", L[i]);
+        }
+        cr_expect(found, "--list does not list variant %s:\n%s", x->name, o);
+    }
+    for (int i = 0; i < s->naxes; i++)
+        cr_expect(strstr(o, s->axes[i].name), "axis %s not listed", s->axes[i].name);
+    tst_lines_free(L, n);
+    free(o);
+    cr_expect(dir_is_empty(dir), "--list wrote files");
+}
+
+/* The rows of a results CSV: header checked against attn_csv_header, every row parsed with
+ * the header's field count. Returns the row count; fields in rows[r][c]. */
+#define MAXROWS 64
+typedef struct table {
+    int n, nf;
+    char *row[MAXROWS][64];
+    char header[2048];
+} table_t;
+
+static void load_table(const char *path, table_t *t)
+{
+    char *text = tst_read_file(path, NULL);
+    cr_assert_not_null(text, "%s was not written", path);
+    attn_row_t h;
+    attn_row_init(&h);
+    attn_csv_header(tst_suite("mhsa"), &h);
+    snprintf(t->header, sizeof t->header, "%s", h.buf);
+    attn_row_free(&h);
+    char **L;
+    int tail, n = tst_lines(text, &L, &tail);
+    cr_assert(!tail, "%s: last line not terminated", path);
+    cr_assert(n >= 1 && !strcmp(L[0], t->header), "%s: wrong header: %s", path, L[0]);
+    char *hf[64];
+    t->nf = tst_csv_split(t->header, hf, 64);
+    tst_csv_free(hf, t->nf);
+    t->n = n - 1;
+    cr_assert(t->n <= MAXROWS);
+    for (int i = 1; i < n; i++) {
+        int k = tst_csv_split(L[i], t->row[i - 1], 64);
+        cr_assert_eq(k, t->nf, "%s line %d: %d fields, header has %d: %s", path, i + 1, k, t->nf, L[i]);
+    }
+    tst_lines_free(L, n);
+    free(text);
+}
+
+static const char *cell(const table_t *t, int r, const char *col)
+{
+    int c = tst_csv_col(t->header, col);
+    cr_assert_geq(c, 0, "no column %s", col);
+    return t->row[r][c];
+}
+
+static void free_table(table_t *t)
+{
+    for (int r = 0; r < t->n; r++) tst_csv_free(t->row[r], t->nf);
+}
+
+#define TINY "N=37,d=8,D=16,tokens=74"
+#define FAST "--warmup", "0", "--min-samples", "2", "--max-samples", "3", "--max-time", "0.05"
+
+/* A tiny CPU run: exit 0, header + 2 rows (reference, cpu-f32), status ok, the case's values,
+ * timings, errors within the tolerance, every row checked. A second run appends 2 more rows and
+ * keeps the first ones byte for byte. */
+Test(binary, tiny_cpu_run_writes_csv, .init = setup, .fini = teardown)
+{
+    char *csv = tst_path(dir, "out/r.csv");
+    free(RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", csv, FAST));
+    table_t t;
+    load_table(csv, &t);
+    cr_assert_eq(t.n, 2, "%d rows", t.n);
+    const char *names[2] = {"reference", "cpu-f32"};
+    for (int r = 0; r < 2; r++) {
+        cr_expect_str_eq(cell(&t, r, "suite"), "mhsa");
+        cr_expect_str_eq(cell(&t, r, "variant"), names[r]);
+        cr_expect_str_eq(cell(&t, r, "backend"), "cpu");
+        cr_expect_str_eq(cell(&t, r, "status"), "ok", "reason: %s", cell(&t, r, "reason"));
+        cr_expect_str_eq(cell(&t, r, "B"), "2");
+        cr_expect_str_eq(cell(&t, r, "H"), "2");
+        cr_expect_str_eq(cell(&t, r, "N"), "37");
+        cr_expect_str_eq(cell(&t, r, "Nk"), "37");
+        cr_expect_str_eq(cell(&t, r, "d"), "8");
+        cr_expect_str_eq(cell(&t, r, "checked_rows"), "148/148");
+        cr_expect_str_eq(cell(&t, r, "seed"), "42");
+        cr_expect(atoi(cell(&t, r, "samples")) >= 2, "samples %s", cell(&t, r, "samples"));
+        cr_expect(atof(cell(&t, r, "median_ms")) > 0);
+        cr_expect(atof(cell(&t, r, "max_abs_err")) <= atof(cell(&t, r, "tolerance")));
+        cr_expect(atof(cell(&t, r, "tolerance")) > 0);
+        /* flops = 4·B·H·N·Nk·d */
+        cr_expect_float_eq(atof(cell(&t, r, "flops")), 4.0 * 2 * 2 * 37 * 37 * 8, 1.0);
+        cr_expect(strlen(cell(&t, r, "timestamp")) == 20, "timestamp %s", cell(&t, r, "timestamp"));
+    }
+    free_table(&t);
+
+    size_t len0, len1;
+    char *before = tst_read_file(csv, &len0);
+    free(RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", csv, FAST,
+             "--seed", "3"));
+    char *after = tst_read_file(csv, &len1);
+    cr_expect(len1 > len0 && !memcmp(before, after, len0), "the second run changed earlier rows");
+    load_table(csv, &t);
+    cr_expect_eq(t.n, 4);
+    if (t.n == 4) cr_expect_str_eq(cell(&t, 3, "seed"), "3");
+    free_table(&t);
+    free(before), free(after), free(csv);
+}
+
+/* --check without --csv writes no file at all (not even results/). */
+Test(binary, check_without_csv_writes_nothing, .init = setup, .fini = teardown)
+{
+    char *o = RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--check");
+    cr_expect(strstr(o, "ok"), "%s", o);
+    cr_expect(dir_is_empty(dir), "--check without --csv left files in the working directory");
+    free(o);
+}
+
+/* Unwritable CSV paths: exit 2, a message naming the path, nothing run. An existing CSV of
+ * another schema is refused and kept byte for byte. */
+Test(binary, unwritable_csv_refused, .init = setup, .fini = teardown)
+{
+    const char *procpath = "/proc/nope/x.csv";
+    char *o = RUN(2, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", procpath);
+    cr_expect(strstr(o, procpath), "message does not name %s: %s", procpath, o);
+    cr_expect(!strstr(o, "[1/1]"), "cases ran before the CSV was refused: %s", o);
+    free(o);
+
+    char *file = tst_path(dir, "plain");
+    tst_write_file(file, "x\n", 2);
+    char *under = tst_path(file, "r.csv");
+    o = RUN(2, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", under);
+    cr_expect(strstr(o, under), "message does not name %s: %s", under, o);
+    free(o);
+
+    char *other = tst_path(dir, "other.csv");
+    const char *content = "suite,variant,x\nmhsa,old,1\nmhsa,old,2";
+    tst_write_file(other, content, strlen(content));
+    o = RUN(2, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", other);
+    cr_expect(strstr(o, other), "%s", o);
+    size_t len;
+    char *now = tst_read_file(other, &len);
+    cr_expect(len == strlen(content) && !memcmp(now, content, len), "refused CSV was modified");
+    free(o), free(now);
+
+    /* a usage error after --csv: the existing file is untouched, a new one is not created */
+    char *fresh = tst_path(dir, "fresh.csv");
+    free(RUN(2, "--suite", "mhsa", "--shape", "N=x", "--csv", fresh));
+    cr_expect(!tst_exists(fresh), "a usage error created %s", fresh);
+    free(RUN(2, "--suite", "mhsa", "--shape", "d=0", "--csv", other));
+    now = tst_read_file(other, &len);
+    cr_expect(len == strlen(content) && !memcmp(now, content, len), "CSV modified by a usage error");
+    free(now), free(file), free(under), free(other), free(fresh);
+}
+
+/* GPU variants in a run without a usable device: status skip, with the reason. */
+Test(binary, gpu_variants_skipped_without_device, .init = setup, .fini = teardown)
+{
+    char reason[256];
+    if (!no_device(reason, sizeof reason)) cr_skip_test("a CUDA device is present");
+    cr_expect(strstr(reason, "no CUDA device") || strstr(reason, "built without CUDA"), "%s", reason);
+    char *csv = tst_path(dir, "r.csv");
+    free(RUN(0, "--suite", "mhsa", "--shape", "N=16,d=8,D=16,tokens=32", "--check", "--csv", csv));
+    table_t t;
+    load_table(csv, &t);
+    const attn_suite_t *s = tst_suite("mhsa");
+    cr_expect_eq(t.n, s->nvariants, "%d rows for %d variants", t.n, s->nvariants);
+    int ngpu = 0;
+    for (int r = 0; r < t.n; r++) {
+        const char *backend = cell(&t, r, "backend");
+        if (strcmp(backend, "gpu")) {
+            cr_expect_str_eq(cell(&t, r, "status"), "ok");
+            continue;
+        }
+        ngpu++;
+        cr_expect_str_eq(cell(&t, r, "status"), "skip", "%s", cell(&t, r, "variant"));
+        const char *why = cell(&t, r, "reason");
+        cr_expect(strstr(why, "no CUDA device") || strstr(why, "built without CUDA"),
+                  "%s: reason '%s'", cell(&t, r, "variant"), why);
+    }
+    cr_expect(ngpu > 0, "no GPU rows");
+    free_table(&t);
+    free(csv);
+}
+
+/* ------------------------------------------------------------------ --dump */
+
+/* Checks one .npy file: NumPy format 1.0 (magic, version, little-endian header length), data
+ * starting at a multiple of 64, the header dict with descr, fortran_order False and the shape,
+ * and the file size matching. Returns the data offset. */
+static size_t check_npy(const char *path, const char *descr, const attn_tensor_t *t, int esize,
+                        const char **data)
+{
+    size_t len;
+    char *b = tst_read_file(path, &len);
+    cr_assert_not_null(b, "%s missing", path);
+    cr_assert(len >= 10 && !memcmp(b, "\x93NUMPY", 6), "%s: bad magic", path);
+    cr_assert(b[6] == 1 && b[7] == 0, "%s: version %d.%d, want 1.0", path, b[6], b[7]);
+    const size_t hlen = (unsigned char)b[8] | (size_t)(unsigned char)b[9] << 8;
+    const size_t off = 10 + hlen;
+    cr_assert(off <= len, "%s: header length %zu beyond the file", path, hlen);
+    cr_expect_eq(off % 64, 0, "%s: data starts at %zu, not a multiple of 64", path, off);
+    cr_expect_eq(b[off - 1], '\n', "%s: header does not end with a newline", path);
+    char dict[512];
+    snprintf(dict, sizeof dict, "%.*s", (int)hlen, b + 10);
+    char want[256];
+    snprintf(want, sizeof want, "'descr': '%s'", descr);
+    cr_expect(strstr(dict, want), "%s: %s not in %s", path, want, dict);
+    cr_expect(strstr(dict, "'fortran_order': False"), "%s: %s", path, dict);
+    char shape[128] = "'shape': (";
+    for (int i = 0; i < t->ndim; i++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", i ? ", " : "",
+                 (long long)t->shape[i]);
+    strcat(shape, t->ndim == 1 ? ",)" : ")");
+    cr_expect(strstr(dict, shape), "%s: %s not in %s", path, shape, dict);
+    cr_expect(dict[0] == '{' && strchr(dict, '}'), "%s: %s", path, dict);
+    for (size_t i = 10; i < off; i++)
+        cr_assert((unsigned char)b[i] >= 0x20 || b[i] == '\n', "%s: control byte in header", path);
+    const size_t want_len = off + (size_t)attn_tensor_numel(t) * (size_t)esize;
+    cr_expect_eq(len, want_len, "%s: %zu bytes, want %zu", path, len, want_len);
+    *data = b;
+    return off;
+}
+
+/* A small JSON syntax check (objects, arrays, strings, numbers, literals). */
+static const char *json_value(const char *p);
+static const char *json_ws(const char *p)
+{
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+    return p;
+}
+static const char *json_string(const char *p)
+{
+    if (*p++ != '"') return NULL;
+    while (*p && *p != '"') {
+        if ((unsigned char)*p < 0x20) return NULL;
+        if (*p == '\\' && !*++p) return NULL;
+        p++;
+    }
+    return *p == '"' ? p + 1 : NULL;
+}
+static const char *json_value(const char *p)
+{
+    p = json_ws(p);
+    if (*p == '{' || *p == '[') {
+        const char close = *p == '{' ? '}' : ']';
+        const int obj = *p == '{';
+        p = json_ws(p + 1);
+        if (*p == close) return p + 1;
+        for (;;) {
+            if (obj) {
+                if (!(p = json_string(json_ws(p)))) return NULL;
+                p = json_ws(p);
+                if (*p++ != ':') return NULL;
+            }
+            if (!(p = json_value(p))) return NULL;
+            p = json_ws(p);
+            if (*p == close) return p + 1;
+            if (*p++ != ',') return NULL;
+        }
+    }
+    if (*p == '"') return json_string(p);
+    if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4)) return p + 4;
+    if (!strncmp(p, "false", 5)) return p + 5;
+    char *end;
+    strtod(p, &end);
+    return end > p ? end : NULL;
+}
+
+Test(json_check, rejects_bad_json)
+{
+    cr_expect_not_null(json_value("{\"a\": [1, 2, {\"b\": \"c\"}], \"d\": null}"));
+    cr_expect(!json_value("{\"a\": [1, 2,]}"), "trailing comma accepted");
+    cr_expect(!json_value("{\"a\" 1}"), "missing colon accepted");
+    cr_expect(!json_value("{\"a\": [1, 2}"), "unclosed array accepted");
+}
+
+/* --dump DIR: every input, output and reference as .npy (NumPy 1.0, 64-byte aligned data),
+ * and a valid manifest.json naming each file once; the q file holds the generator's data. */
+Test(binary, dump_writes_npy_and_manifest, .init = setup, .fini = teardown)
+{
+    char *dd = tst_path(dir, "dump/x");
+    free(RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--check", "--dump", dd));
+    const attn_suite_t *s = tst_suite("mhsa");
+    int64_t *v = tst_case(s, TINY);
+    attn_layout_t L;
+    s->layout(v, &L);
+    struct { const char *file, *descr; const attn_tensor_t *t; int es; } files[] = {
+        {"mhsa-000-q.npy", "<f4", &L.in[0], 4},      {"mhsa-000-k.npy", "<f4", &L.in[1], 4},
+        {"mhsa-000-v.npy", "<f4", &L.in[2], 4},      {"mhsa-000-kv_len.npy", "<i4", &L.in[3], 4},
+        {"mhsa-000-out-reference.npy", "<f8", &L.out, 8},
+        {"mhsa-000-out-cpu-f32.npy", "<f4", &L.out, 4}, {"mhsa-000-ref.npy", "<f8", &L.out, 8},
+    };
+    const int nfiles = sizeof files / sizeof files[0];
+    char *mpath = tst_path(dd, "manifest.json");
+    char *manifest = tst_read_file(mpath, NULL);
+    cr_assert_not_null(manifest, "%s missing", mpath);
+    const char *end = json_value(manifest);
+    cr_expect(end && !*json_ws(end), "manifest.json is not valid JSON:\n%s", manifest);
+    for (int i = 0; i < nfiles; i++) {
+        char *p = tst_path(dd, files[i].file);
+        const char *data;
+        size_t off = check_npy(p, files[i].descr, files[i].t, files[i].es, &data);
+        char key[256];
+        snprintf(key, sizeof key, "\"file\": \"%s\"", files[i].file);
+        const char *at = strstr(manifest, key);
+        cr_expect(at && !strstr(at + 1, key), "manifest names %s %s", files[i].file,
+                  at ? "twice" : "not at all");
+        if (i == 0) { /* q = the generator's stream for seed 42 */
+            void *in[ATTN_MAX_TENSORS];
+            for (int k = 0; k < L.nin; k++) in[k] = malloc((size_t)attn_tensor_numel(&L.in[k]) * 4 + 4);
+            s->generate(v, 42, in);
+            cr_expect(!memcmp(data + off, in[0], (size_t)attn_tensor_numel(&L.in[0]) * 4),
+                      "q.npy does not hold the generated q");
+            for (int k = 0; k < L.nin; k++) free(in[k]);
+        }
+        free((void *)data), free(p);
+    }
+    /* every .npy in the directory is in the manifest, and nothing else is there */
+    DIR *d = opendir(dd);
+    cr_assert_not_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, "manifest.json"))
+            continue;
+        n++;
+        char key[512];
+        snprintf(key, sizeof key, "\"file\": \"%s\"", e->d_name);
+        cr_expect(strstr(manifest, key), "%s is not in the manifest", e->d_name);
+    }
+    closedir(d);
+    cr_expect_eq(n, nfiles, "%d files in the dump directory, want %d", n, nfiles);
+    free(manifest), free(mpath), free(dd), free(v);
+}
