@@ -3,8 +3,10 @@
 #include "registry.h"
 
 extern const attn_suite_t mhsa_suite;
+extern const attn_suite_t halo_suite;
 
 const attn_suite_t *const attn_suites[] = {
     &mhsa_suite,
+    &halo_suite,
     NULL,
 };
