@@ -20,14 +20,22 @@ void attn_opts_init(attn_opts_t *o)
     o->cpu_max_gflop = 20.0;
     o->emu_max_gflop = 0.5;
     o->ref_gflop = 2.0;
+    o->isolate = -1;
+    o->timeout = 120.0;
+    o->shard_n = 1;
 }
 
 void attn_print_help(FILE *f)
 {
     fputs(
         "usage: attnbench [options]\n"
+        "       attnbench compare BASE.csv NEW.csv [--fail-above PCT] [--noise PCT] [--plot FILE]\n"
+        "       attnbench merge OUT.csv IN.csv...\n"
         "\n"
         "Checks every selected variant against the CPU reference, then times it.\n"
+        "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"
+        "noise-aware verdict; --fail-above PCT exits 1 on a regression beyond PCT percent.\n"
+        "merge: the rows of CSVs with the same header (e.g. --shard outputs) into OUT.csv.\n"
         "\n"
         "Selection\n"
         "  --list               list suites, their axes and variants (with why a variant\n"
@@ -58,6 +66,17 @@ void attn_print_help(FILE *f)
         "                       of output rows is checked (default 2)\n"
         "  --device N           CUDA device ordinal (default 0)\n"
         "\n"
+        "Faults and many GPUs\n"
+        "  --isolate            run each case in a child process (the default for --sweep):\n"
+        "                       a variant that crashes, hangs or loses the CUDA context is\n"
+        "                       recorded as failed and the run goes on\n"
+        "  --no-isolate         run everything in this process (the default otherwise)\n"
+        "  --timeout S          isolated: kill a case's process after S seconds without progress\n"
+        "                       (no finished run, sample or row; default 120)\n"
+        "  --shard I/N          run only the cases whose index modulo N is I (0 <= I < N), e.g.\n"
+        "                       --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with\n"
+        "                       --array=0-(N-1); merge the outputs with attnbench merge\n"
+        "\n"
         "Output\n"
         "  --csv PATH           append rows to PATH ({suite} in PATH is replaced by the\n"
         "                       suite's name). Default: results/run-<time>/<suite>.csv for\n"
@@ -66,7 +85,8 @@ void attn_print_help(FILE *f)
         "  --no-plots           do not render plots after a sweep\n"
         "  --help               this text\n"
         "\n"
-        "Exit status: 0 all ok, 1 a variant failed its check, 2 bad usage.\n",
+        "Exit status: 0 all ok, 1 a variant failed (its check, a crash or a hang), 2 bad usage,\n"
+        "130/143 stopped by SIGINT/SIGTERM (the rows finished so far are in the CSV).\n",
         f);
 }
 
@@ -94,6 +114,25 @@ static int parse_double(const char *s, double *out)
     double v = strtod(s, &end);
     if (end == s || *end || errno || !(v == v)) return -1;
     *out = v;
+    return 0;
+}
+
+/* "I/N": two decimal integers, 0 <= I < N <= 1000000. */
+static int parse_shard(const char *s, int *i, int *nn)
+{
+    const char *p = s;
+    long v[2];
+    for (int k = 0; k < 2; k++) {
+        if (*p < '0' || *p > '9') return -1;
+        v[k] = 0;
+        while (*p >= '0' && *p <= '9') {
+            v[k] = v[k] * 10 + (*p++ - '0');
+            if (v[k] > 1000000) return -1;
+        }
+        if (k == 0 && *p++ != '/') return -1;
+    }
+    if (*p || v[1] < 1 || v[0] >= v[1]) return -1;
+    *i = (int)v[0], *nn = (int)v[1];
     return 0;
 }
 
@@ -131,6 +170,7 @@ static int parse_axis(const char *arg, attn_axis_override_t *a, char *err, size_
 /* Each option: name, whether it takes a value, and where it goes. */
 int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
 {
+    int isolate_on = 0, isolate_off = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 && strcmp(a, "-h") != 0) {
@@ -152,6 +192,8 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
                     : !strcmp(name, "--sweep") ? &o->sweep
                     : !strcmp(name, "--check") ? &o->check_only
                     : !strcmp(name, "--no-plots") ? &o->no_plots
+                    : !strcmp(name, "--isolate") ? &isolate_on
+                    : !strcmp(name, "--no-isolate") ? &isolate_off
                                                  : NULL;
         if (!strcmp(name, "-h")) flag = &o->help;
         if (flag) {
@@ -166,7 +208,7 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
             "--suite", "--variant", "--backend", "--shape", "--axis", "--csv", "--dump",
             "--seed", "--warmup", "--min-samples", "--max-samples", "--max-time",
             "--target-spread", "--cpu-max-gflop", "--emu-max-gflop", "--ref-gflop", "--device",
-            NULL};
+            "--timeout", "--shard", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++) known |= !strcmp(name, with_value[k]);
         if (!known) {
@@ -208,6 +250,21 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
         } else if (!strcmp(name, "--dump")) {
             if (!*val) { snprintf(err, n, "--dump needs a directory"); return -1; }
             o->dump = val;
+        } else if (!strcmp(name, "--shard")) {
+            if (parse_shard(val, &o->shard_i, &o->shard_n)) {
+                snprintf(err, n,
+                         "--shard '%s': expected I/N with 0 <= I < N <= 1000000 (0-based: with a "
+                         "Slurm job array --array=0-(N-1), use "
+                         "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)",
+                         val);
+                return -1;
+            }
+        } else if (!strcmp(name, "--timeout")) {
+            if (parse_double(val, &dv) || !(dv > 0) || dv > 1e6) {
+                snprintf(err, n, "--timeout '%s': expected a number of seconds above 0", val);
+                return -1;
+            }
+            o->timeout = dv;
         } else if (!strcmp(name, "--max-time") || !strcmp(name, "--target-spread") ||
                    !strcmp(name, "--cpu-max-gflop") || !strcmp(name, "--emu-max-gflop") ||
                    !strcmp(name, "--ref-gflop")) {
@@ -243,7 +300,17 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
         snprintf(err, n, "--sweep and --shape are exclusive: a sweep runs the suite's grid");
         return -1;
     }
+    if (isolate_on && isolate_off) {
+        snprintf(err, n, "--isolate and --no-isolate are exclusive");
+        return -1;
+    }
+    if (isolate_on || isolate_off) o->isolate = isolate_on;
     return 0;
+}
+
+int attn_in_shard(const attn_opts_t *o, long index)
+{
+    return o->shard_n <= 1 || index % o->shard_n == o->shard_i;
 }
 
 const char *attn_case_str(const attn_suite_t *s, const int64_t *v, char *buf, size_t n)

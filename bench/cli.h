@@ -34,6 +34,11 @@ typedef struct attn_opts {
     double emu_max_gflop;       /* emulated variants skip cases above this many GFLOP */
     double ref_gflop;           /* reference budget per case; above it, rows are sampled */
     int device;
+    int isolate;                /* 1 each case in a child process, 0 in process, -1 (default):
+                                   isolated for --sweep, in process otherwise */
+    double timeout;             /* isolated: kill a child after this many seconds without
+                                   progress (a finished run, sample or row) */
+    int shard_i, shard_n;       /* --shard I/N: cases whose index % N == I (default 0/1) */
 } attn_opts_t;
 
 /* Defaults for every option. */
@@ -53,6 +58,10 @@ int attn_parse_int(const char *s, int64_t *out);
  * message in err naming the bad value. */
 int attn_build_cases(const attn_suite_t *s, const attn_opts_t *o, int cpu_grid, int64_t **cases,
                      char *err, size_t errlen);
+
+/* Whether case number `index` of a run (counted over all its suites' case lists, in order) belongs
+ * to the shard --shard selects: index % N == I. Deterministic, device-independent. */
+int attn_in_shard(const attn_opts_t *o, long index);
 
 /* "B=1,H=16,N=4096,..." for a case, into buf. */
 const char *attn_case_str(const attn_suite_t *s, const int64_t *v, char *buf, size_t n);

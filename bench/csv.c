@@ -189,6 +189,18 @@ int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
     return rc;
 }
 
+int attn_csv_append_lines(attn_csv_t *c, const char *text, size_t len)
+{
+    if (c->fd < 0) return errno = EBADF, -1;
+    if (!len) return 0;
+    if (text[len - 1] != '\n') return errno = EINVAL, -1;
+    flock(c->fd, LOCK_EX);
+    int rc = write_all(c->fd, text, len);
+    if (!rc) rc = fdatasync(c->fd) && errno != EINVAL ? -1 : 0;
+    flock(c->fd, LOCK_UN);
+    return rc;
+}
+
 void attn_csv_close(attn_csv_t *c)
 {
     if (c->fd >= 0) close(c->fd);

@@ -39,6 +39,10 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
 
 /* Append one row (without newline). Returns 0 or -1 (errno set). */
 int attn_csv_append(attn_csv_t *c, const attn_row_t *row);
+
+/* Append len bytes of complete lines (each ending in '\n'), in one write() under the lock, so
+ * other writers never see a part of them. Returns 0 or -1 (errno set). */
+int attn_csv_append_lines(attn_csv_t *c, const char *text, size_t len);
 void attn_csv_close(attn_csv_t *c);
 
 /* mkdir -p of the directory part of path (or of path itself when is_dir). */

@@ -1,22 +1,29 @@
 /* The run: select suites, variants and cases; for each case generate inputs, compute the
- * reference, check each variant, time it, write its CSV row; render plots after a sweep. */
+ * reference, check each variant, time it, write its CSV row; render plots after a sweep.
+ * Isolated runs (--isolate, the default for --sweep) do each case in a child process: see
+ * run_case_isolated and bench/isolate.h. */
 #include "run.h"
 
 #include <errno.h>
 #include <math.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "cli.h"
+#include "compare.h"
 #include "csv.h"
 #include "device.h"
 #include "emu.h"
+#include "isolate.h"
+#include "merge.h"
 #include "npy.h"
 #include "stats.h"
 #include "util.h"
@@ -34,10 +41,66 @@ typedef struct run {
     int emu;             /* --backend emu: GPU variants run in the host emulator */
     char emu_reason[256];
     char cpu_name[128], git[64], stamp[32], run_dir[64];
-    FILE *manifest;      /* --dump: manifest.json entries */
+    FILE *manifest;      /* --dump: manifest.json entries (in a case's child: a memstream) */
     int manifest_n;
+    char *mbuf;          /* child: the memstream's buffer */
+    size_t mlen;
     int nfail, nok, nskip;
+    int isolate;         /* each case in a child process (run_case_isolated) */
+    int child_fd;        /* in a case's child: the message pipe to the parent; else -1 */
+    double last_msg;     /* child: when it last sent a message */
 } run_t;
+
+/* The signal (SIGINT, SIGTERM) that asked the run to stop; 0 while it goes on. A second one
+ * ends the process at once (rows are written whole, so the CSV stays valid either way). */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (stop_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_signal = sig;
+}
+
+/* A case's child exits with this status after a GPU error that poisons its CUDA context (its
+ * row already sent): the parent goes on with the next variant in a fresh process. */
+enum { CHILD_CONTEXT_LOST = 3 };
+
+/* In a case's child: send a message to the parent (exit when the parent is gone). */
+static void child_send(run_t *r, char type, int idx, const char *text, size_t len)
+{
+    if (r->child_fd < 0) return;
+    if (attn_msg_send(r->child_fd, type, idx, text, len)) _exit(4);
+    r->last_msg = attn_now();
+}
+
+/* In a case's child: tell the parent it is alive (at most every half second). The parent's
+ * --timeout counts the time since the last message. */
+static void heartbeat(run_t *r)
+{
+    if (r->child_fd >= 0 && attn_now() - r->last_msg > 0.5) child_send(r, 'P', -1, NULL, 0);
+}
+
+/* In a case's child: hand the manifest entries written so far to the parent. */
+static void flush_manifest(run_t *r)
+{
+    if (r->child_fd < 0 || !r->manifest) return;
+    fclose(r->manifest);
+    if (r->mlen) child_send(r, 'M', -1, r->mbuf, r->mlen);
+    free(r->mbuf);
+    r->mbuf = NULL, r->mlen = 0;
+    r->manifest = open_memstream(&r->mbuf, &r->mlen);
+}
+
+static void count(run_t *r, const char *status)
+{
+    if (!strcmp(status, "ok")) r->nok++;
+    else if (!strcmp(status, "fail")) r->nfail++;
+    else r->nskip++;
+}
 
 /* The implementation that runs for row x: its emulated twin under --backend emu. */
 static const attn_variant_t *impl_of(const run_t *r, const attn_suite_t *s, const attn_variant_t *x)
@@ -123,6 +186,7 @@ typedef struct result {
     int checked;          /* err fields valid */
     attn_check_t chk;
     int64_t rows_checked, rows;
+    int interrupted;      /* a stop signal cut it short: no row */
 } result_t;
 
 static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_variant_t *x,
@@ -132,21 +196,28 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
     attn_case_str(s, v, cs, sizeof cs);
     const double fl = s->flops(v), by = s->bytes(v, attn_dtype_size(x->dtype));
     const int gpu = x->backend == ATTN_GPU && !r->emu;
-    /* stdout: one line per row, nvbench-like */
+    /* stdout: one line per row, nvbench-like (printed by whoever writes the row) */
+    char line[1200];
     if (res->st.n)
-        printf("%-6s %-12s %-4s %-4s %s  %.4f ms  %.3f TFLOP/s  %.1f GB/s  err %.2e\n", s->name,
-               x->name, attn_dtype_name(x->dtype), res->status, cs, res->st.median,
-               fl / (res->st.median * 1e-3) / 1e12, by / (res->st.median * 1e-3) / 1e9,
-               res->checked ? res->chk.max_abs_err : NAN);
+        snprintf(line, sizeof line, "%-6s %-12s %-4s %-4s %s  %.4f ms  %.3f TFLOP/s  %.1f GB/s  err %.2e",
+                 s->name, x->name, attn_dtype_name(x->dtype), res->status, cs, res->st.median,
+                 fl / (res->st.median * 1e-3) / 1e12, by / (res->st.median * 1e-3) / 1e9,
+                 res->checked ? res->chk.max_abs_err : NAN);
     else if (res->checked && !strcmp(res->status, "ok"))
-        printf("%-6s %-12s %-4s %-4s %s  err %.2e (tolerance %.2e)\n", s->name, x->name,
-               attn_dtype_name(x->dtype), res->status, cs, res->chk.max_abs_err,
-               res->chk.tol_abs);
+        snprintf(line, sizeof line, "%-6s %-12s %-4s %-4s %s  err %.2e (tolerance %.2e)", s->name,
+                 x->name, attn_dtype_name(x->dtype), res->status, cs, res->chk.max_abs_err,
+                 res->chk.tol_abs);
     else
-        printf("%-6s %-12s %-4s %-4s %s  %s\n", s->name, x->name, attn_dtype_name(x->dtype),
-               res->status, cs, res->reason);
-    fflush(stdout);
-    if (!csv) return;
+        snprintf(line, sizeof line, "%-6s %-12s %-4s %-4s %s  %s", s->name, x->name,
+                 attn_dtype_name(x->dtype), res->status, cs, res->reason);
+    if (r->child_fd < 0) {
+        printf("%s\n", line);
+        fflush(stdout);
+        if (!csv) {
+            count(r, res->status);
+            return;
+        }
+    }
 
     attn_row_t row;
     attn_row_init(&row);
@@ -196,9 +267,24 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
     }
     attn_row_str(&row, r->git);
     attn_row_str(&row, r->stamp);
-    if (attn_csv_append(csv, &row))
-        fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path,
-                strerror(errno));
+    if (r->child_fd >= 0) { /* the parent prints and writes it: "status\nCSV row\nstdout line" */
+        flush_manifest(r);
+        const size_t sl = strlen(res->status), rl = csv ? row.len : 0, ll = strlen(line);
+        char *msg = malloc(sl + rl + ll + 3);
+        if (!msg) abort();
+        memcpy(msg, res->status, sl);
+        msg[sl] = '\n';
+        memcpy(msg + sl + 1, row.buf, rl);
+        msg[sl + 1 + rl] = '\n';
+        memcpy(msg + sl + rl + 2, line, ll);
+        child_send(r, 'R', (int)(x - s->variants), msg, sl + rl + ll + 2);
+        free(msg);
+    } else {
+        count(r, res->status);
+        if (attn_csv_append(csv, &row))
+            fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path,
+                    strerror(errno));
+    }
     attn_row_free(&row);
 }
 
@@ -260,6 +346,7 @@ static int prepare_class(run_t *r, casectx_t *c, int k, char *err, size_t n)
     for (int64_t e = 0; e < no; e++) rc->ref[e] = NAN; /* rows not sampled stay NaN */
     const double t0 = attn_now();
     c->s->reference(c->v, (const void *const *)rc->in, rc->ref, c->row_sel);
+    heartbeat(r);
     if (isatty(2) || r->o.sweep)
         fprintf(stderr, "  reference (%s inputs, %lld/%lld rows): %.2f s\n",
                 k ? "bf16-rounded" : "f32", (long long)c->rows_checked,
@@ -281,7 +368,8 @@ static void free_case(casectx_t *c)
     free(c->row_sel);
 }
 
-/* Samples until min_samples are in and either the spread target or the time cap is met. */
+/* Samples until min_samples are in and either the spread target or the time cap is met.
+ * 0, -1 on an error (err), -2 when a stop signal came. */
 static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
                         const void *const *in, void *out, void *ws, attn_stats_t *st, char *err,
                         size_t n)
@@ -289,6 +377,8 @@ static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
     const attn_opts_t *o = &r->o;
     const int gpu = x->backend == ATTN_GPU;
     for (int w = 0; w < o->warmup; w++) {
+        heartbeat(r);
+        if (stop_signal) return -2;
         if (gpu) {
             if (attn_gpu_run_sync(x, v, in, out, ws, err, n)) return -1;
         } else if (x->run(v, in, out, ws, NULL)) {
@@ -304,6 +394,11 @@ static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
     int k = 0;
     const double t0 = attn_now();
     while (k < o->max_samples) {
+        heartbeat(r);
+        if (stop_signal) {
+            free(ms);
+            return -2;
+        }
         if (gpu) {
             if (attn_gpu_sample(x, v, in, out, ws, &ms[k], err, n)) {
                 free(ms);
@@ -364,6 +459,7 @@ static int emu_schedules(run_t *r, const casectx_t *c, const attn_variant_t *x,
     }
     int rc = 0;
     for (int sched = 0; sched < 3 && !rc; sched++) {
+        heartbeat(r);
         attn_emu_schedule(sched, r->o.seed);
         memset(out, 0xFF, osz); /* NaN poison */
         if (x->run(c->v, in, out, ws, NULL)) {
@@ -418,18 +514,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
         goto failed;
     }
     const void *const *in = (const void *const *)rc->in;
-    if (gpu) {
-        size_t need = osz + wsz, fr = 0, tot = 0;
-        for (int i = 0; i < c->L.nin; i++)
-            need += (size_t)attn_tensor_numel(&c->L.in[i]) * elem_bytes(&c->L.in[i], x->dtype);
-        if (attn_gpu_meminfo(&fr, &tot) == 0 && need + ((size_t)256 << 20) > fr) {
-            char a[32], b[32];
-            res->status = "skip";
-            snprintf(res->reason, sizeof res->reason,
-                     "needs %s of device memory, %s free", attn_fmt_bytes((double)need, a, sizeof a),
-                     attn_fmt_bytes((double)fr, b, sizeof b));
-            goto out;
-        }
+    if (gpu) { /* device memory was checked before the case allocated anything (run_case) */
         for (int i = 0; i < c->L.nin; i++) {
             const attn_tensor_t *t = &c->L.in[i];
             const size_t nb = (size_t)attn_tensor_numel(t) * elem_bytes(t, x->dtype);
@@ -514,7 +599,9 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
     res->status = "ok";
     if (!r->o.check_only && !r->emu) {
         void *o_ = gpu ? d_out : host_out, *w_ = gpu ? d_ws : host_ws;
-        if (time_variant(r, x, c->v, in, o_, w_, &res->st, err, sizeof err)) goto failed;
+        const int t = time_variant(r, x, c->v, in, o_, w_, &res->st, err, sizeof err);
+        res->interrupted = t == -2;
+        if (t == -1) goto failed;
     }
     goto out;
 
@@ -537,31 +624,53 @@ static double host_bytes(const attn_layout_t *L)
     return b + 24.0 * (double)attn_tensor_numel(&L->out);
 }
 
-static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int ncases,
-                     attn_csv_t *csv)
+/* Device bytes variant x needs for case c: its inputs in its dtype, the output, the workspace. */
+static double device_bytes(const casectx_t *c, const attn_variant_t *x)
+{
+    double b = (double)attn_tensor_numel(&c->L.out) * attn_dtype_size(x->dtype);
+    for (int i = 0; i < c->L.nin; i++)
+        b += (double)attn_tensor_numel(&c->L.in[i]) * (double)elem_bytes(&c->L.in[i], x->dtype);
+    return b + (x->workspace ? (double)x->workspace(c->v) : 0.0);
+}
+
+/* Run variants from..end of case v (index: its number in the suite's case list; pos/ncases: for
+ * the progress line). Returns 0, or CHILD_CONTEXT_LOST in a case's child after a GPU error that
+ * poisoned its context (the rest of the case then needs a fresh process). */
+static int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int pos,
+                    int ncases, attn_csv_t *csv, int from)
 {
     casectx_t c = {.s = s, .v = v, .index = index};
     s->layout(v, &c.L);
     char cs[512];
     attn_case_str(s, v, cs, sizeof cs);
-    fprintf(stderr, "[%d/%d] %s %s\n", index + 1, ncases, s->name, cs);
+    if (from) fprintf(stderr, "[%d/%d] %s %s (from variant %s, in a new process)\n", pos, ncases,
+                      s->name, cs, s->variants[from].name);
+    else fprintf(stderr, "[%d/%d] %s %s\n", pos, ncases, s->name, cs);
 
-    /* Reasons that need no inputs: decided first, so a case nobody can run allocates nothing.
-     * Rows are then written in registry order. */
+    /* Reasons that need no inputs, host and device memory among them: decided first, so a
+     * case nobody can run allocates nothing. Rows are then written in registry order. */
     static result_t res[64];
-    int nrun = 0;
+    int nrun = 0, rc = 0;
     const double fl = s->flops(v);
     const double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     const double need = host_bytes(&c.L);
+    size_t dev_free = 0, dev_total = 0;
+    int dev_known = -1; /* device memory asked for yet? */
     const int nv = s->nvariants < 64 ? s->nvariants : 64;
     for (int j = 0; j < nv; j++) {
         const attn_variant_t *x = &s->variants[j];
-        res[j] = (result_t){.status = selected(r, x) ? NULL : "-"};
+        res[j] = (result_t){.status = j >= from && selected(r, x) ? NULL : "-"};
         if (res[j].status) continue;
         const char *why = unavailable(r, s, x);
         if (!why && x->backend == ATTN_GPU && !r->emu) why = attn_gpu_broken();
         if (!why) x = impl_of(r, s, x);
         if (!why && x->supports) why = x->supports(v);
+        const int on_gpu = x->backend == ATTN_GPU && !r->emu;
+        const double host_need = need + (!on_gpu && x->workspace ? (double)x->workspace(v) : 0);
+        if (!why && on_gpu && dev_known < 0)
+            dev_known = attn_gpu_meminfo(&dev_free, &dev_total) == 0;
+        /* 256 MiB beyond the buffers: the context, cuBLAS handles, allocator slack */
+        const double dev_need = on_gpu ? device_bytes(&c, x) + 256.0 * (1 << 20) : 0;
         if (why) snprintf(res[j].reason, sizeof res[j].reason, "%s", why);
         else if (x->backend == ATTN_CPU && fl > r->o.cpu_max_gflop * 1e9)
             snprintf(res[j].reason, sizeof res[j].reason,
@@ -571,10 +680,15 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
             snprintf(res[j].reason, sizeof res[j].reason,
                      "%.2f GFLOP is above the emulation budget (--emu-max-gflop %g)", fl / 1e9,
                      r->o.emu_max_gflop);
-        else if (avail > 0 && need > 0.8 * avail) {
+        else if (avail > 0 && host_need > 0.8 * avail) {
             char a[32], b[32];
             snprintf(res[j].reason, sizeof res[j].reason, "needs %s of host memory, %s available",
-                     attn_fmt_bytes(need, a, sizeof a), attn_fmt_bytes(avail, b, sizeof b));
+                     attn_fmt_bytes(host_need, a, sizeof a), attn_fmt_bytes(avail, b, sizeof b));
+        } else if (on_gpu && dev_known == 1 && dev_need > (double)dev_free) {
+            char a[32], b[32];
+            snprintf(res[j].reason, sizeof res[j].reason, "needs %s of device memory, %s free",
+                     attn_fmt_bytes(dev_need - 256.0 * (1 << 20), a, sizeof a),
+                     attn_fmt_bytes((double)dev_free, b, sizeof b));
         } else {
             nrun++;
             continue;
@@ -583,22 +697,25 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
     }
     if (!nrun) {
         for (int j = 0; j < nv; j++)
-            if (res[j].status && res[j].status[0] != '-') {
-                r->nskip++;
+            if (res[j].status && res[j].status[0] != '-')
                 write_row(r, csv, s, &s->variants[j], v, &res[j]);
-            }
-        return;
+        return 0;
     }
 
     /* Inputs, and which output rows the reference computes. */
-    for (int i = 0; i < c.L.nin; i++) {
-        c.gen[i] = malloc((size_t)attn_tensor_numel(&c.L.in[i]) * 4 + 4);
-        if (!c.gen[i]) {
-            fprintf(stderr, "attnbench: out of host memory for inputs of %s\n", cs);
-            goto done;
-        }
+    int inputs = 1;
+    for (int i = 0; i < c.L.nin && inputs; i++)
+        inputs = (c.gen[i] = malloc((size_t)attn_tensor_numel(&c.L.in[i]) * 4 + 4)) != NULL;
+    if (!inputs) /* every variant still gets its row */
+        for (int j = 0; j < nv; j++)
+            if (!res[j].status) {
+                res[j].status = "fail";
+                snprintf(res[j].reason, sizeof res[j].reason, "out of host memory for the inputs");
+            }
+    if (inputs) {
+        s->generate(v, r->o.seed, c.gen);
+        heartbeat(r);
     }
-    s->generate(v, r->o.seed, c.gen);
     c.rows_checked = c.L.out_rows;
     if (fl > r->o.ref_gflop * 1e9 && c.L.out_rows > 64) {
         int64_t want = (int64_t)((double)c.L.out_rows * r->o.ref_gflop * 1e9 / fl);
@@ -607,7 +724,7 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
             c.rows_checked = attn_sample_rows(c.row_sel, c.L.out_rows, want < 64 ? 64 : want,
                                               r->o.seed);
     }
-    if (r->o.dump) {
+    if (r->o.dump && inputs) {
         for (int i = 0; i < c.L.nin; i++)
             dump(r, &c, c.L.in[i].name, &c.L.in[i],
                  c.L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c.gen[i], 4);
@@ -616,18 +733,30 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
     for (int j = 0; j < nv; j++) {
         const attn_variant_t *x = &s->variants[j];
         if (res[j].status && res[j].status[0] == '-') continue; /* not selected */
+        if (stop_signal) goto done;                             /* no row for what did not run */
+        /* a GPU error earlier in this case lost the context (in process): skip, with why */
+        const char *lost = !res[j].status && x->backend == ATTN_GPU && !r->emu ? attn_gpu_broken()
+                                                                              : NULL;
+        if (lost) {
+            res[j].status = "skip";
+            snprintf(res[j].reason, sizeof res[j].reason, "%s", lost);
+        }
         if (!res[j].status) {
             char label[640];
             snprintf(label, sizeof label, "%s/%s/%s", s->name, x->name, cs);
             res[j].status = "skip";
+            child_send(r, 'B', j, NULL, 0);
             attn_nvtx_push(label);
             run_variant(r, &c, impl_of(r, s, x), &res[j]);
             attn_nvtx_pop();
+            if (res[j].interrupted) goto done;
         }
-        if (!strcmp(res[j].status, "ok")) r->nok++;
-        else if (!strcmp(res[j].status, "fail")) r->nfail++;
-        else r->nskip++;
         write_row(r, csv, s, x, v, &res[j]);
+        if (r->child_fd >= 0 && r->dev.usable && x->backend == ATTN_GPU && !r->emu &&
+            attn_gpu_broken()) {
+            rc = CHILD_CONTEXT_LOST;
+            goto done;
+        }
     }
     if (r->o.dump)
         for (int k = 0; k < 2; k++)
@@ -635,6 +764,138 @@ static void run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int inde
                 dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
 done:
     free_case(&c);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- isolated cases */
+
+typedef struct case_job {
+    run_t *r;
+    const attn_suite_t *s;
+    const int64_t *v;
+    int index, pos, ncases, from;
+    attn_csv_t *csv;
+} case_job_t;
+
+/* The child of one case: open the device if the case has GPU work, run the case from variant
+ * `from`; exits 0, or CHILD_CONTEXT_LOST. */
+static int case_child(void *arg, int fd)
+{
+    case_job_t *j = arg;
+    run_t *r = j->r;
+    r->child_fd = fd;
+    r->last_msg = attn_now();
+    if (r->manifest) r->manifest = open_memstream(&r->mbuf, &r->mlen);
+    int gpu_work = 0;
+    for (int k = j->from; k < j->s->nvariants; k++)
+        gpu_work |= j->s->variants[k].backend == ATTN_GPU && selected(r, &j->s->variants[k]);
+    if (gpu_work && !r->emu && r->dev.usable) attn_gpu_open(&r->dev, r->o.device);
+    int rc = run_case(r, j->s, j->v, j->index, j->pos, j->ncases, j->csv, j->from);
+    flush_manifest(r);
+    return rc;
+}
+
+/* A row the parent writes itself, for a variant whose child died before writing it. */
+static void parent_fail_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, int j,
+                            const int64_t *v, const char *why)
+{
+    result_t res = {.status = "fail"};
+    snprintf(res.reason, sizeof res.reason, "%s", why);
+    write_row(r, csv, s, &s->variants[j], v, &res);
+}
+
+/* One case in child processes: the first runs every selected variant; when it dies in the middle
+ * of variant j (a crash, a hang past --timeout, an exit), j is recorded as failed with the reason
+ * and a fresh child goes on from j + 1; after a GPU error that poisoned the CUDA context (the
+ * child wrote j's row and exited CHILD_CONTEXT_LOST) likewise. Only this process writes the CSV,
+ * from the rows the children send: a row is whole or absent. */
+static void run_case_isolated(run_t *r, const attn_suite_t *s, const int64_t *v, int index,
+                              int pos, int ncases, attn_csv_t *csv)
+{
+    const int nv = s->nvariants < 64 ? s->nvariants : 64;
+    unsigned char done[64] = {0};
+    int from = 0;
+    while (from < nv && !stop_signal) {
+        case_job_t job = {r, s, v, index, pos, ncases, from, csv};
+        attn_child_t ch;
+        if (attn_child_start(&ch, case_child, &job)) {
+            fprintf(stderr, "attnbench: cannot start a process for the case (%s); running it in "
+                            "this one\n", strerror(errno));
+            run_case(r, s, v, index, pos, ncases, csv, from);
+            return;
+        }
+        int running = -1, nrows = 0, timed_out = 0;
+        attn_msg_t m;
+        for (;;) {
+            const int k = attn_child_next(&ch, r->o.timeout, &m);
+            if (k == ATTN_CHILD_END) break;
+            if (k == ATTN_CHILD_TIMEOUT) {
+                timed_out = 1;
+                attn_child_kill(&ch); /* then read what it sent before, up to the end */
+            } else if (k == ATTN_CHILD_SIGNAL) {
+                if (stop_signal) attn_child_kill(&ch);
+            } else if (m.type == 'B' && m.idx >= 0 && m.idx < nv) {
+                running = m.idx;
+            } else if (m.type == 'R' && m.idx >= 0 && m.idx < nv && !done[m.idx]) {
+                /* "status\nCSV row\nstdout line" */
+                const char *nl = memchr(m.text, '\n', m.len);
+                const char *nl2 = nl ? memchr(nl + 1, '\n', m.len - (size_t)(nl + 1 - m.text)) : NULL;
+                char status[8] = "";
+                if (nl2) snprintf(status, sizeof status, "%.*s", (int)(nl - m.text), m.text);
+                count(r, status);
+                if (nl2) {
+                    printf("%s\n", nl2 + 1);
+                    fflush(stdout);
+                }
+                if (csv && nl2 && nl2 > nl + 1) {
+                    attn_row_t row = {.buf = (char *)nl + 1, .len = (size_t)(nl2 - nl - 1)};
+                    if (attn_csv_append(csv, &row))
+                        fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path,
+                                strerror(errno));
+                }
+                done[m.idx] = 1;
+                nrows++;
+                running = -1;
+            } else if (m.type == 'M' && r->manifest && m.len) {
+                fwrite(m.text, 1, m.len, r->manifest);
+                r->manifest_n++;
+            }
+        }
+        const int exited = WIFEXITED(ch.status) ? WEXITSTATUS(ch.status) : -1;
+        char how[160], why[256];
+        attn_child_status_str(&ch, how, sizeof how);
+        attn_child_free(&ch);
+        if (stop_signal) return; /* what did not finish gets no row */
+        if (timed_out) snprintf(why, sizeof why, "killed after %g s without progress (hang?)",
+                                r->o.timeout);
+        else snprintf(why, sizeof why, "%s", how);
+
+        int next = -1; /* the first selected variant still without a row */
+        for (int j = from; j < nv && next < 0; j++)
+            if (!done[j] && selected(r, &s->variants[j])) next = j;
+        if (next < 0) {
+            if (exited != 0 && exited != CHILD_CONTEXT_LOST)
+                fprintf(stderr, "attnbench: the case's process %s after its last row\n", why);
+            return;
+        }
+        if (running >= 0) {
+            fprintf(stderr, "attnbench: %s/%s %s; the case goes on in a new process\n", s->name,
+                    s->variants[running].name, why);
+            parent_fail_row(r, csv, s, running, v, why);
+            done[running] = 1;
+            from = running + 1;
+        } else if (exited == CHILD_CONTEXT_LOST && nrows) {
+            fprintf(stderr, "attnbench: CUDA context lost; the case goes on in a new process\n");
+            from = next;
+        } else { /* died outside any variant: making the inputs, or between variants */
+            char w2[400];
+            snprintf(w2, sizeof w2, "the case's process %s outside any variant (making inputs?)",
+                     why);
+            for (int j = next; j < nv; j++)
+                if (!done[j] && selected(r, &s->variants[j])) parent_fail_row(r, csv, s, j, v, w2);
+            return;
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- plots */
@@ -705,11 +966,49 @@ static int usage_error(const char *msg)
     return 2;
 }
 
+static int probe_child(void *arg, int fd)
+{
+    const run_t *r = arg;
+    attn_device_t d;
+    attn_gpu_open(&d, r->o.device);
+    return attn_msg_send(fd, 'D', 0, &d, sizeof d) ? 1 : 0;
+}
+
+/* What an isolated run's parent knows of the device: asked of a child process, so that the
+ * parent never creates a CUDA context (its case children could not use the device then). */
+static void probe_device(run_t *r)
+{
+    memset(&r->dev, 0, sizeof r->dev);
+    attn_child_t ch;
+    if (attn_child_start(&ch, probe_child, r)) {
+        snprintf(r->dev.reason, sizeof r->dev.reason, "cannot start the device probe: %s",
+                 strerror(errno));
+        return;
+    }
+    attn_msg_t m;
+    int k, got = 0;
+    while ((k = attn_child_next(&ch, r->o.timeout, &m)) != ATTN_CHILD_END) {
+        if (k == ATTN_CHILD_TIMEOUT) attn_child_kill(&ch);
+        if (k == ATTN_CHILD_MSG && m.type == 'D' && m.len == sizeof r->dev) {
+            memcpy(&r->dev, m.text, sizeof r->dev);
+            got = 1;
+        }
+    }
+    char how[160];
+    if (!got)
+        snprintf(r->dev.reason, sizeof r->dev.reason, "the device probe %s",
+                 ch.killed ? "hung (killed after --timeout)" : attn_child_status_str(&ch, how, sizeof how));
+    attn_child_free(&ch);
+}
+
 int attn_main(int argc, char **argv)
 {
     static run_t R;
     run_t *r = &R;
     char err[1024];
+    if (argc > 1 && !strcmp(argv[1], "compare")) return attn_compare_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "merge")) return attn_merge_main(argc - 1, argv + 1);
+    r->child_fd = -1;
     attn_opts_init(&r->o);
     if (attn_parse_args(argc, argv, &r->o, err, sizeof err)) return usage_error(err);
     if (r->o.help) {
@@ -717,6 +1016,7 @@ int attn_main(int argc, char **argv)
         return 0;
     }
     r->emu = !strcmp(r->o.backend, "emu");
+    r->isolate = r->o.isolate < 0 ? r->o.sweep : r->o.isolate;
 
     /* Suites. */
     const attn_suite_t *suites[64];
@@ -765,7 +1065,8 @@ int attn_main(int argc, char **argv)
         snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend emu)");
         attn_emu_open(r->emu_reason, sizeof r->emu_reason);
     } else if (want_gpu) {
-        attn_gpu_open(&r->dev, r->o.device);
+        if (r->isolate) probe_device(r);
+        else attn_gpu_open(&r->dev, r->o.device);
     } else {
         snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend cpu)");
     }
@@ -788,13 +1089,20 @@ int attn_main(int argc, char **argv)
                         "GPU variants are recorded as skipped)\n",
                 r->dev.reason);
 
-    /* Every case of every suite is built (and rejected) before anything runs. */
+    /* Every case of every suite is built (and rejected) before anything runs. With --shard,
+     * case g (counted over the suites in order) runs when g % N == I. */
     int64_t *cases[64];
-    int ncases[64];
+    int ncases[64], nmine[64], total = 0, mine = 0;
     for (int k = 0; k < ns; k++) {
         ncases[k] = attn_build_cases(suites[k], &r->o, cpu_grid, &cases[k], err, sizeof err);
         if (ncases[k] < 0) return usage_error(err);
+        nmine[k] = 0;
+        for (int i = 0; i < ncases[k]; i++) nmine[k] += attn_in_shard(&r->o, total++);
+        mine += nmine[k];
     }
+    if (r->o.shard_n > 1)
+        fprintf(stderr, "attnbench: shard %d/%d: %d of %d cases\n", r->o.shard_i, r->o.shard_n,
+                mine, total);
 
     provenance(r);
     /* Results files: opened (and refused) before anything runs. */
@@ -845,10 +1153,26 @@ int attn_main(int argc, char **argv)
     if (r->dev.usable)
         fprintf(stderr, "device: %s (sm_%d, driver %d, runtime %d)\n", r->dev.name, r->dev.sm,
                 r->dev.driver, r->dev.runtime);
+    if (r->isolate)
+        fprintf(stderr, "isolated: each case runs in a child process (--timeout %g s)\n",
+                r->o.timeout);
+    /* SIGINT / SIGTERM: stop after the row being written; rows are whole, the CSV stays valid. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    long g = 0;
     for (int k = 0; k < ns; k++) {
-        for (int i = 0; i < ncases[k]; i++)
-            run_case(r, suites[k], cases[k] + (size_t)i * (size_t)suites[k]->naxes, i,
-                     ncases[k], csv[k].fd >= 0 ? &csv[k] : NULL);
+        for (int i = 0, pos = 0; i < ncases[k] && !stop_signal; i++) {
+            if (!attn_in_shard(&r->o, g++)) continue;
+            const int64_t *v = cases[k] + (size_t)i * (size_t)suites[k]->naxes;
+            attn_csv_t *c = csv[k].fd >= 0 ? &csv[k] : NULL;
+            if (r->isolate) run_case_isolated(r, suites[k], v, i, ++pos, nmine[k], c);
+            else run_case(r, suites[k], v, i, ++pos, nmine[k], c, 0);
+        }
         free(cases[k]);
     }
     for (int k = 0; k < ns; k++)
@@ -861,9 +1185,20 @@ int attn_main(int argc, char **argv)
         fclose(r->manifest);
         fprintf(stderr, "dump: %s/manifest.json\n", r->o.dump);
     }
-    if (r->o.sweep && want_csv && !r->o.no_plots)
-        for (int k = 0; k < ns; k++) render_plots(r, suites[k], paths[k]);
-    fprintf(stderr, "%d ok, %d failed, %d skipped\n", r->nok, r->nfail, r->nskip);
     attn_gpu_close();
+    if (stop_signal) {
+        fprintf(stderr, "%d ok, %d failed, %d skipped\n", r->nok, r->nfail, r->nskip);
+        fprintf(stderr, "attnbench: stopped by %s; every row finished before it is in the "
+                        "results\n", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + stop_signal;
+    }
+    if (r->o.sweep && want_csv && !r->o.no_plots) {
+        if (r->o.shard_n > 1)
+            fprintf(stderr, "attnbench: shard %d/%d: no plots of a part; render them after "
+                            "`attnbench merge` (plots/render.sh)\n", r->o.shard_i, r->o.shard_n);
+        else
+            for (int k = 0; k < ns; k++) render_plots(r, suites[k], paths[k]);
+    }
+    fprintf(stderr, "%d ok, %d failed, %d skipped\n", r->nok, r->nfail, r->nskip);
     return r->nfail ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "device.h"
 
 const attn_suite_t *tst_suite(const char *name)
 {
@@ -242,4 +243,90 @@ int tst_csv_col(const char *header, const char *name)
         if (at < 0 && !strcmp(f[i], name)) at = i;
     tst_csv_free(f, n > 0 ? n : 0);
     return at;
+}
+
+const char *tst_bin(const char *env)
+{
+    const char *bin = getenv(env);
+    cr_assert(bin && *bin, "%s is not set (meson test sets it to the built binary)", env);
+    cr_assert_eq(access(bin, X_OK), 0, "%s=%s is not executable", env, bin);
+    return bin;
+}
+
+pid_t tst_spawn(const char *bin, const char *cwd, const char *const *args, const char *capture)
+{
+    int na = 0;
+    while (args[na]) na++;
+    const char **argv = calloc((size_t)na + 2, sizeof *argv);
+    cr_assert_not_null(argv);
+    argv[0] = bin;
+    for (int i = 0; i < na; i++) argv[i + 1] = args[i];
+    int fd = open(capture, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    cr_assert_geq(fd, 0, "cannot create %s: %s", capture, strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        setpgid(0, 0);
+        if ((cwd && chdir(cwd)) || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, 0);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here: no race with a signal sent to the group right away */
+    close(fd);
+    free(argv);
+    return pid;
+}
+
+int tst_wait(pid_t pid)
+{
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int tst_run(const char *bin, const char *cwd, const char *const *args, char **output)
+{
+    const char *base = getenv("TMPDIR");
+    char capture[4096];
+    snprintf(capture, sizeof capture, "%s/attnbench-test-out-XXXXXX", base && *base ? base : "/tmp");
+    int fd = mkstemp(capture);
+    cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+    close(fd);
+    int rc = tst_wait(tst_spawn(bin, cwd, args, capture));
+    char *out = tst_read_file(capture, NULL);
+    unlink(capture);
+    if (output) *output = out;
+    else free(out);
+    return rc;
+}
+
+int tst_gpu_probe(char *reason, size_t n)
+{
+    int fd[2];
+    if (pipe(fd)) return snprintf(reason, n, "pipe failed"), 0;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[0]);
+        attn_device_t d;
+        const int ok = attn_gpu_open(&d, 0) == 0;
+        char msg[300];
+        int len = snprintf(msg, sizeof msg, "%d%s", ok, ok ? d.name : d.reason);
+        if (write(fd[1], msg, (size_t)len) < 0) _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    char msg[300] = "";
+    ssize_t got = pid > 0 ? read(fd[0], msg, sizeof msg - 1) : -1;
+    close(fd[0]);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    if (got <= 0) return snprintf(reason, n, "device probe failed"), 0;
+    msg[got] = 0;
+    snprintf(reason, n, "%s", msg + 1);
+    return msg[0] == '1';
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "registry.h"
 
@@ -34,6 +35,23 @@ int tst_exists(const char *path);
  * stderr together captured into *output (malloc'd; may be NULL). Returns the exit status, or
  * 128 + signal. */
 int tst_run_bin(const char *cwd, const char *const *args, char **output);
+
+/* The path in environment variable env (ATTNBENCH_BIN, ATTNBENCH_TEST_BIN), checked to be an
+ * executable (the test fails otherwise). */
+const char *tst_bin(const char *env);
+
+/* Like tst_run_bin, for any binary. */
+int tst_run(const char *bin, const char *cwd, const char *const *args, char **output);
+
+/* Start bin with args in cwd, stdout and stderr into the file `capture`, stdin from /dev/null,
+ * in a process group of its own (so that a signal can go to the group, as a terminal's Ctrl-C
+ * does). Returns its pid; tst_wait gives its exit status, or 128 + signal. */
+pid_t tst_spawn(const char *bin, const char *cwd, const char *const *args, const char *capture);
+int tst_wait(pid_t pid);
+
+/* Whether CUDA device 0 is usable, asked in a child process so that the test process and
+ * Criterion's workers never hold a CUDA context; *reason gets the name or why not. */
+int tst_gpu_probe(char *reason, size_t n);
 
 /* Split one CSV line (RFC 4180 quoting, no newline) into at most max fields, each malloc'd.
  * Returns the field count, or -1 when the line is malformed (an unterminated quote, text after

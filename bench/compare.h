@@ -1,0 +1,43 @@
+/* attnbench compare BASE.csv NEW.csv: the rows of two runs matched by suite, variant, backend,
+ * dtype and every axis, each pair given its time ratio NEW/BASE and a verdict that takes each
+ * row's spread into account.
+ *
+ * The verdict, for rows with a median m, an interquartile range iqr and n samples each:
+ *   e = 1.58 · iqr / (m · √n)   each row's relative notch half-width (McGill, Tukey & Larsen
+ *                               1978: two medians whose notches do not overlap differ at about
+ *                               95 % confidence)
+ *   u = e_base + e_new          the notches' reach on the log-ratio: ln(ratio) ± u
+ *   L = ln(m_new / m_base), F = ln(1 + noise) (--noise PCT, default 2 %: changes smaller than
+ *   this are not worth a word), A = ln(1 + max(noise, 5 %)) (the widest ± for which "same" is
+ *   still a statement)
+ *   ambiguous  either row has fewer than 5 samples
+ *   faster / slower  |L| > u and |L| > F: the notches are apart and the change is above noise
+ *   same       |L| ≤ F and u ≤ A: no change above noise, and the data could have seen one
+ *   ambiguous  otherwise: the spread is too wide to tell
+ * Rows not timed on both sides (skip, fail) get no verdict; a row that was ok in BASE and fails
+ * its check in NEW is reported as such. */
+#ifndef ATTN_COMPARE_H
+#define ATTN_COMPARE_H
+
+typedef enum attn_verdict { ATTN_SAME, ATTN_FASTER, ATTN_SLOWER, ATTN_AMBIGUOUS } attn_verdict_t;
+
+typedef struct attn_timing {
+    int n;             /* samples */
+    double median, iqr;
+} attn_timing_t;
+
+#define ATTN_COMPARE_MIN_SAMPLES 5
+
+/* The verdict for base → new with noise floor `noise` (a fraction: 0.02 = 2 %). *ratio gets
+ * new/base, *u the half-width of ln(ratio) (see above), *why a few words when ambiguous (else
+ * NULL). Both medians must be > 0. */
+attn_verdict_t attn_compare_verdict(attn_timing_t base, attn_timing_t new_, double noise,
+                                    double *ratio, double *u, const char **why);
+
+const char *attn_verdict_name(attn_verdict_t v);
+
+/* argv[0] = "compare". Exit status: 0, 1 a regression beyond --fail-above, 2 bad usage or
+ * input (an unreadable file, different columns: the message names them). */
+int attn_compare_main(int argc, char **argv);
+
+#endif
