@@ -18,7 +18,7 @@ void attn_opts_init(attn_opts_t *o)
     o->max_time = 2.0;
     o->target_spread = 0.02;
     o->cpu_max_gflop = 20.0;
-    o->emu_max_gflop = 0.5;
+    o->emu_max_gflop = 2.0;
     o->ref_gflop = 2.0;
     o->isolate = -1;
     o->timeout = 120.0;
@@ -61,7 +61,7 @@ void attn_print_help(FILE *f)
         "                       (default 2)\n"
         "  --target-spread F    stop sampling once IQR/median < F (default 0.02)\n"
         "  --cpu-max-gflop G    CPU variants skip cases above G GFLOP (default 20)\n"
-        "  --emu-max-gflop G    emulated variants skip cases above G GFLOP (default 0.5)\n"
+        "  --emu-max-gflop G    emulated variants skip cases above G GFLOP (default 2)\n"
         "  --ref-gflop G        reference budget per case: above it a deterministic sample\n"
         "                       of output rows is checked (default 2)\n"
         "  --device N           CUDA device ordinal (default 0)\n"

@@ -533,7 +533,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
             attn_gpu_download(host_out, d_out, osz, err, sizeof err))
             goto failed;
     } else if (r->emu) {
-        if (wsz && !(host_ws = malloc(wsz))) {
+        if (wsz && !(host_ws = aligned_alloc(256, (wsz + 255) / 256 * 256))) { /* as cudaMalloc */
             snprintf(err, sizeof err, "out of host memory for the workspace");
             goto failed;
         }
@@ -544,7 +544,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
         in = ein;
         if (emu_schedules(r, c, x, ein, host_out, osz, host_ws, err, sizeof err)) goto failed;
     } else {
-        if (wsz && !(host_ws = malloc(wsz))) {
+        if (wsz && !(host_ws = aligned_alloc(256, (wsz + 255) / 256 * 256))) { /* as cudaMalloc */
             snprintf(err, sizeof err, "out of host memory for the workspace");
             goto failed;
         }

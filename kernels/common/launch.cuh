@@ -28,9 +28,19 @@ static inline int attn_report_cublas(cublasStatus_t s, const char *what, const c
     return ATTN_ERR_CUBLAS + (int)s;
 }
 
+#ifndef ATTN_EMU
 #define ATTN_LAUNCH(kernel, grid, block, smem, stream, ...)                                      \
     ((kernel)<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__),                               \
      attn_report_cuda(cudaGetLastError(), "launch of " #kernel, __FILE__, __LINE__))
+#else
+/* Host emulation (kernels/emu/emu.h): the grid runs to completion before this returns; the
+ * value is cudaErrorLaunchFailure when the kernel failed under emulation (deadlock, divergence,
+ * bad warp-instruction operand), with the reason in attn_emu_last_error(). */
+#define ATTN_LAUNCH(kernel, grid, block, smem, stream, ...)                                      \
+    attn_report_cuda(::attn_emu::launch(#kernel, (kernel), (grid), (block), (smem), (stream),    \
+                                        __VA_ARGS__),                                            \
+                     "launch of " #kernel, __FILE__, __LINE__)
+#endif
 
 #define ATTN_TRY(call)                                                                           \
     do {                                                                                         \
@@ -49,6 +59,10 @@ static inline int attn_report_cublas(cublasStatus_t s, const char *what, const c
 /* Dynamic shared memory of a kernel, as bytes aligned to 128: declare it with this macro (the
  * one place a kernel body departs from plain CUDA), so that the host emulator can hand each
  * block its own poisoned buffer. */
+#ifndef ATTN_EMU
 #define ATTN_DYNAMIC_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+#else
+#define ATTN_DYNAMIC_SMEM(name) unsigned char *const name = ::attn_emu::dynamic_smem()
+#endif
 
 #endif

@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <cuda_bf16.h>
 
+#ifndef ATTN_EMU
 /* d += a·b for one m16n8k16 tile; a, b and d in the layouts above. */
 __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4],
                                                   uint32_t b0, uint32_t b1)
@@ -103,6 +104,43 @@ __device__ __forceinline__ void cp_async_wait()
 {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
+#else
+/* Host emulation (kernels/emu): each wrapper is the emulated PTX instruction, which reproduces
+ * the per-lane layouts above exactly; the extra defaulted arguments name the kernel's call site
+ * in the emulator's reports. */
+#define ATTN_MMA_SITE const char *attn_file_ = __builtin_FILE(), int attn_line_ = __builtin_LINE()
+
+__device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4],
+                                                  uint32_t b0, uint32_t b1, ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::mma_m16n8k16_f32_bf16(d, a, b0, b1, d, attn_file_, attn_line_);
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *smem_row, ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::ldmatrix_m8n8_b16(r, 4, false, smem_row, attn_file_, attn_line_);
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *smem_row,
+                                                  ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::ldmatrix_m8n8_b16(r, 4, true, smem_row, attn_file_, attn_line_);
+}
+
+__device__ __forceinline__ void cp_async_16(void *smem_dst, const void *gmem_src, ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::cp_async(smem_dst, gmem_src, 16, 16, attn_file_, attn_line_);
+}
+
+__device__ __forceinline__ void cp_async_commit() { ::attn_emu::ptx::cp_async_commit_group(); }
+
+template <int N>
+__device__ __forceinline__ void cp_async_wait(ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::cp_async_wait_group(N, attn_file_, attn_line_);
+}
+#undef ATTN_MMA_SITE
+#endif
 
 /* {lo, hi} -> one register, lo in bits 0..15 (the lower-indexed fragment element). */
 __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi)

@@ -157,7 +157,11 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         for (int n = 0; n < NS; ++n)
 #pragma unroll
             for (int e = 0; e < 4; ++e) s[n][e] = 0.0f;
+#ifndef ATTN_PLANT_MMA_LANE
         const bf16 *krow = Kb + ((lane & 7) + ((lane >> 4) & 1) * 8) * LD + ((lane >> 3) & 1) * 8;
+#else /* planted bug: lane bits 3 and 4 swapped (V's mapping), B fragments from wrong rows */
+        const bf16 *krow = Kb + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD + ((lane >> 4) & 1) * 8;
+#endif
 #pragma unroll
         for (int ks = 0; ks < KD; ++ks) {
 #pragma unroll

@@ -86,7 +86,11 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
 #pragma unroll
     for (int off = 16; off > 0; off >>= 1) {
         const float m2 = __shfl_xor_sync(0xffffffffu, m, off);
+#ifndef ATTN_PLANT_SHFL_LANE
         const float l2 = __shfl_xor_sync(0xffffffffu, l, off);
+#else
+        const float l2 = __shfl_xor_sync(0xffffffffu, l, off >> 1); /* planted bug: wrong lane */
+#endif
         const float m_new = fmaxf(m, m2);
         if (m_new != -INFINITY) l = l * expf(m - m_new) + l2 * expf(m2 - m_new);
         m = m_new;

@@ -124,7 +124,11 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
         /* load K_j, V_j: warp w fills rows w, w+NW, ...; a warp reads 32 consecutive floats */
         __syncthreads(); /* the previous tile's P (in K_s) and V_s are no longer read */
         const float *kt = kb + (size_t)j0 * d, *vt = vb + (size_t)j0 * d;
+#ifndef ATTN_PLANT_TILE_BOUND
         const int rows_ok = klimit - j0; /* tile rows jr < rows_ok are needed keys */
+#else
+        const int rows_ok = klimit - j0 + 1; /* planted bug: one row past the last needed key */
+#endif
 #pragma unroll
         for (int rr = 0; rr < Bc / TILED_NW; rr++) {
             const int jr = warp + TILED_NW * rr;
@@ -170,7 +174,9 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
                 }
             }
         }
+#ifndef ATTN_PLANT_MISSING_SYNC
         __syncthreads(); /* every warp is done with K_s before P overwrites it */
+#endif
 
         if (active) {
             /* online softmax update, row by row; P_rj goes to shared memory for the P·V phase */

@@ -1,0 +1,85 @@
+/* The emulator runtime's internal structures, shared by its .cpp files (never by kernels). */
+#ifndef ATTN_EMU_INTERNAL_H
+#define ATTN_EMU_INTERNAL_H
+
+#include "emu.h"
+
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__) && !defined(ATTN_EMU_UCONTEXT)
+#define ATTN_EMU_FAST_SWITCH 1
+#else
+#include <ucontext.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ATTN_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ATTN_EMU_ASAN 1
+#endif
+#endif
+
+namespace attn_emu {
+
+/* A saved execution context: the stack pointer of a suspended fiber (its callee-saved registers
+ * are on its stack), or a ucontext where there is no hand-written switch. */
+struct Context {
+#ifdef ATTN_EMU_FAST_SWITCH
+    void *sp = nullptr;
+#else
+    ucontext_t uc;
+#endif
+};
+
+enum State : uint8_t { ST_READY, ST_RUNNING, ST_BARRIER, ST_WARP_OP, ST_EXITED };
+
+/* One cp.async copy, performed when a cp.async.wait_group covers its group. */
+struct CpCopy {
+    unsigned char *dst;
+    const unsigned char *src;
+    int cp_size, src_size;
+};
+
+struct Thread : ThreadHead {
+    Context ctx;
+    char *stack_lo = nullptr; /* usable stack [stack_lo, stack_lo + stack_size) */
+    size_t stack_size = 0;
+    State state = ST_EXITED;
+    /* where it waits, for deadlock reports */
+    const char *wait_name = nullptr, *wait_file = nullptr;
+    int wait_line = 0;
+    /* issued, not yet performed cp.async copies; cp_groups[i] = end of committed group i */
+    std::vector<CpCopy> cp;
+    std::vector<size_t> cp_groups;
+#ifdef ATTN_EMU_ASAN
+    void *fake_stack = nullptr;
+    uintptr_t low_sp = 0; /* lowest stack pointer seen, for unpoisoning before reuse */
+#endif
+};
+
+inline Thread *self() { return static_cast<Thread *>(cur); }
+
+/* A lane set as text, "0-7,16,18-31", in a trivially destructible value: messages are built in
+ * frames that fail() leaves without unwinding. */
+struct LaneText {
+    char s[112];
+    const char *c_str() const { return s; }
+};
+LaneText lanes_str(uint32_t mask);
+/* Record a failure of a runtime call outside kernels for attn_emu_last_error(); `code` is the
+ * cudaError_t, or CUBLAS_KEY + the cublasStatus_t. */
+constexpr int CUBLAS_KEY = 1 << 20;
+void record_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `standard` (the usual text for code), followed by the emulator's explanation when the most
+ * recent failure returned this code. */
+const char *error_string_with_detail(int code, const char *standard);
+/* The opt-in limit of dynamic shared memory of kernel func (cudaFuncSetAttribute). */
+void set_max_dynamic_smem(const void *func, int bytes);
+/* The error cudaGetLastError / cudaPeekAtLastError report next (emu_cuda.cpp). */
+void set_last_cuda_error(cudaError_t e);
+
+} // namespace attn_emu
+
+#endif
