@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "csv.h"
+#include "emu.h"
 
 static char *dir;
 static void setup(void) { dir = tst_tmpdir("emu"); }
@@ -45,6 +46,8 @@ static int emu_check(const char *suite, const char *const *shapes, const char *v
 static void expect_all_ok(const char *suite, int ncases)
 {
     const attn_suite_t *s = tst_suite(suite);
+    char why[256];
+    cr_assert_eq(attn_emu_open(why, sizeof why), 0, "%s", why);
     char *csv = tst_path(dir, "emu.csv");
     char *text = tst_read_file(csv, NULL);
     cr_assert_not_null(text, "no CSV");
@@ -64,7 +67,9 @@ static void expect_all_ok(const char *suite, int ncases)
         cr_assert(k > c_tol, "line %d malformed", i + 1);
         int64_t v[ATTN_MAX_AXES];
         for (int a = 0; a < s->naxes; a++) v[a] = atoll(f[tst_csv_col(h, s->axes[a].name)]);
-        const attn_variant_t *x = tst_variant(s, f[c_var]);
+        /* The emulated twin: its supports() exists even in a build without CUDA. */
+        const attn_variant_t *x = attn_emu_variant(suite, f[c_var]);
+        cr_assert_not_null(x, "variant %s not in the emulator", f[c_var]);
         cr_expect_str_eq(f[c_be], "emu");
         cr_expect_str_eq(f[c_med], "", "emulated rows are never timed");
         const char *unsupported = x->supports ? x->supports(v) : NULL;
