@@ -56,6 +56,9 @@ static inline int attn_report_cublas(cublasStatus_t s, const char *what, const c
 
 #define ATTN_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
 
+/* The process's cuBLAS handle, bound to `stream` (kernels/common/attn_kernel.cu). */
+int attn_cublas_handle(cublasHandle_t *out, cudaStream_t stream);
+
 /* Dynamic shared memory of a kernel, as bytes aligned to 128: declare it with this macro (the
  * one place a kernel body departs from plain CUDA), so that the host emulator can hand each
  * block its own poisoned buffer. */

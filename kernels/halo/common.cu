@@ -84,27 +84,12 @@ int halo_ws_check(const void *ws, const char *who)
     return 0;
 }
 
-int halo_cublas_handle(cublasHandle_t *out, cudaStream_t stream)
-{
-    static cublasHandle_t handle = NULL;
-    if (!handle) {
-        cublasHandle_t h;
-        ATTN_TRY_CUBLAS(cublasCreate(&h));
-        /* default math: CUBLAS_COMPUTE_32F stays true fp32 (TF32 only on explicit opt-in) */
-        ATTN_TRY_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
-        handle = h;
-    }
-    ATTN_TRY_CUBLAS(cublasSetStream(handle, stream));
-    *out = handle;
-    return 0;
-}
-
 int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,
                      void *Q, void *KV, cudaStream_t stream)
 {
     const halo_sizes_t z = halo_sizes(p);
     cublasHandle_t h;
-    if (int e = halo_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float scale = (float)(1.0 / std::sqrt((double)p->d)), one = 1.f, zero = 0.f;
     const long long x_stride = (long long)p->C * z.HW;
 
@@ -148,7 +133,7 @@ int halo_project_out(const halo_problem_t *p, const halo_tensors_t *t, cudaDataT
     if (err) return err;
 
     cublasHandle_t h;
-    if (int e = halo_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f;
     /* y_bᵀ (HW × C) = O_b·Woᵀ + y_bᵀ */
     ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(

@@ -200,7 +200,7 @@ static int cublas_halo(const halo_problem_t *p, const halo_tensors_t *t, void *w
     if (int e = halo_project_qkv(p, t, type, r.pr.q, r.pr.kv, stream)) return e;
 
     cublasHandle_t h;
-    if (int e = halo_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f, zero = 0.f;
 
     /* relative terms of every (pixel, head): RWᵀ = rel_w·Qᵀ, RHᵀ = rel_h·Qᵀ */

@@ -9,7 +9,6 @@
  *                        Q (B, HW, Di), KV (B, HW, 2·Di), O (B, HW, Di), in the variant's dtype
  *   halo_project_qkv     Q = d^-½·(Wq·x)ᵀ and KV = (Wkv·x)ᵀ per image (two cuBLAS GEMMs)
  *   halo_project_out     y = Wo·Oᵀ + bo per image (bias broadcast, then a GEMM with beta = 1)
- *   halo_cublas_handle   the suite's cuBLAS handle, bound to the stream
  * The projections take the cuBLAS type of x, the weights, Q/KV/O and y: CUDA_R_32F (fp32
  * throughout) or CUDA_R_16BF (bf16 storage, fp32 accumulation); always CUBLAS_COMPUTE_32F under
  * the default math mode (no TF32). */
@@ -78,7 +77,6 @@ halo_proj_t halo_proj_take(halo_ws_t *w, const halo_problem_t *p, size_t elem);
 /* The workspace checks every launcher makes: ws present and 256-byte aligned (cudaMalloc's is). */
 int halo_ws_check(const void *ws, const char *who);
 
-int halo_cublas_handle(cublasHandle_t *out, cudaStream_t stream);
 
 int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,
                      void *Q, void *KV, cudaStream_t stream);

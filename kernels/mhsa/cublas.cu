@@ -38,22 +38,6 @@ extern "C" size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p)
     return cublas_align256(n * sizeof(float)) + cublas_align256(n * sizeof(__nv_bfloat16));
 }
 
-/* The shared handle, created on first use and bound to `stream`. */
-static int cublas_handle(cublasHandle_t *out, cudaStream_t stream)
-{
-    static cublasHandle_t handle = NULL;
-    if (!handle) {
-        cublasHandle_t h;
-        ATTN_TRY_CUBLAS(cublasCreate(&h));
-        /* default math: CUBLAS_COMPUTE_32F stays true fp32 (TF32 only on explicit opt-in) */
-        ATTN_TRY_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
-        handle = h;
-    }
-    ATTN_TRY_CUBLAS(cublasSetStream(handle, stream));
-    *out = handle;
-    return 0;
-}
-
 /* S = Q·Kᵀ then O = P·V for every head; `in` is the dtype of Q/K/V/P/O, S is always fp32.
  * `softmax` fills P from S. */
 template <typename P_t>
@@ -71,7 +55,7 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
     P_t *P = (P_t *)((char *)ws + cublas_align256(cublas_s_elems(p) * sizeof(float)));
 
     cublasHandle_t h;
-    if (int e = cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f, zero = 0.f;
 
     /* S (row-major Nq × Nk) = Q·Kᵀ: column-major Sᵀ = Kᵀ·Q; raw, softmax applies the scale */
