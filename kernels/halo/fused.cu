@@ -40,6 +40,7 @@
 
 #include "halo_common.cuh"
 #include "launch.cuh"
+#include "flash.cuh"
 #include "mma.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -277,44 +278,8 @@ halo_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ KV,
             }
         }
 
-        /* online softmax update: a row is spread over the 4 lanes of a quad (lane bits 0, 1) */
-        float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int n = 0; n < NS; ++n) {
-            mx[0] = fmaxf(mx[0], fmaxf(s[n][0], s[n][1]));
-            mx[1] = fmaxf(mx[1], fmaxf(s[n][2], s[n][3]));
-        }
-        float alpha[2], m_use[2];
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-            const float m_new = fmaxf(m[r], mx[r]);
-            /* every key so far masked: subtract 0, so 2^(−∞ − 0) = 0 and nothing is NaN */
-            m_use[r] = (m_new == -INFINITY) ? 0.0f : m_new;
-            alpha[r] = exp2f(m[r] - m_use[r]); /* m = −∞ -> 0 (acc_o and l are 0 anyway) */
-            m[r] = m_new;
-        }
-        float rs[2] = {0.0f, 0.0f};
-#pragma unroll
-        for (int n = 0; n < NS; ++n) {
-            s[n][0] = exp2f(s[n][0] - m_use[0]);
-            s[n][1] = exp2f(s[n][1] - m_use[0]);
-            s[n][2] = exp2f(s[n][2] - m_use[1]);
-            s[n][3] = exp2f(s[n][3] - m_use[1]);
-            rs[0] += s[n][0] + s[n][1];
-            rs[1] += s[n][2] + s[n][3];
-        }
-        /* the quad reduction of l waits until the end: alpha is quad-uniform */
-        l[0] = l[0] * alpha[0] + rs[0];
-        l[1] = l[1] * alpha[1] + rs[1];
-#pragma unroll
-        for (int n = 0; n < NO; ++n) {
-            acc_o[n][0] *= alpha[0];
-            acc_o[n][1] *= alpha[0];
-            acc_o[n][2] *= alpha[1];
-            acc_o[n][3] *= alpha[1];
-        }
+        /* online softmax update (common/flash.cuh): m, l, P = 2^(S − m), O rescaled */
+        flash_online_softmax(s, acc_o, m, l);
 
         /* accumulate: O += P·V_chunk. The C fragments of n8 tiles 2kk, 2kk+1 are the A fragment
          * of keys 16kk..16kk+15 (mma.cuh) */
