@@ -4,9 +4,11 @@
 
 extern const attn_suite_t mhsa_suite;
 extern const attn_suite_t halo_suite;
+extern const attn_suite_t outlook_suite;
 
 const attn_suite_t *const attn_suites[] = {
     &mhsa_suite,
     &halo_suite,
+    &outlook_suite,
     NULL,
 };
