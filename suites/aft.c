@@ -1,0 +1,313 @@
+/* aft — Attention Free Transformer (SPEC.md "aft", seed 003): full, simple and local, end to end:
+ * Q/K/V projections, the AFT weighted average, output projection.
+ *
+ * Axes: B, T, D, Dh (= D unless given), form (0 full, 1 simple, 2 local), s (local window),
+ * Tmax (position-bias table size, = T unless given), kshift (added to K's bias: K ≈ kshift).
+ * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU (all f32) naive and tiled for
+ * every form, local-efficient (local: global sums + banded correction), and the cuBLAS baseline
+ * for full (one GEMM of e^w with e^K⊙V and e^K, batches stacked along N).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aft_ref.h"
+#include "registry.h"
+#include "util.h"
+
+#ifdef ATTN_HAVE_CUDA
+#include "aft_kernels.h"
+#endif
+
+enum { AX_B, AX_T, AX_D, AX_DH, AX_FORM, AX_S, AX_TMAX, AX_KSHIFT, NAXES };
+
+#define AFT_S_DEFAULT 256 /* the seed's AFTLocal default window */
+
+/* GPU grid: SPEC.md's ranges at concrete points: B ∈ {1, 8, 32} (latency-bound, mid, full
+ * machine), T ∈ {256, 512, 1024, 2048, 4096} (every power of two of SPEC's range: T is the plot
+ * axis and full/local scale as T² vs T·s), D = Dh ∈ {64, 256, 512} (Dh follows D), all three
+ * forms, s ∈ {32, 128, 256}; in_sweep keeps s only for local (full and simple ignore it), so
+ * 3·5·3·(1 + 1 + 3) = 225 cases.
+ * CPU grid (no device): B = 2, T ∈ {64, 256, 512}, D ∈ {32, 64}, the three forms, s ∈ {16, 256}
+ * (s = 256 covers T ≤ 256 entirely: local = full there); 24 cases whose reference + cpu-f32
+ * sweep takes about a minute on the 2-core machine (measured, see the report / README). */
+static const attn_axis_t axes[NAXES] = {
+    [AX_B] = {"B", "batch", 1, 1, 1 << 16, 3, {1, 8, 32}, 1, {2}},
+    [AX_T] = {"T", "sequence length (T <= Tmax)", 256, 1, 1 << 15,
+              5, {256, 512, 1024, 2048, 4096}, 3, {64, 256, 512}},
+    [AX_D] = {"D", "model dim of x and out", 64, 1, 1 << 14, 3, {64, 256, 512}, 2, {32, 64}},
+    [AX_DH] = {"Dh", "hidden dim of Q, K, V (default D)", ATTN_UNSET, 1, 1 << 14},
+    [AX_FORM] = {"form", "form: 0 full, 1 simple, 2 local", 0, 0, 2, 3, {0, 1, 2}, 3, {0, 1, 2}},
+    [AX_S] = {"s", "local window: w' = w where |t - t'| < s, else 0 (form 2 only)",
+              AFT_S_DEFAULT, 1, 1 << 15, 3, {32, 128, 256}, 2, {16, 256}},
+    [AX_TMAX] = {"Tmax", "position-bias table w is Tmax x Tmax (default T)", ATTN_UNSET, 1,
+                 1 << 15},
+    [AX_KSHIFT] = {"kshift", "added to every K bias: K ~ kshift + N(0, ~1); 100 checks that "
+                   "e^K is computed stably (e^100 overflows float)", 0, -1000, 1000},
+};
+
+/* Dh = D and Tmax = T when unset. Errors name the values:
+ *  - s >= 1 (the CLI's range check says so first; derive repeats it for direct callers);
+ *  - T <= Tmax: w is a Tmax × Tmax table and AFT reads w[:T, :T];
+ *  - the sizes the GPU launchers index with int (kernels/aft): B·T·3·Dh, B·T·D, Tmax², and
+ *    T·2·B·Dh (the cuBLAS variant's stacked N) below 2^31. */
+static int derive(int64_t *v, char *err, size_t n)
+{
+    if (v[AX_DH] == ATTN_UNSET) v[AX_DH] = v[AX_D];
+    if (v[AX_TMAX] == ATTN_UNSET) v[AX_TMAX] = v[AX_T];
+    if (v[AX_S] < 1) {
+        snprintf(err, n, "s=%lld: the local window must be >= 1", (long long)v[AX_S]);
+        return -1;
+    }
+    if (v[AX_T] > v[AX_TMAX]) {
+        snprintf(err, n, "T=%lld is larger than Tmax=%lld (the position-bias table w is Tmax x "
+                 "Tmax)", (long long)v[AX_T], (long long)v[AX_TMAX]);
+        return -1;
+    }
+    const int64_t BT = v[AX_B] * v[AX_T], Dh = v[AX_DH];
+    if (BT * 3 * Dh > INT32_MAX || BT * v[AX_D] > INT32_MAX ||
+        v[AX_TMAX] * v[AX_TMAX] > INT32_MAX || BT * 2 * Dh > INT32_MAX) {
+        snprintf(err, n, "B=%lld, T=%lld, D=%lld, Dh=%lld, Tmax=%lld: a tensor would have 2^31 "
+                 "or more elements (B·T·3·Dh, B·T·D, Tmax²)", (long long)v[AX_B],
+                 (long long)v[AX_T], (long long)v[AX_D], (long long)Dh, (long long)v[AX_TMAX]);
+        return -1;
+    }
+    return 0;
+}
+
+/* s only matters for local: full and simple keep one s (the default, 256) so they are not
+ * repeated per window. s values outside the grids (--axis s=7) are not filtered. */
+static int in_sweep(const int64_t *v)
+{
+    if (v[AX_FORM] == AFT_LOCAL) return 1;
+    const int64_t s = v[AX_S];
+    return !(s == 16 || s == 32 || s == 128);
+}
+
+static aft_shape_t shape_of(const int64_t *v)
+{
+    return (aft_shape_t){v[AX_B], v[AX_T], v[AX_D], v[AX_DH], v[AX_FORM], v[AX_S], v[AX_TMAX]};
+}
+
+enum { IN_X, IN_WQKV, IN_BQKV, IN_W, IN_WP, IN_BP, NIN };
+
+static aft_inputs_t inputs_of(const void *const *in)
+{
+    return (aft_inputs_t){in[IN_X], in[IN_WQKV], in[IN_BQKV], in[IN_W], in[IN_WP], in[IN_BP]};
+}
+
+static void layout(const int64_t *v, attn_layout_t *L)
+{
+    const int64_t B = v[AX_B], T = v[AX_T], D = v[AX_D], Dh = v[AX_DH], Tm = v[AX_TMAX];
+    *L = (attn_layout_t){
+        .nin = NIN,
+        .in = {[IN_X] = {"x", ATTN_T_FLOAT, 3, {B, T, D}, "btc"},
+               [IN_WQKV] = {"wqkv", ATTN_T_FLOAT, 2, {3 * Dh, D}, "hc"},
+               [IN_BQKV] = {"bqkv", ATTN_T_FLOAT, 1, {3 * Dh}, "h"},
+               [IN_W] = {"w", ATTN_T_FLOAT, 2, {Tm, Tm}, "ts"},
+               [IN_WP] = {"wp", ATTN_T_FLOAT, 2, {D, Dh}, "ch"},
+               [IN_BP] = {"bp", ATTN_T_FLOAT, 1, {D}, "c"}},
+        .out = {"out", ATTN_T_FLOAT, 3, {B, T, D}, "btc"},
+        .out_rows = B * T,
+    };
+}
+
+/* x ~ N(0, 1); Wq, Wk, Wv ~ N(0, 1/D) and their biases too (nn.Linear's fan-in scale), so
+ * Q, K, V are ~N(0, 1); kshift is added to K's bias. w ~ N(0, 1), not the seed's xavier_uniform
+ * (±√(3/Tmax), ±0.03 at 4096): with that, e^w ≈ 1 and a variant that ignored w (or its window)
+ * would pass; N(0, 1) gives e^w a spread of ~e² that the check sees. Wp ~ N(0, 1/Dh). Y is a
+ * weighted mean of T values of V, O(1/√T), so bp ~ N(0, 1/(Dh·T)) keeps the bias below the
+ * attention's part of out, which then sets the check's scale max|out|. */
+static void generate(const int64_t *v, uint64_t seed, void *const *in)
+{
+    const int64_t B = v[AX_B], T = v[AX_T], D = v[AX_D], Dh = v[AX_DH], Tm = v[AX_TMAX];
+    attn_fill_normal(in[IN_X], (size_t)(B * T * D), 1.0, seed, 1);
+    attn_fill_normal(in[IN_WQKV], (size_t)(3 * Dh * D), 1.0 / sqrt((double)D), seed, 2);
+    attn_fill_normal(in[IN_BQKV], (size_t)(3 * Dh), 1.0 / sqrt((double)D), seed, 3);
+    float *bk = (float *)in[IN_BQKV] + Dh;
+    for (int64_t c = 0; c < Dh; c++) bk[c] += (float)v[AX_KSHIFT];
+    attn_fill_normal(in[IN_W], (size_t)(Tm * Tm), 1.0, seed, 4);
+    attn_fill_normal(in[IN_WP], (size_t)(D * Dh), 1.0 / sqrt((double)Dh), seed, 5);
+    attn_fill_normal(in[IN_BP], (size_t)D, 1.0 / sqrt((double)(Dh * T)), seed, 6);
+}
+
+static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+{
+    const aft_shape_t s = shape_of(v);
+    const aft_inputs_t t = inputs_of(in);
+    aft_ref(&s, &t, out, sel);
+}
+
+/* FLOPs (SPEC.md): full 4·B·T²·Dh + 8·B·T·D·Dh; local 8·B·T·s·Dh + 8·B·T·D·Dh;
+ * simple 6·B·T·Dh + 8·B·T·D·Dh (8·B·T·D·Dh: the four projections). One departure: local with
+ * s >= T is full (every pair is in the window) and counts as full, 4·B·T²·Dh, where SPEC's local
+ * formula would credit up to twice the work of the whole T × T table. */
+static double flops(const int64_t *v)
+{
+    const double B = (double)v[AX_B], T = (double)v[AX_T], D = (double)v[AX_D];
+    const double Dh = (double)v[AX_DH], s = (double)v[AX_S];
+    const double proj = 8 * B * T * D * Dh;
+    switch (v[AX_FORM]) {
+    case AFT_SIMPLE: return 6 * B * T * Dh + proj;
+    case AFT_LOCAL:
+        if (v[AX_S] < v[AX_T]) return 8 * B * T * s * Dh + proj;
+        return 4 * B * T * T * Dh + proj;
+    default: return 4 * B * T * T * Dh + proj;
+    }
+}
+
+/* Minimum bytes: x and out, Wqkv, bqkv, Wp, bp once, and the part of w the form reads:
+ * w[:T, :T] (full), its band |t − t'| < s (local: T·(2s − 1) − s·(s − 1) entries when s < T),
+ * nothing (simple). */
+static double bytes(const int64_t *v, int es)
+{
+    const double B = (double)v[AX_B], T = (double)v[AX_T], D = (double)v[AX_D];
+    const double Dh = (double)v[AX_DH], s = (double)v[AX_S];
+    double w = T * T;
+    if (v[AX_FORM] == AFT_SIMPLE) w = 0;
+    if (v[AX_FORM] == AFT_LOCAL && v[AX_S] < v[AX_T]) w = T * (2 * s - 1) - s * (s - 1);
+    return (double)es * (2 * B * T * D + 3 * Dh * D + 3 * Dh + D * Dh + D + w);
+}
+
+/* Accepted max|out − ref| / max|ref|.
+ * The reference sees exactly the inputs the variant saw, so what remains is the variant's own
+ * float arithmetic along x → Q, K, V (D-term sums) → e^{w'−r}·e^{K−m} (expf: a few ulps) → the
+ * two T-term sums and their ratio → out = Wp·Y + bp (Dh-term sums).
+ *  f32: an n-term sum's rounding errors grow like √n·u (random signs), so relative to max|out|
+ *  the error is about u·(√D + √T + √Dh) plus a few ulps for expf, σ and the division. We accept
+ *  16·u·(√D + √T + √Dh + 8), mhsa's and halo's 16× margin: 3.8e-5 at the default case, 1.1e-4
+ *  at SPEC's largest (D = Dh = 512, T = 4096).
+ *  K itself is rounded to float at its size: an absolute error of about u·|K| ≈ u·|kshift| in
+ *  the exponent, i.e. a relative error u·|kshift| of each weight e^{K−m} (K − m is exact,
+ *  Sterbenz), of random sign across t', so Y moves by a fraction of it. We add 2·u·|kshift|
+ *  (1.2e-5 at kshift = 100); emulated GPU variants and cpu-f32 measure an increase of
+ *  0.1–0.2·u·|kshift| (1.2e-6 total at T = 70, kshift = 100).
+ *  Measured at kshift = 0: cpu-f32 and the GPU variants under emulation reach 1–2% of the bound;
+ *  the planted bugs in tests/test_aft.c (w ignored, the window off by one, w transposed, −∞
+ *  outside the window, no σ, no max subtraction) exceed it by orders of magnitude.
+ *  bf16 (no bf16 variant yet): 8·u, as halo's bf16 pipeline (each intermediate rounded once).
+ *  f64: 64·u. */
+static double tolerance(const int64_t *v, attn_dtype_t t)
+{
+    const double u = attn_unit_roundoff(t);
+    if (t == ATTN_BF16) return 8.0 * u;
+    if (t == ATTN_F64) return 64.0 * u;
+    return 16.0 * u * (sqrt((double)v[AX_D]) + sqrt((double)v[AX_T]) + sqrt((double)v[AX_DH]) +
+                       8.0) +
+           2.0 * u * fabs((double)v[AX_KSHIFT]);
+}
+
+/* CPU variants. */
+static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+{
+    (void)ws, (void)st;
+    reference(v, in, out, NULL);
+    return 0;
+}
+
+static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+{
+    (void)ws, (void)st;
+    const aft_shape_t s = shape_of(v);
+    const aft_inputs_t t = inputs_of(in);
+    aft_cpu_f32(&s, &t, out);
+    return 0;
+}
+
+#ifdef ATTN_HAVE_CUDA
+static aft_problem_t problem_of(const int64_t *v)
+{
+    return (aft_problem_t){(int)v[AX_B], (int)v[AX_T], (int)v[AX_D], (int)v[AX_DH],
+                           (int)v[AX_FORM], (int)v[AX_S], (int)v[AX_TMAX]};
+}
+
+static aft_tensors_t tensors_of(const void *const *in, void *out)
+{
+    return (aft_tensors_t){in[IN_X], in[IN_WQKV], in[IN_BQKV], in[IN_W], in[IN_WP], in[IN_BP],
+                           out};
+}
+
+/* Adapters from the registry's generic signatures to each launcher's typed one. */
+#define GPU_RUN(fn)                                                                              \
+    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
+    {                                                                                            \
+        const aft_problem_t p = problem_of(v);                                                   \
+        const aft_tensors_t t = tensors_of(in, out);                                             \
+        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
+    }
+#define GPU_WS(fn)                                                                               \
+    static size_t ws_##fn(const int64_t *v)                                                      \
+    {                                                                                            \
+        const aft_problem_t p = problem_of(v);                                                   \
+        return fn(&p);                                                                           \
+    }
+#define GPU_SUPPORTS(fn)                                                                         \
+    static const char *sup_##fn(const int64_t *v)                                                \
+    {                                                                                            \
+        const aft_problem_t p = problem_of(v);                                                   \
+        return fn(&p);                                                                           \
+    }
+GPU_RUN(aft_naive_launch)
+GPU_RUN(aft_tiled_launch)
+GPU_RUN(aft_local_efficient_launch)
+GPU_RUN(aft_cublas_launch)
+GPU_WS(aft_naive_workspace)
+GPU_WS(aft_tiled_workspace)
+GPU_WS(aft_local_efficient_workspace)
+GPU_WS(aft_cublas_workspace)
+GPU_SUPPORTS(aft_local_efficient_supports)
+GPU_SUPPORTS(aft_cublas_supports)
+#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
+                          .error_string = attn_kernel_strerror
+#else
+#define GPU(r_, w_, s_) .available = "built without CUDA"
+#endif
+
+static const attn_variant_t variants[] = {
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/aft_ref.c",
+     "CPU reference in double (the check's ground truth), timed; every form by its definition",
+     .run = run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/aft_ref.c",
+     "CPU float32: the same stabilised formula, w' by definition (O(T²) for every form)",
+     .run = run_cpu_f32},
+    {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/aft/naive.cu",
+     "projections: cuBLAS GEMMs; full/local: one thread per (b, t, c) over all t' with w' "
+     "(definition); simple: one thread per (b, c) reduction",
+     GPU(run_aft_naive_launch, ws_aft_naive_workspace, NULL)},
+    {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/aft/tiled.cu",
+     "projections: cuBLAS GEMMs; full/local: smem tiles of e^{w'} x e^K, e^K.V (local: w read "
+     "only in the band); simple: block reduction over T",
+     GPU(run_aft_tiled_launch, ws_aft_tiled_workspace, NULL)},
+    {"local-efficient", ATTN_GPU, ATTN_F32, 0, "kernels/aft/tiled.cu",
+     "projections: cuBLAS GEMMs; local by SPEC's efficient form: global sums (w' = 0) plus the "
+     "banded correction (e^w - 1).e^K.V over |t - t'| < s only",
+     GPU(run_aft_local_efficient_launch, ws_aft_local_efficient_workspace,
+         sup_aft_local_efficient_supports)},
+    {"cublas", ATTN_GPU, ATTN_F32, -1, "kernels/aft/cublas.cu",
+     "unfused baseline, full: cuBLAS projections, E = e^{w-r} (T x T), one GEMM E.[e^K.V | e^K] "
+     "with the batches stacked along N, a combine kernel",
+     GPU(run_aft_cublas_launch, ws_aft_cublas_workspace, sup_aft_cublas_supports)},
+};
+
+const attn_suite_t aft_suite = {
+    .name = "aft",
+    .title = "Attention Free Transformer: full, simple, local",
+    .naxes = NAXES,
+    .axes = axes,
+    .derive = derive,
+    .layout = layout,
+    .generate = generate,
+    .reference = reference,
+    .row_of = NULL,
+    .in_sweep = in_sweep,
+    .flops = flops,
+    .bytes = bytes,
+    .tolerance = tolerance,
+    /* x = T (full scales as T², local as T·s, simple as T); one panel per form, window and
+     * D (= Dh in the grid): 3 + 3 + 9 = 15 panels on the GPU grid. Rows differing only in B
+     * fall on one point (render.sh draws the last, B = 32). */
+    .plot_axis = "T",
+    .plot_panels = "form,s,D",
+    .nvariants = sizeof variants / sizeof variants[0],
+    .variants = variants,
+};

@@ -1,0 +1,394 @@
+/* additive and luong — encoder–decoder attention scores (SPEC.md "additive / luong"), two
+ * suites over one implementation: additive (Bahdanau) is luong's concat score function.
+ *
+ * Axes: B, T (queries), S (keys = values), Dq, Dk (= Dq unless given), A (attention width of
+ * W1, W2, v; concat only), and for luong the score function (0 dot, 1 general, 2 concat).
+ * Output: the context c (B, T, Dk), one row per query; the weights a are not output.
+ * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive, tiled and fused (f32),
+ * tensor-core (bf16, dot/general only) and the cuBLAS unfused baseline in f32 and bf16.
+ * The projections (W1·h, W2·h̄, Wa·h̄) are cuBLAS GEMMs in every GPU variant.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "luong_ref.h"
+#include "registry.h"
+#include "util.h"
+
+#ifdef ATTN_HAVE_CUDA
+#include "luong_kernels.h"
+#endif
+
+enum { AX_B, AX_T, AX_S, AX_DQ, AX_DK, AX_A, AX_SCORE, NAXES };
+
+/* GPU grid (SPEC.md: B 1–64, T, S ∈ {32 … 1024}, Dq = Dk ∈ {128, 256, 512}, A ∈ {128, 256}):
+ * B ∈ {1, 8, 64} (latency-bound single sequence, a typical decoding batch, the largest);
+ * T ∈ {32, 128, 512, 1024} with S = T (derived): the cost is ∝ T·S, so one length axis spans
+ * the 1000× range of SPEC's grid and keeps the plot a line per panel; T ≠ S is covered by the
+ * tests and the emulator shapes. Dq ∈ {128, 256, 512} with Dk = Dq (derived), A ∈ {128, 256};
+ * luong's dot/general ignore A and sweep A = 128 only (in_sweep). additive: 72 cases, luong 144.
+ * CPU grid (no device): B = 2 (batch indexing), T = S ∈ {32, 96, 150} (150: not a multiple of
+ * any tile), Dq ∈ {64, 128}, A = 64, every score: measured below, about a minute. */
+#define GRID_B {1, 8, 64}
+#define GRID_T {32, 128, 512, 1024}
+#define GRID_D {128, 256, 512}
+#define GRID_A {128, 256}
+
+static const attn_axis_t luong_axes[NAXES] = {
+    [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},
+    [AX_T] = {"T", "queries (decoder steps) per batch", 128, 1, 1 << 20,
+              4, GRID_T, 3, {32, 96, 150}},
+    [AX_S] = {"S", "keys = values (encoder steps) per batch (default T)", ATTN_UNSET, 1, 1 << 20},
+    [AX_DQ] = {"Dq", "query width (h)", 128, 1, 1 << 16, 3, GRID_D, 2, {64, 128}},
+    [AX_DK] = {"Dk", "key/value width (h̄, c; default Dq)", ATTN_UNSET, 1, 1 << 16},
+    [AX_A] = {"A", "attention width of W1, W2, v (concat only)", 128, 1, 1 << 16,
+              2, GRID_A, 1, {64}},
+    [AX_SCORE] = {"score", "score: 0 dot, 1 general, 2 concat (= additive)", 1, 0, 2,
+                  3, {0, 1, 2}, 3, {0, 1, 2}},
+};
+
+/* additive: the same axes without score (it is concat). */
+static const attn_axis_t additive_axes[AX_SCORE] = {
+    [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},
+    [AX_T] = {"T", "queries (decoder steps) per batch", 128, 1, 1 << 20,
+              4, GRID_T, 3, {32, 96, 150}},
+    [AX_S] = {"S", "keys = values (encoder steps) per batch (default T)", ATTN_UNSET, 1, 1 << 20},
+    [AX_DQ] = {"Dq", "query width (h)", 128, 1, 1 << 16, 3, GRID_D, 2, {64, 128}},
+    [AX_DK] = {"Dk", "key/value width (h̄, c; default Dq)", ATTN_UNSET, 1, 1 << 16},
+    [AX_A] = {"A", "attention width of W1, W2, v", 128, 1, 1 << 16, 2, GRID_A, 2, {32, 64}},
+};
+
+static luong_shape_t shape_of(const int64_t *v, int score)
+{
+    return (luong_shape_t){v[AX_B], v[AX_T], v[AX_S], v[AX_DQ], v[AX_DK], v[AX_A], score};
+}
+
+/* S = T and Dk = Dq when unset. Errors name the values: dot needs Dq = Dk; the sizes the
+ * launchers pass to cuBLAS as int (B·max(T, S) rows of up to max(Dq, Dk, A) columns, T·S) must
+ * stay below 2^31. */
+static int derive_common(int64_t *v, int score, char *err, size_t n)
+{
+    if (v[AX_S] == ATTN_UNSET) v[AX_S] = v[AX_T];
+    if (v[AX_DK] == ATTN_UNSET) v[AX_DK] = v[AX_DQ];
+    if (score == LUONG_DOT && v[AX_DQ] != v[AX_DK]) {
+        snprintf(err, n, "score=dot needs Dq = Dk: Dq=%lld, Dk=%lld (use score=1 general for "
+                 "different widths)", (long long)v[AX_DQ], (long long)v[AX_DK]);
+        return -1;
+    }
+    const int64_t rows = v[AX_B] * (v[AX_T] > v[AX_S] ? v[AX_T] : v[AX_S]);
+    int64_t wide = v[AX_DQ] > v[AX_DK] ? v[AX_DQ] : v[AX_DK];
+    if (v[AX_A] > wide) wide = v[AX_A];
+    if (rows * wide > INT32_MAX || v[AX_T] * v[AX_S] > INT32_MAX) {
+        snprintf(err, n, "B=%lld, T=%lld, S=%lld, Dq=%lld, Dk=%lld, A=%lld: B·max(T, S)·max(Dq, "
+                 "Dk, A) or T·S reaches 2^31", (long long)v[AX_B], (long long)v[AX_T],
+                 (long long)v[AX_S], (long long)v[AX_DQ], (long long)v[AX_DK], (long long)v[AX_A]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Inputs: h, hb, then the parameters of the score function (general: wa; concat: w1, w2, v). */
+enum { IN_H, IN_HB, IN_P0, IN_P1, IN_P2 };
+
+static luong_inputs_t inputs_of(int score, const void *const *in)
+{
+    luong_inputs_t t = {in[IN_H], in[IN_HB], NULL, NULL, NULL, NULL};
+    if (score == LUONG_GENERAL) t.wa = in[IN_P0];
+    if (score == LUONG_CONCAT) t.w1 = in[IN_P0], t.w2 = in[IN_P1], t.v = in[IN_P2];
+    return t;
+}
+
+static void layout_common(const int64_t *v, int score, attn_layout_t *L)
+{
+    const int64_t B = v[AX_B], T = v[AX_T], S = v[AX_S], Dq = v[AX_DQ], Dk = v[AX_DK];
+    const int64_t A = v[AX_A];
+    *L = (attn_layout_t){
+        .nin = 2,
+        .in = {[IN_H] = {"h", ATTN_T_FLOAT, 3, {B, T, Dq}, "btq"},
+               [IN_HB] = {"hbar", ATTN_T_FLOAT, 3, {B, S, Dk}, "bsk"}},
+        .out = {"c", ATTN_T_FLOAT, 3, {B, T, Dk}, "btk"},
+        .out_rows = B * T,
+    };
+    if (score == LUONG_GENERAL) {
+        L->in[IN_P0] = (attn_tensor_t){"wa", ATTN_T_FLOAT, 2, {Dq, Dk}, "qk"};
+        L->nin = 3;
+    } else if (score == LUONG_CONCAT) {
+        L->in[IN_P0] = (attn_tensor_t){"w1", ATTN_T_FLOAT, 2, {A, Dq}, "aq"};
+        L->in[IN_P1] = (attn_tensor_t){"w2", ATTN_T_FLOAT, 2, {A, Dk}, "ak"};
+        L->in[IN_P2] = (attn_tensor_t){"v", ATTN_T_FLOAT, 1, {A}, "a"};
+        L->nin = 5;
+    }
+}
+
+/* h̄ ~ N(0, 1); weights N(0, 1/fan_in): Wa ~ N(0, 1/Dk), W1 ~ N(0, 1/Dq), W2 ~ N(0, 1/Dk),
+ * v ~ N(0, 1/A). h ~ N(0, 1) for concat (W1·h_t + W2·h̄_s ~ N(0, 2) per unit, tanh in its
+ * curved range, e ~ N(0, ≈0.4)); h ~ N(0, 1/Dq) for dot and general, so that e = h_t·h̄_s
+ * (or h_t·Wa·h̄_s) is ~N(0, 1) instead of ~N(0, Dq): the softmax stays soft, as with trained
+ * states, and the check sees the weights, not a one-hot arg-max. */
+static void generate_common(const int64_t *v, int score, uint64_t seed, void *const *in)
+{
+    const int64_t B = v[AX_B], Dq = v[AX_DQ], Dk = v[AX_DK], A = v[AX_A];
+    const double sh = score == LUONG_CONCAT ? 1.0 : 1.0 / sqrt((double)Dq);
+    attn_fill_normal(in[IN_H], (size_t)(B * v[AX_T] * Dq), sh, seed, 1);
+    attn_fill_normal(in[IN_HB], (size_t)(B * v[AX_S] * Dk), 1.0, seed, 2);
+    if (score == LUONG_GENERAL)
+        attn_fill_normal(in[IN_P0], (size_t)(Dq * Dk), 1.0 / sqrt((double)Dk), seed, 3);
+    if (score == LUONG_CONCAT) {
+        attn_fill_normal(in[IN_P0], (size_t)(A * Dq), 1.0 / sqrt((double)Dq), seed, 4);
+        attn_fill_normal(in[IN_P1], (size_t)(A * Dk), 1.0 / sqrt((double)Dk), seed, 5);
+        attn_fill_normal(in[IN_P2], (size_t)A, 1.0 / sqrt((double)A), seed, 6);
+    }
+}
+
+static void reference_common(const int64_t *v, int score, const void *const *in, double *out,
+                             const uint8_t *sel)
+{
+    const luong_shape_t s = shape_of(v, score);
+    const luong_inputs_t t = inputs_of(score, in);
+    luong_ref(&s, &t, out, sel);
+}
+
+/* FLOPs (SPEC.md; a multiply-add is 2, tanh and the softmax are not counted):
+ *  concat  2B(T·Dq + S·Dk)·A (W1·h, W2·h̄) + 3B·T·S·A (add, v·tanh) + 2B·T·S·Dk (context)
+ *  dot     2B·T·S·Dq (scores) + 2B·T·S·Dk (context)
+ *  general 2B·S·Dq·Dk (Wa·h̄_s once per key) + dot's. */
+static double flops_common(const int64_t *v, int score)
+{
+    const double B = (double)v[AX_B], T = (double)v[AX_T], S = (double)v[AX_S];
+    const double Dq = (double)v[AX_DQ], Dk = (double)v[AX_DK], A = (double)v[AX_A];
+    const double ctx = 2 * B * T * S * Dk;
+    if (score == LUONG_CONCAT) return 2 * B * (T * Dq + S * Dk) * A + 3 * B * T * S * A + ctx;
+    const double dot = 2 * B * T * S * Dq + ctx;
+    return score == LUONG_GENERAL ? dot + 2 * B * S * Dq * Dk : dot;
+}
+
+/* Minimum bytes: h, h̄, the score function's parameters and c, once. */
+static double bytes_common(const int64_t *v, int score, int s)
+{
+    const double B = (double)v[AX_B], T = (double)v[AX_T], S = (double)v[AX_S];
+    const double Dq = (double)v[AX_DQ], Dk = (double)v[AX_DK], A = (double)v[AX_A];
+    double params = 0;
+    if (score == LUONG_GENERAL) params = Dq * Dk;
+    if (score == LUONG_CONCAT) params = A * Dq + A * Dk + A;
+    return (double)s * (B * T * Dq + B * S * Dk + params + B * T * Dk);
+}
+
+/* Accepted max|out − ref| / max|ref|.
+ * The reference sees exactly the (rounded) inputs the variant saw, so input rounding does not
+ * count; what remains is the variant's own arithmetic along the chain: projections (Dq- or
+ * Dk-term sums: W1·h, W2·h̄, Wa·h̄), the score (a Dq- or A-term sum; the scores are O(1) by
+ * construction, so an absolute score error is a relative error of its weight), then the softmax
+ * sum and the context (S-term sums, relative to |c| ≤ max|h̄|).
+ *  f32: rounding errors of an n-term sum grow like √n·u (a random walk, not the n·u worst
+ *  case); expf, tanhf and the division add a few ulps. We accept 16·u·(Σ√n over the chain + 8),
+ *  the 16× margin of mhsa and halo: dot √Dq + √S; general √Dk + √Dq + √S; concat √Dq + √Dk + √A
+ *  + √S. 1.1e-4 at the largest sweep point (concat, Dq = Dk = 512, A = 256, S = 1024).
+ *  bf16: the bf16 GPU variants round the projections (Q', K'), P before P·h̄ and c once (fp32
+ *  scores and accumulation, negligible beside these), each a relative error ≤ u = 2^-8; the
+ *  projection roundings reach the scores as O(u) absolute errors (sums of random sign), hence
+ *  O(u) relative errors of the weights, and c's own rounding is ≤ u·max|c|. Three to four
+ *  roundings of ≤ u each, as in halo: 8·u = 2^-5 ≈ 3.1%. */
+static double tolerance_common(const int64_t *v, int score, attn_dtype_t t)
+{
+    const double u = attn_unit_roundoff(t);
+    if (t == ATTN_BF16) return 8.0 * u;
+    if (t == ATTN_F64) return 64.0 * u;
+    const double Dq = (double)v[AX_DQ], Dk = (double)v[AX_DK], A = (double)v[AX_A];
+    double chain = sqrt((double)v[AX_S]) + sqrt(Dq);
+    if (score == LUONG_GENERAL) chain += sqrt(Dk);
+    if (score == LUONG_CONCAT) chain += sqrt(Dk) + sqrt(A);
+    return 16.0 * u * (chain + 8.0);
+}
+
+static int run_reference_common(const int64_t *v, int score, const void *const *in, void *out)
+{
+    reference_common(v, score, in, out, NULL);
+    return 0;
+}
+
+static int run_cpu_f32_common(const int64_t *v, int score, const void *const *in, void *out)
+{
+    const luong_shape_t s = shape_of(v, score);
+    const luong_inputs_t t = inputs_of(score, in);
+    luong_cpu_f32(&s, &t, out);
+    return 0;
+}
+
+#ifdef ATTN_HAVE_CUDA
+static luong_problem_t problem_of(const int64_t *v, int score)
+{
+    return (luong_problem_t){(int)v[AX_B], (int)v[AX_T], (int)v[AX_S], (int)v[AX_DQ],
+                             (int)v[AX_DK], (int)v[AX_A], score};
+}
+
+static luong_tensors_t tensors_of(int score, const void *const *in, void *out)
+{
+    const luong_inputs_t i = inputs_of(score, in);
+    return (luong_tensors_t){i.h, i.hb, i.wa, i.w1, i.w2, i.v, out};
+}
+#endif
+
+/* One suite's functions from the common ones, with its score function SCORE(v). */
+#define SUITE_FNS(P, SCORE)                                                                      \
+    static int P##_derive(int64_t *v, char *err, size_t n)                                       \
+    {                                                                                            \
+        return derive_common(v, SCORE(v), err, n);                                               \
+    }                                                                                            \
+    static void P##_layout(const int64_t *v, attn_layout_t *L) { layout_common(v, SCORE(v), L); }\
+    static void P##_generate(const int64_t *v, uint64_t seed, void *const *in)                   \
+    {                                                                                            \
+        generate_common(v, SCORE(v), seed, in);                                                  \
+    }                                                                                            \
+    static void P##_reference(const int64_t *v, const void *const *in, double *out,              \
+                              const uint8_t *sel)                                                \
+    {                                                                                            \
+        reference_common(v, SCORE(v), in, out, sel);                                             \
+    }                                                                                            \
+    static double P##_flops(const int64_t *v) { return flops_common(v, SCORE(v)); }              \
+    static double P##_bytes(const int64_t *v, int s) { return bytes_common(v, SCORE(v), s); }    \
+    static double P##_tolerance(const int64_t *v, attn_dtype_t t)                                \
+    {                                                                                            \
+        return tolerance_common(v, SCORE(v), t);                                                 \
+    }                                                                                            \
+    static int P##_run_reference(const int64_t *v, const void *const *in, void *out, void *ws,  \
+                                 void *st)                                                       \
+    {                                                                                            \
+        (void)ws, (void)st;                                                                      \
+        return run_reference_common(v, SCORE(v), in, out);                                       \
+    }                                                                                            \
+    static int P##_run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws,    \
+                               void *st)                                                         \
+    {                                                                                            \
+        (void)ws, (void)st;                                                                      \
+        return run_cpu_f32_common(v, SCORE(v), in, out);                                         \
+    }
+
+#ifdef ATTN_HAVE_CUDA
+/* Adapters from the registry's generic signatures to each launcher's typed one. */
+#define GPU_FNS(P, SCORE, fn)                                                                    \
+    static int P##_run_##fn(const int64_t *v, const void *const *in, void *out, void *ws,       \
+                            void *st)                                                            \
+    {                                                                                            \
+        const luong_problem_t p = problem_of(v, SCORE(v));                                       \
+        const luong_tensors_t t = tensors_of(SCORE(v), in, out);                                 \
+        return luong_##fn##_launch(&p, &t, ws, (attn_stream_t)st);                               \
+    }                                                                                            \
+    static size_t P##_ws_##fn(const int64_t *v)                                                  \
+    {                                                                                            \
+        const luong_problem_t p = problem_of(v, SCORE(v));                                       \
+        return luong_##fn##_workspace(&p);                                                       \
+    }
+#define GPU_SUPPORTS(P, SCORE, fn)                                                               \
+    static const char *P##_sup_##fn(const int64_t *v)                                            \
+    {                                                                                            \
+        const luong_problem_t p = problem_of(v, SCORE(v));                                       \
+        return luong_##fn##_supports(&p);                                                        \
+    }
+#define ALL_GPU_FNS(P, SCORE)                                                                    \
+    GPU_FNS(P, SCORE, naive)                                                                     \
+    GPU_FNS(P, SCORE, tiled)                                                                     \
+    GPU_FNS(P, SCORE, fused)                                                                     \
+    GPU_FNS(P, SCORE, tensor_core)                                                               \
+    GPU_FNS(P, SCORE, cublas_f32)                                                                \
+    GPU_FNS(P, SCORE, cublas_bf16)                                                               \
+    GPU_SUPPORTS(P, SCORE, fused)                                                                \
+    GPU_SUPPORTS(P, SCORE, tensor_core)
+#define GPU(P, fn, sup) .run = P##_run_##fn, .workspace = P##_ws_##fn, .supports = sup,          \
+                        .error_string = attn_kernel_strerror
+#define SUP(P, fn) P##_sup_##fn
+#else
+#define ALL_GPU_FNS(P, SCORE)
+#define GPU(P, fn, sup) .available = "built without CUDA"
+#define SUP(P, fn) NULL
+#endif
+
+/* The variant table of a suite P (the same rows for both suites). */
+#define VARIANTS(P)                                                                              \
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/luong_ref.c",                               \
+     "CPU reference in double (the check's ground truth), timed", .run = P##_run_reference},    \
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/luong_ref.c",                                 \
+     "CPU float32: key projection per batch, two-pass softmax per row",                         \
+     .run = P##_run_cpu_f32},                                                                    \
+    {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/luong/naive.cu",                                   \
+     "projections: cuBLAS GEMMs; one thread per query row, keys from global, two passes",       \
+     GPU(P, naive, NULL)},                                                                       \
+    {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/luong/tiled.cu",                                   \
+     "projections: cuBLAS GEMMs; 16×16 smem score tiles → E, softmax, 16×16 context tiles",     \
+     GPU(P, tiled, NULL)},                                                                       \
+    {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/luong/fused.cu",                                   \
+     "projections: cuBLAS GEMMs; scores + online softmax + context in one kernel, CUDA cores",  \
+     GPU(P, fused, SUP(P, fused))},                                                              \
+    {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/luong/tensor_core.cu",                      \
+     "projections: cuBLAS GEMMs; wmma scores (dot/general), softmax, wmma context",             \
+     GPU(P, tensor_core, SUP(P, tensor_core))},                                                  \
+    {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/luong/cublas.cu",                            \
+     "unfused baseline: cuBLAS fp32 projections + score GEMM (concat: score kernel), softmax "  \
+     "kernel, context GEMM",                                                                     \
+     GPU(P, cublas_f32, NULL)},                                                                  \
+    {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/luong/cublas.cu",                          \
+     "unfused baseline: cuBLAS bf16 projections + score GEMM (concat: score kernel; fp32 E), "   \
+     "softmax kernel, context GEMM",                                                             \
+     GPU(P, cublas_bf16, NULL)}
+
+/* luong: the score axis. */
+#define LUONG_SCORE(v) ((int)(v)[AX_SCORE])
+SUITE_FNS(luong, LUONG_SCORE)
+ALL_GPU_FNS(luong, LUONG_SCORE)
+
+/* dot and general do not use A: the sweep keeps only the first A of its grid for them (128 on
+ * a GPU, 64 on the CPU grid, which has no other); `--axis` values outside the grids still run. */
+static int luong_in_sweep(const int64_t *v)
+{
+    return v[AX_SCORE] == LUONG_CONCAT || (v[AX_A] != 256);
+}
+
+static const attn_variant_t luong_variants[] = {VARIANTS(luong)};
+
+const attn_suite_t luong_suite = {
+    .name = "luong",
+    .title = "Luong encoder–decoder attention: dot, general or concat scores",
+    .naxes = NAXES,
+    .axes = luong_axes,
+    .derive = luong_derive,
+    .layout = luong_layout,
+    .generate = luong_generate,
+    .reference = luong_reference,
+    .in_sweep = luong_in_sweep,
+    .flops = luong_flops,
+    .bytes = luong_bytes,
+    .tolerance = luong_tolerance,
+    /* x = sequence length (S = T in the grid); a panel per (score, Dq): the axes that change
+     * the kernels' inner loops. B and A fall on one point per panel (render.sh draws the last
+     * row in grid order: B = 64, A = 256, the largest problem). */
+    .plot_axis = "T",
+    .plot_panels = "score,Dq",
+    .nvariants = sizeof luong_variants / sizeof luong_variants[0],
+    .variants = luong_variants,
+};
+
+/* additive: always concat. */
+#define ADDITIVE_SCORE(v) ((void)(v), LUONG_CONCAT)
+SUITE_FNS(additive, ADDITIVE_SCORE)
+ALL_GPU_FNS(additive, ADDITIVE_SCORE)
+
+static const attn_variant_t additive_variants[] = {VARIANTS(additive)};
+
+const attn_suite_t additive_suite = {
+    .name = "additive",
+    .title = "Bahdanau additive attention vᵀ·tanh(W1·h_t + W2·h̄_s)",
+    .naxes = AX_SCORE,
+    .axes = additive_axes,
+    .derive = additive_derive,
+    .layout = additive_layout,
+    .generate = additive_generate,
+    .reference = additive_reference,
+    .flops = additive_flops,
+    .bytes = additive_bytes,
+    .tolerance = additive_tolerance,
+    /* x = sequence length (S = T in the grid); a panel per (Dq, A). */
+    .plot_axis = "T",
+    .plot_panels = "Dq,A",
+    .nvariants = sizeof additive_variants / sizeof additive_variants[0],
+    .variants = additive_variants,
+};
