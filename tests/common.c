@@ -1,5 +1,6 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "common.h"
+#include "emu.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -329,4 +330,69 @@ int tst_gpu_probe(char *reason, size_t n)
     msg[got] = 0;
     snprintf(reason, n, "%s", msg + 1);
     return msg[0] == '1';
+}
+
+int tst_emu_run(const char *dir, const char *suite, const char *const *shapes,
+                const char *variant_re, const char *lib, char **out)
+{
+    char *csv = tst_path(dir, "emu.csv");
+    remove(csv);
+    const char *args[96] = {"--suite", suite, "--backend", "emu", "--check", "--csv", csv};
+    int na = 7;
+    for (int i = 0; shapes[i] && na < 90; i++) args[na++] = "--shape", args[na++] = shapes[i];
+    if (variant_re) args[na++] = "--variant", args[na++] = variant_re;
+    args[na] = NULL;
+    if (lib) setenv("ATTNBENCH_EMU_LIB", lib, 1);
+    else unsetenv("ATTNBENCH_EMU_LIB");
+    int rc = tst_run_bin(dir, args, out);
+    unsetenv("ATTNBENCH_EMU_LIB");
+    free(csv);
+    return rc;
+}
+
+int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
+{
+    const attn_suite_t *s = tst_suite(suite);
+    char why[256];
+    cr_assert_eq(attn_emu_open(why, sizeof why), 0, "%s", why);
+    char *csv = tst_path(dir, "emu.csv");
+    char *text = tst_read_file(csv, NULL);
+    cr_assert_not_null(text, "no CSV %s", csv);
+    char **L;
+    int tail, nl = tst_lines(text, &L, &tail);
+    int ngpu = 0, skipped = 0;
+    for (int j = 0; j < s->nvariants; j++) ngpu += s->variants[j].backend == ATTN_GPU;
+    cr_expect_eq(nl - 1, ngpu * ncases, "%s: %d rows, want %d", suite, nl - 1, ngpu * ncases);
+    const char *h = L[0];
+    const int c_var = tst_csv_col(h, "variant"), c_st = tst_csv_col(h, "status"),
+              c_why = tst_csv_col(h, "reason"), c_be = tst_csv_col(h, "backend"),
+              c_med = tst_csv_col(h, "median_ms"), c_err = tst_csv_col(h, "max_abs_err"),
+              c_tol = tst_csv_col(h, "tolerance");
+    for (int i = 1; i < nl; i++) {
+        char *f[64];
+        int k = tst_csv_split(L[i], f, 64);
+        cr_assert(k > c_tol, "line %d malformed", i + 1);
+        int64_t v[ATTN_MAX_AXES];
+        for (int a = 0; a < s->naxes; a++) v[a] = atoll(f[tst_csv_col(h, s->axes[a].name)]);
+        const attn_variant_t *x = attn_emu_variant(suite, f[c_var]);
+        cr_assert_not_null(x, "variant %s not in the emulator", f[c_var]);
+        cr_expect_str_eq(f[c_be], "emu");
+        cr_expect_str_eq(f[c_med], "", "emulated rows are never timed");
+        const char *unsupported = x->supports ? x->supports(v) : NULL;
+        if (unsupported) {
+            cr_expect_str_eq(f[c_st], "skip", "%s %s: %s", suite, x->name, f[c_why]);
+            cr_expect_str_eq(f[c_why], unsupported);
+            skipped++;
+        } else {
+            cr_expect_str_eq(f[c_st], "ok", "%s %s line %d: %s (%s)", suite, x->name, i + 1,
+                             f[c_st], f[c_why]);
+            cr_expect(f[c_err][0] && atof(f[c_err]) <= atof(f[c_tol]) && atof(f[c_tol]) > 0,
+                      "%s %s line %d: error '%s' vs tolerance '%s'", suite, x->name, i + 1,
+                      f[c_err], f[c_tol]);
+        }
+        tst_csv_free(f, k);
+    }
+    tst_lines_free(L, nl);
+    free(text), free(csv);
+    return skipped;
 }

@@ -68,4 +68,16 @@ void tst_lines_free(char **lines, int n);
 /* Index of header field `name` in a CSV header line, or -1. */
 int tst_csv_col(const char *header, const char *name);
 
+/* The emulation backend, end to end: run `attnbench --suite suite --backend emu --check` on the
+ * NULL-terminated shapes (and --variant variant_re when not NULL) with its CSV at dir/emu.csv and
+ * $ATTNBENCH_EMU_LIB = lib when lib is not NULL; returns the exit status, output in *out. */
+int tst_emu_run(const char *dir, const char *suite, const char *const *shapes,
+                const char *variant_re, const char *lib, char **out);
+/* Check that run's CSV: one row per GPU variant and case, backend emu, never timed, each ok with
+ * max_abs_err within its tolerance, or skipped with exactly the reason the emulated variant's
+ * supports() gives (present even in a build without CUDA). Returns the number of skipped rows. */
+int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases);
+
+#define TST_SHAPES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 #endif
