@@ -3,9 +3,11 @@
  *
  * Axes: B, T, D, Dh (= D unless given), form (0 full, 1 simple, 2 local), s (local window),
  * Tmax (position-bias table size, = T unless given), kshift (added to K's bias: K ≈ kshift).
- * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU (all f32) naive and tiled for
+ * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU in f32 naive and tiled for
  * every form, local-efficient (local: global sums + banded correction), and the cuBLAS baseline
- * for full (one GEMM of e^w with e^K⊙V and e^K, batches stacked along N).
+ * for full (one GEMM of e^w with e^K⊙V and e^K, batches stacked along N); in bf16 for full only
+ * tensor-core (the same two GEMMs in our own wmma kernel) and fused (num and den in one wmma
+ * kernel, e^{w−r} tiles formed in shared memory).
  */
 #include <math.h>
 #include <stdio.h>
@@ -185,12 +187,37 @@ static double bytes(const int64_t *v, int es)
  *  Measured at kshift = 0: cpu-f32 and the GPU variants under emulation reach 1–2% of the bound;
  *  the planted bugs in tests/test_aft.c (w ignored, the window off by one, w transposed, −∞
  *  outside the window, no σ, no max subtraction) exceed it by orders of magnitude.
- *  bf16 (no bf16 variant yet): 8·u, as halo's bf16 pipeline (each intermediate rounded once).
+ *  bf16 (tensor-core, fused; u = 2^-8): x and the parameters are bf16 and the reference sees them
+ *  as such. What remains are the roundings to bf16 of the intermediates, relative u each:
+ *    Q: σ(Q) moves by σ'(Q)·u·|Q| <= u (σ' <= 1/4, |Q| a few);
+ *    V: u per term of the weighted mean, so at most u of Y;
+ *    K: an absolute u·|K| in the exponent, a relative u·|K| of each weight e^{K−m}; with
+ *       |K| <= ~4 at kshift = 0 that is up to 4u per weight, of random sign over t', moving Y by
+ *       Σ p·ε·(V − Y) (p the normalised weights): at most ~4u of max|out|;
+ *    the e^{...} operands of the two GEMMs: E = e^{w−r} (u) is the same number in num and den
+ *       and cancels in the ratio up to the reweighting (u); e^{K−m}·V (num) and e^{K−m} (den)
+ *       are rounded separately: u each, partly cancelling;
+ *    Y (u) and out (u) once each.
+ *  Summed worst-case that is 1 + 1 + 4 + 1 + 2 + 1 + 1 = 11u; the T-term sums are fp32 (their
+ *  √T·u_f32 is negligible here but kept), and the independent roundings of the T terms average
+ *  down with T, so the bound is no looser at large T than at T = 1. We accept 12u plus the
+ *  fp32 part. As in f32, K ≈ kshift is rounded at its size: bf16 spacing at |K| = 100 is 0.5,
+ *  an exponent error up to u·|K| = 0.39, so Y moves by Σ p·ε·(V − Y) with |ε| up to u·|kshift|
+ *  of random sign; we add 0.75·u·|kshift| (0.29 at kshift = 100: bf16 storage of K cannot
+ *  resolve e^K at that offset better; 3x the measured 0.25·u·|kshift|, where the f32
+ *  coefficient 2 would accept 0.78).
+ *  Measured under emulation: 0.8–1.3u at kshift = 0 (T = 1, 37, 100), 0.2–0.25·u·|kshift| at
+ *  kshift = ±100 (T = 45, 70); both variants give identical outputs (the same roundings).
  *  f64: 64·u. */
 static double tolerance(const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
-    if (t == ATTN_BF16) return 8.0 * u;
+    if (t == ATTN_BF16) {
+        const double u32 = attn_unit_roundoff(ATTN_F32);
+        return 12.0 * u + 0.75 * u * fabs((double)v[AX_KSHIFT]) +
+               16.0 * u32 * (sqrt((double)v[AX_D]) + sqrt((double)v[AX_T]) +
+                             sqrt((double)v[AX_DH]) + 8.0);
+    }
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (sqrt((double)v[AX_D]) + sqrt((double)v[AX_T]) + sqrt((double)v[AX_DH]) +
                        8.0) +
@@ -257,6 +284,12 @@ GPU_WS(aft_local_efficient_workspace)
 GPU_WS(aft_cublas_workspace)
 GPU_SUPPORTS(aft_local_efficient_supports)
 GPU_SUPPORTS(aft_cublas_supports)
+GPU_RUN(aft_tensor_core_launch)
+GPU_RUN(aft_fused_launch)
+GPU_WS(aft_tensor_core_workspace)
+GPU_WS(aft_fused_workspace)
+GPU_SUPPORTS(aft_tensor_core_supports)
+GPU_SUPPORTS(aft_fused_supports)
 #define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
                           .error_string = attn_kernel_strerror
 #else
@@ -287,6 +320,15 @@ static const attn_variant_t variants[] = {
      "unfused baseline, full: cuBLAS projections, E = e^{w-r} (T x T), one GEMM E.[e^K.V | e^K] "
      "with the batches stacked along N, a combine kernel",
      GPU(run_aft_cublas_launch, ws_aft_cublas_workspace, sup_aft_cublas_supports)},
+    {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/aft/tensor_core.cu",
+     "full only, bf16: projections: cuBLAS GEMMs (bf16, fp32 compute); E = e^{w-r} (T x T) "
+     "times [e^K.V | e^K] (batches stacked along N) in our own wmma GEMM, combine kernel",
+     GPU(run_aft_tensor_core_launch, ws_aft_tensor_core_workspace,
+         sup_aft_tensor_core_supports)},
+    {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/aft/fused.cu",
+     "full only, bf16: projections: cuBLAS GEMMs (bf16); num and den in one wmma kernel, one "
+     "pass over key tiles, e^{w-r} tiles formed in smem (no T x T in global memory)",
+     GPU(run_aft_fused_launch, ws_aft_fused_workspace, sup_aft_fused_supports)},
 };
 
 const attn_suite_t aft_suite = {

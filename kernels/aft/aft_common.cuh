@@ -49,6 +49,16 @@ int aft_project_out(const aft_problem_t *p, const aft_tensors_t *t, const float 
 int aft_colmax(const aft_problem_t *p, const float *qkv, float *m, cudaStream_t stream);
 int aft_rowmax(const aft_problem_t *p, const float *w, float *r, cudaStream_t stream);
 
+/* bf16 counterparts for the tensor-core variants (tensor_core.cu; full form only for rowmax):
+ * QKV and Y are bf16, x and the parameters bf16 bits, m and r fp32; cuBLAS with CUDA_R_16BF
+ * and CUBLAS_COMPUTE_32F. */
+int aft_bf16_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, void *qkv,
+                         cudaStream_t stream);
+int aft_bf16_project_out(const aft_problem_t *p, const aft_tensors_t *t, const void *y,
+                         cudaStream_t stream);
+int aft_bf16_colmax(const aft_problem_t *p, const void *qkv, float *m, cudaStream_t stream);
+int aft_bf16_rowmax(const aft_problem_t *p, const void *w, float *r, cudaStream_t stream);
+
 /* w'[t, t'] (t, t' < T): w (full), 0 (simple), w inside the window |t − t'| < s else 0. */
 static __device__ __forceinline__ float aft_bias_dev(const float *__restrict__ w, int Tmax,
                                                      int form, int s, int t, int tp)

@@ -1,5 +1,6 @@
 /* aft GPU launchers: the Attention Free Transformer (SPEC.md, "aft"), end to end: projections,
- * the AFT weighted average, output projection. All variants are f32.
+ * the AFT weighted average, output projection. Variants are f32 except tensor-core and fused
+ * (bf16 bits in and out, fp32 accumulation).
  *
  * Tensors (row-major, contiguous):
  *   x (B, T, D) input;  out (B, T, D) output
@@ -56,14 +57,25 @@ int aft_local_efficient_launch(const aft_problem_t *p, const aft_tensors_t *t, v
 /* cublas: full only, the unfused baseline: E = e^{w − r} (T × T), one GEMM
  * E·[e^{K−m}⊙V | e^{K−m}] with every batch stacked along N (N = 2·B·Dh), a combine kernel. */
 int aft_cublas_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws, attn_stream_t s);
+/* tensor-core: full only, bf16: E = e^{w − r} (T × T, bf16) times [e^{K−m}⊙V | e^{K−m}] (bf16,
+ * batches stacked along N) in our own wmma GEMM (fp32 accumulate), combine, bf16 projections. */
+int aft_tensor_core_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws,
+                           attn_stream_t s);
+/* fused: full only, bf16: num and den in one wmma kernel, one pass over key tiles, the
+ * e^{w − r} tiles formed in shared memory (no T × T matrix in global memory). */
+int aft_fused_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws, attn_stream_t s);
 
 size_t aft_naive_workspace(const aft_problem_t *p);
 size_t aft_tiled_workspace(const aft_problem_t *p);
 size_t aft_local_efficient_workspace(const aft_problem_t *p);
 size_t aft_cublas_workspace(const aft_problem_t *p);
+size_t aft_tensor_core_workspace(const aft_problem_t *p);
+size_t aft_fused_workspace(const aft_problem_t *p);
 
 const char *aft_local_efficient_supports(const aft_problem_t *p);
 const char *aft_cublas_supports(const aft_problem_t *p);
+const char *aft_tensor_core_supports(const aft_problem_t *p);
+const char *aft_fused_supports(const aft_problem_t *p);
 
 #ifdef __cplusplus
 }
