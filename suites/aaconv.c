@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "aaconv_ref.h"
+#include "gpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -270,26 +271,9 @@ static aaconv_tensors_t tensors_of(const void *const *in, void *out)
                               in[IN_WO], in[IN_BO], in[IN_REL], out};
 }
 
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const aaconv_problem_t p = problem_of(v);                                                \
-        const aaconv_tensors_t t = tensors_of(in, out);                                          \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-#define GPU_WS(fn)                                                                               \
-    static size_t ws_##fn(const int64_t *v)                                                      \
-    {                                                                                            \
-        const aaconv_problem_t p = problem_of(v);                                                \
-        return fn(&p);                                                                           \
-    }
-#define GPU_SUPPORTS(fn)                                                                         \
-    static const char *sup_##fn(const int64_t *v)                                                \
-    {                                                                                            \
-        const aaconv_problem_t p = problem_of(v);                                                \
-        return fn(&p);                                                                           \
-    }
+/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+#define ATTN_PROBLEM_T aaconv_problem_t
+#define ATTN_TENSORS_T aaconv_tensors_t
 GPU_RUN(aaconv_naive_launch)
 GPU_RUN(aaconv_tiled_launch)
 GPU_RUN(aaconv_cublas_f32_launch)
@@ -303,10 +287,6 @@ GPU_WS(aaconv_tensor_core_workspace)
 GPU_SUPPORTS(aaconv_tiled_supports)
 GPU_SUPPORTS(aaconv_fused_supports)
 GPU_SUPPORTS(aaconv_tensor_core_supports)
-#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
-                          .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_, s_) .available = "built without CUDA"
 #endif
 
 static const attn_variant_t variants[] = {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aft_ref.h"
+#include "gpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -254,26 +255,9 @@ static aft_tensors_t tensors_of(const void *const *in, void *out)
                            out};
 }
 
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const aft_problem_t p = problem_of(v);                                                   \
-        const aft_tensors_t t = tensors_of(in, out);                                             \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-#define GPU_WS(fn)                                                                               \
-    static size_t ws_##fn(const int64_t *v)                                                      \
-    {                                                                                            \
-        const aft_problem_t p = problem_of(v);                                                   \
-        return fn(&p);                                                                           \
-    }
-#define GPU_SUPPORTS(fn)                                                                         \
-    static const char *sup_##fn(const int64_t *v)                                                \
-    {                                                                                            \
-        const aft_problem_t p = problem_of(v);                                                   \
-        return fn(&p);                                                                           \
-    }
+/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+#define ATTN_PROBLEM_T aft_problem_t
+#define ATTN_TENSORS_T aft_tensors_t
 GPU_RUN(aft_naive_launch)
 GPU_RUN(aft_tiled_launch)
 GPU_RUN(aft_local_efficient_launch)
@@ -290,10 +274,6 @@ GPU_WS(aft_tensor_core_workspace)
 GPU_WS(aft_fused_workspace)
 GPU_SUPPORTS(aft_tensor_core_supports)
 GPU_SUPPORTS(aft_fused_supports)
-#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
-                          .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_, s_) .available = "built without CUDA"
 #endif
 
 static const attn_variant_t variants[] = {

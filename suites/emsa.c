@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "emsa_ref.h"
+#include "gpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -251,26 +252,9 @@ static emsa_tensors_t tensors_of(const void *const *in, void *out)
                             in[IN_SRW], in[IN_SRP], in[IN_TR], out};
 }
 
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const emsa_problem_t p = problem_of(v);                                                  \
-        const emsa_tensors_t t = tensors_of(in, out);                                            \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-#define GPU_WS(fn)                                                                               \
-    static size_t ws_##fn(const int64_t *v)                                                      \
-    {                                                                                            \
-        const emsa_problem_t p = problem_of(v);                                                  \
-        return fn(&p);                                                                           \
-    }
-#define GPU_SUPPORTS(fn)                                                                         \
-    static const char *sup_##fn(const int64_t *v)                                                \
-    {                                                                                            \
-        const emsa_problem_t p = problem_of(v);                                                  \
-        return fn(&p);                                                                           \
-    }
+/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+#define ATTN_PROBLEM_T emsa_problem_t
+#define ATTN_TENSORS_T emsa_tensors_t
 GPU_RUN(emsa_naive_launch)
 GPU_RUN(emsa_tiled_launch)
 GPU_RUN(emsa_tensor_core_launch)
@@ -282,10 +266,6 @@ GPU_WS(emsa_tensor_core_workspace)
 GPU_WS(emsa_fused_workspace)
 GPU_WS(emsa_cublas_workspace)
 GPU_SUPPORTS(emsa_fused_supports)
-#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
-                          .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_, s_) .available = "built without CUDA"
 #endif
 
 static const attn_variant_t variants[] = {

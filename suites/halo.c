@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "halo_ref.h"
+#include "gpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -229,26 +230,9 @@ static halo_tensors_t tensors_of(const void *const *in, void *out)
                             in[IN_REL_W], in[IN_REL_H], out};
 }
 
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const halo_problem_t p = problem_of(v);                                                  \
-        const halo_tensors_t t = tensors_of(in, out);                                            \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-#define GPU_WS(fn)                                                                               \
-    static size_t ws_##fn(const int64_t *v)                                                      \
-    {                                                                                            \
-        const halo_problem_t p = problem_of(v);                                                  \
-        return fn(&p);                                                                           \
-    }
-#define GPU_SUPPORTS(fn)                                                                         \
-    static const char *sup_##fn(const int64_t *v)                                                \
-    {                                                                                            \
-        const halo_problem_t p = problem_of(v);                                                  \
-        return fn(&p);                                                                           \
-    }
+/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+#define ATTN_PROBLEM_T halo_problem_t
+#define ATTN_TENSORS_T halo_tensors_t
 GPU_RUN(halo_naive_launch)
 GPU_RUN(halo_tiled_launch)
 GPU_RUN(halo_tensor_core_launch)
@@ -264,10 +248,6 @@ GPU_WS(halo_cublas_bf16_workspace)
 GPU_SUPPORTS(halo_tiled_supports)
 GPU_SUPPORTS(halo_tensor_core_supports)
 GPU_SUPPORTS(halo_fused_supports)
-#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
-                          .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_, s_) .available = "built without CUDA"
 #endif
 
 static const attn_variant_t variants[] = {

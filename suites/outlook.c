@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "outlook_ref.h"
+#include "gpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -203,26 +204,9 @@ static outlook_tensors_t tensors_of(const void *const *in, void *out)
                                out};
 }
 
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const outlook_problem_t p = problem_of(v);                                               \
-        const outlook_tensors_t t = tensors_of(in, out);                                         \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-#define GPU_WS(fn)                                                                               \
-    static size_t ws_##fn(const int64_t *v)                                                      \
-    {                                                                                            \
-        const outlook_problem_t p = problem_of(v);                                               \
-        return fn(&p);                                                                           \
-    }
-#define GPU_SUPPORTS(fn)                                                                         \
-    static const char *sup_##fn(const int64_t *v)                                                \
-    {                                                                                            \
-        const outlook_problem_t p = problem_of(v);                                               \
-        return fn(&p);                                                                           \
-    }
+/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+#define ATTN_PROBLEM_T outlook_problem_t
+#define ATTN_TENSORS_T outlook_tensors_t
 GPU_RUN(outlook_naive_launch)
 GPU_RUN(outlook_tiled_launch)
 GPU_RUN(outlook_fused_launch)
@@ -233,10 +217,6 @@ GPU_WS(outlook_fused_workspace)
 GPU_WS(outlook_cublas_workspace)
 GPU_SUPPORTS(outlook_tiled_supports)
 GPU_SUPPORTS(outlook_fused_supports)
-#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
-                          .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_, s_) .available = "built without CUDA"
 #endif
 
 static const attn_variant_t variants[] = {
