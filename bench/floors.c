@@ -108,6 +108,12 @@ static int parse_where(const char *s, where_t *w, char *err, size_t n)
             if (e == end) break;
             q = e + 1;
         }
+        long combos = 1;
+        for (int i = 0; i <= a; i++) combos *= w->nv[i];
+        if (combos > 4096) {
+            snprintf(err, n, "%ld combinations of listed values: at most 4096", combos);
+            return -1;
+        }
         p = end;
     }
 }

@@ -78,7 +78,9 @@ Test(data, a_malformed_floor_is_refused_naming_it)
     attn_floor_t f = {.name = "x", .suite = "mhsa", .num = {"fused", "gpu", "bf16"},
                       .kind = ATTN_FLOOR_SPEEDUP, .den = {"tiled", "gpu", "f32"}, .where = "N=4096", .min = 1};
     cr_expect_eq(attn_floor_check(&f, err, sizeof err), 0, "%s", err);
-    const char *bad[] = {"N", "N=", "N=4k", "N=1,,2", "=3", "N=1 N=2"};
+    const char *bad[] = {"N", "N=", "N=4k", "N=1,,2", "=3", "N=1 N=2",
+                         "N=1,2,3,4,5,6,7,8,9 d=1,2,3,4,5,6,7,8,9 B=1,2,3,4,5,6,7,8,9 "
+                         "H=1,2,3,4,5,6,7,8,9"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         f.where = bad[i];
         cr_expect_eq(attn_floor_check(&f, err, sizeof err), -1, "where \"%s\" accepted", bad[i]);
