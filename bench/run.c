@@ -23,6 +23,7 @@
 #include "device.h"
 #include "emu.h"
 #include "isolate.h"
+#include "floors.h"
 #include "merge.h"
 #include "npy.h"
 #include "stats.h"
@@ -1094,6 +1095,7 @@ int attn_main(int argc, char **argv)
     char err[1024];
     if (argc > 1 && !strcmp(argv[1], "compare")) return attn_compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return attn_merge_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "floors")) return attn_floors_main(argc - 1, argv + 1);
     r->child_fd = -1;
     attn_opts_init(&r->o);
     if (attn_parse_args(argc, argv, &r->o, err, sizeof err)) return usage_error(err);
