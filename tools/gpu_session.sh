@@ -9,7 +9,8 @@
 #   calibrate    attnbench --calibrate -> results/<device>/calibration.txt
 #   check        every GPU variant of every suite, --check at the default case and at the
 #                awkward shapes of tools/gpu_check_shapes.tsv -> results/<device>/check-<suite>.csv
-#   sweep:S,...  the GPU sweep of each suite S (checked, then timed) -> results/<device>/<S>.csv
+#   sweep:S,...  the GPU sweep of each suite S (checked, then timed) -> results/<device>/<S>.csv;
+#                S@I/N runs shard I of N of it (--shard), for a sweep longer than one call
 #   peers:S,...  bench/peers/peers.py on suite S's sweep -> results/<device>/peers-<S>.csv
 #   floors       attnbench floors over results/<device>/*.csv -> results/<device>/floors.md
 #   summary      tools/summarize.py over results/<device>/*.csv (ok/fail/skip per variant)
@@ -96,10 +97,13 @@ stage_summary() {
 }
 
 stage_sweep() {
-    local s rc=0
+    local s rc=0 shard
     for s in ${1//,/ }; do
+        shard=()
+        case $s in *@*) shard=(--shard "${s#*@}"); s=${s%@*} ;; esac
         # shellcheck disable=SC2086
-        "$BIN" --suite "$s" --sweep --backend gpu --no-plots $SWEEP_ARGS --csv "$R/$s.csv" || rc=1
+        "$BIN" --suite "$s" --sweep --backend gpu --no-plots $SWEEP_ARGS "${shard[@]}" \
+            --csv "$R/$s.csv" || rc=1
     done
     return $rc
 }
@@ -166,14 +170,14 @@ run_stage() {
 export -f stage_build stage_info stage_calibrate stage_check stage_sweep stage_peers stage_floors \
     stage_ncu stage_summary
 export BIN R OUT BUILD SUITES_ALL SWEEP_ARGS
-[ $# -gt 0 ] || { sed -n 2,25p "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n 2,26p "$0"; exit 2; }
 for st in "$@"; do
     case $st in
     build) run_stage build stage_build ;;
     info) run_stage info stage_info ;;
     calibrate) run_stage calibrate stage_calibrate ;;
     check) run_stage check stage_check ;;
-    sweep:*) run_stage "sweep-${st#sweep:}" stage_sweep "${st#sweep:}" ;;
+    sweep:*) run_stage "sweep-$(printf '%s' "${st#sweep:}" | tr '@/' '__')" stage_sweep "${st#sweep:}" ;;
     peers:*) run_stage "peers-${st#peers:}" stage_peers "${st#peers:}" ;;
     floors) run_stage floors stage_floors ;;
     ncu) run_stage ncu stage_ncu ;;
