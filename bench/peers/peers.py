@@ -997,7 +997,8 @@ def run(args):
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise UsageError("--device %s: only %d CUDA device(s)" %
                              (args.device, torch.cuda.device_count()))
-        torch.cuda.set_device(dev)
+        if dev.index is not None:
+            torch.cuda.set_device(dev.index)
         dev = torch.device("cuda", torch.cuda.current_device())
     prov = provenance(dev)
     ctx = Ctx(args, dev)
