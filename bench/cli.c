@@ -31,11 +31,14 @@ void attn_print_help(FILE *f)
         "usage: attnbench [options]\n"
         "       attnbench compare BASE.csv NEW.csv [--fail-above PCT] [--noise PCT] [--plot FILE]\n"
         "       attnbench merge OUT.csv IN.csv...\n"
+        "       attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"
         "\n"
         "Checks every selected variant against the CPU reference, then times it.\n"
         "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"
         "noise-aware verdict; --fail-above PCT exits 1 on a regression beyond PCT percent.\n"
         "merge: the rows of CSVs with the same header (e.g. --shard outputs) into OUT.csv.\n"
+        "floors: whether the speed floors (suites/floors.c) are met by the rows of results CSVs;\n"
+        "exits 1 on a floor missed or without data.\n"
         "\n"
         "Selection\n"
         "  --list               list suites, their axes and variants (with why a variant\n"
@@ -65,6 +68,12 @@ void attn_print_help(FILE *f)
         "  --ref-gflop G        reference budget per case: above it a deterministic sample\n"
         "                       of output rows is checked (default 2)\n"
         "  --device N           CUDA device ordinal (default 0)\n"
+        "  --calibrate          measure the device's ceilings (device-to-device copy GB/s,\n"
+        "                       bf16 cuBLAS GEMM TFLOP/s), print them as peak_gbps=,\n"
+        "                       peak_tflops= lines, and exit. A run that times GPU variants\n"
+        "                       measures them first anyway (a few seconds) and adds\n"
+        "                       pct_bw / pct_peak columns to its rows\n"
+        "  --no-calibrate       do not measure the ceilings before timing\n"
         "\n"
         "Faults and many GPUs\n"
         "  --isolate            run each case in a child process (the default for --sweep):\n"
@@ -82,6 +91,9 @@ void attn_print_help(FILE *f)
         "                       suite's name). Default: results/run-<time>/<suite>.csv for\n"
         "                       runs that time; none for --check\n"
         "  --dump DIR           write inputs, reference and outputs as .npy + manifest.json\n"
+        "  --plan               print (or with --csv, write) the rows the run would write, with\n"
+        "                       status 'planned', flops, bytes and the relative tolerance, and\n"
+        "                       run nothing; a sweep plans the GPU grid (for peers scripts)\n"
         "  --no-plots           do not render plots after a sweep\n"
         "  --help               this text\n"
         "\n"
@@ -192,6 +204,9 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
                     : !strcmp(name, "--sweep") ? &o->sweep
                     : !strcmp(name, "--check") ? &o->check_only
                     : !strcmp(name, "--no-plots") ? &o->no_plots
+                    : !strcmp(name, "--plan") ? &o->plan
+                    : !strcmp(name, "--calibrate") ? &o->calibrate
+                    : !strcmp(name, "--no-calibrate") ? &o->no_calibrate
                     : !strcmp(name, "--isolate") ? &isolate_on
                     : !strcmp(name, "--no-isolate") ? &isolate_off
                                                  : NULL;

@@ -18,6 +18,9 @@ typedef struct attn_axis_override {
 
 typedef struct attn_opts {
     int help, list, sweep, check_only, no_plots;
+    int plan;                   /* print the rows a run would write (status planned), run nothing */
+    int calibrate;              /* measure the device's ceilings, print them, exit */
+    int no_calibrate;           /* timed GPU runs: do not measure the ceilings first */
     const char *suite;          /* a suite name or "all" */
     const char *variant_re;     /* POSIX extended regex over variant names; NULL: all */
     const char *backend;        /* "all" (cpu + gpu), "cpu", "gpu" or "emu" */

@@ -14,12 +14,22 @@ typedef struct attn_device {
     int driver, runtime;      /* e.g. 13000 */
     int clock_mhz;            /* peak SM clock the runtime reports; 0 when unknown */
     size_t l2_bytes, total_mem;
+    /* The device's own ceilings, measured by attn_gpu_calibrate (0: not measured). */
+    double peak_gbps;         /* device-to-device copy, bytes read + written per second / 1e9 */
+    double peak_tflops;       /* bf16 cuBLAS GEMM (fp32 accumulate) on random data */
 } attn_device_t;
 
 /* Open device `ordinal`: create the non-default launch stream, timing events and an L2 flush
  * buffer of 2× the L2 size. Always fills d; returns 0 when usable. */
 int attn_gpu_open(attn_device_t *d, int ordinal);
 void attn_gpu_close(void);
+
+/* Measure the ceilings every row is compared with (d->peak_gbps, d->peak_tflops): the median of
+ * timed device-to-device copies of a buffer far larger than L2 (bytes read + written), and the
+ * median of timed bf16 GEMMs (m = n = k = 8192, fp32 accumulation, random operands, never zeros)
+ * through cuBLAS. Needs an open device. Returns 0, or -1 with the reason in err (the fields then
+ * stay 0 and rows carry no percentages). */
+int attn_gpu_calibrate(attn_device_t *d, char *err, size_t errlen);
 
 /* Free and total device memory now; 0 on success. */
 int attn_gpu_meminfo(size_t *free_bytes, size_t *total_bytes);

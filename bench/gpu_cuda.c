@@ -1,10 +1,14 @@
 /* The device layer on the CUDA runtime (C API). */
 #include "device.h"
 
+#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <nvtx3/nvToolsExt.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
 
 static cudaStream_t stream;
 static cudaEvent_t ev_start, ev_stop;
@@ -82,6 +86,148 @@ void attn_gpu_close(void)
     if (stream) cudaStreamDestroy(stream);
     flush_buf = NULL;
     stream = NULL;
+}
+
+/* ---------------------------------------------------------------- calibration */
+
+enum { CAL_WARMUP = 3, CAL_SAMPLES = 15 };
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Random bf16 bits of N(0, 1)-like values (sum of four uniforms, centred, scaled), so a
+ * multiply never sees zeros or a pattern that runs faster than real data. */
+static void fill_bf16(uint16_t *h, size_t n, uint64_t seed)
+{
+    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        float u = 0;
+        for (int k = 0; k < 4; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            u += (float)(x >> 40) * (1.0f / 16777216.0f);
+        }
+        const float f = (u - 2.0f) * 1.7320508f;
+        uint32_t b;
+        memcpy(&b, &f, 4);
+        h[i] = (uint16_t)((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
+    }
+}
+
+static int time_copy(size_t bytes, double *gbps, char *err, size_t errlen)
+{
+    void *a = NULL, *b = NULL;
+    int rc = -1;
+    double t[CAL_SAMPLES];
+    cudaError_t e;
+    if ((e = cudaMalloc(&a, bytes)) || (e = cudaMalloc(&b, bytes)) ||
+        (e = cudaMemsetAsync(a, 0x5A, bytes, stream))) {
+        fail(e, "calibration copy buffers", err, errlen);
+        goto out;
+    }
+    for (int i = 0; i < CAL_WARMUP + CAL_SAMPLES; i++) {
+        float ms = 0;
+        if ((e = cudaEventRecord(ev_start, stream)) ||
+            (e = cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice, stream)) ||
+            (e = cudaEventRecord(ev_stop, stream)) || (e = cudaEventSynchronize(ev_stop)) ||
+            (e = cudaEventElapsedTime(&ms, ev_start, ev_stop))) {
+            fail(e, "calibration copy", err, errlen);
+            goto out;
+        }
+        if (i >= CAL_WARMUP) t[i - CAL_WARMUP] = ms;
+    }
+    *gbps = 2.0 * (double)bytes / (median_of(t, CAL_SAMPLES) * 1e-3) / 1e9;
+    rc = 0;
+out:
+    cudaFree(a);
+    cudaFree(b);
+    return rc;
+}
+
+static int time_gemm(int n, double *tflops, char *err, size_t errlen)
+{
+    const size_t elems = (size_t)n * (size_t)n, bytes = elems * 2;
+    void *A = NULL, *B = NULL, *C = NULL;
+    uint16_t *h = malloc(bytes);
+    cublasHandle_t handle = NULL;
+    int rc = -1;
+    double t[CAL_SAMPLES];
+    cudaError_t e = cudaSuccess;
+    cublasStatus_t st;
+    if (!h) {
+        snprintf(err, errlen, "calibration: out of host memory");
+        return -1;
+    }
+    if ((e = cudaMalloc(&A, bytes)) || (e = cudaMalloc(&B, bytes)) || (e = cudaMalloc(&C, bytes))) {
+        fail(e, "calibration GEMM buffers", err, errlen);
+        goto out;
+    }
+    fill_bf16(h, elems, 1);
+    if ((e = cudaMemcpy(A, h, bytes, cudaMemcpyHostToDevice))) goto cuda_err;
+    fill_bf16(h, elems, 2);
+    if ((e = cudaMemcpy(B, h, bytes, cudaMemcpyHostToDevice))) goto cuda_err;
+    if ((st = cublasCreate(&handle)) != CUBLAS_STATUS_SUCCESS ||
+        (st = cublasSetStream(handle, stream)) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errlen, "calibration: cuBLAS setup: %s", cublasGetStatusString(st));
+        goto out;
+    }
+    const float one = 1.0f, zero = 0.0f;
+    for (int i = 0; i < CAL_WARMUP + CAL_SAMPLES; i++) {
+        float ms = 0;
+        if ((e = cudaEventRecord(ev_start, stream))) goto cuda_err;
+        st = cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16BF, n, B,
+                          CUDA_R_16BF, n, &zero, C, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
+                          CUBLAS_GEMM_DEFAULT);
+        if (st != CUBLAS_STATUS_SUCCESS) {
+            snprintf(err, errlen, "calibration: cublasGemmEx: %s", cublasGetStatusString(st));
+            goto out;
+        }
+        if ((e = cudaEventRecord(ev_stop, stream)) || (e = cudaEventSynchronize(ev_stop)) ||
+            (e = cudaEventElapsedTime(&ms, ev_start, ev_stop)))
+            goto cuda_err;
+        if (i >= CAL_WARMUP) t[i - CAL_WARMUP] = ms;
+    }
+    *tflops = 2.0 * (double)n * (double)n * (double)n / (median_of(t, CAL_SAMPLES) * 1e-3) / 1e12;
+    rc = 0;
+    goto out;
+cuda_err:
+    fail(e, "calibration GEMM", err, errlen);
+out:
+    if (handle) cublasDestroy(handle);
+    cudaFree(A);
+    cudaFree(B);
+    cudaFree(C);
+    free(h);
+    return rc;
+}
+
+int attn_gpu_calibrate(attn_device_t *d, char *err, size_t errlen)
+{
+    d->peak_gbps = d->peak_tflops = 0;
+    if (!d->usable || !stream) {
+        snprintf(err, errlen, "no open device to calibrate");
+        return -1;
+    }
+    size_t free_b = 0, total_b = 0;
+    cudaMemGetInfo(&free_b, &total_b);
+    /* Copy: 1 GiB each way (≥ 16× any L2 so far), less on a small device. */
+    size_t copy = (size_t)1 << 30;
+    while (copy > ((size_t)64 << 20) && 2 * copy > free_b / 2) copy /= 2;
+    int n = 8192;
+    while (n > 1024 && (size_t)n * (size_t)n * 6 > free_b / 2) n /= 2;
+    double gbps = 0, tflops = 0;
+    if (time_copy(copy, &gbps, err, errlen) || time_gemm(n, &tflops, err, errlen)) return -1;
+    d->peak_gbps = gbps;
+    d->peak_tflops = tflops;
+    return 0;
 }
 
 int attn_gpu_meminfo(size_t *f, size_t *t)

@@ -14,6 +14,12 @@ int attn_gpu_open(attn_device_t *d, int ordinal)
     return -1;
 }
 void attn_gpu_close(void) {}
+int attn_gpu_calibrate(attn_device_t *d, char *err, size_t n)
+{
+    (void)d;
+    snprintf(err, n, "%s", why);
+    return -1;
+}
 int attn_gpu_meminfo(size_t *f, size_t *t) { *f = *t = 0; return -1; }
 static int fail(char *err, size_t n) { snprintf(err, n, "%s", why); return -1; }
 int attn_gpu_malloc(void **p, size_t n, char *err, size_t l) { (void)n; *p = NULL; return fail(err, l); }

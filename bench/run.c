@@ -23,6 +23,7 @@
 #include "device.h"
 #include "emu.h"
 #include "isolate.h"
+#include "floors.h"
 #include "merge.h"
 #include "npy.h"
 #include "stats.h"
@@ -47,6 +48,7 @@ typedef struct run {
     size_t mlen;
     int nfail, nok, nskip;
     int isolate;         /* each case in a child process (run_case_isolated) */
+    int calibrate;       /* measure the device's ceilings when it is opened (probe or here) */
     int child_fd;        /* in a case's child: the message pipe to the parent; else -1 */
     double last_msg;     /* child: when it last sent a message */
 } run_t;
@@ -242,6 +244,14 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
     attn_row_num(&row, by);
     attn_row_num(&row, timed ? fl / (res->st.median * 1e-3) / 1e12 : NAN);
     attn_row_num(&row, timed ? by / (res->st.median * 1e-3) / 1e9 : NAN);
+    /* The share of the device's measured ceilings (GPU rows of a calibrated run). */
+    const int peaks = gpu && timed && r->dev.usable;
+    attn_row_num(&row, peaks && r->dev.peak_tflops > 0
+                           ? 100.0 * fl / (res->st.median * 1e-3) / 1e12 / r->dev.peak_tflops
+                           : NAN);
+    attn_row_num(&row, peaks && r->dev.peak_gbps > 0
+                           ? 100.0 * by / (res->st.median * 1e-3) / 1e9 / r->dev.peak_gbps
+                           : NAN);
     if (res->checked) {
         attn_row_num(&row, res->chk.max_abs_err);
         attn_row_num(&row, res->chk.rel_l2_err);
@@ -262,8 +272,10 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
         attn_row_int(&row, r->dev.runtime);
         if (r->dev.clock_mhz) attn_row_int(&row, r->dev.clock_mhz);
         else attn_row_str(&row, NULL);
+        attn_row_num(&row, r->dev.peak_tflops > 0 ? r->dev.peak_tflops : NAN);
+        attn_row_num(&row, r->dev.peak_gbps > 0 ? r->dev.peak_gbps : NAN);
     } else {
-        for (int i = 0; i < 4; i++) attn_row_str(&row, NULL);
+        for (int i = 0; i < 6; i++) attn_row_str(&row, NULL);
     }
     attn_row_str(&row, r->git);
     attn_row_str(&row, r->stamp);
@@ -789,7 +801,11 @@ static int case_child(void *arg, int fd)
     int gpu_work = 0;
     for (int k = j->from; k < j->s->nvariants; k++)
         gpu_work |= j->s->variants[k].backend == ATTN_GPU && selected(r, &j->s->variants[k]);
-    if (gpu_work && !r->emu && r->dev.usable) attn_gpu_open(&r->dev, r->o.device);
+    if (gpu_work && !r->emu && r->dev.usable) {
+        const double gbps = r->dev.peak_gbps, tflops = r->dev.peak_tflops; /* the probe's */
+        attn_gpu_open(&r->dev, r->o.device);
+        r->dev.peak_gbps = gbps, r->dev.peak_tflops = tflops;
+    }
     int rc = run_case(r, j->s, j->v, j->index, j->pos, j->ncases, j->csv, j->from);
     flush_manifest(r);
     return rc;
@@ -960,17 +976,88 @@ static void list(const run_t *r, const attn_suite_t *const *suites, int ns)
 
 /* ---------------------------------------------------------------- main */
 
+static void calibrate(attn_device_t *d);
+
+/* --calibrate: open the device here, measure, print KEY=VALUE lines for scripts. */
+static int calibrate_main(run_t *r)
+{
+    if (attn_gpu_open(&r->dev, r->o.device)) {
+        fprintf(stderr, "attnbench: --calibrate: %s\n", r->dev.reason);
+        return 1;
+    }
+    calibrate(&r->dev);
+    attn_gpu_close();
+    if (!(r->dev.peak_gbps > 0)) return 1;
+    printf("device=%s\nsm=%d\npeak_gbps=%.1f\npeak_tflops=%.1f\n", r->dev.name, r->dev.sm,
+           r->dev.peak_gbps, r->dev.peak_tflops);
+    return 0;
+}
+
+/* --plan: the rows a run would write for every selected variant at case v, status "planned",
+ * with flops, bytes (at the variant's dtype) and the RELATIVE tolerance (max|out - ref| /
+ * max|ref|) filled and nothing measured; reason says when the variant cannot take the case.
+ * Peers scripts fill in the rest and write rows of the same schema. */
+static void plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t *csv)
+{
+    attn_row_t row;
+    attn_row_init(&row);
+    for (int j = 0; j < s->nvariants; j++) {
+        const attn_variant_t *x = &s->variants[j];
+        if (!selected(r, x)) continue;
+        attn_row_clear(&row);
+        attn_row_str(&row, s->name);
+        attn_row_str(&row, x->name);
+        attn_row_str(&row, attn_backend_name(x->backend));
+        attn_row_str(&row, attn_dtype_name(x->dtype));
+        for (int i = 0; i < s->naxes; i++) attn_row_int(&row, (long long)v[i]);
+        attn_row_str(&row, "planned");
+        attn_row_str(&row, x->supports ? x->supports(v) : NULL);
+        for (int i = 0; i < 5; i++) attn_row_str(&row, NULL);  /* samples .. iqr_ms */
+        attn_row_num(&row, s->flops(v));
+        attn_row_num(&row, s->bytes(v, attn_dtype_size(x->dtype)));
+        for (int i = 0; i < 6; i++) attn_row_str(&row, NULL);  /* tflops .. rel_l2_err */
+        attn_row_num(&row, s->tolerance(v, x->dtype));
+        attn_row_str(&row, NULL);                             /* checked_rows */
+        attn_row_int(&row, (long long)r->o.seed);
+        for (int i = 0; i < 7; i++) attn_row_str(&row, NULL);  /* device .. peak_gbps */
+        attn_row_str(&row, r->git);
+        attn_row_str(&row, r->stamp);
+        if (csv) {
+            if (attn_csv_append(csv, &row))
+                fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path,
+                        strerror(errno));
+        } else {
+            printf("%s\n", row.buf);
+        }
+    }
+    attn_row_free(&row);
+}
+
 static int usage_error(const char *msg)
 {
     fprintf(stderr, "attnbench: %s\n(see attnbench --help)\n", msg);
     return 2;
 }
 
+/* Measure the ceilings of an open device, saying so on stderr; on failure the run goes on
+ * without the percentage columns. */
+static void calibrate(attn_device_t *d)
+{
+    char err[512];
+    const double t0 = attn_now();
+    if (attn_gpu_calibrate(d, err, sizeof err))
+        fprintf(stderr, "attnbench: calibration failed, rows carry no pct_peak/pct_bw: %s\n", err);
+    else
+        fprintf(stderr, "calibration: device-to-device copy %.1f GB/s (read + write), bf16 cuBLAS "
+                        "GEMM %.1f TFLOP/s (%.1f s)\n",
+                d->peak_gbps, d->peak_tflops, attn_now() - t0);
+}
+
 static int probe_child(void *arg, int fd)
 {
     const run_t *r = arg;
     attn_device_t d;
-    attn_gpu_open(&d, r->o.device);
+    if (attn_gpu_open(&d, r->o.device) == 0 && r->calibrate) calibrate(&d);
     return attn_msg_send(fd, 'D', 0, &d, sizeof d) ? 1 : 0;
 }
 
@@ -1008,6 +1095,7 @@ int attn_main(int argc, char **argv)
     char err[1024];
     if (argc > 1 && !strcmp(argv[1], "compare")) return attn_compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return attn_merge_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "floors")) return attn_floors_main(argc - 1, argv + 1);
     r->child_fd = -1;
     attn_opts_init(&r->o);
     if (attn_parse_args(argc, argv, &r->o, err, sizeof err)) return usage_error(err);
@@ -1015,6 +1103,7 @@ int attn_main(int argc, char **argv)
         attn_print_help(stdout);
         return 0;
     }
+    if (r->o.calibrate) return calibrate_main(r);
     r->emu = !strcmp(r->o.backend, "emu");
     r->isolate = r->o.isolate < 0 ? r->o.sweep : r->o.isolate;
 
@@ -1061,12 +1150,15 @@ int attn_main(int argc, char **argv)
         return usage_error(err);
     }
 
-    if (r->emu) {
+    r->calibrate = want_gpu && !r->emu && !r->o.check_only && !r->o.no_calibrate && !r->o.list;
+    if (r->o.plan) {
+        snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--plan)");
+    } else if (r->emu) {
         snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend emu)");
         attn_emu_open(r->emu_reason, sizeof r->emu_reason);
     } else if (want_gpu) {
         if (r->isolate) probe_device(r);
-        else attn_gpu_open(&r->dev, r->o.device);
+        else if (attn_gpu_open(&r->dev, r->o.device) == 0 && r->calibrate) calibrate(&r->dev);
     } else {
         snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend cpu)");
     }
@@ -1083,8 +1175,9 @@ int attn_main(int argc, char **argv)
             gpu_runnable |= x->backend == ATTN_GPU && !r->emu && selected(r, x) &&
                             !unavailable(r, suites[k], x);
         }
-    const int cpu_grid = !gpu_runnable;
-    if (r->o.sweep && cpu_grid)
+    /* A plan is of the GPU grid whenever a GPU variant is selected, device or not. */
+    const int cpu_grid = r->o.plan ? !want_gpu : !gpu_runnable;
+    if (r->o.sweep && cpu_grid && !r->o.plan)
         fprintf(stderr, "attnbench: %s: running the smaller CPU sweep grid (CPU variants only; "
                         "GPU variants are recorded as skipped)\n",
                 r->dev.reason);
@@ -1108,7 +1201,7 @@ int attn_main(int argc, char **argv)
     /* Results files: opened (and refused) before anything runs. */
     attn_csv_t csv[64];
     char paths[64][1024];
-    const int want_csv = r->o.csv || !r->o.check_only;
+    const int want_csv = r->o.csv || (!r->o.check_only && !r->o.plan);
     for (int k = 0; k < ns; k++) {
         csv[k].fd = -1;
         if (!want_csv) continue;
@@ -1150,6 +1243,30 @@ int attn_main(int argc, char **argv)
                 (unsigned long long)r->o.seed, r->git);
     }
 
+    if (r->o.plan) {
+        long pg = 0;
+        for (int k = 0; k < ns; k++) {
+            attn_csv_t *c = csv[k].fd >= 0 ? &csv[k] : NULL;
+            if (!c) {
+                attn_row_t h;
+                attn_row_init(&h);
+                attn_csv_header(suites[k], &h);
+                printf("%s\n", h.buf);
+                attn_row_free(&h);
+            }
+            for (int i = 0; i < ncases[k]; i++) {
+                if (!attn_in_shard(&r->o, pg++)) continue;
+                plan_rows(r, suites[k], cases[k] + (size_t)i * (size_t)suites[k]->naxes, c);
+            }
+            free(cases[k]);
+            if (c) {
+                attn_csv_close(c);
+                fprintf(stderr, "plan: %s\n", paths[k]);
+            }
+        }
+        fflush(stdout);
+        return 0;
+    }
     if (r->dev.usable)
         fprintf(stderr, "device: %s (sm_%d, driver %d, runtime %d)\n", r->dev.name, r->dev.sm,
                 r->dev.driver, r->dev.runtime);

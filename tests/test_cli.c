@@ -3,6 +3,7 @@
  * then the real binary ($ATTNBENCH_BIN): exit codes, messages, CSV rows, --dump files. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,66 @@ Test(binary, gpu_variants_skipped_without_device, .init = setup, .fini = teardow
     cr_expect(ngpu > 0, "no GPU rows");
     free_table(&t);
     free(csv);
+}
+
+/* --plan: one row per selected variant and case of the GPU sweep grid, device or not, in the
+ * results schema, with flops, bytes and the relative tolerance the suite defines; nothing runs. */
+Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
+{
+    const attn_suite_t *s = tst_suite("mhsa");
+    const attn_variant_t *x = tst_variant(s, "cublas-bf16");
+    char *out = RUN(0, "--suite", "mhsa", "--sweep", "--variant", "^cublas-bf16$", "--plan");
+    char **lines;
+    int nl, cut;
+    nl = tst_lines(out, &lines, &cut);
+    cr_assert(nl > 1, "no plan rows:\n%s", out);
+    attn_row_t h;
+    attn_row_init(&h);
+    attn_csv_header(s, &h);
+    cr_expect_str_eq(lines[0], h.buf);
+    attn_row_free(&h);
+    /* The GPU grid of SPEC.md: 6 N × 2 d × 2 causal. */
+    attn_opts_t o;
+    attn_opts_init(&o);
+    o.sweep = 1;
+    int64_t *cases;
+    char err[256];
+    const int nc = attn_build_cases(s, &o, 0, &cases, err, sizeof err);
+    cr_assert_eq(nc, 24, "%s", err);
+    cr_expect_eq(nl - 1, nc, "%d plan rows for %d cases", nl - 1, nc);
+    for (int i = 1; i < nl && i <= nc; i++) {
+        char *f[128];
+        const int n = tst_csv_split(lines[i], f, 128);
+        const int64_t *v = cases + (size_t)(i - 1) * (size_t)s->naxes;
+        cr_expect_str_eq(f[tst_csv_col(lines[0], "status")], "planned");
+        cr_expect_str_eq(f[tst_csv_col(lines[0], "variant")], "cublas-bf16");
+        for (int a = 0; a < s->naxes; a++)
+            cr_expect_eq(atoll(f[4 + a]), v[a], "row %d axis %s", i, s->axes[a].name);
+        const double fl = atof(f[tst_csv_col(lines[0], "flops")]);
+        const double by = atof(f[tst_csv_col(lines[0], "bytes")]);
+        const double tol = atof(f[tst_csv_col(lines[0], "tolerance")]);
+        cr_expect(fabs(fl / s->flops(v) - 1) < 1e-5, "row %d flops %g", i, fl);
+        cr_expect(fabs(by / s->bytes(v, attn_dtype_size(x->dtype)) - 1) < 1e-5, "row %d bytes", i);
+        cr_expect(fabs(tol / s->tolerance(v, x->dtype) - 1) < 1e-5, "row %d tolerance %g", i, tol);
+        cr_expect_str_empty(f[tst_csv_col(lines[0], "median_ms")]);
+        cr_expect_str_empty(f[tst_csv_col(lines[0], "device")]);
+        tst_csv_free(f, n);
+    }
+    free(cases);
+    tst_lines_free(lines, nl);
+    free(out);
+    cr_expect(dir_is_empty(dir), "--plan wrote files");
+}
+
+/* --calibrate without a device: a clear reason and exit 1, nothing printed for scripts. */
+Test(binary, calibrate_without_device_fails_clearly, .init = setup, .fini = teardown)
+{
+    char reason[256];
+    if (!no_device(reason, sizeof reason)) cr_skip_test("a CUDA device is present");
+    char *out = RUN(1, "--calibrate");
+    cr_expect(strstr(out, "--calibrate: ") != NULL, "%s", out);
+    cr_expect(strstr(out, "peak_gbps=") == NULL, "%s", out);
+    free(out);
 }
 
 /* ------------------------------------------------------------------ --dump */
