@@ -18,21 +18,28 @@ quick=(--device cpu --warmup 0 --min-samples 3 --max-samples 5 --max-time 0.05)
 halo=(--shape B=2,C=16,H=8,W=16,block=4,halo=2,heads=2,d=8 --shape B=1,C=8,H=8,block=8,halo=3,heads=2,d=4)
 mhsa=(--shape N=64,d=16,tokens=128,D=32 --shape B=3,H=2,N=40,Nk=50,d=16,causal=1,kvpad=1)
 
-"$py" "$peers" --attnbench "$ab" --suite halo "${halo[@]}" --csv "$tmp/peers.csv" "${quick[@]}" \
-    >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "halo run exited $?"; }
-"$py" "$peers" --attnbench "$ab" --suite mhsa --peers math "${mhsa[@]}" --csv "$tmp/peers-mhsa.csv" \
-    "${quick[@]}" >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "mhsa run exited $?"; }
+# ok WHAT CMD...: CMD exits 0, else its output and a failure naming WHAT
+ok() {
+    local what=$1 rc=0
+    shift
+    "$@" >"$tmp/log" 2>&1 || rc=$?
+    [ $rc -eq 0 ] || { cat "$tmp/log"; fail "$what exited $rc"; }
+}
+ok "halo run" "$py" "$peers" --attnbench "$ab" --suite halo "${halo[@]}" --csv "$tmp/peers.csv" \
+    "${quick[@]}"
+ok "mhsa run" "$py" "$peers" --attnbench "$ab" --suite mhsa --peers math "${mhsa[@]}" \
+    --csv "$tmp/peers-mhsa.csv" "${quick[@]}"
 cp "$tmp/peers.csv" "$tmp/first.csv"
-"$py" "$peers" --attnbench "$ab" --suite halo "${halo[@]}" --csv "$tmp/peers.csv" "${quick[@]}" \
-    >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "second halo run exited $?"; }
+ok "second halo run" "$py" "$peers" --attnbench "$ab" --suite halo "${halo[@]}" \
+    --csv "$tmp/peers.csv" "${quick[@]}"
 head -c "$(stat -c %s "$tmp/first.csv")" "$tmp/peers.csv" | cmp -s - "$tmp/first.csv" ||
     fail "the second run rewrote the rows of the first"
 
 # attnbench's own rows of the same cases; merge must accept both files (one header)
-"$ab" --suite halo --variant '^cpu-f32$' --check "${halo[@]}" --csv "$tmp/ab.csv" \
-    >"$tmp/log" 2>&1 || { cat "$tmp/log"; fail "attnbench --check exited $?"; }
-"$ab" merge "$tmp/merged.csv" "$tmp/ab.csv" "$tmp/peers.csv" >"$tmp/log" 2>&1 ||
-    { cat "$tmp/log"; fail "attnbench merge refused the peers' CSV: $(cat "$tmp/log")"; }
+ok "attnbench --check" "$ab" --suite halo --variant '^cpu-f32$' --check "${halo[@]}" \
+    --csv "$tmp/ab.csv"
+ok "attnbench merge of attnbench's and the peers' CSV" \
+    "$ab" merge "$tmp/merged.csv" "$tmp/ab.csv" "$tmp/peers.csv"
 
 # the rows themselves
 "$py" - "$tmp/peers.csv" "$tmp/peers-mhsa.csv" "$tmp/merged.csv" <<'PY' || fail "row checks"
@@ -49,7 +56,7 @@ need(len(mhsa) == 2, "mhsa: %d rows, want 2 (sdpa-math x 2 cases)" % len(mhsa))
 for r in halo + mhsa:
     tag = "%s/%s" % (r["variant"], r["status"])
     need(r["status"] == "ok", "%s: status %s (%s)" % (tag, r["status"], r["reason"]))
-    need(r["dtype"] == "bf16" and r["backend"] == "cpu", tag + ": dtype/backend")
+    need(r["dtype"] == "bf16" and r["backend"] == "peer", tag + ": dtype/backend")
     need(int(r["samples"]) >= 3 and float(r["median_ms"]) > 0, tag + ": not timed")
     need(float(r["flops"]) > 0 and float(r["bytes"]) > 0 and float(r["tflops"]) > 0, tag + ": flops")
     need(0 <= float(r["max_abs_err"]) <= float(r["tolerance"]), tag + ": error above tolerance")
@@ -75,12 +82,12 @@ rc=0
 ATTNBENCH_PEERS_PLANT=halo-nan "$py" "$peers" --attnbench "$ab" --suite halo "${halo[@]}" \
     --csv "$tmp/plant.csv" "${quick[@]}" >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || { cat "$tmp/log"; fail "plant halo-nan: exit $rc, want 1"; }
-[ "$(grep -c ',torch-halo,cpu,bf16,.*,fail,"\?[0-9]* non-finite outputs' "$tmp/plant.csv")" -eq 2 ] ||
+[ "$(grep -c ',torch-halo,peer,bf16,.*,fail,"\?[0-9]* non-finite outputs' "$tmp/plant.csv")" -eq 2 ] ||
     { cat "$tmp/plant.csv"; fail "plant halo-nan: want 2 fail rows naming the non-finite output"; }
 rc=0
 ATTNBENCH_PEERS_PLANT=mhsa-out "$py" "$peers" --attnbench "$ab" --suite mhsa --peers math \
     "${mhsa[@]}" --csv "$tmp/plant2.csv" "${quick[@]}" >"$tmp/log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || { cat "$tmp/log"; fail "plant mhsa-out: exit $rc, want 1"; }
-[ "$(grep -c ',sdpa-math,cpu,bf16,.*,fail,"\?max |err|' "$tmp/plant2.csv")" -eq 2 ] ||
+[ "$(grep -c ',sdpa-math,peer,bf16,.*,fail,"\?max |err|' "$tmp/plant2.csv")" -eq 2 ] ||
     { cat "$tmp/plant2.csv"; fail "plant mhsa-out: want 2 fail rows naming the error"; }
 echo "peers_run: ok"

@@ -41,6 +41,9 @@ PEERS = {
 # The attnbench variant whose plan gives the cases (bf16: the peers' storage type, so the
 # plan's bytes and tolerance are the bf16 ones).
 PLAN_VARIANT = "^cublas-bf16$"
+# Every peer row's backend column: what attnbench floors (suites/floors.c) looks for; the device
+# column says where it ran.
+BACKEND = "peer"
 
 # Test hook: ATTNBENCH_PEERS_PLANT=<name> builds a known bug into the peer or the check, so a
 # test can show that --self-test catches it. Names: halo-mask (the seed's inverted padding
@@ -438,10 +441,10 @@ def provenance(dev):
             if m:
                 rt = int(m.group(1)) * 1000 + int(m.group(2)) * 10
         p.update(device=torch.cuda.get_device_name(idx), sm=props.major * 10 + props.minor,
-                 driver=drv, runtime=rt, sm_clock_mhz=clock, backend="gpu")
+                 driver=drv, runtime=rt, sm_clock_mhz=clock, gpu=True)
     else:
         p.update(device=cpu_name(), sm=None, driver=None, runtime=None, sm_clock_mhz=None,
-                 backend="cpu")
+                 gpu=False)
     return p
 
 
@@ -956,7 +959,7 @@ def make_row(cols, axes, plan, name, res, prov, args):
     row["suite"] = plan["suite"]
     for a in axes:
         row[a] = int(plan[a])
-    row.update(variant=name, backend=prov["backend"], dtype="bf16", status=res["status"],
+    row.update(variant=name, backend=BACKEND, dtype="bf16", status=res["status"],
                reason=res.get("reason", ""), seed=args.seed)
     fl, by = float(plan["flops"]), float(plan["bytes"])
     row["flops"], row["bytes"] = fl, by
@@ -971,7 +974,7 @@ def make_row(cols, axes, plan, name, res, prov, args):
                    tolerance=chk["tol_abs"], checked_rows=res["checked_rows"])
     for k in ("device", "sm", "driver", "runtime", "sm_clock_mhz", "git_commit", "timestamp"):
         row[k] = prov[k]
-    if args.calib:
+    if args.calib and prov["gpu"]:  # a GPU's ceilings say nothing of a CPU row
         row["peak_tflops"] = args.calib["peak_tflops"]
         row["peak_gbps"] = args.calib["peak_gbps"]
         if t:
