@@ -3,12 +3,12 @@
 # exits 2 with a message naming the bad value, and a CSV with another header is refused (exit 2,
 # file unchanged) before PyTorch is even needed.
 #
-#   usage: peers_cli.sh PYTHON PEERS_PY ATTNBENCH
+#   usage: peers_cli.sh PYTHON PEERS_PY ATTNBENCH   (ATTNBENCH_PYTHON, when set, replaces PYTHON)
 set -euo pipefail
 
 fail() { echo "peers_cli: FAIL: $*" >&2; exit 1; }
 [ $# -eq 3 ] || fail "usage: $0 PYTHON PEERS_PY ATTNBENCH"
-py=$1 peers=$2 ab=$3
+py=${ATTNBENCH_PYTHON:-$1} peers=$2 ab=$3  # ATTNBENCH_PYTHON: e.g. a venv with torch
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/peers-cli.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 export PYTHONPYCACHEPREFIX=$tmp/pycache   # py_compile writes no __pycache__ into the sources

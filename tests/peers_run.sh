@@ -5,12 +5,12 @@
 # appends without rewriting; planted wrong outputs give fail rows and exit 1 while the run goes
 # on. Exit 77 (skipped) when PYTHON cannot import torch.
 #
-#   usage: peers_run.sh PYTHON PEERS_PY ATTNBENCH
+#   usage: peers_run.sh PYTHON PEERS_PY ATTNBENCH   (ATTNBENCH_PYTHON, when set, replaces PYTHON)
 set -uo pipefail
 
 fail() { echo "peers_run: FAIL: $*" >&2; exit 1; }
 [ $# -eq 3 ] || fail "usage: $0 PYTHON PEERS_PY ATTNBENCH"
-py=$1 peers=$2 ab=$3
+py=${ATTNBENCH_PYTHON:-$1} peers=$2 ab=$3  # ATTNBENCH_PYTHON: e.g. a venv with torch
 "$py" -c 'import torch' 2>/dev/null || { echo "peers_run: no torch for $py: skipped"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/peers-run.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT

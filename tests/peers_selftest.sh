@@ -3,12 +3,12 @@
 # (ATTNBENCH_PEERS_PLANT) makes the test that should catch it fail. Exit 77 (skipped) when
 # PYTHON cannot import torch.
 #
-#   usage: peers_selftest.sh PYTHON PEERS_PY ATTNBENCH
+#   usage: peers_selftest.sh PYTHON PEERS_PY ATTNBENCH   (ATTNBENCH_PYTHON, when set, replaces PYTHON)
 set -uo pipefail
 
 fail() { echo "peers_selftest: FAIL: $*" >&2; exit 1; }
 [ $# -eq 3 ] || fail "usage: $0 PYTHON PEERS_PY ATTNBENCH"
-py=$1 peers=$2 ab=$3
+py=${ATTNBENCH_PYTHON:-$1} peers=$2 ab=$3  # ATTNBENCH_PYTHON: e.g. a venv with torch
 "$py" -c 'import torch' 2>/dev/null || { echo "peers_selftest: no torch for $py: skipped"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/peers-selftest.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
