@@ -140,12 +140,13 @@ def build_parser():
     p.add_argument("--device", type=device_arg, default="cuda",
                    help="cuda (default), cuda:N, or cpu (development only: no L2 flush, "
                         "perf_counter timing)")
-    p.add_argument("--seed", type=int_arg(0), default=42, help="input seed (default 42)")
-    p.add_argument("--warmup", type=int_arg(0, 1000000), default=3,
+    p.add_argument("--seed", type=int_arg(0), default=42, metavar="N",
+                   help="input seed (default 42)")
+    p.add_argument("--warmup", type=int_arg(0, 1000000), default=3, metavar="N",
                    help="untimed runs before sampling (default 3)")
-    p.add_argument("--min-samples", type=int_arg(1, 1000000), default=10,
+    p.add_argument("--min-samples", type=int_arg(1, 1000000), default=10, metavar="N",
                    help="default 10")
-    p.add_argument("--max-samples", type=int_arg(1, 1000000), default=1000,
+    p.add_argument("--max-samples", type=int_arg(1, 1000000), default=1000, metavar="N",
                    help="default 1000")
     p.add_argument("--max-time", type=pos_float, default=2.0, metavar="S",
                    help="stop sampling after S seconds once min-samples are in (default 2)")
@@ -885,7 +886,8 @@ def halo_peer(ctx, name, v, case, tol_rel):
         ctx.sync()
     except torch.cuda.OutOfMemoryError as e:
         ctx.recover()
-        return {"status": "skip", "reason": "out of device memory: " + " ".join(str(e).split())[:300]}
+        return {"status": "skip",
+                "reason": "out of device memory: " + " ".join(str(e).split())[:300]}
     except Exception as e:
         ctx.recover()
         return {"status": "fail", "reason": "torch-halo raised %s: %s" %
@@ -1211,7 +1213,8 @@ def self_test_mhsa(args, dev, tally):
         got = sdpa_call("MATH", q, k, val, mask, v["causal"])
         e = rel_err(got, want)
         tally(e <= 1e-12 and bool(torch.isfinite(got).all()),
-              "mhsa %s: sdpa-math f64 vs explicit softmax(QK^T/sqrt(d))V: %.2e (<= 1e-12)" % (cs, e))
+              "mhsa %s: sdpa-math f64 vs explicit softmax(QK^T/sqrt(d))V: %.2e (<= 1e-12)"
+              % (cs, e))
         rows = list(range(B * H * N))
         ref = mhsa_ref_rows(q, k, val, kvlen, v["causal"], rows)
         e = rel_err(ref, want.reshape(-1, d))
