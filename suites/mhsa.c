@@ -197,6 +197,7 @@ GPU_RUN(mhsa_naive_launch)
 GPU_RUN(mhsa_tiled_launch)
 GPU_RUN(mhsa_tensor_core_launch)
 GPU_RUN(mhsa_fused_launch)
+GPU_RUN(mhsa_fused_br128_launch)
 GPU_RUN(mhsa_cublas_f32_launch)
 GPU_RUN(mhsa_cublas_bf16_launch)
 GPU_WS(mhsa_tensor_core_workspace)
@@ -229,6 +230,9 @@ static const attn_variant_t variants[] = {
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "flash-style single pass, mma.sync, online softmax in registers",
      GPU(run_mhsa_fused_launch, NULL, sup_mhsa_fused_supports)},
+    {"fused-br128", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
+     "fused with 128-row query tiles: each K/V fragment feeds two m16 tiles (FA2's tile shape)",
+     GPU(run_mhsa_fused_br128_launch, NULL, sup_mhsa_fused_supports)},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
      GPU(run_mhsa_cublas_f32_launch, ws_mhsa_cublas_f32_workspace, NULL)},

@@ -111,9 +111,12 @@ stage_sweep() {
 stage_peers() {
     local s rc=0 cal=()
     [ -s "$R/calibration.txt" ] && cal=(--calibration "$R/calibration.txt")
+    # the peers proven equal to our definitions first (torch-halo against our reference)
+    python3 bench/peers/peers.py --attnbench "$BIN" --self-test || return 1
     for s in ${1//,/ }; do
+        # shellcheck disable=SC2086
         python3 bench/peers/peers.py --attnbench "$BIN" --suite "$s" --sweep \
-            --csv "$R/peers-$s.csv" "${cal[@]}" || rc=1
+            --csv "$R/peers-$s.csv" "${cal[@]}" $SWEEP_ARGS || rc=1
     done
     return $rc
 }

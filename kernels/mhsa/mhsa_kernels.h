@@ -56,6 +56,9 @@ const char *mhsa_tensor_core_supports(const mhsa_problem_t *p);
  * N×N matrix in global memory. */
 int mhsa_fused_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
                       void *o, void *ws, attn_stream_t stream);
+/* fused-br128: the same kernel with 128-row query tiles (4 warps × 32 rows). Same supports(). */
+int mhsa_fused_br128_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
+                            void *o, void *ws, attn_stream_t stream);
 const char *mhsa_fused_supports(const mhsa_problem_t *p);
 /* cublas: the unfused baseline, S and O by cublasGemmStridedBatchedEx, a softmax kernel between.
  * f32: fp32 everywhere. bf16: bf16 Q/K/V/P/O, fp32 S and accumulation. */
