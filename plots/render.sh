@@ -24,7 +24,7 @@ usage: $prog CSV OUTDIR XAXIS PANELS
   PANELS  comma-separated axis columns, one panel per value combination (e.g. "d,causal");
           "" for a single panel
 writes OUTDIR/S-{throughput,bandwidth,speedup,error,error-ratio}.{png,svg} for each suite S
-in CSV, and prints their paths. Throughput and bandwidth carry a dashed line at the device's
+in CSV, and prints their paths. Throughput and bandwidth carry a dash-dotted line at the device's
 measured ceiling (columns peak_tflops, peak_gbps) when the rows have one; rows of backend
 'peer' (other implementations) are drawn dashed with open markers, '(peer)' in the key.
 RENDER_KEEP_TMP=1 keeps the temporary data files and gnuplot scripts (directory on stderr).
@@ -52,7 +52,9 @@ csv=$1 outdir=$2 xaxis=$3 panels=$4
 command -v gnuplot >/dev/null 2>&1 || die "gnuplot not found in PATH"
 gp_terms=$(gnuplot -e 'set terminal' 2>&1 || true)
 for t in pngcairo svg; do
-    printf '%s\n' "$gp_terms" | grep -Eq "^[[:space:]]*${t}[[:space:]]" ||
+    # a here-string, not a pipe: under pipefail, grep -q exiting at its first match could fail
+    # the pipeline by printf's SIGPIPE, and a present terminal would read as missing
+    grep -Eq "^[[:space:]]*${t}[[:space:]]" <<<"$gp_terms" ||
         die "this gnuplot has no '$t' terminal (needs a cairo build, e.g. Debian gnuplot-nox)"
 done
 
@@ -166,8 +168,7 @@ BEGIN {
         if (v == XA) fatal("PANELS '" PS "' contains the XAXIS '" XA "': an axis cannot be both on x and split into panels")
     }
     NR_ = 0; NSU = 0; NDEV = 0; have_hdr = 0; pending = ""; failed = 0
-    # series styles: colour, point type (cycled); dash type changes after each 10 colours
-    # ours: solid lines, filled markers; peers (backend peer): dashed lines, open markers, darker
+    # series styles, colour and point type cycled: ours: solid lines, filled markers; peers (backend peer): dashed lines, open markers, darker
     # colours of their own
     NPAL = split("#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf", PAL, " ")
     NPT = split("7 5 9 13 11 15", PTS, " ")
