@@ -25,6 +25,7 @@
 #include "isolate.h"
 #include "floors.h"
 #include "merge.h"
+#include "plots.h"
 #include "npy.h"
 #include "stats.h"
 #include "util.h"
@@ -923,19 +924,17 @@ static void render_plots(const run_t *r, const attn_suite_t *s, const char *csv)
                         "(apt-get install gnuplot-nox)\n");
         return;
     }
-    const char *dir = getenv("ATTNBENCH_PLOTS");
-    char outdir[1024], cmd[4096];
+    char outdir[1024];
     snprintf(outdir, sizeof outdir, "%s", csv);
     char *slash = strrchr(outdir, '/');
     if (slash) *slash = 0;
     else snprintf(outdir, sizeof outdir, ".");
-    snprintf(cmd, sizeof cmd, "bash '%s/render.sh' '%s' '%s' '%s' '%s'",
-             dir ? dir : ATTN_SOURCE_ROOT "/plots", csv, outdir, s->plot_axis,
-             s->plot_panels ? s->plot_panels : "");
     (void)r;
     fprintf(stderr, "rendering plots of %s:\n", csv);
-    fflush(stdout);
-    if (system(cmd) != 0) fprintf(stderr, "attnbench: rendering plots failed (%s)\n", cmd);
+    const int st = attn_plots_render(csv, outdir, s->plot_axis, s->plot_panels);
+    if (st)
+        fprintf(stderr, "attnbench: rendering plots failed (plots/render.sh '%s' '%s' '%s' '%s': exit "
+                        "status %d)\n", csv, outdir, s->plot_axis, s->plot_panels ? s->plot_panels : "", st);
 }
 
 /* ---------------------------------------------------------------- --list */
@@ -1096,6 +1095,7 @@ int attn_main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "compare")) return attn_compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return attn_merge_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "floors")) return attn_floors_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "plots")) return attn_plots_main(argc - 1, argv + 1);
     r->child_fd = -1;
     attn_opts_init(&r->o);
     if (attn_parse_args(argc, argv, &r->o, err, sizeof err)) return usage_error(err);

@@ -3,7 +3,7 @@
 #
 #   plots/render.sh CSV OUTDIR XAXIS PANELS
 #
-# For each suite S in CSV writes, into OUTDIR, S-throughput, S-speedup, S-error and
+# For each suite S in CSV writes, into OUTDIR, S-throughput, S-bandwidth, S-speedup, S-error and
 # S-error-ratio, each as .png (1200x800) and .svg, and prints the path of every file written.
 # Needs only bash, a POSIX awk (mawk is fine) and gnuplot (pngcairo and svg terminals).
 set -euo pipefail
@@ -23,7 +23,11 @@ usage: $prog CSV OUTDIR XAXIS PANELS
   XAXIS   axis column put on x, log scale (e.g. N)
   PANELS  comma-separated axis columns, one panel per value combination (e.g. "d,causal");
           "" for a single panel
-writes OUTDIR/S-{throughput,speedup,error,error-ratio}.{png,svg} for each suite S in CSV
+writes OUTDIR/S-{throughput,bandwidth,speedup,error,error-ratio}.{png,svg} for each suite S
+in CSV, and prints their paths. Throughput and bandwidth carry a dash-dotted line at the device's
+measured ceiling (columns peak_tflops, peak_gbps) when the rows have one; rows of backend
+'peer' (other implementations) are drawn dashed with open markers, '(peer)' in the key.
+RENDER_KEEP_TMP=1 keeps the temporary data files and gnuplot scripts (directory on stderr).
 EOF
 }
 
@@ -48,7 +52,9 @@ csv=$1 outdir=$2 xaxis=$3 panels=$4
 command -v gnuplot >/dev/null 2>&1 || die "gnuplot not found in PATH"
 gp_terms=$(gnuplot -e 'set terminal' 2>&1 || true)
 for t in pngcairo svg; do
-    printf '%s\n' "$gp_terms" | grep -Eq "^[[:space:]]*${t}[[:space:]]" ||
+    # a here-string, not a pipe: under pipefail, grep -q exiting at its first match could fail
+    # the pipeline by printf's SIGPIPE, and a present terminal would read as missing
+    grep -Eq "^[[:space:]]*${t}[[:space:]]" <<<"$gp_terms" ||
         die "this gnuplot has no '$t' terminal (needs a cairo build, e.g. Debian gnuplot-nox)"
 done
 
@@ -102,6 +108,9 @@ function header(nf, F,    i, name, miss) {
         fatal("CSV '" CSVNAME "' line " recstart ": no header with the needed columns (missing: " \
               miss "); is this an attnbench results file?")
     if (H["status"] <= H["dtype"]) fatal("CSV '" CSVNAME "' line " recstart ": column 'status' must come after 'dtype'")
+    # optional columns (older CSVs lack them): "" when absent
+    split("gbps peak_tflops peak_gbps", OPTC, " ")
+    for (i = 1; i <= 3; i++) { HO[OPTC[i]] = (OPTC[i] in H) ? H[OPTC[i]] : 0; if (HO[OPTC[i]]) HAVEOPT[OPTC[i]] = 1 }
     HN = nf; HNAX = 0; HAXLIST = ""
     for (i = H["dtype"] + 1; i < H["status"]; i++) {
         HAX[++HNAX] = trim(F[i]); HAXI[HNAX] = i
@@ -130,9 +139,13 @@ function row(nf, F,    r, s, si, i, a, d) {
     MED[r] = trim(F[H["median_ms"]]); TF[r] = trim(F[H["tflops"]])
     MAE[r] = trim(F[H["max_abs_err"]]); REL[r] = trim(F[H["rel_l2_err"]])
     TOL[r] = trim(F[H["tolerance"]]); DEV[r] = trim(F[H["device"]])
+    GB[r] = opt(F, "gbps"); PKT[r] = opt(F, "peak_tflops"); PKG[r] = opt(F, "peak_gbps")
+    PEER[r] = (tolower(BK[r]) == "peer")
     d = DEV[r]
     if (d != "" && !(d in DEVSEEN)) { DEVSEEN[d] = 1; NDEV++ }
 }
+
+function opt(F, name) { return HO[name] ? trim(F[HO[name]]) : "" }
 
 function record(line,    F, nf) {
     if (line ~ /^[ \t]*$/) return
@@ -155,10 +168,17 @@ BEGIN {
         if (v == XA) fatal("PANELS '" PS "' contains the XAXIS '" XA "': an axis cannot be both on x and split into panels")
     }
     NR_ = 0; NSU = 0; NDEV = 0; have_hdr = 0; pending = ""; failed = 0
-    # series styles: colour, point type (cycled); dash type changes after each 10 colours
+    # series styles, colour and point type cycled: ours: solid lines, filled markers; peers (backend peer): dashed lines, open markers, darker
+    # colours of their own
     NPAL = split("#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf", PAL, " ")
-    NPT = split("7 5 9 13 11 15 6 4 8 12 10 14", PTS, " ")
+    NPT = split("7 5 9 13 11 15", PTS, " ")
+    NPPAL = split("#000000 #a50026 #313695 #006837 #762a83 #8c510a #01665e #4d4d4d", PPAL, " ")
+    NPPT = split("6 4 8 12 10 14", PPTS, " ")
+    # ceiling lines, one colour per device
+    NCPAL = split("#444444 #b8860b #6a3d9a #1b7837", CPAL, " ")
+    # picture kinds; drawn (and printed) in the order of KORD
     NAME[1] = "throughput"; NAME[2] = "speedup"; NAME[3] = "error"; NAME[4] = "error-ratio"
+    NAME[5] = "bandwidth"; NK = split("1 5 2 3 4", KORD, " ")
 }
 
 {
@@ -219,13 +239,14 @@ function point(k, ser, pan, xs, y, fail, r, nonfinite,    key, kk, i, a, ra) {
     PY[key] = y; PF[key] = fail; PROW[key] = r; PNF[key] = nonfinite
 }
 
-function suite_pictures(si,    s, fname, i, j, r, a, n, lab, ser, pan, key, ptitle, xs, y, bkey, ok, dlist, nd, cnt_ok, cnt_fail, cnt_skip, cnt_other, k, collist, isax) {
+function suite_pictures(si,    s, fname, i, j, r, a, n, lab, ser, pan, key, ptitle, xs, y, bkey, ok, dlist, nd, cnt_ok, cnt_fail, cnt_skip, cnt_other, k, collist, isax, nours, npeer, dk) {
     s = SU[si]
     fname = s; gsub(/[^A-Za-z0-9._-]/, "_", fname)
     split("", SER); split("", SERL); split("", PANI); split("", PANT); split("", PY); split("", PF)
     split("", PROW); split("", PNF); split("", NX); split("", XS); split("", HASSER); split("", BASE)
-    split("", COLL); split("", OTH); split("", DV)
-    NSER = 0; NPANEL = 0; NOTH = 0; nd = 0; dlist = ""
+    split("", COLL); split("", OTH); split("", DV); split("", SPEER); split("", SIDX)
+    split("", CEILV); split("", CEILD)
+    NSER = 0; NPANEL = 0; NOTH = 0; nd = 0; dlist = ""; nours = 0; npeer = 0; NCEILD = 0
     cnt_ok = cnt_fail = cnt_skip = cnt_other = 0
     for (i = 1; i <= SAXN[si]; i++) {
         a = SAX[si, i]; isax = (a == XA)
@@ -239,14 +260,22 @@ function suite_pictures(si,    s, fname, i, j, r, a, n, lab, ser, pan, key, ptit
         if (ST[r] == "ok") cnt_ok++; else if (ST[r] == "fail") cnt_fail++; else if (ST[r] == "skip") cnt_skip++; else cnt_other++
         lab = VAR[r] "/" DT[r]
         if (NDEV > 1) lab = lab " @" (DEV[r] != "" ? DEV[r] : BK[r])
-        if (!(lab in SER)) { SER[lab] = ++NSER; SERL[NSER] = lab }
+        if (PEER[r]) lab = lab " (peer)"
+        if (!(lab in SER)) {
+            SER[lab] = ++NSER; SERL[NSER] = lab; SPEER[NSER] = PEER[r]
+            SIDX[NSER] = PEER[r] ? ++npeer : ++nours
+        }
         RSER[r] = SER[lab]
+        # the measured ceilings, per device (the highest when runs of one device differ)
+        dk = (DEV[r] != "" ? DEV[r] : "device not recorded")
+        if (isnum(PKT[r]) && num(PKT[r]) > 0) ceiling(1, dk, num(PKT[r]))
+        if (isnum(PKG[r]) && num(PKG[r]) > 0) ceiling(5, dk, num(PKG[r]))
         ptitle = ""
         for (j = 1; j <= NP; j++) ptitle = ptitle (j > 1 ? "  " : "") PAN[j] "=" (RA[r, PAN[j]] == "" ? "?" : RA[r, PAN[j]])
         if (!(ptitle in PANI)) { PANI[ptitle] = ++NPANEL; PANT[NPANEL] = ptitle; for (j = 1; j <= NP; j++) PANV[NPANEL, j] = RA[r, PAN[j]] }
         RPAN[r] = PANI[ptitle]
         if (DEV[r] != "" && !(DEV[r] in DV)) { DV[DEV[r]] = 1; nd++; if (nd <= 2) dlist = dlist (nd > 1 ? ", " : "") DEV[r] }
-        if (VAR[r] ~ /^cublas/) {
+        if (VAR[r] ~ /^cublas/ && !PEER[r]) {
             nbase_any++
             if (ST[r] == "ok" && isnum(MED[r]) && num(MED[r]) > 0) {
                 nbase_rows++
@@ -256,6 +285,7 @@ function suite_pictures(si,    s, fname, i, j, r, a, n, lab, ser, pan, key, ptit
             }
         }
     }
+    SND = nd
     if (nd > 2) dlist = dlist " (+" (nd - 2) " more)"
     if (nd == 0) dlist = "device not recorded"
     sort_panels()
@@ -268,8 +298,9 @@ function suite_pictures(si,    s, fname, i, j, r, a, n, lab, ser, pan, key, ptit
         ser = RSER[r]; pan = RPAN[r]
         fail = (ST[r] == "fail")
         if (ST[r] == "ok" && isnum(TF[r]) && num(TF[r]) > 0) point(1, ser, pan, xs, num(TF[r]), 0, r, 0)
+        if (ST[r] == "ok" && isnum(GB[r]) && num(GB[r]) > 0) point(5, ser, pan, xs, num(GB[r]), 0, r, 0)
         # speedup: the cuBLAS series themselves are the line at 1, so they are not drawn
-        if (ST[r] == "ok" && VAR[r] !~ /^cublas/ && isnum(MED[r]) && num(MED[r]) > 0) {
+        if (ST[r] == "ok" && (VAR[r] !~ /^cublas/ || PEER[r]) && isnum(MED[r]) && num(MED[r]) > 0) {
             bkey = DT[r] SUBSEP DEV[r]
             for (i = 1; i <= SAXN[si]; i++) bkey = bkey SUBSEP RA[r, SAX[si, i]]
             if (bkey in BASE) point(2, ser, pan, xs, BASE[bkey] / num(MED[r]), 0, r, 0)
@@ -289,7 +320,19 @@ function suite_pictures(si,    s, fname, i, j, r, a, n, lab, ser, pan, key, ptit
     if (collist != "")
         warn("suite " s ": rows differing only in axis " collist " (neither XAXIS nor in PANELS) fell on the same point; the last row in the file is drawn. Add " collist " to PANELS or filter the CSV.")
     STATS = cnt_ok " ok, " cnt_fail " fail, " cnt_skip " skip" (cnt_other ? ", " cnt_other " other" : "")
-    for (k = 1; k <= 4; k++) picture(si, s, fname, k, dlist)
+    for (k = 1; k <= NK; k++) picture(si, s, fname, KORD[k], dlist)
+}
+
+# ceiling of kind k (1: peak_tflops, 5: peak_gbps) on device d: the highest value seen
+function ceiling(k, d, v) {
+    if (!(d in CEILD)) { CEILD[d] = ++NCEILD; CEILDN[NCEILD] = d }
+    if (!((k, d) in CEILV) || v > CEILV[k, d]) CEILV[k, d] = v
+}
+# a ceiling for a label: 789 TFLOP/s, 3350 GB/s, 12.5, 0.734
+function fmtceil(v) { return v >= 100 ? sprintf("%.0f", v) : (v >= 10 ? sprintf("%.1f", v) : sprintf("%.3g", v)) }
+function ceil_label(k, d, long_) {
+    return (long_ ? (k == 1 ? "measured bf16 GEMM peak " : "measured copy bandwidth ") : "") \
+           fmtceil(CEILV[k, d]) (k == 1 ? " TFLOP/s" : " GB/s") (SND > 1 || NCEILD > 1 ? " (" d ")" : "")
 }
 
 # panels in numeric order of their axis values (insertion sort; few panels)
@@ -311,26 +354,33 @@ function sort_panels(    i, j, t) {
     }
 }
 
-function style(i,    c, p, d) {
-    c = PAL[(i - 1) % NPAL + 1]; p = PTS[(i - 1) % NPT + 1]; d = int((i - 1) / NPAL) % 5 + 1
-    return "lc rgb '" c "' pt " p " dt " d
+# series ser: ours solid with filled markers, peers dashed with open markers and their own colours;
+# colour and marker cycle at different lengths, so (colour, marker) repeats only after 30 series
+function style(ser,    i, c, p) {
+    i = SIDX[ser]
+    if (SPEER[ser]) { c = PPAL[(i - 1) % NPPAL + 1]; p = PPTS[(i - 1) % NPPT + 1]; return "lc rgb '" c "' pt " p " dt (10,5)" }
+    c = PAL[(i - 1) % NPAL + 1]; p = PTS[(i - 1) % NPT + 1]
+    return "lc rgb '" c "' pt " p " dt solid"
 }
 
-function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts, xmin, xmax, ymin, ymax, allpos, allp2, nxd, XD, XDS, i, j, p, ser, kk, key, x, y, n, XO, a, b, t, lo, hi, f, span, pad, xt, yt, cols, rows, W, Hh, topH, botH, legH, legC, legR, maxlen, sers, nsers, anyfail, anynf, left, right, colw, rowh, gapx, gapy, pl, pr, pb, pt, pidx, r_, c_, dat, fdat, plot, hasfail, npan_pts, title, xlab, line1, nyf, anyzero) {
+function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts, xmin, xmax, ymin, ymax, allpos, allp2, nxd, XD, XDS, i, j, p, ser, kk, key, x, y, n, XO, a, b, t, lo, hi, f, span, pad, xt, yt, cols, rows, W, Hh, topH, botH, legH, legC, legR, maxlen, sers, nsers, anyfail, anynf, left, right, colw, rowh, gapx, gapy, pl, pr, pb, pt, pidx, r_, c_, dat, fdat, plot, hasfail, npan_pts, title, xlab, line1, nyf, anyzero, pass, npeers, nceil, CL, cd, cv, cc, ck) {
     gp = TMP "/p" si "_" k ".gp"
     if (k == 1) { quant = "throughput (higher is better)"; ylab = "throughput [TFLOP/s]" }
     if (k == 2) { quant = "speedup = median_ms(cuBLAS, same dtype and case) / median_ms(variant)"; ylab = "speedup vs cuBLAS  [x]" }
     if (k == 3) { quant = "relative L2 error vs the reference (lower is better)"; ylab = "rel. L2 error  ||out - ref|| / ||ref||  [1]" }
     if (k == 4) { quant = "max abs error / tolerance (fails above 1)"; ylab = "max_abs_err / tolerance  [1]" }
+    if (k == 5) { quant = "bandwidth = minimum bytes / median_ms (higher is better)"; ylab = "bandwidth [GB/s]" }
     line1 = "attnbench " s ": " quant
     title = sq(line1) ".\"\\n\"." sq("device: " dlist "    x: " XA (NP ? "    panels: " PS : ""))
     xlab = XA
     # gather points of this picture
     npts = 0; allpos = 1; allp2 = 1; nxd = 0; split("", XD); split("", XDS); nsers = 0; split("", sers)
-    anyfail = 0; anynf = 0; nyf = 0; anyzero = 0
+    anyfail = 0; anynf = 0; nyf = 0; anyzero = 0; npeers = 0
+    # ours first, then the peers (their order in the key)
+    for (pass = 0; pass <= 1; pass++)
     for (ser = 1; ser <= NSER; ser++) {
-        if (!((k, ser) in HASSER)) continue
-        sers[++nsers] = ser
+        if (SPEER[ser] != pass || !((k, ser) in HASSER)) continue
+        sers[++nsers] = ser; npeers += pass
         for (p = 1; p <= NPANEL; p++) {
             kk = k SUBSEP ser SUBSEP p
             for (i = 1; i <= NX[kk]; i++) {
@@ -344,7 +394,7 @@ function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts,
                 if (PF[key]) anyfail = 1
                 if (PNF[key]) { anynf = 1; continue }
                 y = PY[key]
-                if (k >= 3 && y == 1e-17) anyzero = 1
+                if ((k == 3 || k == 4) && y == 1e-17) anyzero = 1
                 if (!nyf++ || y < ymin) ymin = y
                 if (nyf == 1 || y > ymax) ymax = y
             }
@@ -358,6 +408,7 @@ function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts,
         if (k == 2) nodata = (nbase_any == 0 ? "no cuBLAS baseline rows in this CSV" : (nbase_rows == 0 ? "no usable cuBLAS baseline rows (status ok with median_ms) in this CSV" : "no data: no ok variant row has a cuBLAS baseline of its dtype at the same case"))
         if (k == 3) nodata = "no data: no rows (status ok or fail) with rel_l2_err"
         if (k == 4) nodata = "no data: no rows (status ok or fail) with max_abs_err and a tolerance"
+        if (k == 5) nodata = "no data: no rows with status ok and a gbps value" (("gbps" in HAVEOPT) ? "" : " (the CSV has no gbps column)")
         printf "set title %s font ',15'\n", title >> gp
         printf "unset border; unset xtics; unset ytics; unset key\n" >> gp
         printf "set label 1 %s at screen 0.5, 0.52 center font ',16'\n", sq(nodata) >> gp
@@ -369,6 +420,20 @@ function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts,
     if (nyf == 0) { ymin = 1; ymax = 1 }   # only non-finite values
     if (k == 2 || k == 4) { if (ymin > 1) ymin = 1; if (ymax < 1) ymax = 1 }
     if (anynf && ymax < 1) ymax = 1   # non-finite errors are drawn at the top
+    # the measured ceilings (throughput: peak_tflops, bandwidth: peak_gbps), one line per device,
+    # inside the y range
+    nceil = 0
+    if (k == 1 || k == 5)
+        for (i = 1; i <= NCEILD; i++) {
+            cd = CEILDN[i]
+            if (!((k, cd) in CEILV)) continue
+            CL[++nceil] = cd; cv = CEILV[k, cd]
+            if (cv < ymin) ymin = cv
+            if (cv > ymax) ymax = cv
+        }
+    # highest first: it is labelled in the panels, above its line (where there is room and no
+    # data, usually); lower lines of other devices only in the key, by colour
+    for (i = 2; i <= nceil; i++) { t = CL[i]; for (j = i - 1; j >= 1 && CEILV[k, CL[j]] < CEILV[k, t]; j--) CL[j + 1] = CL[j]; CL[j + 1] = t }
     # ranges: x log (base 2 when all powers of two), y log; shared by every panel of the picture
     for (i = 2; i <= nxd; i++) { t = XDS[i]; for (j = i - 1; j >= 1 && XDS[j] > t; j--) XDS[j + 1] = XDS[j]; XDS[j + 1] = t }
     if (allpos) {
@@ -398,10 +463,11 @@ function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts,
     rows = int((NPANEL + cols - 1) / cols)
     maxlen = 0
     for (i = 1; i <= nsers; i++) if (length(SERL[sers[i]]) > maxlen) maxlen = length(SERL[sers[i]])
-    if (k >= 3 && anyfail && maxlen < 26) maxlen = 26
+    if ((k == 3 || k == 4) && anyfail && maxlen < 26) maxlen = 26
     if (k == 4 && maxlen < 37) maxlen = 37
     if (k == 2 && maxlen < 25) maxlen = 25
-    n = nsers + (k >= 3 && anyfail) + (anynf ? 1 : 0) + anyzero + (k == 2 || k == 4)
+    for (i = 1; i <= nceil; i++) if (length(ceil_label(k, CL[i], 1)) > maxlen) maxlen = length(ceil_label(k, CL[i], 1))
+    n = nsers + ((k == 3 || k == 4) && anyfail) + (anynf ? 1 : 0) + anyzero + (k == 2 || k == 4) + nceil
     legC = int(1100 / (maxlen * 8.5 + 85)); if (legC < 1) legC = 1; if (legC > n) legC = n
     legR = int((n + legC - 1) / legC)
     legH = legR * 19 + 14
@@ -426,6 +492,11 @@ function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts,
         printf "unset arrow; unset label\n" >> gp
         if (k == 2) printf "set arrow from graph 0, first 1 to graph 1, first 1 nohead back lc rgb '#333333' lw 1.5 dt 2\n" >> gp
         if (k == 4) printf "set arrow from graph 0, first 1 to graph 1, first 1 nohead back lc rgb '#cc0000' lw 1.5 dt 2\n" >> gp
+        for (i = 1; i <= nceil; i++) {
+            cd = CL[i]; cv = CEILV[k, cd]; cc = CPAL[(CEILD[cd] - 1) % NCPAL + 1]
+            printf "set arrow from graph 0, first %.10g to graph 1, first %.10g nohead back lc rgb '%s' lw 1.8 dt (8,4,2,4)\n", cv, cv, cc >> gp
+            if (i == 1) printf "set label 11 %s at graph 0.012, first %.10g left offset 0, 0.6 font ',9' tc rgb '%s' front\n", sq(ceil_label(k, cd, nceil == 1)), cv, cc >> gp
+        }
         plot = ""; hasfail = 0; npan_pts = 0
         fdat = TMP "/f" si "_" k "_" p ".dat"
         for (i = 1; i <= nsers; i++) {
@@ -459,7 +530,11 @@ function picture(si, s, fname, k, dlist,    gp, jobs, quant, ylab, nodata, npts,
     for (i = 1; i <= nsers; i++) plot = plot (plot == "" ? "" : ", ") "NaN with linespoints ls " sers[i] " title " sq(SERL[sers[i]])
     if (k == 2) plot = plot ", NaN with lines lc rgb '#333333' lw 1.5 dt 2 title 'cuBLAS, same dtype (= 1)'"
     if (k == 4) plot = plot ", NaN with lines lc rgb '#cc0000' lw 1.5 dt 2 title 'fails above: max_abs_err > tolerance'"
-    if (k >= 3 && anyfail) plot = plot ", NaN with points ls 100 title 'circled: status fail'"
+    for (i = 1; i <= nceil; i++) {
+        cd = CL[i]; cc = CPAL[(CEILD[cd] - 1) % NCPAL + 1]
+        plot = plot ", NaN with lines lc rgb '" cc "' lw 1.8 dt (8,4,2,4) title " sq(ceil_label(k, cd, 1))
+    }
+    if ((k == 3 || k == 4) && anyfail) plot = plot ", NaN with points ls 100 title 'circled: status fail'"
     if (anynf) plot = plot ", NaN with points lc rgb 'white' pt 1 ps 0 title 'non-finite (inf): drawn at the top'"
     if (anyzero) plot = plot ", NaN with points lc rgb 'white' pt 1 ps 0 title 'exactly 0: drawn at 1e-17'"
     printf "plot %s\nunset multiplot\n", plot >> gp
@@ -487,7 +562,7 @@ END {
                 fatal("PANELS names '" PAN[j] "', which is not an axis column of suite " SU[si] " in '" CSVNAME "' (its axes: " axl ")")
     }
     for (si = 1; si <= NSU; si++) suite_pictures(si)
-    for (si = 1; si <= NSU; si++) for (k = 1; k <= 4; k++) printf "%s\n", (((si, k) in SIZE) ? SIZE[si, k] : "1200,800") > (TMP "/size_" si "_" k)
+    for (si = 1; si <= NSU; si++) for (k = 1; k <= 5; k++) printf "%s\n", (((si, k) in SIZE) ? SIZE[si, k] : "1200,800") > (TMP "/size_" si "_" k)
     exit 0
 }
 AWK
