@@ -1,5 +1,6 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "common.h"
+#include "csv.h"
 #include "emu.h"
 
 #include <criterion/criterion.h>
@@ -233,6 +234,16 @@ void tst_lines_free(char **lines, int n)
 {
     for (int i = 0; i < n; i++) free(lines[i]);
     free(lines);
+}
+
+char *tst_csv_header(const char *name)
+{
+    attn_row_t h;
+    attn_row_init(&h);
+    attn_csv_header(tst_suite(name), &h);
+    char *s = strdup(h.buf);
+    attn_row_free(&h);
+    return s;
 }
 
 int tst_csv_col(const char *header, const char *name)

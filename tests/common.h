@@ -68,6 +68,9 @@ void tst_lines_free(char **lines, int n);
 /* Index of header field `name` in a CSV header line, or -1. */
 int tst_csv_col(const char *header, const char *name);
 
+/* The results CSV header attnbench writes for suite `name` (malloc'd, no newline). */
+char *tst_csv_header(const char *name);
+
 /* The emulation backend, end to end: run `attnbench --suite suite --backend emu --check` on the
  * NULL-terminated shapes (and --variant variant_re when not NULL) with its CSV at dir/emu.csv and
  * $ATTNBENCH_EMU_LIB = lib when lib is not NULL; returns the exit status, output in *out. */

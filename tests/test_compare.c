@@ -63,15 +63,7 @@ static void teardown(void)
     free(dir);
 }
 
-static char *header_of(const char *suite)
-{
-    attn_row_t h;
-    attn_row_init(&h);
-    attn_csv_header(tst_suite(suite), &h);
-    char *s = strdup(h.buf);
-    attn_row_free(&h);
-    return s;
-}
+static char *header_of(const char *suite) { return tst_csv_header(suite); }
 
 /* One mhsa row: variant, N, status, samples, median, iqr (samples 0: untimed); every other
  * column a plausible value. */

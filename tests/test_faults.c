@@ -82,15 +82,7 @@ static void unload(table_t *t)
     free(t->header);
 }
 
-static char *header_of(const char *suite)
-{
-    attn_row_t h;
-    attn_row_init(&h);
-    attn_csv_header(tst_suite(suite), &h);
-    char *s = strdup(h.buf);
-    attn_row_free(&h);
-    return s;
-}
+static char *header_of(const char *suite) { return tst_csv_header(suite); }
 
 /* ------------------------------------------------------------------ options */
 

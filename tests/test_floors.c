@@ -104,20 +104,7 @@ static void teardown(void)
     free(dir);
 }
 
-/* The current header of suite, with pct_bw and peak_gbps appended when it has none yet (the
- * engine finds every column by name). */
-static char *header_of(const char *suite)
-{
-    attn_row_t h;
-    attn_row_init(&h);
-    attn_csv_header(tst_suite(suite), &h);
-    size_t n = strlen(h.buf) + 64;
-    char *s = malloc(n);
-    snprintf(s, n, "%s%s%s", h.buf, tst_csv_col(h.buf, "pct_bw") < 0 ? ",pct_bw" : "",
-             tst_csv_col(h.buf, "peak_gbps") < 0 ? ",peak_gbps" : "");
-    attn_row_free(&h);
-    return s;
-}
+static char *header_of(const char *suite) { return tst_csv_header(suite); }
 
 #define H100 "NVIDIA H100 80GB HBM3"
 #define H200 "NVIDIA H200"

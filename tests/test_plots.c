@@ -39,15 +39,7 @@ static int have_gnuplot(void) { return system("command -v gnuplot >/dev/null 2>&
 
 /* ------------------------------------------------------------------ constructed CSVs */
 
-static char *header_of(const char *suite)
-{
-    attn_row_t h;
-    attn_row_init(&h);
-    attn_csv_header(tst_suite(suite), &h);
-    char *s = strdup(h.buf);
-    attn_row_free(&h);
-    return s;
-}
+static char *header_of(const char *suite) { return tst_csv_header(suite); }
 
 /* The header without the named columns (a CSV from before they existed). */
 static char *header_without(const char *header, const char *const *drop)
