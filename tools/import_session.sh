@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# import_session.sh - bring what tools/gpu_session.sh left under $OUT (one folder per device
+# call, as the device tool hands them back) into results/<device>/, and render the plots here.
+#
+#   tools/import_session.sh OUT_DIR...
+#
+# CSVs are put together with `attnbench merge` (rows already there are kept, equal rows are not
+# repeated, a different header is refused), so the shards of one sweep from several calls become
+# one file; text files (calibration.txt, floors.md, ...) are copied, the latest call's winning.
+# Then `attnbench floors` is run over each device folder (its table to floors.md) and
+# `attnbench plots` draws each suite with its peers into results/<device>/plots/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+[ $# -gt 0 ] || { sed -n 2,12p "$0"; exit 2; }
+bin=${ATTNBENCH:-build/attnbench}
+[ -x "$bin" ] || { echo "import_session: $bin not built (run ./attnbench --help once)" >&2; exit 2; }
+devs=()
+for out in "$@"; do
+    [ -d "$out/results" ] || { echo "import_session: '$out' has no results/ folder" >&2; exit 2; }
+    for d in "$out"/results/*/; do
+        dev=$(basename "$d")
+        mkdir -p "results/$dev"
+        case " ${devs[*]-} " in *" $dev "*) ;; *) devs+=("$dev") ;; esac
+        for f in "$d"*; do
+            [ -f "$f" ] || continue
+            case $f in
+            *.csv) "$bin" merge "results/$dev/$(basename "$f")" "$f" ;;
+            *) cp -- "$f" "results/$dev/" ;;
+            esac
+        done
+    done
+done
+for dev in "${devs[@]}"; do
+    r=results/$dev
+    "$bin" floors --markdown "$r/floors.md" "$r" || true   # a miss is reported, not fatal here
+    for f in "$r"/*.csv; do
+        s=$(basename "$f" .csv)
+        case $s in check-*|peers-*|*-combined) continue ;; esac
+        if [ -f "$r/peers-$s.csv" ]; then
+            "$bin" plots --out "$r/plots" "$f" "$r/peers-$s.csv"
+        else
+            "$bin" plots --out "$r/plots" "$f"
+        fi
+    done
+done
