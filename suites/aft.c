@@ -141,6 +141,12 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
     aft_ref(&s, &t, out, sel);
 }
 
+/* Threaded reference (bench/refpool.h): a sequence's T rows are one unit. Before its first row
+ * the reference projects K and V of all T tokens and takes m = max over t' of K: 2·T·D·Dh
+ * multiply-adds, about D/10 rows' work (a row: T·Dh exponentials and sums, 2·D·Dh for Q and the
+ * output), more than a sampled sequence's few rows. */
+static int64_t ref_unit(const int64_t *v) { return v[AX_T]; }
+
 /* FLOPs (SPEC.md): full 4·B·T²·Dh + 8·B·T·D·Dh; local 8·B·T·s·Dh + 8·B·T·D·Dh;
  * simple 6·B·T·Dh + 8·B·T·D·Dh (8·B·T·D·Dh: the four projections). One departure: local with
  * s >= T is full (every pair is in the window) and counts as full, 4·B·T²·Dh, where SPEC's local
@@ -321,6 +327,7 @@ const attn_suite_t aft_suite = {
     .generate = generate,
     .reference = reference,
     .row_of = NULL,
+    .ref_unit = ref_unit,
     .in_sweep = in_sweep,
     .flops = flops,
     .bytes = bytes,
