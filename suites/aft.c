@@ -142,9 +142,10 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
 }
 
 /* Threaded reference (bench/refpool.h): a sequence's T rows are one unit. Before its first row
- * the reference projects K and V of all T tokens and takes m = max over t' of K: 2·T·D·Dh
- * multiply-adds, about D/10 rows' work (a row: T·Dh exponentials and sums, 2·D·Dh for Q and the
- * output), more than a sampled sequence's few rows. */
+ * the reference projects K and V of all T tokens, takes m = max over t' of K and e^{K−m}:
+ * 2·T·D·Dh multiply-adds and T·Dh exponentials, about D rows' work (a row: 2·T·Dh
+ * multiply-adds for the two sums, 2·D·Dh for Q and the output), more than a sampled sequence's
+ * few rows. */
 static int64_t ref_unit(const int64_t *v) { return v[AX_T]; }
 
 /* FLOPs (SPEC.md): full 4·B·T²·Dh + 8·B·T·D·Dh; local 8·B·T·s·Dh + 8·B·T·D·Dh;
