@@ -1,6 +1,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "refpool.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ void attn_opts_init(attn_opts_t *o)
     o->cpu_max_gflop = 20.0;
     o->emu_max_gflop = 2.0;
     o->ref_gflop = 2.0;
+    o->ref_threads = attn_ref_threads_default();
     o->isolate = -1;
     o->timeout = 120.0;
     o->shard_n = 1;
@@ -71,6 +73,8 @@ void attn_print_help(FILE *f)
         "  --emu-max-gflop G    emulated variants skip cases above G GFLOP (default 2)\n"
         "  --ref-gflop G        reference budget per case: above it a deterministic sample\n"
         "                       of output rows is checked (default 2)\n"
+        "  --ref-threads N      threads computing a case's reference, 1 to 64 (default: the\n"
+        "                       online CPUs, at most 64); 1: one call, on one thread\n"
         "  --device N           CUDA device ordinal (default 0)\n"
         "  --calibrate          measure the device's ceilings (device-to-device copy GB/s,\n"
         "                       bf16 cuBLAS GEMM TFLOP/s), print them as peak_gbps=,\n"
@@ -227,7 +231,7 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
             "--suite", "--variant", "--backend", "--shape", "--axis", "--csv", "--dump",
             "--seed", "--warmup", "--min-samples", "--max-samples", "--max-time",
             "--target-spread", "--cpu-max-gflop", "--emu-max-gflop", "--ref-gflop", "--device",
-            "--timeout", "--shard", NULL};
+            "--timeout", "--shard", "--ref-threads", NULL};
         int known = 0;
         for (int k = 0; with_value[k]; k++) known |= !strcmp(name, with_value[k]);
         if (!known) {
@@ -278,6 +282,13 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
                          val);
                 return -1;
             }
+        } else if (!strcmp(name, "--ref-threads")) {
+            if (attn_parse_int(val, &iv) || iv < 1 || iv > ATTN_REF_MAX_THREADS) {
+                snprintf(err, n, "--ref-threads '%s': expected an integer from 1 to %d", val,
+                         ATTN_REF_MAX_THREADS);
+                return -1;
+            }
+            o->ref_threads = (int)iv;
         } else if (!strcmp(name, "--timeout")) {
             if (parse_double(val, &dv) || !(dv > 0) || dv > 1e6) {
                 snprintf(err, n, "--timeout '%s': expected a number of seconds above 0", val);

@@ -36,6 +36,8 @@ typedef struct attn_opts {
     double cpu_max_gflop;       /* CPU variants skip cases above this many GFLOP */
     double emu_max_gflop;       /* emulated variants skip cases above this many GFLOP */
     double ref_gflop;           /* reference budget per case; above it, rows are sampled */
+    int ref_threads;            /* threads computing a case's reference (bench/refpool.h);
+                                   default: the online CPUs, at most 64 */
     int device;
     int isolate;                /* 1 each case in a child process, 0 in process, -1 (default):
                                    isolated for --sweep, in process otherwise */

@@ -103,6 +103,17 @@ typedef struct attn_variant {
  *             computing only the rows with row_sel[r] != 0 (all rows when row_sel is NULL)
  *  row_of     NULL, or the row (see attn_layout_t) of output element e, for outputs whose rows
  *             are not contiguous
+ *  ref_serial 1: bench/refpool.c must run the reference as one call, never split across threads
+ *             (a reference with mutable static state, or one that writes elements of rows it was
+ *             not asked for). 0, every suite today: it is thread safe and, given a row_sel, writes
+ *             only the selected rows' elements, so chunks of rows run on threads of their own
+ *  ref_unit   NULL, or the number of consecutive rows (from row 0) that share per-call work of
+ *             the reference, e.g. one image whose keys every query row needs: the threaded
+ *             reference cuts chunks at its multiples while there are at least as many units with
+ *             selected rows as threads (see bench/refpool.h)
+ *  ref_unit_whole 1: never split a ref_unit across threads, even when there are fewer units than
+ *             threads (the unit's shared work is most of its cost: a split would redo it, wall
+ *             time unchanged)
  *  in_sweep   NULL, or 0 for a grid point the sweep leaves out (e.g. halo pairs block and halo)
  *  flops      algorithmic FLOPs (SPEC.md) — also the reference's cost estimate
  *  bytes      minimum bytes moved for an element size in bytes
@@ -121,6 +132,9 @@ typedef struct attn_suite {
     void (*reference)(const int64_t *v, const void *const *in, double *out,
                       const uint8_t *row_sel);
     int64_t (*row_of)(const int64_t *v, int64_t e);
+    int ref_serial;
+    int64_t (*ref_unit)(const int64_t *v);
+    int ref_unit_whole;
     int (*in_sweep)(const int64_t *v);
     double (*flops)(const int64_t *v);
     double (*bytes)(const int64_t *v, int elem_size);

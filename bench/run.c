@@ -27,6 +27,7 @@
 #include "merge.h"
 #include "plots.h"
 #include "npy.h"
+#include "refpool.h"
 #include "stats.h"
 #include "util.h"
 
@@ -358,12 +359,16 @@ static int prepare_class(run_t *r, casectx_t *c, int k, char *err, size_t n)
     }
     for (int64_t e = 0; e < no; e++) rc->ref[e] = NAN; /* rows not sampled stay NaN */
     const double t0 = attn_now();
-    c->s->reference(c->v, (const void *const *)rc->in, rc->ref, c->row_sel);
+    /* on --ref-threads threads, fewer when the selected rows are little work */
+    const double est = c->s->flops(c->v) * (double)c->rows_checked /
+                       (double)(c->L.out_rows > 0 ? c->L.out_rows : 1);
+    const int nt = attn_ref_run(c->s, c->v, (const void *const *)rc->in, rc->ref, c->row_sel,
+                                attn_ref_threads_for(est, r->o.ref_threads));
     heartbeat(r);
     if (isatty(2) || r->o.sweep)
-        fprintf(stderr, "  reference (%s inputs, %lld/%lld rows): %.2f s\n",
+        fprintf(stderr, "  reference (%s inputs, %lld/%lld rows, %d thread%s): %.2f s\n",
                 k ? "bf16-rounded" : "f32", (long long)c->rows_checked,
-                (long long)c->L.out_rows, attn_now() - t0);
+                (long long)c->L.out_rows, nt, nt == 1 ? "" : "s", attn_now() - t0);
     rc->ready = 1;
     return 0;
 }

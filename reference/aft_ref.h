@@ -37,8 +37,10 @@ typedef struct aft_inputs {
 double aft_bias(const aft_shape_t *s, const float *w, int64_t t, int64_t tp);
 
 /* out (B, T, D) in double for every row r = b·T + t (a row is token (b, t), its D outputs) with
- * row_sel[r] (all rows when row_sel is NULL); other rows are left untouched. K and V are
- * projected only for the batches that have a selected row. */
+ * row_sel[r] (all rows when row_sel is NULL); other rows are left untouched. K, V and e^{K−m}
+ * are computed once per batch, and only for the batches that have a selected row (simple: the
+ * two sums over t' too, w' ≡ 0 making them the same for every row). A row's values do not
+ * depend on the other rows selected (bit for bit). Thread safe. */
 void aft_ref(const aft_shape_t *s, const aft_inputs_t *in, double *out, const uint8_t *row_sel);
 
 /* The same function in float32 (every row, the same stabilised formula, float accumulation). */

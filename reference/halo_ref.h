@@ -33,8 +33,10 @@ int64_t halo_ref_probs(const halo_shape_t *s, const halo_inputs_t *in, int64_t b
 
 /* y (B, C, H, W) in double for every output row r = (b·H + py)·W + px (a row is pixel (b, py, px),
  * its C outputs strided by H·W) with row_sel[r] (all rows when row_sel is NULL); the elements of
- * other rows are left untouched. K and V are projected once per pixel, and only for the batches
- * that have a selected row. */
+ * other rows are left untouched. K and V are projected once per pixel, and only for the pixels
+ * that the selected rows' windows hold; a row's values do not depend on which other rows are
+ * selected, nor on the machine (bit for bit). Thread safe: calls may run at once on disjoint
+ * row selections of one y. */
 void halo_ref(const halo_shape_t *s, const halo_inputs_t *in, double *y, const uint8_t *row_sel);
 
 /* The same function in float32 on the CPU (Q, K, V once per pixel, a plain two-pass softmax per

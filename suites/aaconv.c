@@ -184,6 +184,13 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
     aaconv_ref(&s, &t, out, sel);
 }
 
+/* Threaded reference (bench/refpool.h): an image's N = Ho·Wo rows are one unit. Before its first
+ * row the reference computes q, k, v of all N pixels (every query needs every key):
+ * N·(2dk + dv)·Fin·kq² multiply-adds, about 60 rows' work at Fout = Fin = 512 (a row: the conv
+ * branch's (Fout − dv)·Fin·k², the attention and the output conv). A sampled image has fewer
+ * rows than that, so images go whole to threads while there are enough of them. */
+static int64_t ref_unit(const int64_t *v) { const int64_t Ho = out_side(v); return Ho * Ho; }
+
 /* FLOPs (SPEC.md): 2·B·N·[(Fout − dv)·Fin·k² + (2dk + dv)·Fin·kq²] (convs)
  * + 2·B·N²·(dk + dv) (q·k, P·v) + 2·B·Nh·N·(Ho + Wo)·dkh·2 (relative terms)
  * + 2·B·N·dv² (output conv), N = Ho·Wo. */
@@ -324,6 +331,7 @@ const attn_suite_t aaconv_suite = {
     .generate = generate,
     .reference = reference,
     .row_of = row_of,
+    .ref_unit = ref_unit,
     .in_sweep = NULL,
     .flops = flops,
     .bytes = bytes,

@@ -166,6 +166,12 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
     emsa_ref(&s, &t, out, sel);
 }
 
+/* Threaded reference (bench/refpool.h): an image's N rows are one unit, never split. Before its
+ * first row the reference computes Q of all N tokens, K and V, and the whole attention map P̂
+ * (its InstanceNorm over heads needs every query row): N·C² + N·N'·C multiply-adds, as much as
+ * the N rows' own P̂·V and output projection. A second thread on the same image would redo it. */
+static int64_t ref_unit(const int64_t *v) { return v[AX_N]; }
+
 /* FLOPs (SPEC.md gives none for emsa; this is the algorithmic count of its formula, multiply-add
  * = 2, the matrix terms only, as flash-attention counts): Q 2·B·N·C², K and V 4·B·N'·C², logits
  * and P̂·V 4·B·N·N'·C (h heads of dk = C/h), the head transform 2·B·h²·N·N' (h > 1), the output
@@ -303,6 +309,8 @@ const attn_suite_t emsa_suite = {
     .generate = generate,
     .reference = reference,
     .row_of = NULL,
+    .ref_unit = ref_unit,
+    .ref_unit_whole = 1,
     .in_sweep = in_sweep,
     .flops = flops,
     .bytes = bytes,

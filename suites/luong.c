@@ -331,6 +331,16 @@ static luong_tensors_t tensors_of(int score, const void *const *in, void *out)
      "softmax kernel, context GEMM",                                                             \
      GPU(P, cublas_bf16, NULL)}
 
+/* Threaded reference (bench/refpool.h): for concat the reference projects every key of a batch
+ * (W2·h̄_s, S·A·Dk multiply-adds, about S/2 rows' work) before the batch's first row, so a
+ * batch's T rows are one unit; dot and general only copy h̄ (half a row's work): rows go to
+ * threads one by one. */
+static int64_t luong_ref_unit(const int64_t *v)
+{
+    return v[AX_SCORE] == LUONG_CONCAT ? v[AX_T] : 1;
+}
+static int64_t additive_ref_unit(const int64_t *v) { return v[AX_T]; }
+
 /* luong: the score axis. */
 #define LUONG_SCORE(v) ((int)(v)[AX_SCORE])
 SUITE_FNS(luong, LUONG_SCORE)
@@ -354,6 +364,7 @@ const attn_suite_t luong_suite = {
     .layout = luong_layout,
     .generate = luong_generate,
     .reference = luong_reference,
+    .ref_unit = luong_ref_unit,
     .in_sweep = luong_in_sweep,
     .flops = luong_flops,
     .bytes = luong_bytes,
@@ -383,6 +394,7 @@ const attn_suite_t additive_suite = {
     .layout = additive_layout,
     .generate = additive_generate,
     .reference = additive_reference,
+    .ref_unit = additive_ref_unit,
     .flops = additive_flops,
     .bytes = additive_bytes,
     .tolerance = additive_tolerance,

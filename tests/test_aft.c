@@ -194,20 +194,27 @@ Test(aft_invariant, full_with_zero_bias_is_simple)
     free_case(&f), free_case(&s);
 }
 
-/* Row selection: selected rows equal the full computation, the others are untouched. */
+/* Row selection, every form: selected rows equal the full computation bit for bit (the
+ * reference computes per-batch work once: K, V, e^{K−m}, and for simple the sums over t'), the
+ * others are untouched. */
 Test(aft_invariant, row_selection)
 {
-    acase_t c = make_case("B=3,T=37,D=16,form=2,s=5");
-    const int64_t rows = c.L.out_rows, D = c.s.D;
-    uint8_t *sel = calloc((size_t)rows, 1);
-    attn_sample_rows(sel, rows, 10, 7);
-    double *part = dalloc(c.ny);
-    for (int64_t e = 0; e < c.ny; e++) part[e] = -12345;
-    c.su->reference(c.v, (const void *const *)c.in, part, sel);
-    for (int64_t e = 0; e < c.ny; e++)
-        if (sel[e / D]) cr_expect_eq(part[e], c.ref[e], "row %lld", (long long)(e / D));
-        else cr_expect_eq(part[e], -12345);
-    free(sel), free(part), free_case(&c);
+    static const char *const shapes[] = {"B=3,T=37,D=16,form=2,s=5", "B=3,T=37,D=16,form=0",
+                                         "B=3,T=37,D=16,Dh=12,form=1"};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        acase_t c = make_case(shapes[k]);
+        const int64_t rows = c.L.out_rows, D = c.s.D;
+        uint8_t *sel = calloc((size_t)rows, 1);
+        attn_sample_rows(sel, rows, 10, 7);
+        double *part = dalloc(c.ny);
+        for (int64_t e = 0; e < c.ny; e++) part[e] = -12345;
+        c.su->reference(c.v, (const void *const *)c.in, part, sel);
+        for (int64_t e = 0; e < c.ny; e++)
+            if (sel[e / D])
+                cr_expect_eq(part[e], c.ref[e], "%s: row %lld", shapes[k], (long long)(e / D));
+            else cr_expect_eq(part[e], -12345, "%s: row %lld written", shapes[k], (long long)(e / D));
+        free(sel), free(part), free_case(&c);
+    }
 }
 
 /* ------------------------------------------------------------------ a copy of the f32 loop */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
@@ -57,6 +58,10 @@ Test(parse, defaults)
     cr_expect(o.csv == NULL && o.dump == NULL && o.variant_re == NULL);
     cr_expect_eq(o.seed, 42);
     cr_expect(o.min_samples >= 1 && o.max_samples >= o.min_samples && o.max_time > 0);
+    /* --ref-threads: the online CPUs, capped at 64 */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpus = cpus < 1 ? 1 : cpus > 64 ? 64 : cpus;
+    cr_expect_eq(o.ref_threads, (int)cpus, "ref_threads %d, %ld CPUs", o.ref_threads, cpus);
 
     int64_t *c;
     int n = cases_of((const char *[]){"attnbench", NULL}, 0, &c, err, sizeof err);
@@ -78,7 +83,7 @@ Test(parse, options_and_values)
                           "--seed", "7", "--warmup=0", "--min-samples", "2", "--max-samples",
                           "5", "--max-time", "0.5", "--csv", "x.csv", "--dump", "d", "--list",
                           "--no-plots", "--device", "1", "--ref-gflop", "0.25", "--shape",
-                          "N=4", "--shape", "N=8", "--axis", "d=8,16");
+                          "N=4", "--shape", "N=8", "--axis", "d=8,16", "--ref-threads=3");
     cr_assert_eq(parse(a, &o, err, sizeof err), 0, "%s", err);
     cr_expect_str_eq(o.suite, "mhsa");
     cr_expect_str_eq(o.variant_re, "^c");
@@ -86,6 +91,7 @@ Test(parse, options_and_values)
     cr_expect(o.check_only && o.list && o.no_plots);
     cr_expect(o.seed == 7 && o.warmup == 0 && o.min_samples == 2 && o.max_samples == 5);
     cr_expect(o.max_time == 0.5 && o.ref_gflop == 0.25 && o.device == 1);
+    cr_expect_eq(o.ref_threads, 3);
     cr_expect_str_eq(o.csv, "x.csv");
     cr_expect_str_eq(o.dump, "d");
     cr_expect_eq(o.nshapes, 2);
@@ -220,6 +226,11 @@ Test(parse, bad_options_named)
         {{"--max-time", "-0.5"}, "-0.5"},
         {{"--target-spread", "nan"}, "nan"},
         {{"--ref-gflop", "1e"}, "1e"},
+        {{"--ref-threads", "0"}, "--ref-threads|'0'|64"},
+        {{"--ref-threads", "65"}, "'65'"},
+        {{"--ref-threads=-2"}, "'-2'"},
+        {{"--ref-threads", "four"}, "four"},
+        {{"--ref-threads"}, "--ref-threads"},
         {{"--device", "99999999"}, "99999999"},
         {{"--check=yes"}, "--check"},
         {{"--min-samples", "9", "--max-samples", "3"}, "3|9"},
@@ -346,7 +357,8 @@ Test(binary, usage_errors_exit_2_naming_the_value, .init = setup, .fini = teardo
 Test(binary, help_and_list, .init = setup, .fini = teardown)
 {
     char *o = RUN(0, "--help");
-    cr_expect(strstr(o, "usage: attnbench") && strstr(o, "--shape") && strstr(o, "--csv"), "%s", o);
+    cr_expect(strstr(o, "usage: attnbench") && strstr(o, "--shape") && strstr(o, "--csv") &&
+              strstr(o, "--ref-threads"), "%s", o);
     free(o);
     o = RUN(0, "--list");
     const attn_suite_t *s = tst_suite("mhsa");

@@ -7,7 +7,8 @@
  *  - the mask: border pixels are not just the bias, out-of-image keys get probability 0 and a
  *    brute-force softmax over the in-image keys only agrees, x outside a window changes nothing;
  *  - translation by one whole block moves the output by one block;
- *  - row selection;
+ *  - row selection: only the selected rows written, a sampled reference bit-identical to the
+ *    full one in its rows;
  *  - the f32 variant and a copy of its loop within the suite's f32 tolerance, planted bugs in that
  *    copy (the seed's inverted mask, a swapped relative index, a missing head, …) rejected; an
  *    emulated bf16 pipeline (inputs, Q, K, V, P, O and y rounded to bf16) within the bf16
@@ -502,6 +503,46 @@ Test(halo_reference, row_sel_only_selected_rows)
         else cr_assert_eq(y[e], 777.0, "unselected row %lld was written (%g)", (long long)r, y[e]);
     }
     free(sel), free(y), free_case(&c);
+}
+
+/* A sample of rows, as --ref-gflop takes it (first, last and a stratified draw), computes
+ * exactly the full reference's values in its rows, bit for bit, and leaves the other rows alone:
+ * halo_ref projects K and V only for the pixels the sampled rows' windows hold, several pixels at
+ * a time, and no value may depend on which pixels those are. Shapes: 2·Di = 30 (a partial block
+ * of rows in the packed weights), several batches and blocks, a window past the border on every
+ * side, halo 0 (a window is its block); samples of 3 rows to a third of them. */
+Test(halo_reference, sampled_equals_full)
+{
+    static const char *const shapes[] = {
+        "B=2,C=24,H=16,W=24,block=8,halo=3,heads=3,d=5",
+        "B=3,C=16,H=12,W=12,block=4,halo=2,heads=2,d=4",
+        "B=2,C=40,H=8,W=16,block=8,halo=0,heads=1,d=16",
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        hcase_t c = make_case(shapes[t]);
+        const int64_t rows = c.L.out_rows;
+        uint8_t *sel = malloc((size_t)rows);
+        double *y = dalloc(c.ny);
+        cr_assert_not_null(sel);
+        const int64_t wants[] = {3, rows / 10, rows / 3};
+        for (size_t w = 0; w < sizeof wants / sizeof wants[0]; w++) {
+            const int64_t n = attn_sample_rows(sel, rows, wants[w], 7 + w);
+            cr_assert(n >= 2 && n < rows);
+            for (int64_t e = 0; e < c.ny; e++) y[e] = NAN;
+            halo_ref(&c.s, &c.t, y, sel);
+            for (int64_t e = 0; e < c.ny; e++) {
+                const int64_t r = c.su->row_of(c.v, e);
+                if (sel[r])
+                    cr_assert(!memcmp(&y[e], &c.ref[e], sizeof y[e]),
+                              "%s, %lld rows: row %lld element %lld is %.17g, full %.17g",
+                              shapes[t], (long long)n, (long long)r, (long long)e, y[e], c.ref[e]);
+                else
+                    cr_assert(isnan(y[e]), "%s: unselected row %lld written", shapes[t],
+                              (long long)r);
+            }
+        }
+        free(sel), free(y), free_case(&c);
+    }
 }
 
 /* ------------------------------------------------------------------ the suite */

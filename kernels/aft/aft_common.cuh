@@ -50,13 +50,15 @@ int aft_colmax(const aft_problem_t *p, const float *qkv, float *m, cudaStream_t 
 int aft_rowmax(const aft_problem_t *p, const float *w, float *r, cudaStream_t stream);
 
 /* bf16 counterparts for the tensor-core variants (tensor_core.cu; full form only for rowmax):
- * QKV and Y are bf16, x and the parameters bf16 bits, m and r fp32; cuBLAS with CUDA_R_16BF
- * and CUBLAS_COMPUTE_32F. */
-int aft_bf16_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, void *qkv,
-                         cudaStream_t stream);
+ * x and the parameters are bf16 bits, Y bf16, m and r fp32; cuBLAS with CUDA_R_16BF operands
+ * and CUBLAS_COMPUTE_32F. aft_bf16_project_qkv projects into qkv32 (B·T, 3·Dh) in fp32, takes
+ * m = max over t of K from it, and writes qkv (bf16) = Q, K − m, V: the shift is taken in fp32
+ * before the rounding, so that bf16 rounds K − m (a few units) and not K (which kshift can make
+ * ~100, where bf16's spacing is 0.5). Consumers take e^{qkv's K} directly. */
+int aft_bf16_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, float *qkv32, float *m,
+                         void *qkv, cudaStream_t stream);
 int aft_bf16_project_out(const aft_problem_t *p, const aft_tensors_t *t, const void *y,
                          cudaStream_t stream);
-int aft_bf16_colmax(const aft_problem_t *p, const void *qkv, float *m, cudaStream_t stream);
 int aft_bf16_rowmax(const aft_problem_t *p, const void *w, float *r, cudaStream_t stream);
 
 /* w'[t, t'] (t, t' < T): w (full), 0 (simple), w inside the window |t − t'| < s else 0. */

@@ -1,6 +1,6 @@
 /* aft fused: full only, bf16 storage; num and den in one tensor-core kernel, one pass over the
  * key tiles, with no T × T matrix in global memory:
- *   aft_bf16_project_qkv, aft_bf16_colmax (m), aft_bf16_rowmax (r)   (tensor_core.cu)
+ *   aft_bf16_project_qkv (QKV bf16 with K stored as K − m), aft_bf16_rowmax (r)   (tensor_core.cu)
  *   aft_fused_kernel  CTA (16 rows t, 64 channels c, batch b), 4 warps of 16 channels each;
  *     per key tile of 16 t': the 128 threads form in shared memory
  *       Ew (16 × 16) = e^{w[t, t'] − r_t}    (from w, on the fly; 0 past T)
@@ -9,7 +9,7 @@
  *     fp32 accumulators kept in registers across the key loop). Both maxima cancel in num/den.
  *     At the end Y = σ(Q)·num/den (bf16), through a small fp32 staging tile.
  *   aft_bf16_project_out   (tensor_core.cu)
- * Workspace: QKV, Y (bf16), m (B·Dh), r (T) (fp32). */
+ * Workspace: QKV, Y (bf16), m (B·Dh), r (T), QKV (fp32). */
 #include <cmath>
 #include <cstdio>
 #include <cuda_bf16.h>
@@ -29,8 +29,7 @@ typedef __nv_bfloat16 bf16;
 
 __global__ void __launch_bounds__(FU_THREADS)
 aft_fused_kernel(const bf16 *__restrict__ qkv, const bf16 *__restrict__ w,
-                 const float *__restrict__ m, const float *__restrict__ r, bf16 *__restrict__ Y,
-                 int T, int Dh, int Tmax)
+                 const float *__restrict__ r, bf16 *__restrict__ Y, int T, int Dh, int Tmax)
 {
     __shared__ __align__(32) bf16 Ew[FU_BT * FU_BK];
     __shared__ __align__(32) bf16 Zv[FU_BK * FU_BC], Zk[FU_BK * FU_BC];
@@ -61,7 +60,7 @@ aft_fused_kernel(const bf16 *__restrict__ qkv, const bf16 *__restrict__ w,
             float ez = 0.f, ev = 0.f;
             if (tp < T && c < Dh) {
                 const bf16 *kp = QKV + (size_t)tp * H3 + Dh + c;
-                ez = expf(__bfloat162float(kp[0]) - m[b * Dh + c]);
+                ez = expf(__bfloat162float(kp[0])); /* kp[0] = K − m */
                 ev = ez * __bfloat162float(kp[Dh]);
             }
             Zk[e] = __float2bfloat16(ez);
@@ -94,7 +93,7 @@ aft_fused_kernel(const bf16 *__restrict__ qkv, const bf16 *__restrict__ w,
 
 typedef struct fused_ws {
     bf16 *qkv, *y;
-    float *m, *r;
+    float *m, *r, *qkv32;
 } fused_ws_t;
 
 static fused_ws_t fused_take(aft_ws_t *w, const aft_problem_t *p)
@@ -105,6 +104,7 @@ static fused_ws_t fused_take(aft_ws_t *w, const aft_problem_t *p)
     r.y = (bf16 *)aft_ws_take(w, BT * p->Dh * sizeof(bf16));
     r.m = (float *)aft_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
     r.r = (float *)aft_ws_take(w, (size_t)p->T * sizeof(float));
+    r.qkv32 = (float *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(float));
     return r;
 }
 
@@ -136,13 +136,12 @@ extern "C" int aft_fused_launch(const aft_problem_t *p, const aft_tensors_t *t, 
     aft_ws_t w = {(char *)ws, 0};
     const fused_ws_t fw = fused_take(&w, p);
 
-    if (int e = aft_bf16_project_qkv(p, t, fw.qkv, stream)) return e;
-    if (int e = aft_bf16_colmax(p, fw.qkv, fw.m, stream)) return e;
+    if (int e = aft_bf16_project_qkv(p, t, fw.qkv32, fw.m, fw.qkv, stream)) return e;
     if (int e = aft_bf16_rowmax(p, t->w, fw.r, stream)) return e;
     const dim3 grid(ATTN_CEIL_DIV(p->T, FU_BT), ATTN_CEIL_DIV(p->Dh, FU_BC), p->B);
     const int err = ATTN_LAUNCH(aft_fused_kernel, grid, FU_THREADS, 0, stream,
-                                (const bf16 *)fw.qkv, (const bf16 *)t->w, (const float *)fw.m,
-                                (const float *)fw.r, fw.y, p->T, p->Dh, p->Tmax);
+                                (const bf16 *)fw.qkv, (const bf16 *)t->w, (const float *)fw.r,
+                                fw.y, p->T, p->Dh, p->Tmax);
     if (err) return err;
     return aft_bf16_project_out(p, t, fw.y, stream);
 }

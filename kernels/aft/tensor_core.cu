@@ -1,8 +1,10 @@
 /* aft tensor-core: full only, bf16 storage, the two GEMMs of SPEC on tensor cores (our own wmma
  * kernel, bf16 operands, fp32 accumulate), unfused like the cublas baseline:
- *   aft_bf16_project_qkv    QKV (B·T, 3·Dh) bf16 = x·Wqkvᵀ + bqkv (cuBLAS, CUDA_R_16BF, fp32
- *                           compute; bias broadcast then beta = 1)
- *   aft_bf16_colmax         m (B·Dh) = max over t of K (fp32)
+ *   aft_bf16_project_qkv    QKV (B·T, 3·Dh) = x·Wqkvᵀ + bqkv in fp32 (cuBLAS, CUDA_R_16BF
+ *                           operands, fp32 output and compute; bias broadcast then beta = 1),
+ *                           m (B·Dh) = max over t of K (aft_colmax, fp32), then Q, K − m and V
+ *                           rounded to bf16 (K − m taken in fp32 before the rounding: at
+ *                           K ≈ 100 a bf16 K would be off by up to 0.25 in the exponent)
  *   aft_bf16_rowmax         r (T) = max over t' of w[t, ·] (fp32)
  *   aft_tc_ew_kernel        E (Tp × Tp) bf16 = e^{w[t, t'] − r_t}, 0 past T (Tp = T rounded up
  *                           to 16), shared by every batch
@@ -14,7 +16,7 @@
  *   aft_tc_combine_kernel   Y (B·T, Dh) bf16 = σ(Q)·N[t, b·2Dh + c] / N[t, b·2Dh + Dh + c]
  *   aft_bf16_project_out    out (B·T, D) bf16 = Y·Wpᵀ + bp (cuBLAS, as above)
  * The bf16 helpers (aft_bf16_*) are shared with fused.cu (declared in aft_common.cuh).
- * Workspace: QKV, Y (bf16), m, r (fp32), E, Z (bf16), N (fp32). */
+ * Workspace: QKV, Y (bf16), m, r (fp32), E, Z (bf16), N (fp32), QKV in fp32. */
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -52,19 +54,55 @@ static int aft_bf16_bcast(bf16 *dst, const bf16 *bias, int n, long long rows,
     return ATTN_LAUNCH(aft_bf16_bcast_kernel, grid, TC_THREADS, 0, stream, dst, bias, n, total);
 }
 
-/* As aft_project_qkv (common.cu, the same column-major views), in bf16. */
-int aft_bf16_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, void *qkv,
-                         cudaStream_t stream)
+/* dst (rows, n) = bias[c] in every row, fp32; grid-stride. */
+__global__ void __launch_bounds__(TC_THREADS)
+aft_bf16_bcast_f32_kernel(float *__restrict__ dst, const bf16 *__restrict__ bias, int n,
+                          long long total)
+{
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x)
+        dst[e] = __bfloat162float(bias[e % n]);
+}
+
+/* qkv (B·T, 3·Dh) bf16 = Q, K − m, V of qkv32; grid-stride. K − m is exact in fp32 when K and
+ * m are within a factor 2 of each other (Sterbenz; e.g. K ≈ 100), else off by u_f32·|K − m|,
+ * and then rounded once: a relative error u_bf16 of K − m (|K − m| a few units for the weights
+ * that count), not of K. */
+__global__ void __launch_bounds__(TC_THREADS)
+aft_bf16_shift_kernel(const float *__restrict__ qkv32, const float *__restrict__ m,
+                      bf16 *__restrict__ qkv, int T, int Dh, long long total)
+{
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
+         e += (long long)gridDim.x * blockDim.x) {
+        const int j = (int)(e % (3 * Dh));
+        const int b = (int)(e / (3 * Dh) / T);
+        float v = qkv32[e];
+        if (j >= Dh && j < 2 * Dh) v -= m[b * Dh + j - Dh];
+        qkv[e] = __float2bfloat16(v);
+    }
+}
+
+/* As aft_project_qkv (common.cu, the same column-major views) with bf16 operands and fp32
+ * output into qkv32, m from it (aft_colmax), then qkv = bf16(Q, K − m, V). */
+int aft_bf16_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, float *qkv32, float *m,
+                         void *qkv, cudaStream_t stream)
 {
     const int BT = p->B * p->T, H3 = 3 * p->Dh;
-    if (int e = aft_bf16_bcast((bf16 *)qkv, (const bf16 *)t->bqkv, H3, BT, stream)) return e;
+    const long long total = (long long)BT * H3;
+    const long long blocks = ATTN_CEIL_DIV(total, (long long)TC_THREADS);
+    const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
+    int err = ATTN_LAUNCH(aft_bf16_bcast_f32_kernel, grid, TC_THREADS, 0, stream, qkv32,
+                          (const bf16 *)t->bqkv, H3, total);
+    if (err) return err;
     cublasHandle_t h;
     if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f;
     ATTN_TRY_CUBLAS(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, H3, BT, p->D, &one, t->wqkv,
-                                 CUDA_R_16BF, p->D, t->x, CUDA_R_16BF, p->D, &one, qkv,
-                                 CUDA_R_16BF, H3, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-    return 0;
+                                 CUDA_R_16BF, p->D, t->x, CUDA_R_16BF, p->D, &one, qkv32,
+                                 CUDA_R_32F, H3, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    if (int e = aft_colmax(p, qkv32, m, stream)) return e;
+    return ATTN_LAUNCH(aft_bf16_shift_kernel, grid, TC_THREADS, 0, stream,
+                       (const float *)qkv32, (const float *)m, (bf16 *)qkv, p->T, p->Dh, total);
 }
 
 /* As aft_project_out (common.cu), in bf16. */
@@ -80,26 +118,6 @@ int aft_bf16_project_out(const aft_problem_t *p, const aft_tensors_t *t, const v
                                  CUDA_R_16BF, p->Dh, y, CUDA_R_16BF, p->Dh, &one, t->out,
                                  CUDA_R_16BF, p->D, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     return 0;
-}
-
-/* One thread per (b, c), as aft_colmax_kernel. */
-__global__ void __launch_bounds__(TC_THREADS)
-aft_bf16_colmax_kernel(const bf16 *__restrict__ qkv, float *__restrict__ m, int B, int T, int Dh)
-{
-    const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= B * Dh) return;
-    const int b = i / Dh, c = i % Dh;
-    const bf16 *K = qkv + (size_t)b * T * 3 * Dh + Dh + c;
-    float mx = -INFINITY;
-    for (int t = 0; t < T; t++) mx = fmaxf(mx, __bfloat162float(K[(size_t)t * 3 * Dh]));
-    m[i] = mx;
-}
-
-int aft_bf16_colmax(const aft_problem_t *p, const void *qkv, float *m, cudaStream_t stream)
-{
-    const int n = p->B * p->Dh;
-    return ATTN_LAUNCH(aft_bf16_colmax_kernel, ATTN_CEIL_DIV(n, TC_THREADS), TC_THREADS, 0,
-                       stream, (const bf16 *)qkv, m, p->B, p->T, p->Dh);
 }
 
 /* One warp per row t (full form: w' = w), as aft_rowmax_kernel. */
@@ -136,10 +154,11 @@ aft_tc_ew_kernel(const bf16 *__restrict__ w, const float *__restrict__ r, bf16 *
 }
 
 /* Z (Tp × Np), one thread per (t', j) with j < Np/2-ish: thread (t', b, c) writes both halves;
- * the padding columns [2·B·Dh, Np) and rows [T, Tp) are zeroed by the same grid. */
+ * the padding columns [2·B·Dh, Np) and rows [T, Tp) are zeroed by the same grid. qkv holds
+ * K − m (aft_bf16_project_qkv). */
 __global__ void __launch_bounds__(TC_THREADS)
-aft_tc_z_kernel(const bf16 *__restrict__ qkv, const float *__restrict__ m, bf16 *__restrict__ Z,
-                int B, int T, int Tp, int Dh, int Np)
+aft_tc_z_kernel(const bf16 *__restrict__ qkv, bf16 *__restrict__ Z, int B, int T, int Tp, int Dh,
+                int Np)
 {
     const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= (long long)Tp * Np) return;
@@ -148,7 +167,7 @@ aft_tc_z_kernel(const bf16 *__restrict__ qkv, const float *__restrict__ m, bf16 
     if (tp < T && j < 2 * B * Dh) {
         const int b = j / (2 * Dh), jj = j % (2 * Dh), c = jj % Dh;
         const bf16 *kp = qkv + ((size_t)b * T + tp) * 3 * Dh + Dh + c;
-        const float e = expf(__bfloat162float(kp[0]) - m[b * Dh + c]);
+        const float e = expf(__bfloat162float(kp[0]));
         z = jj < Dh ? e * __bfloat162float(kp[Dh]) : e;
     }
     Z[i] = __float2bfloat16(z);
@@ -198,7 +217,7 @@ aft_tc_combine_kernel(const bf16 *__restrict__ qkv, const float *__restrict__ N,
 
 typedef struct tc_ws {
     bf16 *qkv, *y, *E, *Z;
-    float *m, *r, *N;
+    float *m, *r, *N, *qkv32;
 } tc_ws_t;
 
 static tc_ws_t tc_take(aft_ws_t *w, const aft_problem_t *p)
@@ -213,6 +232,7 @@ static tc_ws_t tc_take(aft_ws_t *w, const aft_problem_t *p)
     r.E = (bf16 *)aft_ws_take(w, Tp * Tp * sizeof(bf16));
     r.Z = (bf16 *)aft_ws_take(w, Tp * Np * sizeof(bf16));
     r.N = (float *)aft_ws_take(w, Tp * Np * sizeof(float));
+    r.qkv32 = (float *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(float));
     return r;
 }
 
@@ -253,14 +273,13 @@ extern "C" int aft_tensor_core_launch(const aft_problem_t *p, const aft_tensors_
     if (ATTN_CEIL_DIV(btd, (long long)TC_THREADS) > 0x7fffffffLL || Tp / 16 > 65535)
         return (int)cudaErrorInvalidConfiguration;
 
-    if (int e = aft_bf16_project_qkv(p, t, tw.qkv, stream)) return e;
-    if (int e = aft_bf16_colmax(p, tw.qkv, tw.m, stream)) return e;
+    if (int e = aft_bf16_project_qkv(p, t, tw.qkv32, tw.m, tw.qkv, stream)) return e;
     if (int e = aft_bf16_rowmax(p, t->w, tw.r, stream)) return e;
     int err = ATTN_LAUNCH(aft_tc_ew_kernel, blocks_of((long long)Tp * Tp), TC_THREADS, 0, stream,
                           (const bf16 *)t->w, (const float *)tw.r, tw.E, p->T, Tp, p->Tmax);
     if (err) return err;
     err = ATTN_LAUNCH(aft_tc_z_kernel, blocks_of((long long)Tp * Np), TC_THREADS, 0, stream,
-                      (const bf16 *)tw.qkv, (const float *)tw.m, tw.Z, p->B, p->T, Tp, p->Dh, Np);
+                      (const bf16 *)tw.qkv, tw.Z, p->B, p->T, Tp, p->Dh, Np);
     if (err) return err;
     const dim3 grid(ATTN_CEIL_DIV(Np, 16 * TC_GEMM_WARPS), Tp / 16);
     err = ATTN_LAUNCH(aft_tc_gemm_kernel, grid, 32 * TC_GEMM_WARPS, 0, stream,
