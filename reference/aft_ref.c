@@ -28,14 +28,7 @@ double aft_bias(const aft_shape_t *s, const float *w, int64_t t, int64_t tp)
  * AVX2 as well and pick one at run time. Every output is b[j] + W[j, 0]·v[0] + W[j, 1]·v[1] + …
  * in double, in this order, each product and sum rounded (ISO C mode: no contraction to FMA), in
  * every clone: the results depend neither on the machine nor on the selected rows. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef VECTOR_CLONES
-#define VECTOR_CLONES
-#endif
+#include "ref_vector.h"
 
 /* Transposed copy of rows [r0, r0 + rows) of a (·, n) weight: wT[c·rows + j] = w[(r0 + j)·n + c]. */
 static float *transpose(const float *w, int64_t r0, int64_t rows, int64_t n)

@@ -57,14 +57,7 @@ static void pixel_major(const halo_shape_t *s, const float *x, int64_t b, float 
  * Every output, in every path, is 0 + W[r, 0]·x[0] + W[r, 1]·x[1] + … in double, in this order,
  * each product and sum rounded (ISO C mode: no contraction to FMA), so results depend neither on
  * the machine, nor on the path, nor on which other rows are selected. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef VECTOR_CLONES
-#define VECTOR_CLONES
-#endif
+#include "ref_vector.h"
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && defined(__has_builtin)
 #if __has_attribute(target) && __has_builtin(__builtin_convertvector) &&                        \
     __has_builtin(__builtin_cpu_supports)
