@@ -14,6 +14,7 @@
 
 #include "aaconv_ref.h"
 #include "gpu_adapters.h"
+#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -248,12 +249,7 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
                        sqrt((double)(v[AX_DK] / v[AX_NH])) + Ho + sqrt((double)v[AX_DV]) + 8.0);
 }
 
-static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    reference(v, in, out, NULL);
-    return 0;
-}
+ATTN_RUN_REFERENCE
 
 static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
 {

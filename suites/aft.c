@@ -15,6 +15,7 @@
 
 #include "aft_ref.h"
 #include "gpu_adapters.h"
+#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -238,12 +239,7 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    reference(v, in, out, NULL);
-    return 0;
-}
+ATTN_RUN_REFERENCE
 
 static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
 {

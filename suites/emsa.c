@@ -16,6 +16,7 @@
 
 #include "emsa_ref.h"
 #include "gpu_adapters.h"
+#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -229,12 +230,7 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
                        2 * sqrt((double)n_keys(v)) + 8.0);
 }
 
-static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    reference(v, in, out, NULL);
-    return 0;
-}
+ATTN_RUN_REFERENCE
 
 static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
 {

@@ -11,6 +11,7 @@
 
 #include "halo_ref.h"
 #include "gpu_adapters.h"
+#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -201,12 +202,7 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    reference(v, in, out, NULL);
-    return 0;
-}
+ATTN_RUN_REFERENCE
 
 static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mhsa_ref.h"
+#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -151,12 +152,7 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    reference(v, in, out, NULL);
-    return 0;
-}
+ATTN_RUN_REFERENCE
 
 static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
 {

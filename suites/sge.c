@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "reference_variant.h"
 #include "registry.h"
 #include "sge_ref.h"
 #include "util.h"
@@ -144,12 +145,7 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
                        8.0);
 }
 
-static int run_reference(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    reference(v, in, out, NULL);
-    return 0;
-}
+ATTN_RUN_REFERENCE
 
 static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
 {

@@ -236,6 +236,31 @@ void tst_lines_free(char **lines, int n)
     free(lines);
 }
 
+int tst_build_cases(const char *name, const char *shape, int sweep, int cpu_grid, int64_t **cases,
+                    char *err, size_t n)
+{
+    attn_opts_t o;
+    attn_opts_init(&o);
+    if (shape) o.shapes[o.nshapes++] = shape;
+    o.sweep = sweep;
+    *cases = NULL;
+    err[0] = 0;
+    return attn_build_cases(tst_suite(name), &o, cpu_grid, cases, err, n);
+}
+
+void tst_expect_bad_shapes(const char *name, const tst_bad_shape_t *bad, size_t nbad)
+{
+    char err[512];
+    int64_t *cases;
+    for (size_t t = 0; t < nbad; t++) {
+        const int n = tst_build_cases(name, bad[t].shape, 0, 0, &cases, err, sizeof err);
+        cr_expect_eq(n, -1, "--shape %s was accepted", bad[t].shape);
+        cr_expect(strstr(err, bad[t].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
+                  bad[t].shape, err, bad[t].msg);
+        free(cases);
+    }
+}
+
 char *tst_csv_header(const char *name)
 {
     attn_row_t h;

@@ -68,6 +68,19 @@ void tst_lines_free(char **lines, int n);
 /* Index of header field `name` in a CSV header line, or -1. */
 int tst_csv_col(const char *header, const char *name);
 
+/* attn_build_cases for suite `name` with at most one --shape (NULL: none) and --sweep when
+ * sweep; *cases is NULL and err empty before the call. */
+int tst_build_cases(const char *name, const char *shape, int sweep, int cpu_grid, int64_t **cases,
+                    char *err, size_t n);
+
+/* A --shape the suite must refuse, and a part of the message that must name the bad value. */
+typedef struct tst_bad_shape {
+    const char *shape, *msg;
+} tst_bad_shape_t;
+
+/* Expects every shape of bad[0..n) refused by suite `name`'s case builder with its message. */
+void tst_expect_bad_shapes(const char *name, const tst_bad_shape_t *bad, size_t n);
+
 /* The results CSV header attnbench writes for suite `name` (malloc'd, no newline). */
 char *tst_csv_header(const char *name);
 

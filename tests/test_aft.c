@@ -362,13 +362,7 @@ Test(aft_f32, large_k_is_finite)
 
 static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
 {
-    attn_opts_t o;
-    attn_opts_init(&o);
-    if (shape) o.shapes[o.nshapes++] = shape;
-    o.sweep = sweep;
-    *cases = NULL;
-    err[0] = 0;
-    return attn_build_cases(tst_suite("aft"), &o, cpu_grid, cases, err, n);
+    return tst_build_cases("aft", shape, sweep, cpu_grid, cases, err, n);
 }
 
 /* derive(): Dh = D, Tmax = T by default; bad shapes are refused with the values named. */
@@ -381,7 +375,7 @@ Test(aft_suite, derive_and_errors)
     cr_expect_eq(tst_axis(su, v, "s"), 256);
     cr_expect_eq(tst_axis(su, v, "form"), 0);
     free(v);
-    static const struct { const char *shape, *msg; } bad[] = {
+    static const tst_bad_shape_t bad[] = {
         {"s=0", "s=0"},
         {"s=-3", "s=-3"},
         {"T=300,Tmax=256", "T=300 is larger than Tmax=256"},
@@ -389,14 +383,7 @@ Test(aft_suite, derive_and_errors)
         {"B=65536,T=32768,D=16", "2^31"},
     };
     char err[512];
-    int64_t *cases;
-    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-        const int n = build(bad[t].shape, 0, 0, &cases, err, sizeof err);
-        cr_expect_eq(n, -1, "--shape %s was accepted", bad[t].shape);
-        cr_expect(strstr(err, bad[t].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
-                  bad[t].shape, err, bad[t].msg);
-        free(cases);
-    }
+    tst_expect_bad_shapes("aft", bad, sizeof bad / sizeof bad[0]);
     /* derive() itself names s for a direct caller that skips the CLI's range check */
     int64_t w[8] = {1, 8, 4, ATTN_UNSET, 2, 0, ATTN_UNSET, 0};
     cr_assert_eq(su->naxes, 8);

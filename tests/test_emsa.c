@@ -438,13 +438,7 @@ Test(emsa_f32, variant_and_planted_bugs)
 
 static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
 {
-    attn_opts_t o;
-    attn_opts_init(&o);
-    if (shape) o.shapes[o.nshapes++] = shape;
-    o.sweep = sweep;
-    *cases = NULL;
-    err[0] = 0;
-    return attn_build_cases(tst_suite("emsa"), &o, cpu_grid, cases, err, n);
+    return tst_build_cases("emsa", shape, sweep, cpu_grid, cases, err, n);
 }
 
 Test(emsa_suite, derive_and_errors)
@@ -454,7 +448,7 @@ Test(emsa_suite, derive_and_errors)
     cr_expect_eq(tst_axis(su, v, "W"), 14);
     cr_expect_eq(tst_axis(su, v, "N"), 196);
     free(v);
-    static const struct { const char *shape, *msg; } bad[] = {
+    static const tst_bad_shape_t bad[] = {
         {"C=250,heads=3", "C=250 is not divisible by heads=3"},
         {"C=64,heads=128", "C=64 is not divisible by heads=128"},
         {"H=7,W=8,N=49", "N=49 is not H·W = 7·8 = 56"},
@@ -463,15 +457,7 @@ Test(emsa_suite, derive_and_errors)
         {"r=-2", "r=-2: the reduction ratio must be >= 1"},
         {"H=1,W=1,r=3", "H=1, W=1 are too small for r=3"},
     };
-    char err[512];
-    int64_t *cases;
-    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-        const int n = build(bad[t].shape, 0, 0, &cases, err, sizeof err);
-        cr_expect_eq(n, -1, "--shape %s was accepted", bad[t].shape);
-        cr_expect(strstr(err, bad[t].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
-                  bad[t].shape, err, bad[t].msg);
-        free(cases);
-    }
+    tst_expect_bad_shapes("emsa", bad, sizeof bad / sizeof bad[0]);
 }
 
 /* Both grids are the four ResT stages (C, heads, r, H) paired by in_sweep, crossed with B;

@@ -670,7 +670,7 @@ Test(halo_suite, derive_and_errors)
     cr_expect_eq(tst_axis(su, v, "W"), 40);
     free(v);
 
-    static const struct { const char *shape, *msg; } bad[] = {
+    static const tst_bad_shape_t bad[] = {
         {"H=30", "H=30 is not divisible by block=8"},
         {"H=32,W=20", "W=20 is not divisible by block=8"},
         {"H=12,block=4,W=18", "W=18 is not divisible by block=4"},
@@ -681,15 +681,7 @@ Test(halo_suite, derive_and_errors)
         {"d=0", "d=0: d must be in [1,"},
         {"C=16384,H=512", "2^31"},
     };
-    char err[512];
-    int64_t *cases;
-    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-        const int n = build(bad[t].shape, 0, 0, NULL, &cases, err, sizeof err);
-        cr_expect_eq(n, -1, "--shape %s was accepted", bad[t].shape);
-        cr_expect(strstr(err, bad[t].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
-                  bad[t].shape, err, bad[t].msg);
-        free(cases);
-    }
+    tst_expect_bad_shapes("halo", bad, sizeof bad / sizeof bad[0]);
 }
 
 /* The sweeps: SPEC.md's GPU grid is 3·2·3·3·2·2 = 216 cases with (block, halo) only in

@@ -249,13 +249,7 @@ Test(sge_f32, planted_bugs_rejected)
 
 static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
 {
-    attn_opts_t o;
-    attn_opts_init(&o);
-    if (shape) o.shapes[o.nshapes++] = shape;
-    o.sweep = sweep;
-    *cases = NULL;
-    err[0] = 0;
-    return attn_build_cases(tst_suite("sge"), &o, cpu_grid, cases, err, n);
+    return tst_build_cases("sge", shape, sweep, cpu_grid, cases, err, n);
 }
 
 Test(sge_suite, derive_and_errors)
@@ -265,21 +259,13 @@ Test(sge_suite, derive_and_errors)
     cr_expect_eq(tst_axis(su, v, "W"), 9);
     cr_expect_eq(tst_axis(su, v, "G"), 64);
     free(v);
-    static const struct { const char *shape, *msg; } bad[] = {
+    static const tst_bad_shape_t bad[] = {
         {"C=250", "C=250 is not divisible by G=64"},
         {"C=12,G=8", "C=12 is not divisible by G=8"},
         {"G=0", "G=0: G must be in [1,"},
         {"H=200", "H·W must be at most 2^14"},
     };
-    char err[512];
-    int64_t *cases;
-    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-        const int n = build(bad[t].shape, 0, 0, &cases, err, sizeof err);
-        cr_expect_eq(n, -1, "--shape %s was accepted", bad[t].shape);
-        cr_expect(strstr(err, bad[t].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
-                  bad[t].shape, err, bad[t].msg);
-        free(cases);
-    }
+    tst_expect_bad_shapes("sge", bad, sizeof bad / sizeof bad[0]);
 }
 
 Test(sge_suite, flops_bytes_layout_grids)

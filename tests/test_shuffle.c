@@ -269,13 +269,7 @@ Test(shuffle_f32, planted_bugs_rejected)
 
 static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
 {
-    attn_opts_t o;
-    attn_opts_init(&o);
-    if (shape) o.shapes[o.nshapes++] = shape;
-    o.sweep = sweep;
-    *cases = NULL;
-    err[0] = 0;
-    return attn_build_cases(tst_suite("shuffle"), &o, cpu_grid, cases, err, n);
+    return tst_build_cases("shuffle", shape, sweep, cpu_grid, cases, err, n);
 }
 
 Test(shuffle_suite, derive_and_errors)
@@ -286,22 +280,14 @@ Test(shuffle_suite, derive_and_errors)
     cr_expect_eq(tst_axis(su, v, "C"), 256);
     cr_expect_eq(tst_axis(su, v, "G"), 8);
     free(v);
-    static const struct { const char *shape, *msg; } bad[] = {
+    static const tst_bad_shape_t bad[] = {
         {"C=250", "C=250 is not divisible by 2·G=16"},
         {"C=100,G=64", "C=100 is not divisible by 2·G=128"},
         {"C=20,G=4", "C=20 is not divisible by 2·G=8"},
         {"G=0", "G=0: G must be in [1,"},
         {"C=2048,H=16384,W=16384", "2^29"},
     };
-    char err[512];
-    int64_t *cases;
-    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-        const int n = build(bad[t].shape, 0, 0, &cases, err, sizeof err);
-        cr_expect_eq(n, -1, "--shape %s was accepted", bad[t].shape);
-        cr_expect(strstr(err, bad[t].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
-                  bad[t].shape, err, bad[t].msg);
-        free(cases);
-    }
+    tst_expect_bad_shapes("shuffle", bad, sizeof bad / sizeof bad[0]);
 }
 
 Test(shuffle_suite, flops_bytes_layout_grids)
