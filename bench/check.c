@@ -17,8 +17,7 @@ double attn_load(const void *buf, attn_dtype_t dtype, int64_t i)
 }
 
 static attn_check_t compare(const void *out, attn_dtype_t dtype, const double *ref, int64_t numel,
-                            int64_t row_len, int64_t (*row_of)(const int64_t *, int64_t),
-                            const int64_t *v, const uint8_t *row_sel, double tol_rel);
+                            int64_t row_len, const attn_suite_t *s, const int64_t *v, const uint8_t *row_sel, double tol_rel);
 
 attn_check_t attn_compare(const void *out, attn_dtype_t dtype, const double *ref, int64_t numel,
                           int64_t row_len, const uint8_t *row_sel, double tol_rel)
@@ -27,21 +26,20 @@ attn_check_t attn_compare(const void *out, attn_dtype_t dtype, const double *ref
 }
 
 attn_check_t attn_compare_mapped(const void *out, attn_dtype_t dtype, const double *ref,
-                                 int64_t numel, int64_t (*row_of)(const int64_t *v, int64_t e),
-                                 const int64_t *v, const uint8_t *row_sel, double tol_rel)
+                                 int64_t numel, const attn_suite_t *s, const int64_t *v,
+                                 const uint8_t *row_sel, double tol_rel)
 {
-    return compare(out, dtype, ref, numel, 1, row_of, v, row_sel, tol_rel);
+    return compare(out, dtype, ref, numel, 1, s, v, row_sel, tol_rel);
 }
 
 static attn_check_t compare(const void *out, attn_dtype_t dtype, const double *ref, int64_t numel,
-                            int64_t row_len, int64_t (*row_of)(const int64_t *, int64_t),
-                            const int64_t *v, const uint8_t *row_sel, double tol_rel)
+                            int64_t row_len, const attn_suite_t *s, const int64_t *v, const uint8_t *row_sel, double tol_rel)
 {
     attn_check_t c = {0};
     c.worst = -1;
     double err2 = 0.0, ref2 = 0.0;
     for (int64_t e = 0; e < numel; e++) {
-        if (row_sel && !row_sel[row_of ? row_of(v, e) : e / row_len]) continue;
+        if (row_sel && !row_sel[s ? s->row_of(s, v, e) : e / row_len]) continue;
         const double o = attn_load(out, dtype, e), r = ref[e];
         c.checked++;
         if (fabs(r) > c.ref_scale) c.ref_scale = fabs(r);

@@ -23,10 +23,10 @@ typedef struct attn_check {
 attn_check_t attn_compare(const void *out, attn_dtype_t dtype, const double *ref, int64_t numel,
                           int64_t row_len, const uint8_t *row_sel, double tol_rel);
 
-/* The same, with element e in row row_of(v, e) (outputs whose rows are strided). */
+/* The same, with element e in row s->row_of(s, v, e) (outputs whose rows are strided). */
 attn_check_t attn_compare_mapped(const void *out, attn_dtype_t dtype, const double *ref,
-                                 int64_t numel, int64_t (*row_of)(const int64_t *v, int64_t e),
-                                 const int64_t *v, const uint8_t *row_sel, double tol_rel);
+                                 int64_t numel, const attn_suite_t *s, const int64_t *v,
+                                 const uint8_t *row_sel, double tol_rel);
 
 /* Read element i of a buffer of dtype as a double. */
 double attn_load(const void *buf, attn_dtype_t dtype, int64_t i);

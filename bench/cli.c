@@ -40,7 +40,7 @@ void attn_print_help(FILE *f)
         "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"
         "noise-aware verdict; --fail-above PCT exits 1 on a regression beyond PCT percent.\n"
         "merge: the rows of CSVs with the same header (e.g. --shard outputs) into OUT.csv.\n"
-        "floors: whether the speed floors (suites/floors.c) are met by the rows of results CSVs;\n"
+        "floors: whether the speed floors (each suite's floors in suites/<name>.c) are met by the rows of results CSVs;\n"
         "exits 1 on a floor missed or without data.\n"
         "plots: the pictures of CSVs drawn together (e.g. a sweep's and the peers' of one suite),\n"
         "per suite, with its plot axis and panels; several CSVs are first combined into\n"
@@ -49,6 +49,7 @@ void attn_print_help(FILE *f)
         "Selection\n"
         "  --list               list suites, their axes and variants (with why a variant\n"
         "                       cannot run here), then exit\n"
+        "  --list-suites        print the suites' names, one a line, then exit\n"
         "  --suite NAME|all     suite to run (default: all)\n"
         "  --variant REGEX      only variants whose name matches (POSIX extended regex)\n"
         "  --backend B          cpu, gpu, all (cpu + gpu; the default) or emu: the GPU\n"
@@ -59,6 +60,8 @@ void attn_print_help(FILE *f)
         "  --shape k=v,...      one case; axes not given take defaults or are derived;\n"
         "                       repeatable. Values take k/m suffixes (16k = 16384)\n"
         "  --axis k=a,b,c       use these values for axis k (multiplies with the rest)\n"
+        "  --check-shapes       the suite's awkward cases (tile remainders, length 1, padding,\n"
+        "                       borders) that every variant must pass; with --shape, added\n"
         "\n"
         "Checking and timing\n"
         "  --check              verify only, no timing; exit 1 if any variant fails\n"
@@ -213,6 +216,8 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
                     : !strcmp(name, "--check") ? &o->check_only
                     : !strcmp(name, "--no-plots") ? &o->no_plots
                     : !strcmp(name, "--plan") ? &o->plan
+                    : !strcmp(name, "--check-shapes") ? &o->check_shapes
+                    : !strcmp(name, "--list-suites") ? &o->list_suites
                     : !strcmp(name, "--calibrate") ? &o->calibrate
                     : !strcmp(name, "--no-calibrate") ? &o->no_calibrate
                     : !strcmp(name, "--isolate") ? &isolate_on
@@ -326,6 +331,10 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
                  o->min_samples);
         return -1;
     }
+    if (o->sweep && o->check_shapes) {
+        snprintf(err, n, "--sweep and --check-shapes are exclusive: a sweep runs the suite's grid");
+        return -1;
+    }
     if (o->sweep && o->nshapes) {
         snprintf(err, n, "--sweep and --shape are exclusive: a sweep runs the suite's grid");
         return -1;
@@ -412,7 +421,7 @@ static int finish_case(const attn_suite_t *s, int64_t *v, char *err, size_t n)
 {
     for (int i = 0; i < s->naxes; i++)
         if (v[i] == ATTN_UNSET && s->axes[i].def != ATTN_UNSET) v[i] = s->axes[i].def;
-    if (s->derive && s->derive(v, err, n)) return -1;
+    if (s->derive && s->derive(s, v, err, n)) return -1;
     char cs[512];
     for (int i = 0; i < s->naxes; i++) {
         if (v[i] == ATTN_UNSET) {
@@ -454,8 +463,27 @@ int attn_build_cases(const attn_suite_t *s, const attn_opts_t *o, int cpu_grid, 
             if (check_range(s, i, o->axis[k].vals[j], "--axis", err, n)) return -1;
         cnt[i] = o->axis[k].n, vals[i] = o->axis[k].vals;
     }
-    /* Bases: each --shape, or one all-unset case. */
-    int nbase = o->nshapes ? o->nshapes : 1;
+    /* Bases: each --shape and, with --check-shapes, each of the suite's check shapes; else one
+     * all-unset case. */
+    const char *bases[ATTN_MAX_SHAPES + 64];
+    int nbase = 0;
+    for (int k = 0; k < o->nshapes; k++) bases[nbase++] = o->shapes[k];
+    if (o->check_shapes) {
+        if (!s->check_shapes || !s->check_shapes[0]) {
+            snprintf(err, n, "--check-shapes: suite %s declares no check shapes", s->name);
+            return -1;
+        }
+        for (int k = 0; s->check_shapes[k]; k++) {
+            if (nbase == (int)(sizeof bases / sizeof bases[0])) {
+                snprintf(err, n, "--check-shapes: suite %s has more than %d check shapes",
+                         s->name, (int)(sizeof bases / sizeof bases[0]) - o->nshapes);
+                return -1;
+            }
+            bases[nbase++] = s->check_shapes[k];
+        }
+    }
+    const int given = nbase > 0;
+    if (!given) nbase = 1;
     size_t total = (size_t)nbase;
     for (int i = 0; i < na; i++)
         if (cnt[i]) total *= (size_t)cnt[i];
@@ -472,14 +500,14 @@ int attn_build_cases(const attn_suite_t *s, const attn_opts_t *o, int cpu_grid, 
     for (int b = 0; b < nbase; b++) {
         int64_t base[ATTN_MAX_AXES];
         for (int i = 0; i < na; i++) base[i] = ATTN_UNSET;
-        if (o->nshapes && apply_shape(s, o->shapes[b], base, err, n)) goto fail;
+        if (given && apply_shape(s, bases[b], base, err, n)) goto fail;
         /* Odometer over the listed axes; the first axis varies slowest. */
         int idx[ATTN_MAX_AXES] = {0};
         for (;;) {
             int64_t *v = cases + c * (size_t)na;
             for (int i = 0; i < na; i++) v[i] = cnt[i] ? vals[i][idx[i]] : base[i];
             if (finish_case(s, v, err, n)) goto fail;
-            if (!o->sweep || !s->in_sweep || s->in_sweep(v)) c++; /* else: overwritten next */
+            if (!o->sweep || !s->in_sweep || s->in_sweep(s, v)) c++; /* else: overwritten next */
             int i = na - 1;
             for (; i >= 0; i--) {
                 if (!cnt[i]) continue;

@@ -18,6 +18,7 @@ typedef struct attn_axis_override {
 
 typedef struct attn_opts {
     int help, list, sweep, check_only, no_plots;
+    int list_suites;            /* print the suites' names, one a line, and exit */
     int plan;                   /* print the rows a run would write (status planned), run nothing */
     int calibrate;              /* measure the device's ceilings, print them, exit */
     int no_calibrate;           /* timed GPU runs: do not measure the ceilings first */
@@ -26,6 +27,7 @@ typedef struct attn_opts {
     const char *backend;        /* "all" (cpu + gpu), "cpu", "gpu" or "emu" */
     int nshapes;
     const char *shapes[ATTN_MAX_SHAPES];
+    int check_shapes;           /* the suite's check shapes (attn_suite_t.check_shapes) too */
     int naxis;
     attn_axis_override_t axis[ATTN_MAX_AXES];
     const char *csv, *dump;

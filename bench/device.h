@@ -45,12 +45,12 @@ int attn_gpu_poison(void *p, size_t n, char *err, size_t errlen);
 /* Run the variant once on the stream and wait for it; reports launch and execution errors.
  * After an error that leaves the context unusable (illegal address, ...), attn_gpu_broken()
  * returns the reason and every later GPU call fails. */
-int attn_gpu_run_sync(const attn_variant_t *var, const int64_t *v, const void *const *in,
+int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in,
                       void *out, void *ws, char *err, size_t errlen);
 const char *attn_gpu_broken(void);
 
 /* One timed sample: flush L2 (memset of the flush buffer), event, run, event, wait. */
-int attn_gpu_sample(const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
+int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
                     void *ws, double *ms, char *err, size_t errlen);
 
 /* NVTX range around a case, named suite/variant/shape. */

@@ -42,6 +42,14 @@ int attn_emu_open(char *why, size_t n)
     return 0;
 }
 
+const attn_suite_t *attn_emu_suite(const char *suite)
+{
+    if (!emu_suites) return NULL;
+    for (int i = 0; emu_suites[i]; i++)
+        if (!strcmp(emu_suites[i]->name, suite)) return emu_suites[i];
+    return NULL;
+}
+
 const attn_variant_t *attn_emu_variant(const char *suite, const char *variant)
 {
     if (!emu_suites) return NULL;

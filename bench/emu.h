@@ -1,5 +1,5 @@
 /* The emulation backend as bench/ sees it: the GPU variants of every suite, compiled a second
- * time for the host (kernels/emu/), loaded from a shared module with its own registry. Rows run
+ * time for the host (bench/emu/), loaded from a shared module with its own registry. Rows run
  * there carry status and errors, never timings: emulation says nothing about speed. */
 #ifndef ATTN_EMU_H
 #define ATTN_EMU_H
@@ -10,6 +10,9 @@
 
 /* Load the module (ATTNBENCH_EMU_LIB, else the one this build made). 0, or -1 with why not. */
 int attn_emu_open(char *why, size_t n);
+
+/* The module's own copy of suite `suite` (what its variants' callbacks get), or NULL. */
+const attn_suite_t *attn_emu_suite(const char *suite);
 
 /* The emulated twin of GPU variant `variant` of suite `suite`, or NULL. */
 const attn_variant_t *attn_emu_variant(const char *suite, const char *variant);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "registry.h"
 #include "table.h"
 
 /* ------------------------------------------------------------------ small helpers */
@@ -689,7 +690,7 @@ int attn_floors_cli(const attn_floor_t *floors, int argc, char **argv, FILE *out
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fprintf(out,
                     "usage: attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"
-                    "Judges the speed floors (suites/floors.c) on the rows of results CSVs (a\n"
+                    "Judges the speed floors (each suite's floors in suites/<name>.c) on the rows of results CSVs (a\n"
                     "directory: its *.csv files): per floor and case, the numerator's time against\n"
                     "the other variant's (a ratio), or its percentage of a measured ceiling, and\n"
                     "PASS, MISS (by how much), NO DATA (which row is missing) or N/A (a variant\n"
@@ -801,7 +802,29 @@ bad_usage:
     return usage(err, msg);
 }
 
+attn_floor_t *attn_floors_all(void)
+{
+    int n = 0;
+    for (int i = 0; attn_suites[i]; i++) n += attn_suites[i]->nfloors;
+    attn_floor_t *all = calloc((size_t)n + 1, sizeof *all);
+    if (!all) return NULL;
+    n = 0;
+    for (int i = 0; attn_suites[i]; i++)
+        for (int j = 0; j < attn_suites[i]->nfloors; j++) {
+            all[n] = attn_suites[i]->floors[j];
+            all[n++].suite = attn_suites[i]->name;
+        }
+    return all;
+}
+
 int attn_floors_main(int argc, char **argv)
 {
-    return attn_floors_cli(attn_floors, argc, argv, stdout, stderr);
+    attn_floor_t *all = attn_floors_all();
+    if (!all) {
+        fprintf(stderr, "attnbench floors: out of memory\n");
+        return 2;
+    }
+    const int rc = attn_floors_cli(all, argc, argv, stdout, stderr);
+    free(all);
+    return rc;
 }

@@ -1,7 +1,7 @@
 /* attnbench floors CSV...: whether the speed floors are met by the rows of results CSVs.
  *
- * A floor is data (suites/floors.c: the layer that knows mechanisms; nothing here names a suite
- * or a variant): a numerator variant of one suite, a case filter, and either
+ * A floor is data (each suite's `floors` in suites/<name>.c: the layer that knows mechanisms;
+ * nothing here names a suite or a variant): a numerator variant of one suite, a case filter, and either
  *   ATTN_FLOOR_SPEEDUP  another variant (ours, or a peer's) whose time at the same case, divided
  *                       by the numerator's, must be at least `min`; or
  *   ATTN_FLOOR_PCT      a column of the numerator's row holding a percentage of a measured
@@ -60,8 +60,18 @@ typedef struct attn_floor {
     const char *why;           /* one line: why this floor */
 } attn_floor_t;
 
-/* The project's floors, defined in suites/floors.c, terminated by an entry with name NULL. */
-extern const attn_floor_t attn_floors[];
+/* Building blocks for a suite's floors: our GPU row, a PyTorch peer's row (bf16), and a floor
+ * on the percentage of the measured copy bandwidth (judged only at cases of at least 256 MiB:
+ * a smaller one may live in L2, 50 MiB on H100, 60 on H200, or be launch-bound). */
+#define ATTN_FLOOR_OURS(v, dt) {v, "gpu", dt}
+#define ATTN_FLOOR_PEER(v) {v, "peer", "bf16"}
+#define ATTN_FLOOR_PCT_BW(v, dt)                                                                \
+    .num = ATTN_FLOOR_OURS(v, dt), .kind = ATTN_FLOOR_PCT, .pct_column = "pct_bw",            \
+    .ceiling_column = "peak_gbps", .ceiling_unit = "GB/s", .min_bytes = 256.0 * 1024 * 1024
+
+/* Every suite's floors (attn_suite_t.floors, with .suite set to the suite's name), terminated
+ * by an entry with name NULL; free() it. */
+attn_floor_t *attn_floors_all(void);
 
 /* 0 when f is well formed (a name, a suite, variants, a parsable where, min > 0, the columns of
  * its kind); else -1 with a message naming the floor and what is wrong. */
@@ -72,7 +82,7 @@ int attn_floor_check(const attn_floor_t *f, char *err, size_t n);
  * The table goes to out, messages to err. Returns the exit status (see above). */
 int attn_floors_cli(const attn_floor_t *floors, int argc, char **argv, FILE *out, FILE *err);
 
-/* attn_floors_cli over attn_floors, stdout and stderr. */
+/* attn_floors_cli over attn_floors_all(), stdout and stderr. */
 int attn_floors_main(int argc, char **argv);
 
 #endif

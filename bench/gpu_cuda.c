@@ -268,10 +268,10 @@ int attn_gpu_poison(void *p, size_t n, char *err, size_t errlen)
     return 0;
 }
 
-static int launch(const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
+static int launch(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
                   void *ws, char *err, size_t errlen)
 {
-    int rc = var->run(v, in, out, ws, stream);
+    int rc = var->run(s, var, v, in, out, ws, stream);
     if (rc) {
         snprintf(err, errlen, "launch failed: %s (code %d)",
                  var->error_string ? var->error_string(rc) : "error", rc);
@@ -282,24 +282,24 @@ static int launch(const attn_variant_t *var, const int64_t *v, const void *const
     return 0;
 }
 
-int attn_gpu_run_sync(const attn_variant_t *var, const int64_t *v, const void *const *in,
+int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in,
                       void *out, void *ws, char *err, size_t errlen)
 {
     if (broken[0]) { snprintf(err, errlen, "%s", broken); return -1; }
-    if (launch(var, v, in, out, ws, err, errlen)) return -1;
+    if (launch(s, var, v, in, out, ws, err, errlen)) return -1;
     TRY(cudaStreamSynchronize(stream), "kernel execution");
     return 0;
 }
 
 const char *attn_gpu_broken(void) { return broken[0] ? broken : NULL; }
 
-int attn_gpu_sample(const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
+int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
                     void *ws, double *ms, char *err, size_t errlen)
 {
     /* A fresh byte value each time, so nothing can short-cut the writes. */
     TRY(cudaMemsetAsync(flush_buf, (int)(++flush_count & 0xff), flush_bytes, stream), "L2 flush");
     TRY(cudaEventRecord(ev_start, stream), "cudaEventRecord");
-    if (launch(var, v, in, out, ws, err, errlen)) return -1;
+    if (launch(s, var, v, in, out, ws, err, errlen)) return -1;
     TRY(cudaEventRecord(ev_stop, stream), "cudaEventRecord");
     TRY(cudaEventSynchronize(ev_stop), "kernel execution");
     float t = 0;

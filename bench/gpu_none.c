@@ -27,14 +27,14 @@ void attn_gpu_free(void *p) { (void)p; }
 int attn_gpu_upload(void *d, const void *s, size_t n, char *err, size_t l) { (void)d, (void)s, (void)n; return fail(err, l); }
 int attn_gpu_download(void *d, const void *s, size_t n, char *err, size_t l) { (void)d, (void)s, (void)n; return fail(err, l); }
 int attn_gpu_poison(void *p, size_t n, char *err, size_t l) { (void)p, (void)n; return fail(err, l); }
-int attn_gpu_run_sync(const attn_variant_t *var, const int64_t *v, const void *const *in,
+int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in,
                       void *out, void *ws, char *err, size_t l)
 {
     (void)var, (void)v, (void)in, (void)out, (void)ws;
     return fail(err, l);
 }
 const char *attn_gpu_broken(void) { return why; }
-int attn_gpu_sample(const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
+int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
                     void *ws, double *ms, char *err, size_t l)
 {
     (void)var, (void)v, (void)in, (void)out, (void)ws, (void)ms;

@@ -41,7 +41,7 @@ int attn_ref_plan(const attn_suite_t *s, const int64_t *v, int64_t rows, const u
     const int64_t nsel = count_sel(row_sel, 0, rows);
     if (!nsel) return 0;
     if (threads == 1 || s->ref_serial) return 1;
-    int64_t unit = s->ref_unit ? s->ref_unit(v) : 1;
+    int64_t unit = s->ref_unit ? s->ref_unit(s, v) : 1;
     if (unit < 1) unit = 1;
     if (unit > rows) unit = rows;
 
@@ -126,7 +126,7 @@ typedef struct job {
 static int job_main(void *p)
 {
     const job_t *j = p;
-    j->s->reference(j->v, j->in, j->out, j->sel);
+    j->s->reference(j->s, j->v, j->in, j->out, j->sel);
     return 0;
 }
 
@@ -135,17 +135,17 @@ int attn_ref_run(const attn_suite_t *s, const int64_t *v, const void *const *in,
 {
     if (threads > ATTN_REF_MAX_THREADS) threads = ATTN_REF_MAX_THREADS;
     if (threads <= 1 || s->ref_serial) {
-        s->reference(v, in, out, row_sel);
+        s->reference(s, v, in, out, row_sel);
         return 1;
     }
     attn_layout_t L;
-    s->layout(v, &L);
+    s->layout(s, v, &L);
     const int64_t rows = L.out_rows;
     int64_t bounds[ATTN_REF_MAX_THREADS + 1];
     const int used = attn_ref_plan(s, v, rows, row_sel, threads, bounds);
     if (used == 0) return 0;
     if (used == 1) {
-        s->reference(v, in, out, row_sel);
+        s->reference(s, v, in, out, row_sel);
         return 1;
     }
 
@@ -159,7 +159,7 @@ int attn_ref_run(const attn_suite_t *s, const int64_t *v, const void *const *in,
         uint8_t *m = calloc((size_t)rows, 1);
         if (!m) {
             for (int i = 0; i < nj; i++) free(jobs[i].sel);
-            s->reference(v, in, out, row_sel);
+            s->reference(s, v, in, out, row_sel);
             return 1;
         }
         if (row_sel) memcpy(m + a, row_sel + a, (size_t)(b - a));

@@ -36,7 +36,7 @@ int attn_ref_threads_for(double flop, int threads);
 int attn_ref_plan(const attn_suite_t *s, const int64_t *v, int64_t rows, const uint8_t *row_sel,
                   int threads, int64_t *bounds);
 
-/* out = s->reference(v, in, ·, row_sel), computed on up to `threads` threads (1: exactly the
+/* out = s->reference(s, v, in, ·, row_sel), computed on up to `threads` threads (1: exactly the
  * single call). Elements of unselected rows are not touched. Returns the number of threads that
  * computed chunks (1 when it ran as one call, 0 when no row is selected). When a thread cannot
  * be started, or its row selection cannot be allocated, its chunk runs on the calling thread. */

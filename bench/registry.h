@@ -1,8 +1,13 @@
 /* The registry: what a suite and a variant are, as plain data.
  *
  * bench/ (CLI, sweep, timer, CSV) only ever talks to suites through these structs; it knows no
- * mechanism by name. A suite lives in suites/<name>.c and is listed once in suites/suites.c;
- * adding one touches no file in bench/.
+ * mechanism by name. A suite lives in suites/<name>.c and is listed once, in the top-level
+ * meson.build's `attn_suite_names` (docs/adding-a-suite.md); adding one touches no file in bench/.
+ *
+ * Every callback gets the suite it belongs to (and a variant's callbacks the variant too), so
+ * one function can serve several suites or rows through their `ctx`: additive is luong's
+ * functions with a fixed score, and each suite's GPU rows share one adapter whose ctx names the
+ * row's launchers.
  *
  * Every axis value is an int64. A case is one value per axis of its suite, in the suite's axis
  * order. ATTN_UNSET marks a value nobody gave yet: the suite's derive() fills it from the others
@@ -64,6 +69,9 @@ typedef struct attn_axis {
 } attn_axis_t;
 
 struct attn_suite;
+struct attn_variant;
+typedef struct attn_suite attn_suite_t;
+typedef struct attn_variant attn_variant_t;
 
 /* One implementation of a suite.
  *  name        unique within the suite; matched by --variant REGEX
@@ -79,8 +87,10 @@ struct attn_suite;
  *  workspace   NULL, or the device/host scratch bytes it needs for a case
  *  run         compute the output for case v: in[i] and out point to the layout's tensors in
  *              `dtype` (int32 tensors as int32), ws to workspace bytes; returns 0 or an error
- *              code, and error_string() turns that into text */
-typedef struct attn_variant {
+ *              code, and error_string() turns that into text
+ *  ctx         the row's own data for its callbacks (e.g. its launchers), or NULL
+ * supports, workspace and run get the suite the row is run in and the row itself. */
+struct attn_variant {
     const char *name;
     attn_backend_t backend;
     attn_dtype_t dtype;
@@ -88,11 +98,13 @@ typedef struct attn_variant {
     const char *kernel_file;
     const char *about;
     const char *available;
-    const char *(*supports)(const int64_t *v);
-    size_t (*workspace)(const int64_t *v);
-    int (*run)(const int64_t *v, const void *const *in, void *out, void *ws, void *stream);
+    const char *(*supports)(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v);
+    size_t (*workspace)(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v);
+    int (*run)(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v,
+               const void *const *in, void *out, void *ws, void *stream);
     const char *(*error_string)(int err);
-} attn_variant_t;
+    const void *ctx;
+};
 
 /* One attention mechanism.
  *  derive     fill ATTN_UNSET values from the others and check constraints; returns 0, or -1
@@ -120,32 +132,44 @@ typedef struct attn_variant {
  *  tolerance  the largest accepted max|out − ref| relative to max(|ref|) for a dtype, with the
  *             derivation written beside it in the suite
  *  plot_axis  the axis the plots put on x
- *  plot_panels comma-separated axes that get one plot panel per value combination */
-typedef struct attn_suite {
+ *  plot_panels comma-separated axes that get one plot panel per value combination
+ *  check_shapes NULL-terminated list of awkward cases ("--shape" strings: tile remainders,
+ *             length 1, padding, borders) that every variant must pass: the conformance test
+ *             runs every GPU variant at each under the emulator, and a lent GPU at each
+ *             (`attnbench --check --check-shapes`)
+ *  floors     the speed floors `attnbench floors` judges (bench/floors.h), nfloors of them
+ *  ctx        the suite's own data for its callbacks, or NULL
+ * Every callback gets the suite first. */
+struct attn_floor;
+struct attn_suite {
     const char *name;
     const char *title;
     int naxes;
     const attn_axis_t *axes;
-    int (*derive)(int64_t *v, char *err, size_t errlen);
-    void (*layout)(const int64_t *v, attn_layout_t *out);
-    void (*generate)(const int64_t *v, uint64_t seed, void *const *in);
-    void (*reference)(const int64_t *v, const void *const *in, double *out,
-                      const uint8_t *row_sel);
-    int64_t (*row_of)(const int64_t *v, int64_t e);
+    int (*derive)(const attn_suite_t *s, int64_t *v, char *err, size_t errlen);
+    void (*layout)(const attn_suite_t *s, const int64_t *v, attn_layout_t *out);
+    void (*generate)(const attn_suite_t *s, const int64_t *v, uint64_t seed, void *const *in);
+    void (*reference)(const attn_suite_t *s, const int64_t *v, const void *const *in,
+                      double *out, const uint8_t *row_sel);
+    int64_t (*row_of)(const attn_suite_t *s, const int64_t *v, int64_t e);
     int ref_serial;
-    int64_t (*ref_unit)(const int64_t *v);
+    int64_t (*ref_unit)(const attn_suite_t *s, const int64_t *v);
     int ref_unit_whole;
-    int (*in_sweep)(const int64_t *v);
-    double (*flops)(const int64_t *v);
-    double (*bytes)(const int64_t *v, int elem_size);
-    double (*tolerance)(const int64_t *v, attn_dtype_t dtype);
+    int (*in_sweep)(const attn_suite_t *s, const int64_t *v);
+    double (*flops)(const attn_suite_t *s, const int64_t *v);
+    double (*bytes)(const attn_suite_t *s, const int64_t *v, int elem_size);
+    double (*tolerance)(const attn_suite_t *s, const int64_t *v, attn_dtype_t dtype);
     const char *plot_axis;
     const char *plot_panels;
     int nvariants;
     const attn_variant_t *variants;
-} attn_suite_t;
+    const char *const *check_shapes;
+    int nfloors;
+    const struct attn_floor *floors;
+    const void *ctx;
+};
 
-/* The list of suites, defined in suites/suites.c, NULL-terminated. */
+/* The list of suites, NULL-terminated; generated from attn_suite_names (suites/meson.build). */
 extern const attn_suite_t *const attn_suites[];
 
 /* Helpers every layer may use. */
@@ -154,5 +178,10 @@ const char *attn_backend_name(attn_backend_t b);
 int attn_dtype_size(attn_dtype_t t);
 int attn_axis_index(const attn_suite_t *s, const char *name);
 int64_t attn_tensor_numel(const attn_tensor_t *t);
+
+/* The "reference" row of every suite: the suite's reference() on every row (no row selection),
+ * timed like any CPU variant. */
+int attn_run_reference(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *stream);
 
 #endif

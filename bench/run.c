@@ -112,6 +112,12 @@ static const attn_variant_t *impl_of(const run_t *r, const attn_suite_t *s, cons
     return r->emu ? attn_emu_variant(s->name, x->name) : x;
 }
 
+/* The suite an implementation's callbacks get: the emulator's own copy under --backend emu. */
+static const attn_suite_t *impl_suite(const run_t *r, const attn_suite_t *s)
+{
+    return r->emu ? attn_emu_suite(s->name) : s;
+}
+
 /* Why variant x cannot run here at all (independent of the case), or NULL. */
 static const char *unavailable(const run_t *r, const attn_suite_t *s, const attn_variant_t *x)
 {
@@ -198,7 +204,7 @@ static void write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const at
 {
     char cs[512];
     attn_case_str(s, v, cs, sizeof cs);
-    const double fl = s->flops(v), by = s->bytes(v, attn_dtype_size(x->dtype));
+    const double fl = s->flops(s, v), by = s->bytes(s, v, attn_dtype_size(x->dtype));
     const int gpu = x->backend == ATTN_GPU && !r->emu;
     /* stdout: one line per row, nvbench-like (printed by whoever writes the row) */
     char line[1200];
@@ -360,7 +366,7 @@ static int prepare_class(run_t *r, casectx_t *c, int k, char *err, size_t n)
     for (int64_t e = 0; e < no; e++) rc->ref[e] = NAN; /* rows not sampled stay NaN */
     const double t0 = attn_now();
     /* on --ref-threads threads, fewer when the selected rows are little work */
-    const double est = c->s->flops(c->v) * (double)c->rows_checked /
+    const double est = c->s->flops(c->s, c->v) * (double)c->rows_checked /
                        (double)(c->L.out_rows > 0 ? c->L.out_rows : 1);
     const int nt = attn_ref_run(c->s, c->v, (const void *const *)rc->in, rc->ref, c->row_sel,
                                 attn_ref_threads_for(est, r->o.ref_threads));
@@ -388,7 +394,8 @@ static void free_case(casectx_t *c)
 
 /* Samples until min_samples are in and either the spread target or the time cap is met.
  * 0, -1 on an error (err), -2 when a stop signal came. */
-static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
+static int time_variant(run_t *r, const attn_suite_t *s, const attn_variant_t *x,
+                        const int64_t *v,
                         const void *const *in, void *out, void *ws, attn_stats_t *st, char *err,
                         size_t n)
 {
@@ -398,8 +405,8 @@ static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
         heartbeat(r);
         if (stop_signal) return -2;
         if (gpu) {
-            if (attn_gpu_run_sync(x, v, in, out, ws, err, n)) return -1;
-        } else if (x->run(v, in, out, ws, NULL)) {
+            if (attn_gpu_run_sync(s, x, v, in, out, ws, err, n)) return -1;
+        } else if (x->run(s, x, v, in, out, ws, NULL)) {
             snprintf(err, n, "run failed");
             return -1;
         }
@@ -418,13 +425,13 @@ static int time_variant(run_t *r, const attn_variant_t *x, const int64_t *v,
             return -2;
         }
         if (gpu) {
-            if (attn_gpu_sample(x, v, in, out, ws, &ms[k], err, n)) {
+            if (attn_gpu_sample(s, x, v, in, out, ws, &ms[k], err, n)) {
                 free(ms);
                 return -1;
             }
         } else {
             const double a = attn_now();
-            x->run(v, in, out, ws, NULL);
+            x->run(s, x, v, in, out, ws, NULL);
             ms[k] = (attn_now() - a) * 1e3;
         }
         k++;
@@ -480,7 +487,7 @@ static int emu_schedules(run_t *r, const casectx_t *c, const attn_variant_t *x,
         heartbeat(r);
         attn_emu_schedule(sched, r->o.seed);
         memset(out, 0xFF, osz); /* NaN poison */
-        if (x->run(c->v, in, out, ws, NULL)) {
+        if (x->run(impl_suite(r, c->s), x, c->v, in, out, ws, NULL)) {
             const char *e = attn_emu_error();
             snprintf(err, n, "emulated run failed (%s schedule): %s", name[sched],
                      e ? e : "launch error");
@@ -516,7 +523,8 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
     const attn_tensor_t *ot = &c->L.out;
     const int64_t no = attn_tensor_numel(ot);
     const size_t osz = (size_t)no * (size_t)attn_dtype_size(x->dtype);
-    const size_t wsz = x->workspace ? x->workspace(c->v) : 0;
+    const attn_suite_t *is = impl_suite(r, c->s);
+    const size_t wsz = x->workspace ? x->workspace(is, x, c->v) : 0;
     void *host_out = NULL, *host_ws = NULL;
     void *d_in[ATTN_MAX_TENSORS] = {0}, *d_out = NULL, *d_ws = NULL;
 
@@ -547,7 +555,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
         in = (const void *const *)d_in;
         /* Poison, run once, fetch: the checked run. */
         if (attn_gpu_poison(d_out, osz, err, sizeof err) ||
-            attn_gpu_run_sync(x, c->v, in, d_out, d_ws, err, sizeof err) ||
+            attn_gpu_run_sync(is, x, c->v, in, d_out, d_ws, err, sizeof err) ||
             attn_gpu_download(host_out, d_out, osz, err, sizeof err))
             goto failed;
     } else if (r->emu) {
@@ -567,7 +575,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
             goto failed;
         }
         memset(host_out, 0xFF, osz); /* NaN in every float dtype */
-        int rc_run = x->run(c->v, in, host_out, host_ws, NULL);
+        int rc_run = x->run(is, x, c->v, in, host_out, host_ws, NULL);
         if (rc_run) {
             snprintf(err, sizeof err, "run failed with code %d", rc_run);
             goto failed;
@@ -576,9 +584,9 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
 
     /* Compare with the reference. */
     const int64_t row_len = c->L.out_rows ? no / c->L.out_rows : 1;
-    const double tol = c->s->tolerance(c->v, x->dtype);
-    res->chk = c->s->row_of ? attn_compare_mapped(host_out, x->dtype, rc->ref, no, c->s->row_of,
-                                                  c->v, c->row_sel, tol)
+    const double tol = c->s->tolerance(c->s, c->v, x->dtype);
+    res->chk = c->s->row_of ? attn_compare_mapped(host_out, x->dtype, rc->ref, no, c->s, c->v,
+                                                  c->row_sel, tol)
                             : attn_compare(host_out, x->dtype, rc->ref, no,
                                            row_len > 0 ? row_len : 1, c->row_sel, tol);
     res->checked = 1;
@@ -617,7 +625,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
     res->status = "ok";
     if (!r->o.check_only && !r->emu) {
         void *o_ = gpu ? d_out : host_out, *w_ = gpu ? d_ws : host_ws;
-        const int t = time_variant(r, x, c->v, in, o_, w_, &res->st, err, sizeof err);
+        const int t = time_variant(r, is, x, c->v, in, o_, w_, &res->st, err, sizeof err);
         res->interrupted = t == -2;
         if (t == -1) goto failed;
     }
@@ -643,12 +651,12 @@ static double host_bytes(const attn_layout_t *L)
 }
 
 /* Device bytes variant x needs for case c: its inputs in its dtype, the output, the workspace. */
-static double device_bytes(const casectx_t *c, const attn_variant_t *x)
+static double device_bytes(const casectx_t *c, const attn_suite_t *is, const attn_variant_t *x)
 {
     double b = (double)attn_tensor_numel(&c->L.out) * attn_dtype_size(x->dtype);
     for (int i = 0; i < c->L.nin; i++)
         b += (double)attn_tensor_numel(&c->L.in[i]) * (double)elem_bytes(&c->L.in[i], x->dtype);
-    return b + (x->workspace ? (double)x->workspace(c->v) : 0.0);
+    return b + (x->workspace ? (double)x->workspace(is, x, c->v) : 0.0);
 }
 
 /* Run variants from..end of case v (index: its number in the suite's case list; pos/ncases: for
@@ -658,7 +666,7 @@ static int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index
                     int ncases, attn_csv_t *csv, int from)
 {
     casectx_t c = {.s = s, .v = v, .index = index};
-    s->layout(v, &c.L);
+    s->layout(s, v, &c.L);
     char cs[512];
     attn_case_str(s, v, cs, sizeof cs);
     if (from) fprintf(stderr, "[%d/%d] %s %s (from variant %s, in a new process)\n", pos, ncases,
@@ -669,7 +677,7 @@ static int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index
      * case nobody can run allocates nothing. Rows are then written in registry order. */
     static result_t res[64];
     int nrun = 0, rc = 0;
-    const double fl = s->flops(v);
+    const double fl = s->flops(s, v);
     const double avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
     const double need = host_bytes(&c.L);
     size_t dev_free = 0, dev_total = 0;
@@ -682,13 +690,15 @@ static int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index
         const char *why = unavailable(r, s, x);
         if (!why && x->backend == ATTN_GPU && !r->emu) why = attn_gpu_broken();
         if (!why) x = impl_of(r, s, x);
-        if (!why && x->supports) why = x->supports(v);
+        const attn_suite_t *is = impl_suite(r, s);
+        if (!why && x->supports) why = x->supports(is, x, v);
         const int on_gpu = x->backend == ATTN_GPU && !r->emu;
-        const double host_need = need + (!on_gpu && x->workspace ? (double)x->workspace(v) : 0);
+        const double host_need =
+            need + (!on_gpu && !why && x->workspace ? (double)x->workspace(is, x, v) : 0);
         if (!why && on_gpu && dev_known < 0)
             dev_known = attn_gpu_meminfo(&dev_free, &dev_total) == 0;
         /* 256 MiB beyond the buffers: the context, cuBLAS handles, allocator slack */
-        const double dev_need = on_gpu ? device_bytes(&c, x) + 256.0 * (1 << 20) : 0;
+        const double dev_need = on_gpu ? device_bytes(&c, is, x) + 256.0 * (1 << 20) : 0;
         if (why) snprintf(res[j].reason, sizeof res[j].reason, "%s", why);
         else if (x->backend == ATTN_CPU && fl > r->o.cpu_max_gflop * 1e9)
             snprintf(res[j].reason, sizeof res[j].reason,
@@ -731,7 +741,7 @@ static int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index
                 snprintf(res[j].reason, sizeof res[j].reason, "out of host memory for the inputs");
             }
     if (inputs) {
-        s->generate(v, r->o.seed, c.gen);
+        s->generate(s, v, r->o.seed, c.gen);
         heartbeat(r);
     }
     c.rows_checked = c.L.out_rows;
@@ -1015,12 +1025,12 @@ static void plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_cs
         attn_row_str(&row, attn_dtype_name(x->dtype));
         for (int i = 0; i < s->naxes; i++) attn_row_int(&row, (long long)v[i]);
         attn_row_str(&row, "planned");
-        attn_row_str(&row, x->supports ? x->supports(v) : NULL);
+        attn_row_str(&row, x->supports ? x->supports(s, x, v) : NULL);
         for (int i = 0; i < 5; i++) attn_row_str(&row, NULL);  /* samples .. iqr_ms */
-        attn_row_num(&row, s->flops(v));
-        attn_row_num(&row, s->bytes(v, attn_dtype_size(x->dtype)));
+        attn_row_num(&row, s->flops(s, v));
+        attn_row_num(&row, s->bytes(s, v, attn_dtype_size(x->dtype)));
         for (int i = 0; i < 6; i++) attn_row_str(&row, NULL);  /* tflops .. rel_l2_err */
-        attn_row_num(&row, s->tolerance(v, x->dtype));
+        attn_row_num(&row, s->tolerance(s, v, x->dtype));
         attn_row_str(&row, NULL);                             /* checked_rows */
         attn_row_int(&row, (long long)r->o.seed);
         for (int i = 0; i < 7; i++) attn_row_str(&row, NULL);  /* device .. peak_gbps */
@@ -1109,6 +1119,10 @@ int attn_main(int argc, char **argv)
         return 0;
     }
     if (r->o.calibrate) return calibrate_main(r);
+    if (r->o.list_suites) { /* for scripts: one name a line, in --list order */
+        for (int i = 0; attn_suites[i]; i++) printf("%s\n", attn_suites[i]->name);
+        return 0;
+    }
     r->emu = !strcmp(r->o.backend, "emu");
     r->isolate = r->o.isolate < 0 ? r->o.sweep : r->o.isolate;
 

@@ -13,8 +13,6 @@
 #include <string.h>
 
 #include "aaconv_ref.h"
-#include "gpu_adapters.h"
-#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -62,7 +60,7 @@ static int64_t tenth_to_heads(int64_t num, int64_t Nh)
  * dv < Fout (the conv branch has Fout − dv >= 1 channels), a square output map (the relative
  * tables are (2·Wo − 1) long and index rows and columns alike), and the per-image sizes the
  * kernels index with int (N², Fout·N, Fin·H·W) below 2^31. */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_FIN] == ATTN_UNSET) v[AX_FIN] = v[AX_FOUT];
     if (v[AX_W] == ATTN_UNSET) v[AX_W] = v[AX_H];
@@ -132,7 +130,7 @@ static aaconv_inputs_t inputs_of(const void *const *in)
                              in[IN_BQKV], in[IN_WO], in[IN_BO], in[IN_REL]};
 }
 
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], Fin = v[AX_FIN], Fout = v[AX_FOUT], k = v[AX_K], kq = v[AX_KQ];
     const int64_t dv = v[AX_DV], Cq = 2 * v[AX_DK] + dv, Ho = out_side(v);
@@ -152,7 +150,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
 }
 
 /* Row of element e of y (B, Fout, Ho, Wo): its pixel, b·N + (oy·Wo + ox). */
-static int64_t row_of(const int64_t *v, int64_t e)
+static int64_t row_of(const attn_suite_t *suite, const int64_t *v, int64_t e)
 {
     const int64_t Ho = out_side(v), N = Ho * Ho;
     return e / (v[AX_FOUT] * N) * N + e % N;
@@ -162,7 +160,7 @@ static int64_t row_of(const int64_t *v, int64_t e)
  * so every conv output channel is ~N(0, 1) and the logits q·k = dkh^−½·Σ q_c k_c ~N(0, 1);
  * rel_w, rel_h ~ N(0, 1/dkh), so each relative term is O(1) too (the seed draws them N(0, 1)
  * and its q·rel grows with √dkh). */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t Fin = v[AX_FIN], k = v[AX_K], kq = v[AX_KQ], dv = v[AX_DV];
     const int64_t Fc = v[AX_FOUT] - dv, Cq = 2 * v[AX_DK] + dv, dkh = v[AX_DK] / v[AX_NH];
@@ -178,7 +176,8 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
                      1.0 / sqrt((double)dkh), seed, 8);
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                      double *out, const uint8_t *sel)
 {
     const aaconv_shape_t s = shape_of(v);
     const aaconv_inputs_t t = inputs_of(in);
@@ -190,12 +189,12 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
  * N·(2dk + dv)·Fin·kq² multiply-adds, about 60 rows' work at Fout = Fin = 512 (a row: the conv
  * branch's (Fout − dv)·Fin·k², the attention and the output conv). A sampled image has fewer
  * rows than that, so images go whole to threads while there are enough of them. */
-static int64_t ref_unit(const int64_t *v) { const int64_t Ho = out_side(v); return Ho * Ho; }
+static int64_t ref_unit(const attn_suite_t *suite, const int64_t *v) { const int64_t Ho = out_side(v); return Ho * Ho; }
 
 /* FLOPs (SPEC.md): 2·B·N·[(Fout − dv)·Fin·k² + (2dk + dv)·Fin·kq²] (convs)
  * + 2·B·N²·(dk + dv) (q·k, P·v) + 2·B·Nh·N·(Ho + Wo)·dkh·2 (relative terms)
  * + 2·B·N·dv² (output conv), N = Ho·Wo. */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     const double B = (double)v[AX_B], Fin = (double)v[AX_FIN], Fout = (double)v[AX_FOUT];
     const double k = (double)v[AX_K], kq = (double)v[AX_KQ], dk = (double)v[AX_DK];
@@ -206,10 +205,10 @@ static double flops(const int64_t *v)
 }
 
 /* Minimum bytes (SPEC's convention): every input, parameter and output once. */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     attn_layout_t L;
-    layout(v, &L);
+    layout(suite, v, &L);
     double n = 0.0;
     for (int i = 0; i <= L.nin; i++) { /* the inputs, then (i = nin) the output */
         const attn_tensor_t *t = i < L.nin ? &L.in[i] : &L.out;
@@ -235,10 +234,10 @@ static double bytes(const int64_t *v, int s)
  * the MMAs, P before P·V (tensor-core: S stays fp32), and y once after the bias (fp32 accumulation everywhere else, and the
  * relative logits in fp32). Each rounding is a relative error <= u = 2^-8 that reaches y through
  * sums of random sign (dkh, N, dv terms), so it stays near u per stage: about 3·u relative to
- * max|y|. Measured under emulation: 0.4–0.9·u on the tests/test_emu_aaconv.c shapes. We accept
+ * max|y|. Measured under emulation: 0.4–0.9·u on the check shapes (tests/test_conformance.c). We accept
  * 8·u = 2^-5 ≈ 3.1% (halo's bound for the same roundings), 8× the worst measured.
  * f64 (the reference as a variant): 64·u. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_F64) return 64.0 * u;
@@ -249,9 +248,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
                        sqrt((double)(v[AX_DK] / v[AX_NH])) + Ho + sqrt((double)v[AX_DV]) + 8.0);
 }
 
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const aaconv_shape_t s = shape_of(v);
@@ -261,60 +259,62 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static aaconv_problem_t problem_of(const int64_t *v)
+static aaconv_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                   const void *const *in)
 {
     return (aaconv_problem_t){(int)v[AX_B], (int)v[AX_FIN], (int)v[AX_FOUT], (int)v[AX_H],
                               (int)v[AX_W], (int)v[AX_K], (int)v[AX_STRIDE], (int)v[AX_KQ],
                               (int)v[AX_NH], (int)v[AX_DK], (int)v[AX_DV]};
 }
 
-static aaconv_tensors_t tensors_of(const void *const *in, void *out)
+static aaconv_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                   const void *const *in, void *out)
 {
     return (aaconv_tensors_t){in[IN_X], in[IN_WC], in[IN_BC], in[IN_WQKV], in[IN_BQKV],
                               in[IN_WO], in[IN_BO], in[IN_REL], out};
 }
 
-/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
 #define ATTN_PROBLEM_T aaconv_problem_t
 #define ATTN_TENSORS_T aaconv_tensors_t
-GPU_RUN(aaconv_naive_launch)
-GPU_RUN(aaconv_tiled_launch)
-GPU_RUN(aaconv_cublas_f32_launch)
-GPU_RUN(aaconv_fused_launch)
-GPU_RUN(aaconv_tensor_core_launch)
-GPU_WS(aaconv_naive_workspace)
-GPU_WS(aaconv_tiled_workspace)
-GPU_WS(aaconv_cublas_f32_workspace)
-GPU_WS(aaconv_fused_workspace)
-GPU_WS(aaconv_tensor_core_workspace)
-GPU_SUPPORTS(aaconv_tiled_supports)
-GPU_SUPPORTS(aaconv_fused_supports)
-GPU_SUPPORTS(aaconv_tensor_core_supports)
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/aaconv_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/aaconv/aaconv_ref.c",
      "CPU reference in double (the check's ground truth), timed; q, k, v once per pixel",
-     .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/aaconv_ref.c",
+     .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/aaconv/aaconv_ref.c",
      "CPU float32: direct convs, relative logits per offset, two-pass softmax per query",
      .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/aaconv/naive.cu",
      "convs: direct-conv kernels; attention: one thread per (head, query), K/V from global",
-     GPU(run_aaconv_naive_launch, ws_aaconv_naive_workspace, NULL)},
+     GPU(aaconv_naive_launch, aaconv_naive_workspace, NULL)},
     {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/aaconv/tiled.cu",
      "convs: direct-conv kernels; attention: K/V tiles in smem, online softmax, rel per offset",
-     GPU(run_aaconv_tiled_launch, ws_aaconv_tiled_workspace, sup_aaconv_tiled_supports)},
+     GPU(aaconv_tiled_launch, aaconv_tiled_workspace, aaconv_tiled_supports)},
     {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/aaconv/tensor_core.cu",
      "convs: direct-conv kernels; attention: wmma QKᵀ, rel + softmax kernel, wmma PV",
-     GPU(run_aaconv_tensor_core_launch, ws_aaconv_tensor_core_workspace,
-         sup_aaconv_tensor_core_supports)},
+     GPU(aaconv_tensor_core_launch, aaconv_tensor_core_workspace,
+         aaconv_tensor_core_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/aaconv/fused.cu",
      "convs: direct-conv kernels; attention: one wmma kernel, rel added by index, online softmax",
-     GPU(run_aaconv_fused_launch, ws_aaconv_fused_workspace, sup_aaconv_fused_supports)},
+     GPU(aaconv_fused_launch, aaconv_fused_workspace, aaconv_fused_supports)},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/aaconv/cublas.cu",
      "convs: direct-conv kernels; attention: cuBLAS QKᵀ and PV GEMMs, rel + softmax row kernel",
-     GPU(run_aaconv_cublas_f32_launch, ws_aaconv_cublas_f32_workspace, NULL)},
+     GPU(aaconv_cublas_f32_launch, aaconv_cublas_f32_workspace, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,Fout=32,H=7",                                          /* N = 49: partial tiles */
+    "B=1,Fin=6,Fout=40,H=9,stride=2,kq=3,Nh=2",                 /* k×k qkv, stride 2, dvh = 2 */
+    "B=1,Fin=4,Fout=24,H=6,W=5,stride=2,k=5,Nh=2,dk=6,dv=4",    /* H != W, square output */
+    "B=1,Fin=8,Fout=64,H=11,Nh=4,dk=80,dv=40",                  /* dkh = 20, dvh = 10, N = 121 */
+    "B=1,Fin=8,Fout=64,H=11,Nh=4,dk=48,dv=40",                  /* dkh = 12, dvh = 10: fused runs */
+    "B=1,Fin=4,Fout=48,H=5,Nh=1,dk=40,dv=8",                    /* dkh = 40: tiled skips */
+    NULL,
 };
 
 const attn_suite_t aaconv_suite = {
@@ -339,4 +339,5 @@ const attn_suite_t aaconv_suite = {
     .plot_panels = "stride,Fout",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .check_shapes = check_shapes,
 };

@@ -14,8 +14,7 @@
 #include <string.h>
 
 #include "aft_ref.h"
-#include "gpu_adapters.h"
-#include "reference_variant.h"
+#include "floors.h"
 #include "registry.h"
 #include "util.h"
 
@@ -55,7 +54,7 @@ static const attn_axis_t axes[NAXES] = {
  *  - T <= Tmax: w is a Tmax × Tmax table and AFT reads w[:T, :T];
  *  - the sizes the GPU launchers index with int (kernels/aft): B·T·3·Dh, B·T·D, Tmax², and
  *    T·2·B·Dh (the cuBLAS variant's stacked N) below 2^31. */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_DH] == ATTN_UNSET) v[AX_DH] = v[AX_D];
     if (v[AX_TMAX] == ATTN_UNSET) v[AX_TMAX] = v[AX_T];
@@ -81,7 +80,7 @@ static int derive(int64_t *v, char *err, size_t n)
 
 /* s only matters for local: full and simple keep one s (the default, 256) so they are not
  * repeated per window. s values outside the grids (--axis s=7) are not filtered. */
-static int in_sweep(const int64_t *v)
+static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
     if (v[AX_FORM] == AFT_LOCAL) return 1;
     const int64_t s = v[AX_S];
@@ -100,7 +99,7 @@ static aft_inputs_t inputs_of(const void *const *in)
     return (aft_inputs_t){in[IN_X], in[IN_WQKV], in[IN_BQKV], in[IN_W], in[IN_WP], in[IN_BP]};
 }
 
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], T = v[AX_T], D = v[AX_D], Dh = v[AX_DH], Tm = v[AX_TMAX];
     *L = (attn_layout_t){
@@ -122,7 +121,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
  * would pass; N(0, 1) gives e^w a spread of ~e² that the check sees. Wp ~ N(0, 1/Dh). Y is a
  * weighted mean of T values of V, O(1/√T), so bp ~ N(0, 1/(Dh·T)) keeps the bias below the
  * attention's part of out, which then sets the check's scale max|out|. */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t B = v[AX_B], T = v[AX_T], D = v[AX_D], Dh = v[AX_DH], Tm = v[AX_TMAX];
     attn_fill_normal(in[IN_X], (size_t)(B * T * D), 1.0, seed, 1);
@@ -135,7 +134,8 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
     attn_fill_normal(in[IN_BP], (size_t)D, 1.0 / sqrt((double)(Dh * T)), seed, 6);
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                      double *out, const uint8_t *sel)
 {
     const aft_shape_t s = shape_of(v);
     const aft_inputs_t t = inputs_of(in);
@@ -147,13 +147,13 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
  * 2·T·D·Dh multiply-adds and T·Dh exponentials, about D rows' work (a row: 2·T·Dh
  * multiply-adds for the two sums, 2·D·Dh for Q and the output), more than a sampled sequence's
  * few rows. */
-static int64_t ref_unit(const int64_t *v) { return v[AX_T]; }
+static int64_t ref_unit(const attn_suite_t *suite, const int64_t *v) { return v[AX_T]; }
 
 /* FLOPs (SPEC.md): full 4·B·T²·Dh + 8·B·T·D·Dh; local 8·B·T·s·Dh + 8·B·T·D·Dh;
  * simple 6·B·T·Dh + 8·B·T·D·Dh (8·B·T·D·Dh: the four projections). One departure: local with
  * s >= T is full (every pair is in the window) and counts as full, 4·B·T²·Dh, where SPEC's local
  * formula would credit up to twice the work of the whole T × T table. */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     const double B = (double)v[AX_B], T = (double)v[AX_T], D = (double)v[AX_D];
     const double Dh = (double)v[AX_DH], s = (double)v[AX_S];
@@ -170,7 +170,7 @@ static double flops(const int64_t *v)
 /* Minimum bytes: x and out, Wqkv, bqkv, Wp, bp once, and the part of w the form reads:
  * w[:T, :T] (full), its band |t − t'| < s (local: T·(2s − 1) − s·(s − 1) entries when s < T),
  * nothing (simple). */
-static double bytes(const int64_t *v, int es)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int es)
 {
     const double B = (double)v[AX_B], T = (double)v[AX_T], D = (double)v[AX_D];
     const double Dh = (double)v[AX_DH], s = (double)v[AX_S];
@@ -223,7 +223,7 @@ static double bytes(const int64_t *v, int es)
  *  = ±100 (T = 37, 45, 70, 130; 0.2–0.25·u·|kshift| = 20u before the shift moved ahead of the
  *  rounding), against 12u; both variants give identical outputs (the same roundings).
  *  f64: 64·u. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_BF16) {
@@ -239,9 +239,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const aft_shape_t s = shape_of(v);
@@ -251,72 +250,83 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static aft_problem_t problem_of(const int64_t *v)
+static aft_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                const void *const *in)
 {
     return (aft_problem_t){(int)v[AX_B], (int)v[AX_T], (int)v[AX_D], (int)v[AX_DH],
                            (int)v[AX_FORM], (int)v[AX_S], (int)v[AX_TMAX]};
 }
 
-static aft_tensors_t tensors_of(const void *const *in, void *out)
+static aft_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                const void *const *in, void *out)
 {
     return (aft_tensors_t){in[IN_X], in[IN_WQKV], in[IN_BQKV], in[IN_W], in[IN_WP], in[IN_BP],
                            out};
 }
 
-/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
 #define ATTN_PROBLEM_T aft_problem_t
 #define ATTN_TENSORS_T aft_tensors_t
-GPU_RUN(aft_naive_launch)
-GPU_RUN(aft_tiled_launch)
-GPU_RUN(aft_local_efficient_launch)
-GPU_RUN(aft_cublas_launch)
-GPU_WS(aft_naive_workspace)
-GPU_WS(aft_tiled_workspace)
-GPU_WS(aft_local_efficient_workspace)
-GPU_WS(aft_cublas_workspace)
-GPU_SUPPORTS(aft_local_efficient_supports)
-GPU_SUPPORTS(aft_cublas_supports)
-GPU_RUN(aft_tensor_core_launch)
-GPU_RUN(aft_fused_launch)
-GPU_WS(aft_tensor_core_workspace)
-GPU_WS(aft_fused_workspace)
-GPU_SUPPORTS(aft_tensor_core_supports)
-GPU_SUPPORTS(aft_fused_supports)
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/aft_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/aft/aft_ref.c",
      "CPU reference in double (the check's ground truth), timed; every form by its definition",
-     .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/aft_ref.c",
+     .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/aft/aft_ref.c",
      "CPU float32: the same stabilised formula, w' by definition (O(T²) for every form)",
      .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/aft/naive.cu",
      "projections: cuBLAS GEMMs; full/local: one thread per (b, t, c) over all t' with w' "
      "(definition); simple: one thread per (b, c) reduction",
-     GPU(run_aft_naive_launch, ws_aft_naive_workspace, NULL)},
+     GPU(aft_naive_launch, aft_naive_workspace, NULL)},
     {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/aft/tiled.cu",
      "projections: cuBLAS GEMMs; full/local: smem tiles of e^{w'} x e^K, e^K.V (local: w read "
      "only in the band); simple: block reduction over T",
-     GPU(run_aft_tiled_launch, ws_aft_tiled_workspace, NULL)},
+     GPU(aft_tiled_launch, aft_tiled_workspace, NULL)},
     {"local-efficient", ATTN_GPU, ATTN_F32, 0, "kernels/aft/tiled.cu",
      "projections: cuBLAS GEMMs; local by SPEC's efficient form: global sums (w' = 0) plus the "
      "banded correction (e^w - 1).e^K.V over |t - t'| < s only",
-     GPU(run_aft_local_efficient_launch, ws_aft_local_efficient_workspace,
-         sup_aft_local_efficient_supports)},
+     GPU(aft_local_efficient_launch, aft_local_efficient_workspace,
+         aft_local_efficient_supports)},
     {"cublas", ATTN_GPU, ATTN_F32, -1, "kernels/aft/cublas.cu",
      "unfused baseline, full: cuBLAS projections, E = e^{w-r} (T x T), one GEMM E.[e^K.V | e^K] "
      "with the batches stacked along N, a combine kernel",
-     GPU(run_aft_cublas_launch, ws_aft_cublas_workspace, sup_aft_cublas_supports)},
+     GPU(aft_cublas_launch, aft_cublas_workspace, aft_cublas_supports)},
     {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/aft/tensor_core.cu",
      "full only, bf16: projections: cuBLAS GEMMs (bf16, fp32 compute); E = e^{w-r} (T x T) "
      "times [e^K.V | e^K] (batches stacked along N) in our own wmma GEMM, combine kernel",
-     GPU(run_aft_tensor_core_launch, ws_aft_tensor_core_workspace,
-         sup_aft_tensor_core_supports)},
+     GPU(aft_tensor_core_launch, aft_tensor_core_workspace,
+         aft_tensor_core_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/aft/fused.cu",
      "full only, bf16: projections: cuBLAS GEMMs (bf16); num and den in one wmma kernel, one "
      "pass over key tiles, e^{w-r} tiles formed in smem (no T x T in global memory)",
-     GPU(run_aft_fused_launch, ws_aft_fused_workspace, sup_aft_fused_supports)},
+     GPU(aft_fused_launch, aft_fused_workspace, aft_fused_supports)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,T=100,D=48,form=0",                      /* T, Dh not multiples of 32 */
+    "B=2,T=100,D=48,Dh=40,form=1",                /* AFT-simple */
+    "B=2,T=100,D=48,Dh=40,form=2,s=7",            /* band crosses tile edges */
+    "B=1,T=70,D=32,form=0,kshift=100",            /* K ≈ 100 */
+    "B=1,T=70,D=32,form=1,kshift=-100",           /* K ≈ −100 */
+    "B=1,T=70,D=32,form=2,s=9,kshift=100",        /* local window, K ≈ 100 */
+    "B=1,T=33,Tmax=50,D=16,Dh=24,form=2,s=40",    /* Tmax > T, window wider than T */
+    "B=3,T=1,D=8,form=0",                         /* one token */
+    NULL,
+};
+
+/* Speed floors (bench/floors.h), judged by `attnbench floors` on the rows of GPU runs. */
+static const attn_floor_t floors[] = {
+    {.name = "aft-fused-simple/bw",
+     ATTN_FLOOR_PCT_BW("fused", "bf16"),
+     .where = "form=1",
+     .min = 75.0,
+     .why = "AFT-simple is a reduction over T and an elementwise combine: memory-bound; n/a "
+            "while fused implements the full form only"},
 };
 
 const attn_suite_t aft_suite = {
@@ -341,4 +351,7 @@ const attn_suite_t aft_suite = {
     .plot_panels = "form,s,D",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .nfloors = sizeof floors / sizeof floors[0],
+    .floors = floors,
+    .check_shapes = check_shapes,
 };

@@ -15,8 +15,6 @@
 #include <string.h>
 
 #include "emsa_ref.h"
-#include "gpu_adapters.h"
-#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -48,7 +46,7 @@ static const attn_axis_t axes[NAXES] = {
 /* W = H and N = H·W when unset. Errors name the values: heads must divide C; N must be H·W;
  * r >= 1; the reduced map must not be empty (H, W >= r + 1 − 2⌊r/2⌋); the per-image map
  * h·N·N' and the tensors the kernels index with int below 2^31. */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_W] == ATTN_UNSET) v[AX_W] = v[AX_H];
     const int64_t C = v[AX_C], h = v[AX_HEADS], r = v[AX_R], H = v[AX_H], W = v[AX_W];
@@ -86,7 +84,7 @@ static int derive(int64_t *v, char *err, size_t n)
 
 /* SPEC.md's stages pair C, heads, r and H index by index; only the other crossings of those
  * grid values are left out, so `--axis` values outside the grid still run. */
-static int in_sweep(const int64_t *v)
+static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
     static const int64_t stage[4][4] = {{64, 1, 8, 56}, {128, 2, 4, 28}, {256, 4, 2, 14},
                                         {512, 8, 1, 7}};
@@ -122,7 +120,7 @@ static emsa_inputs_t inputs_of(const void *const *in)
 /* Eight tensors (the registry's maximum), so related parameters are packed: Wq, Wk, Wv as one
  * (3C, C) matrix; conv bias, γ, β as (3, C); T and t as (h, h + 1). srw/srp are present but
  * unused at r = 1, tr at h = 1 (bytes() does not count them then). */
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], C = v[AX_C], N = v[AX_N], h = v[AX_HEADS], k = v[AX_R] + 1;
     *L = (attn_layout_t){
@@ -144,7 +142,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
  * q·k/√dk are ~N(0, 1)), their biases ~ N(0, 1/C); conv taps and bias ~ N(0, 1/(r+1)²) (fan-in of
  * a depthwise tap set); γ = 1 + N(0, 0.1²), β ~ N(0, 0.1²) (near nn.LayerNorm's 1 and 0 but not
  * equal, so a missing γ or β is visible); T, t ~ N(0, 1/h) (the transformed logits stay ~N(0, 1)). */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t C = v[AX_C], h = v[AX_HEADS], k = v[AX_R] + 1;
     attn_fill_normal(in[IN_X], (size_t)(v[AX_B] * v[AX_N] * C), 1.0, seed, 1);
@@ -160,7 +158,8 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
     attn_fill_normal(in[IN_TR], (size_t)(h * (h + 1)), 1.0 / sqrt((double)h), seed, 9);
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                      double *out, const uint8_t *sel)
 {
     const emsa_shape_t s = shape_of(v);
     const emsa_inputs_t t = inputs_of(in);
@@ -171,14 +170,14 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
  * first row the reference computes Q of all N tokens, K and V, and the whole attention map P̂
  * (its InstanceNorm over heads needs every query row): N·C² + N·N'·C multiply-adds, as much as
  * the N rows' own P̂·V and output projection. A second thread on the same image would redo it. */
-static int64_t ref_unit(const int64_t *v) { return v[AX_N]; }
+static int64_t ref_unit(const attn_suite_t *suite, const int64_t *v) { return v[AX_N]; }
 
 /* FLOPs (SPEC.md gives none for emsa; this is the algorithmic count of its formula, multiply-add
  * = 2, the matrix terms only, as flash-attention counts): Q 2·B·N·C², K and V 4·B·N'·C², logits
  * and P̂·V 4·B·N·N'·C (h heads of dk = C/h), the head transform 2·B·h²·N·N' (h > 1), the output
  * projection 2·B·N·C², the reduction conv 2·B·N'·C·(r+1)² (r > 1). Softmax, norms and biases are
  * O(B·h·N·N') element work and not counted. */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     const double B = (double)v[AX_B], C = (double)v[AX_C], h = (double)v[AX_HEADS];
     const double N = (double)v[AX_N], Np = (double)n_keys(v), k = (double)(v[AX_R] + 1);
@@ -190,7 +189,7 @@ static double flops(const int64_t *v)
 
 /* Minimum bytes: x and y, Wqkv, Wo and the four biases once; the conv taps, its bias, γ and β
  * when r > 1; T and t when h > 1. */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     const double B = (double)v[AX_B], C = (double)v[AX_C], h = (double)v[AX_HEADS];
     const double N = (double)v[AX_N], k = (double)(v[AX_R] + 1);
@@ -220,7 +219,7 @@ static double bytes(const int64_t *v, int s)
  * sums of random-sign terms, staying near u·|y| per stage rather than growing with the length
  * (halo's argument and bound); y's own rounding is ≤ u·max|y|. We accept 8·u = 2^-5 ≈ 3.1%:
  * the variant measures 10–18% of it (0.8–1.5·u) under emulation on the tests' shapes. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_BF16) return 8.0 * u;
@@ -230,9 +229,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
                        2 * sqrt((double)n_keys(v)) + 8.0);
 }
 
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const emsa_shape_t s = shape_of(v);
@@ -242,57 +240,60 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static emsa_problem_t problem_of(const int64_t *v)
+static emsa_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                 const void *const *in)
 {
     return (emsa_problem_t){(int)v[AX_B], (int)v[AX_C], (int)v[AX_H], (int)v[AX_W],
                             (int)v[AX_HEADS], (int)v[AX_R]};
 }
 
-static emsa_tensors_t tensors_of(const void *const *in, void *out)
+static emsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                 const void *const *in, void *out)
 {
     return (emsa_tensors_t){in[IN_X], in[IN_WQKV], in[IN_BQKV], in[IN_WO], in[IN_BO],
                             in[IN_SRW], in[IN_SRP], in[IN_TR], out};
 }
 
-/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
 #define ATTN_PROBLEM_T emsa_problem_t
 #define ATTN_TENSORS_T emsa_tensors_t
-GPU_RUN(emsa_naive_launch)
-GPU_RUN(emsa_tiled_launch)
-GPU_RUN(emsa_tensor_core_launch)
-GPU_RUN(emsa_fused_launch)
-GPU_RUN(emsa_cublas_launch)
-GPU_WS(emsa_naive_workspace)
-GPU_WS(emsa_tiled_workspace)
-GPU_WS(emsa_tensor_core_workspace)
-GPU_WS(emsa_fused_workspace)
-GPU_WS(emsa_cublas_workspace)
-GPU_SUPPORTS(emsa_fused_supports)
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/emsa_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/emsa/emsa_ref.c",
      "CPU reference in double (the check's ground truth), timed; full map per selected batch",
-     .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/emsa_ref.c",
+     .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/emsa/emsa_ref.c",
      "CPU float32: straightforward loops, the map materialised per image", .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/emsa/naive.cu",
      "every step a kernel; GEMMs (projections, logits, P̂·V) one thread per output, no smem",
-     GPU(run_emsa_naive_launch, ws_emsa_naive_workspace, NULL)},
+     GPU(emsa_naive_launch, emsa_naive_workspace, NULL)},
     {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/emsa/tiled.cu",
      "as naive with shared-memory tiled GEMMs (16×16 tiles) for projections, logits and P̂·V",
-     GPU(run_emsa_tiled_launch, ws_emsa_tiled_workspace, NULL)},
+     GPU(emsa_tiled_launch, emsa_tiled_workspace, NULL)},
     {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/emsa/tensor_core.cu",
      "bf16 in/out; every GEMM on tensor cores (WMMA bf16, fp32 accumulate, 32×32 CTA tiles), "
      "reduction/softmax/norm in fp32",
-     GPU(run_emsa_tensor_core_launch, ws_emsa_tensor_core_workspace, NULL)},
+     GPU(emsa_tensor_core_launch, emsa_tensor_core_workspace, NULL)},
     {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/emsa/fused.cu",
      "tiled-GEMM projections; two-phase attention: (logits, transform, softmax, Σ(p−μ)²), then "
      "(normalise, P̂·V), one CTA per query row",
-     GPU(run_emsa_fused_launch, ws_emsa_fused_workspace, sup_emsa_fused_supports)},
+     GPU(emsa_fused_launch, emsa_fused_workspace, emsa_fused_supports)},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/emsa/cublas.cu",
      "unfused baseline: every GEMM (projections, logits, P̂·V) in cuBLAS fp32, softmax/norm kernels",
-     GPU(run_emsa_cublas_launch, ws_emsa_cublas_workspace, NULL)},
+     GPU(emsa_cublas_launch, emsa_cublas_workspace, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,C=32,heads=1,r=4,H=9,W=7",    /* h = 1 (plain softmax), reduction, odd sides */
+    "B=1,C=48,heads=2,r=2,H=6",        /* transform + InstanceNorm, even r */
+    "B=2,C=40,heads=4,r=3,H=5,W=8",    /* odd r (padding 1, 4×4 taps), dk = 10 */
+    "B=1,C=24,heads=8,r=1,H=5",        /* no reduction: N' = N = 25, dk = 3 */
+    "B=1,C=20,heads=1,r=1,H=3,W=4",    /* no reduction, h = 1 */
+    NULL,
 };
 
 const attn_suite_t emsa_suite = {
@@ -316,4 +317,5 @@ const attn_suite_t emsa_suite = {
     .plot_panels = "C",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .check_shapes = check_shapes,
 };

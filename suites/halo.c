@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "halo_ref.h"
-#include "gpu_adapters.h"
-#include "reference_variant.h"
+#include "floors.h"
 #include "registry.h"
 #include "util.h"
 
@@ -47,7 +46,7 @@ static const attn_axis_t axes[NAXES] = {
  *    and the relative tables grow past any configuration anyone trains;
  *  - the per-image sizes the launchers index with int (kernels/halo/common.cu):
  *    H·W·2·Di, C·H·W, 2·Di·C and Wn²·d below 2^31. */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_W] == ATTN_UNSET) v[AX_W] = v[AX_H];
     const int64_t b = v[AX_BLOCK];
@@ -80,7 +79,7 @@ static int derive(int64_t *v, char *err, size_t n)
 /* The sweep crosses block ∈ {8, 4} with halo ∈ {3, 4, 2}; SPEC.md's pairs are (8, 3), (8, 4)
  * and (4, 2). Only the other crossings of those grid values are left out, so `--axis` values
  * outside them (e.g. --axis halo=1) still run. */
-static int in_sweep(const int64_t *v)
+static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
     const int64_t b = v[AX_BLOCK], h = v[AX_HALO];
     if ((b != 8 && b != 4) || h < 2 || h > 4) return 1;
@@ -101,7 +100,7 @@ static halo_inputs_t inputs_of(const void *const *in)
                            in[IN_BO], in[IN_REL_W], in[IN_REL_H]};
 }
 
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], C = v[AX_C], H = v[AX_H], W = v[AX_W];
     const int64_t Di = v[AX_HEADS] * v[AX_D], R = 2 * (v[AX_BLOCK] + 2 * v[AX_HALO]) - 1;
@@ -120,7 +119,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
 }
 
 /* Row of element e of y (B, C, H, W): its pixel (b, py, px), i.e. b·H·W + (py·W + px). */
-static int64_t row_of(const int64_t *v, int64_t e)
+static int64_t row_of(const attn_suite_t *suite, const int64_t *v, int64_t e)
 {
     const int64_t HW = v[AX_H] * v[AX_W];
     return e / (v[AX_C] * HW) * HW + e % HW;
@@ -131,7 +130,7 @@ static int64_t row_of(const int64_t *v, int64_t e)
  * own initialisation; bo ~ N(0, 1/Di), the size of nn.Linear's default bias, which keeps the bias
  * comparable to the attention output (~0.1) instead of dwarfing it: the check's scale max|y| is
  * then set by the attention, so an error in the attention is not diluted by the bias. */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t C = v[AX_C], d = v[AX_D], Di = v[AX_HEADS] * d;
     const int64_t R = 2 * (v[AX_BLOCK] + 2 * v[AX_HALO]) - 1;
@@ -144,7 +143,8 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
     attn_fill_normal(in[IN_REL_H], (size_t)(R * d), 1.0 / sqrt((double)d), seed, 7);
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                      double *out, const uint8_t *sel)
 {
     const halo_shape_t s = shape_of(v);
     const halo_inputs_t t = inputs_of(in);
@@ -153,7 +153,7 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
 
 /* FLOPs (SPEC.md): per pixel 2·C·Di (q) + 4·C·Di (k, v once) + 4·Wn²·Di (q·k, a·v)
  * + 4·(2Wn − 1)·Di (relative terms) + 2·Di·C (output projection). */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     const double C = (double)v[AX_C], Di = (double)(v[AX_HEADS] * v[AX_D]);
     const double Wn = (double)(v[AX_BLOCK] + 2 * v[AX_HALO]);
@@ -163,7 +163,7 @@ static double flops(const int64_t *v)
 
 /* Minimum bytes (SPEC.md): x and y, the four projection matrices (Di·C each, Wkv counting
  * twice), bo, and the two relative tables, once. */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     const double C = (double)v[AX_C], Di = (double)(v[AX_HEADS] * v[AX_D]);
     const double Wn = (double)(v[AX_BLOCK] + 2 * v[AX_HALO]);
@@ -191,7 +191,7 @@ static double bytes(const int64_t *v, int s)
  *  We accept 8·u = 2^-5 ≈ 3.1%, 3× the worst measured. The planted bugs move y by 7–90× that:
  *  they fail, but by one order of magnitude, not several — a bound that must admit the rounding
  *  of y itself (0.4% of max|y|) cannot separate them further. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     const double Wn = (double)(v[AX_BLOCK] + 2 * v[AX_HALO]);
@@ -202,9 +202,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const halo_shape_t s = shape_of(v);
@@ -214,63 +213,83 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static halo_problem_t problem_of(const int64_t *v)
+static halo_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                 const void *const *in)
 {
     return (halo_problem_t){(int)v[AX_B], (int)v[AX_C], (int)v[AX_H], (int)v[AX_W],
                             (int)v[AX_BLOCK], (int)v[AX_HALO], (int)v[AX_HEADS], (int)v[AX_D]};
 }
 
-static halo_tensors_t tensors_of(const void *const *in, void *out)
+static halo_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                 const void *const *in, void *out)
 {
     return (halo_tensors_t){in[IN_X], in[IN_WQ], in[IN_WKV], in[IN_WO], in[IN_BO],
                             in[IN_REL_W], in[IN_REL_H], out};
 }
 
-/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
 #define ATTN_PROBLEM_T halo_problem_t
 #define ATTN_TENSORS_T halo_tensors_t
-GPU_RUN(halo_naive_launch)
-GPU_RUN(halo_tiled_launch)
-GPU_RUN(halo_tensor_core_launch)
-GPU_RUN(halo_fused_launch)
-GPU_RUN(halo_cublas_f32_launch)
-GPU_RUN(halo_cublas_bf16_launch)
-GPU_WS(halo_naive_workspace)
-GPU_WS(halo_tiled_workspace)
-GPU_WS(halo_tensor_core_workspace)
-GPU_WS(halo_fused_workspace)
-GPU_WS(halo_cublas_f32_workspace)
-GPU_WS(halo_cublas_bf16_workspace)
-GPU_SUPPORTS(halo_tiled_supports)
-GPU_SUPPORTS(halo_tensor_core_supports)
-GPU_SUPPORTS(halo_fused_supports)
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/halo_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/halo/halo_ref.c",
      "CPU reference in double (the check's ground truth), timed; K/V once per pixel",
-     .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/halo_ref.c",
+     .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/halo/halo_ref.c",
      "CPU float32: Q/K/V once per pixel, two-pass softmax per window", .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/halo/naive.cu",
      "projections: cuBLAS GEMMs; attention: one thread per (pixel, head), K/V from global",
-     GPU(run_halo_naive_launch, ws_halo_naive_workspace, NULL)},
+     GPU(halo_naive_launch, halo_naive_workspace, NULL)},
     {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/halo/tiled.cu",
      "projections: cuBLAS GEMMs; attention: one CTA per (block, head group), window in smem",
-     GPU(run_halo_tiled_launch, ws_halo_tiled_workspace, sup_halo_tiled_supports)},
+     GPU(halo_tiled_launch, halo_tiled_workspace, halo_tiled_supports)},
     {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/halo/tensor_core.cu",
      "projections: cuBLAS GEMMs; attention: wmma logits, softmax, wmma PV (three kernels)",
-     GPU(run_halo_tensor_core_launch, ws_halo_tensor_core_workspace,
-         sup_halo_tensor_core_supports)},
+     GPU(halo_tensor_core_launch, halo_tensor_core_workspace,
+         halo_tensor_core_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/halo/fused.cu",
      "projections: cuBLAS GEMMs; attention: one mma.sync kernel per block, online softmax",
-     GPU(run_halo_fused_launch, ws_halo_fused_workspace, sup_halo_fused_supports)},
+     GPU(halo_fused_launch, halo_fused_workspace, halo_fused_supports)},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/halo/cublas.cu",
      "unfused baseline: cuBLAS fp32 projections, window gather, batched GEMMs, softmax kernel",
-     GPU(run_halo_cublas_f32_launch, ws_halo_cublas_f32_workspace, NULL)},
+     GPU(halo_cublas_f32_launch, halo_cublas_f32_workspace, NULL)},
     {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/halo/cublas.cu",
      "unfused baseline: cuBLAS bf16 projections, window gather, batched GEMMs, softmax kernel",
-     GPU(run_halo_cublas_bf16_launch, ws_halo_cublas_bf16_workspace, NULL)},
+     GPU(halo_cublas_bf16_launch, halo_cublas_bf16_workspace, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,C=32,H=16,block=8,halo=3,heads=2,d=16",        /* several blocks, the usual halo */
+    "B=1,C=32,H=8,W=16,block=4,halo=2,heads=4,d=16",    /* H != W */
+    "B=1,C=32,H=16,block=8,halo=4,heads=2,d=64",        /* d = 64 */
+    "B=1,C=16,H=12,W=8,block=4,halo=0,heads=2,d=32",    /* no halo */
+    NULL,
+};
+
+/* Speed floors (bench/floors.h), judged by `attnbench floors` on the rows of GPU runs. */
+/* HaloNet's large setting: block 8, halo 3, 8 heads of 64 on a 64×64 map of 512 channels. */
+#define HALO_BIG "B=8 C=512 H=64 W=64 block=8 halo=3 heads=8 d=64"
+static const attn_floor_t floors[] = {
+    {.name = "halo-fused/cublas",
+     .num = ATTN_FLOOR_OURS("fused", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_OURS("cublas-bf16", "bf16"),
+     .where = HALO_BIG,
+     .min = 5.0,
+     .why = "the headline: one kernel per block against window gather + batched GEMMs + "
+            "softmax through global memory"},
+    {.name = "halo-fused/torch",
+     .num = ATTN_FLOOR_OURS("fused", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_PEER("torch-halo"),
+     .where = HALO_BIG,
+     .min = 10.0,
+     .why = "the headline against PyTorch's unfold-based HaloNet block, which materialises "
+            "every window"},
 };
 
 const attn_suite_t halo_suite = {
@@ -296,4 +315,7 @@ const attn_suite_t halo_suite = {
     .plot_panels = "block,halo,d",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .nfloors = sizeof floors / sizeof floors[0],
+    .floors = floors,
+    .check_shapes = check_shapes,
 };

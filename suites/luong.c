@@ -1,5 +1,6 @@
-/* additive and luong — encoder–decoder attention scores (SPEC.md "additive / luong"), two
- * suites over one implementation: additive (Bahdanau) is luong's concat score function.
+/* luong — encoder–decoder attention scores (docs/suites.md "additive / luong"). The additive
+ * suite (Bahdanau, suites/additive.c) is these functions with the score fixed to concat: every
+ * function here reads the score through score_of(), which takes a suite's ctx before the axis.
  *
  * Axes: B, T (queries), S (keys = values), Dq, Dk (= Dq unless given), A (attention width of
  * W1, W2, v; concat only), and for luong the score function (0 dot, 1 general, 2 concat).
@@ -12,28 +13,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "luong.h"
 #include "luong_ref.h"
-#include "registry.h"
 #include "util.h"
 
 #ifdef ATTN_HAVE_CUDA
 #include "luong_kernels.h"
 #endif
-
-enum { AX_B, AX_T, AX_S, AX_DQ, AX_DK, AX_A, AX_SCORE, NAXES };
-
-/* GPU grid (SPEC.md: B 1–64, T, S ∈ {32 … 1024}, Dq = Dk ∈ {128, 256, 512}, A ∈ {128, 256}):
- * B ∈ {1, 8, 64} (latency-bound single sequence, a typical decoding batch, the largest);
- * T ∈ {32, 128, 512, 1024} with S = T (derived): the cost is ∝ T·S, so one length axis spans
- * the 1000× range of SPEC's grid and keeps the plot a line per panel; T ≠ S is covered by the
- * tests and the emulator shapes. Dq ∈ {128, 256, 512} with Dk = Dq (derived), A ∈ {128, 256};
- * luong's dot/general ignore A and sweep A = 128 only (in_sweep). additive: 72 cases, luong 144.
- * CPU grid (no device): B = 2 (batch indexing), T = S ∈ {32, 96, 150} (150: not a multiple of
- * any tile), Dq ∈ {64, 128}, A = 64, every score: measured below, about a minute. */
-#define GRID_B {1, 8, 64}
-#define GRID_T {32, 128, 512, 1024}
-#define GRID_D {128, 256, 512}
-#define GRID_A {128, 256}
 
 static const attn_axis_t luong_axes[NAXES] = {
     [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},
@@ -48,16 +34,11 @@ static const attn_axis_t luong_axes[NAXES] = {
                   3, {0, 1, 2}, 3, {0, 1, 2}},
 };
 
-/* additive: the same axes without score (it is concat). */
-static const attn_axis_t additive_axes[AX_SCORE] = {
-    [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},
-    [AX_T] = {"T", "queries (decoder steps) per batch", 128, 1, 1 << 20,
-              4, GRID_T, 3, {32, 96, 150}},
-    [AX_S] = {"S", "keys = values (encoder steps) per batch (default T)", ATTN_UNSET, 1, 1 << 20},
-    [AX_DQ] = {"Dq", "query width (h)", 128, 1, 1 << 16, 3, GRID_D, 2, {64, 128}},
-    [AX_DK] = {"Dk", "key/value width (h̄, c; default Dq)", ATTN_UNSET, 1, 1 << 16},
-    [AX_A] = {"A", "attention width of W1, W2, v", 128, 1, 1 << 16, 2, GRID_A, 2, {32, 64}},
-};
+/* The score function of case v: the suite's fixed one (additive), else the score axis. */
+static int score_of(const attn_suite_t *suite, const int64_t *v)
+{
+    return suite->ctx ? *(const int *)suite->ctx : (int)v[AX_SCORE];
+}
 
 static luong_shape_t shape_of(const int64_t *v, int score)
 {
@@ -67,8 +48,9 @@ static luong_shape_t shape_of(const int64_t *v, int score)
 /* S = T and Dk = Dq when unset. Errors name the values: dot needs Dq = Dk; the sizes the
  * launchers pass to cuBLAS as int (B·max(T, S) rows of up to max(Dq, Dk, A) columns, T·S) must
  * stay below 2^31. */
-static int derive_common(int64_t *v, int score, char *err, size_t n)
+int luong_derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
+    const int score = score_of(suite, v);
     if (v[AX_S] == ATTN_UNSET) v[AX_S] = v[AX_T];
     if (v[AX_DK] == ATTN_UNSET) v[AX_DK] = v[AX_DQ];
     if (score == LUONG_DOT && v[AX_DQ] != v[AX_DK]) {
@@ -99,8 +81,9 @@ static luong_inputs_t inputs_of(int score, const void *const *in)
     return t;
 }
 
-static void layout_common(const int64_t *v, int score, attn_layout_t *L)
+void luong_layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
+    const int score = score_of(suite, v);
     const int64_t B = v[AX_B], T = v[AX_T], S = v[AX_S], Dq = v[AX_DQ], Dk = v[AX_DK];
     const int64_t A = v[AX_A];
     *L = (attn_layout_t){
@@ -126,8 +109,9 @@ static void layout_common(const int64_t *v, int score, attn_layout_t *L)
  * curved range, e ~ N(0, ≈0.4)); h ~ N(0, 1/Dq) for dot and general, so that e = h_t·h̄_s
  * (or h_t·Wa·h̄_s) is ~N(0, 1) instead of ~N(0, Dq): the softmax stays soft, as with trained
  * states, and the check sees the weights, not a one-hot arg-max. */
-static void generate_common(const int64_t *v, int score, uint64_t seed, void *const *in)
+void luong_generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
+    const int score = score_of(suite, v);
     const int64_t B = v[AX_B], Dq = v[AX_DQ], Dk = v[AX_DK], A = v[AX_A];
     const double sh = score == LUONG_CONCAT ? 1.0 : 1.0 / sqrt((double)Dq);
     attn_fill_normal(in[IN_H], (size_t)(B * v[AX_T] * Dq), sh, seed, 1);
@@ -141,9 +125,10 @@ static void generate_common(const int64_t *v, int score, uint64_t seed, void *co
     }
 }
 
-static void reference_common(const int64_t *v, int score, const void *const *in, double *out,
-                             const uint8_t *sel)
+void luong_reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                     double *out, const uint8_t *sel)
 {
+    const int score = score_of(suite, v);
     const luong_shape_t s = shape_of(v, score);
     const luong_inputs_t t = inputs_of(score, in);
     luong_ref(&s, &t, out, sel);
@@ -153,8 +138,9 @@ static void reference_common(const int64_t *v, int score, const void *const *in,
  *  concat  2B(T·Dq + S·Dk)·A (W1·h, W2·h̄) + 3B·T·S·A (add, v·tanh) + 2B·T·S·Dk (context)
  *  dot     2B·T·S·Dq (scores) + 2B·T·S·Dk (context)
  *  general 2B·S·Dq·Dk (Wa·h̄_s once per key) + dot's. */
-static double flops_common(const int64_t *v, int score)
+double luong_flops(const attn_suite_t *suite, const int64_t *v)
 {
+    const int score = score_of(suite, v);
     const double B = (double)v[AX_B], T = (double)v[AX_T], S = (double)v[AX_S];
     const double Dq = (double)v[AX_DQ], Dk = (double)v[AX_DK], A = (double)v[AX_A];
     const double ctx = 2 * B * T * S * Dk;
@@ -164,8 +150,9 @@ static double flops_common(const int64_t *v, int score)
 }
 
 /* Minimum bytes: h, h̄, the score function's parameters and c, once. */
-static double bytes_common(const int64_t *v, int score, int s)
+double luong_bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
+    const int score = score_of(suite, v);
     const double B = (double)v[AX_B], T = (double)v[AX_T], S = (double)v[AX_S];
     const double Dq = (double)v[AX_DQ], Dk = (double)v[AX_DK], A = (double)v[AX_A];
     double params = 0;
@@ -189,8 +176,9 @@ static double bytes_common(const int64_t *v, int score, int s)
  *  projection roundings reach the scores as O(u) absolute errors (sums of random sign), hence
  *  O(u) relative errors of the weights, and c's own rounding is ≤ u·max|c|. Three to four
  *  roundings of ≤ u each, as in halo: 8·u = 2^-5 ≈ 3.1%. */
-static double tolerance_common(const int64_t *v, int score, attn_dtype_t t)
+double luong_tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
+    const int score = score_of(suite, v);
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_BF16) return 8.0 * u;
     if (t == ATTN_F64) return 64.0 * u;
@@ -201,14 +189,10 @@ static double tolerance_common(const int64_t *v, int score, attn_dtype_t t)
     return 16.0 * u * (chain + 8.0);
 }
 
-static int run_reference_common(const int64_t *v, int score, const void *const *in, void *out)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
-    reference_common(v, score, in, out, NULL);
-    return 0;
-}
-
-static int run_cpu_f32_common(const int64_t *v, int score, const void *const *in, void *out)
-{
+    const int score = score_of(suite, v);
     const luong_shape_t s = shape_of(v, score);
     const luong_inputs_t t = inputs_of(score, in);
     luong_cpu_f32(&s, &t, out);
@@ -216,144 +200,85 @@ static int run_cpu_f32_common(const int64_t *v, int score, const void *const *in
 }
 
 #ifdef ATTN_HAVE_CUDA
-static luong_problem_t problem_of(const int64_t *v, int score)
+static luong_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                  const void *const *in)
 {
+    const int score = score_of(suite, v);
     return (luong_problem_t){(int)v[AX_B], (int)v[AX_T], (int)v[AX_S], (int)v[AX_DQ],
                              (int)v[AX_DK], (int)v[AX_A], score};
 }
 
-static luong_tensors_t tensors_of(int score, const void *const *in, void *out)
+static luong_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                  const void *const *in, void *out)
 {
+    const int score = score_of(suite, v);
     const luong_inputs_t i = inputs_of(score, in);
     return (luong_tensors_t){i.h, i.hb, i.wa, i.w1, i.w2, i.v, out};
 }
+
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
+#define ATTN_PROBLEM_T luong_problem_t
+#define ATTN_TENSORS_T luong_tensors_t
 #endif
+#include "gpu_adapters.h"
 
-/* One suite's functions from the common ones, with its score function SCORE(v). */
-#define SUITE_FNS(P, SCORE)                                                                      \
-    static int P##_derive(int64_t *v, char *err, size_t n)                                       \
-    {                                                                                            \
-        return derive_common(v, SCORE(v), err, n);                                               \
-    }                                                                                            \
-    static void P##_layout(const int64_t *v, attn_layout_t *L) { layout_common(v, SCORE(v), L); }\
-    static void P##_generate(const int64_t *v, uint64_t seed, void *const *in)                   \
-    {                                                                                            \
-        generate_common(v, SCORE(v), seed, in);                                                  \
-    }                                                                                            \
-    static void P##_reference(const int64_t *v, const void *const *in, double *out,              \
-                              const uint8_t *sel)                                                \
-    {                                                                                            \
-        reference_common(v, SCORE(v), in, out, sel);                                             \
-    }                                                                                            \
-    static double P##_flops(const int64_t *v) { return flops_common(v, SCORE(v)); }              \
-    static double P##_bytes(const int64_t *v, int s) { return bytes_common(v, SCORE(v), s); }    \
-    static double P##_tolerance(const int64_t *v, attn_dtype_t t)                                \
-    {                                                                                            \
-        return tolerance_common(v, SCORE(v), t);                                                 \
-    }                                                                                            \
-    static int P##_run_reference(const int64_t *v, const void *const *in, void *out, void *ws,  \
-                                 void *st)                                                       \
-    {                                                                                            \
-        (void)ws, (void)st;                                                                      \
-        return run_reference_common(v, SCORE(v), in, out);                                       \
-    }                                                                                            \
-    static int P##_run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws,    \
-                               void *st)                                                         \
-    {                                                                                            \
-        (void)ws, (void)st;                                                                      \
-        return run_cpu_f32_common(v, SCORE(v), in, out);                                         \
-    }
 
-#ifdef ATTN_HAVE_CUDA
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_FNS(P, SCORE, fn)                                                                    \
-    static int P##_run_##fn(const int64_t *v, const void *const *in, void *out, void *ws,       \
-                            void *st)                                                            \
-    {                                                                                            \
-        const luong_problem_t p = problem_of(v, SCORE(v));                                       \
-        const luong_tensors_t t = tensors_of(SCORE(v), in, out);                                 \
-        return luong_##fn##_launch(&p, &t, ws, (attn_stream_t)st);                               \
-    }                                                                                            \
-    static size_t P##_ws_##fn(const int64_t *v)                                                  \
-    {                                                                                            \
-        const luong_problem_t p = problem_of(v, SCORE(v));                                       \
-        return luong_##fn##_workspace(&p);                                                       \
-    }
-#define GPU_SUPPORTS(P, SCORE, fn)                                                               \
-    static const char *P##_sup_##fn(const int64_t *v)                                            \
-    {                                                                                            \
-        const luong_problem_t p = problem_of(v, SCORE(v));                                       \
-        return luong_##fn##_supports(&p);                                                        \
-    }
-#define ALL_GPU_FNS(P, SCORE)                                                                    \
-    GPU_FNS(P, SCORE, naive)                                                                     \
-    GPU_FNS(P, SCORE, tiled)                                                                     \
-    GPU_FNS(P, SCORE, fused)                                                                     \
-    GPU_FNS(P, SCORE, tensor_core)                                                               \
-    GPU_FNS(P, SCORE, cublas_f32)                                                                \
-    GPU_FNS(P, SCORE, cublas_bf16)                                                               \
-    GPU_SUPPORTS(P, SCORE, fused)                                                                \
-    GPU_SUPPORTS(P, SCORE, tensor_core)
-#define GPU(P, fn, sup) .run = P##_run_##fn, .workspace = P##_ws_##fn, .supports = sup,          \
-                        .error_string = attn_kernel_strerror
-#define SUP(P, fn) P##_sup_##fn
-#else
-#define ALL_GPU_FNS(P, SCORE)
-#define GPU(P, fn, sup) .available = "built without CUDA"
-#define SUP(P, fn) NULL
-#endif
-
-/* The variant table of a suite P (the same rows for both suites). */
-#define VARIANTS(P)                                                                              \
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/luong_ref.c",                               \
-     "CPU reference in double (the check's ground truth), timed", .run = P##_run_reference},    \
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/luong_ref.c",                                 \
-     "CPU float32: key projection per batch, two-pass softmax per row",                         \
-     .run = P##_run_cpu_f32},                                                                    \
-    {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/luong/naive.cu",                                   \
-     "projections: cuBLAS GEMMs; one thread per query row, keys from global, two passes",       \
-     GPU(P, naive, NULL)},                                                                       \
-    {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/luong/tiled.cu",                                   \
-     "projections: cuBLAS GEMMs; 16×16 smem score tiles → E, softmax, 16×16 context tiles",     \
-     GPU(P, tiled, NULL)},                                                                       \
-    {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/luong/fused.cu",                                   \
-     "projections: cuBLAS GEMMs; scores + online softmax + context in one kernel, CUDA cores",  \
-     GPU(P, fused, SUP(P, fused))},                                                              \
-    {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/luong/tensor_core.cu",                      \
-     "projections: cuBLAS GEMMs; wmma scores (dot/general), softmax, wmma context",             \
-     GPU(P, tensor_core, SUP(P, tensor_core))},                                                  \
-    {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/luong/cublas.cu",                            \
-     "unfused baseline: cuBLAS fp32 projections + score GEMM (concat: score kernel), softmax "  \
-     "kernel, context GEMM",                                                                     \
-     GPU(P, cublas_f32, NULL)},                                                                  \
-    {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/luong/cublas.cu",                          \
-     "unfused baseline: cuBLAS bf16 projections + score GEMM (concat: score kernel; fp32 E), "   \
-     "softmax kernel, context GEMM",                                                             \
-     GPU(P, cublas_bf16, NULL)}
+/* The rows of luong and additive (the same kernels: additive runs them with score = concat). */
+const attn_variant_t luong_variants[LUONG_NVARIANTS] = {
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/luong/luong_ref.c",
+     "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/luong/luong_ref.c",
+     "CPU float32: key projection per batch, two-pass softmax per row",
+     .run = run_cpu_f32},
+    {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/luong/naive.cu",
+     "projections: cuBLAS GEMMs; one thread per query row, keys from global, two passes",
+     GPU(luong_naive_launch, luong_naive_workspace, NULL)},
+    {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/luong/tiled.cu",
+     "projections: cuBLAS GEMMs; 16×16 smem score tiles → E, softmax, 16×16 context tiles",
+     GPU(luong_tiled_launch, luong_tiled_workspace, NULL)},
+    {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/luong/fused.cu",
+     "projections: cuBLAS GEMMs; scores + online softmax + context in one kernel, CUDA cores",
+     GPU(luong_fused_launch, luong_fused_workspace, luong_fused_supports)},
+    {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/luong/tensor_core.cu",
+     "projections: cuBLAS GEMMs; wmma scores (dot/general), softmax, wmma context",
+     GPU(luong_tensor_core_launch, luong_tensor_core_workspace, luong_tensor_core_supports)},
+    {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/luong/cublas.cu",
+     "unfused baseline: cuBLAS fp32 projections + score GEMM (concat: score kernel), softmax "
+     "kernel, context GEMM",
+     GPU(luong_cublas_f32_launch, luong_cublas_f32_workspace, NULL)},
+    {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/luong/cublas.cu",
+     "unfused baseline: cuBLAS bf16 projections + score GEMM (concat: score kernel; fp32 E), "
+     "softmax kernel, context GEMM",
+     GPU(luong_cublas_bf16_launch, luong_cublas_bf16_workspace, NULL)}
+};
 
 /* Threaded reference (bench/refpool.h): for concat the reference projects every key of a batch
  * (W2·h̄_s, S·A·Dk multiply-adds, about S/2 rows' work) before the batch's first row, so a
  * batch's T rows are one unit; dot and general only copy h̄ (half a row's work): rows go to
  * threads one by one. */
-static int64_t luong_ref_unit(const int64_t *v)
+int64_t luong_ref_unit(const attn_suite_t *suite, const int64_t *v)
 {
-    return v[AX_SCORE] == LUONG_CONCAT ? v[AX_T] : 1;
+    return score_of(suite, v) == LUONG_CONCAT ? v[AX_T] : 1;
 }
-static int64_t additive_ref_unit(const int64_t *v) { return v[AX_T]; }
-
-/* luong: the score axis. */
-#define LUONG_SCORE(v) ((int)(v)[AX_SCORE])
-SUITE_FNS(luong, LUONG_SCORE)
-ALL_GPU_FNS(luong, LUONG_SCORE)
 
 /* dot and general do not use A: the sweep keeps only the first A of its grid for them (128 on
  * a GPU, 64 on the CPU grid, which has no other); `--axis` values outside the grids still run. */
-static int luong_in_sweep(const int64_t *v)
+static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
     return v[AX_SCORE] == LUONG_CONCAT || (v[AX_A] != 256);
 }
 
-static const attn_variant_t luong_variants[] = {VARIANTS(luong)};
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,T=37,S=45,Dq=40,score=0",               /* dot: no multiple of 16 */
+    "B=3,T=1,S=1,Dq=8,score=0",                  /* one query, one key */
+    "B=2,T=20,S=70,Dq=48,Dk=33,score=1",         /* general, Dq != Dk */
+    "B=1,T=17,S=33,Dq=72,Dk=520,score=1",        /* Dk > 512: fused skips */
+    "B=1,T=16,S=20,Dq=512,score=0",              /* fused's largest shared-memory use */
+    "B=2,T=23,S=50,Dq=30,Dk=20,A=17,score=2",    /* concat */
+    NULL,
+};
 
 const attn_suite_t luong_suite = {
     .name = "luong",
@@ -365,7 +290,7 @@ const attn_suite_t luong_suite = {
     .generate = luong_generate,
     .reference = luong_reference,
     .ref_unit = luong_ref_unit,
-    .in_sweep = luong_in_sweep,
+    .in_sweep = in_sweep,
     .flops = luong_flops,
     .bytes = luong_bytes,
     .tolerance = luong_tolerance,
@@ -374,33 +299,7 @@ const attn_suite_t luong_suite = {
      * row in grid order: B = 64, A = 256, the largest problem). */
     .plot_axis = "T",
     .plot_panels = "score,Dq",
-    .nvariants = sizeof luong_variants / sizeof luong_variants[0],
+    .nvariants = LUONG_NVARIANTS,
     .variants = luong_variants,
-};
-
-/* additive: always concat. */
-#define ADDITIVE_SCORE(v) ((void)(v), LUONG_CONCAT)
-SUITE_FNS(additive, ADDITIVE_SCORE)
-ALL_GPU_FNS(additive, ADDITIVE_SCORE)
-
-static const attn_variant_t additive_variants[] = {VARIANTS(additive)};
-
-const attn_suite_t additive_suite = {
-    .name = "additive",
-    .title = "Bahdanau additive attention vᵀ·tanh(W1·h_t + W2·h̄_s)",
-    .naxes = AX_SCORE,
-    .axes = additive_axes,
-    .derive = additive_derive,
-    .layout = additive_layout,
-    .generate = additive_generate,
-    .reference = additive_reference,
-    .ref_unit = additive_ref_unit,
-    .flops = additive_flops,
-    .bytes = additive_bytes,
-    .tolerance = additive_tolerance,
-    /* x = sequence length (S = T in the grid); a panel per (Dq, A). */
-    .plot_axis = "T",
-    .plot_panels = "Dq,A",
-    .nvariants = sizeof additive_variants / sizeof additive_variants[0],
-    .variants = additive_variants,
+    .check_shapes = check_shapes,
 };

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "mhsa_ref.h"
-#include "reference_variant.h"
+#include "floors.h"
 #include "registry.h"
 #include "util.h"
 
@@ -57,7 +57,7 @@ static int derive_product(int64_t *prod, int64_t *a, int64_t b, int64_t dflt, co
     return 0;
 }
 
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (derive_product(&v[AX_TOKENS], &v[AX_B], v[AX_N], DEFAULT_TOKENS, "tokens", "B", "N", err,
                        n) ||
@@ -74,7 +74,7 @@ static mhsa_shape_t shape_of(const int64_t *v)
 
 enum { IN_Q, IN_K, IN_V, IN_KVLEN };
 
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], H = v[AX_H], Nq = v[AX_N], Nk = v[AX_NK], d = v[AX_D];
     *L = (attn_layout_t){
@@ -90,7 +90,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
 
 /* q, k, v ~ N(0, 1), so logits q·k/√d are ~N(0, 1). kvpad: batch b keeps a seeded length in
  * [1, Nk], and the last batch (B ≥ 2) keeps none, so fully masked rows are always exercised. */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t B = v[AX_B], nq = B * v[AX_H] * v[AX_N] * v[AX_D];
     const int64_t nk = B * v[AX_H] * v[AX_NK] * v[AX_D];
@@ -111,14 +111,14 @@ static const int32_t *kv_len_of(const int64_t *v, const void *const *in)
     return v[AX_KVPAD] ? in[IN_KVLEN] : NULL;
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
 {
     mhsa_shape_t s = shape_of(v);
     mhsa_ref(&s, in[IN_Q], in[IN_K], in[IN_V], kv_len_of(v, in), out, sel);
 }
 
 /* FLOPs: 4·B·H·Nq·Nk·d (QKᵀ and PV), halved when causal (SPEC.md convention). */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     double f = 4.0 * (double)v[AX_B] * (double)v[AX_H] * (double)v[AX_N] * (double)v[AX_NK] *
                (double)v[AX_D];
@@ -126,7 +126,7 @@ static double flops(const int64_t *v)
 }
 
 /* Minimum bytes: Q and O (Nq·d each) and K, V (Nk·d each), once. */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     return (double)s * (double)v[AX_B] * (double)v[AX_H] *
            (2.0 * (double)v[AX_N] * (double)v[AX_D] + 2.0 * (double)v[AX_NK] * (double)v[AX_D]);
@@ -143,7 +143,7 @@ static double bytes(const int64_t *v, int s)
  *  bf16: P is rounded to bf16 before P·V (relative error ≤ u_bf16 = 2^-8 per term) and O is
  *  stored as bf16 (≤ u_bf16 relative); fp32 accumulation is negligible beside these. Two
  *  roundings of ≤ u each, with a 2× margin for the worst element: 4·u_bf16 = 2^-6 ≈ 1.6%. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_BF16) return 4.0 * u;
@@ -152,9 +152,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     mhsa_shape_t s = shape_of(v);
@@ -163,78 +162,108 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static mhsa_problem_t problem_of(const int64_t *v, const void *const *in)
+static mhsa_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                 const void *const *in)
 {
     return (mhsa_problem_t){(int)v[AX_B], (int)v[AX_H], (int)v[AX_N], (int)v[AX_NK],
                             (int)v[AX_D], (int)v[AX_CAUSAL], (float)(1.0 / sqrt((double)v[AX_D])),
                             in ? kv_len_of(v, in) : NULL};
 }
 
-/* Adapters from the registry's generic signatures to each launcher's typed one. */
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        mhsa_problem_t p = problem_of(v, in);                                                    \
-        return fn(&p, in[IN_Q], in[IN_K], in[IN_V], out, ws, (attn_stream_t)st);                \
-    }
-#define GPU_WS(fn)                                                                               \
-    static size_t ws_##fn(const int64_t *v)                                                      \
-    {                                                                                            \
-        mhsa_problem_t p = problem_of(v, NULL);                                                  \
-        return fn(&p);                                                                           \
-    }
-#define GPU_SUPPORTS(fn)                                                                         \
-    static const char *sup_##fn(const int64_t *v)                                                \
-    {                                                                                            \
-        mhsa_problem_t p = problem_of(v, NULL);                                                  \
-        return fn(&p);                                                                           \
-    }
-GPU_RUN(mhsa_naive_launch)
-GPU_RUN(mhsa_tiled_launch)
-GPU_RUN(mhsa_tensor_core_launch)
-GPU_RUN(mhsa_fused_launch)
-GPU_RUN(mhsa_fused_br128_launch)
-GPU_RUN(mhsa_cublas_f32_launch)
-GPU_RUN(mhsa_cublas_bf16_launch)
-GPU_WS(mhsa_tensor_core_workspace)
-GPU_WS(mhsa_cublas_f32_workspace)
-GPU_WS(mhsa_cublas_bf16_workspace)
-GPU_SUPPORTS(mhsa_tiled_supports)
-GPU_SUPPORTS(mhsa_tensor_core_supports)
-GPU_SUPPORTS(mhsa_fused_supports)
-#define GPU(r_, w_, s_) .run = r_, .workspace = w_, .supports = s_, \
-                          .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_, s_) .available = "built without CUDA"
+static mhsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                 const void *const *in, void *out)
+{
+    return (mhsa_tensors_t){in[IN_Q], in[IN_K], in[IN_V], out};
+}
+
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
+#define ATTN_PROBLEM_T mhsa_problem_t
+#define ATTN_TENSORS_T mhsa_tensors_t
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/mhsa_ref.c",
-     "CPU reference in double (the check's ground truth), timed", .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/mhsa_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/mhsa/mhsa_ref.c",
+     "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/mhsa/mhsa_ref.c",
      "CPU float32, one pass, online softmax", .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/mhsa/naive.cu",
      "one thread per query row, all from global memory",
-     GPU(run_mhsa_naive_launch, NULL, NULL)},
+     GPU(mhsa_naive_launch, NULL, NULL)},
     {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/mhsa/tiled.cu",
      "K/V tiles in shared memory, online softmax, CUDA cores",
-     GPU(run_mhsa_tiled_launch, NULL, sup_mhsa_tiled_supports)},
+     GPU(mhsa_tiled_launch, NULL, mhsa_tiled_supports)},
     {"tensor-core", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/tensor_core.cu",
      "wmma S = QKᵀ, softmax, wmma O = PV: three kernels",
-     GPU(run_mhsa_tensor_core_launch, ws_mhsa_tensor_core_workspace,
-         sup_mhsa_tensor_core_supports)},
+     GPU(mhsa_tensor_core_launch, mhsa_tensor_core_workspace,
+         mhsa_tensor_core_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "flash-style single pass, mma.sync, online softmax in registers",
-     GPU(run_mhsa_fused_launch, NULL, sup_mhsa_fused_supports)},
+     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports)},
     {"fused-br128", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "fused with 128-row query tiles: each K/V fragment feeds two m16 tiles (FA2's tile shape)",
-     GPU(run_mhsa_fused_br128_launch, NULL, sup_mhsa_fused_supports)},
+     GPU(mhsa_fused_br128_launch, NULL, mhsa_fused_supports)},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
-     GPU(run_mhsa_cublas_f32_launch, ws_mhsa_cublas_f32_workspace, NULL)},
+     GPU(mhsa_cublas_f32_launch, mhsa_cublas_f32_workspace, NULL)},
     {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS bf16 GEMMs (fp32 S) + softmax kernel",
-     GPU(run_mhsa_cublas_bf16_launch, ws_mhsa_cublas_bf16_workspace, NULL)},
+     GPU(mhsa_cublas_bf16_launch, mhsa_cublas_bf16_workspace, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "N=1000,d=64,D=128,tokens=1000",                       /* not a multiple of any tile */
+    "N=17,d=128,D=128,tokens=34",                          /* one partial tile */
+    "N=1,d=64,D=64,tokens=2",                              /* one query */
+    "B=3,N=130,d=64,D=128,tokens=390,causal=1,kvpad=1",    /* last batch fully padded */
+    "N=70,Nk=200,d=64,D=64,tokens=140,causal=1",           /* Nk > N, causal */
+    "N=200,Nk=33,d=32,D=64,tokens=200",                    /* Nk < N */
+    "N=65,Nk=63,d=64,D=128,tokens=130",                    /* one past and one short of a tile */
+    "B=4,N=129,d=128,D=256,tokens=516,kvpad=1",            /* d = 128 with key padding */
+    "N=1,d=64,D=64,tokens=2,causal=1",                     /* one causal query */
+    /* d = 32: a head dim fused does not take */
+    "N=256,d=32,D=256,tokens=256",
+    NULL,
+};
+
+/* Speed floors (bench/floors.h), judged by `attnbench floors` on the rows of GPU runs. */
+/* The sweep point of the mhsa grid: B·N = 16384 tokens, H·d = 2048, no key padding. */
+#define MHSA_SWEEP "tokens=16384 D=2048 kvpad=0"
+static const attn_floor_t floors[] = {
+    {.name = "mhsa-fused/flash",
+     .num = ATTN_FLOOR_OURS("fused", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_PEER("sdpa-flash"),
+     .where = "N=4096,8192 d=64,128 causal=0 " MHSA_SWEEP,
+     .min = 1.0,
+     .why = "a flash-style kernel on mma.sync must at least match PyTorch's FlashAttention "
+            "backend on long non-causal sequences"},
+    {.name = "mhsa-fused/flash-causal",
+     .num = ATTN_FLOOR_OURS("fused", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_PEER("sdpa-flash"),
+     .where = "N=4096,8192 d=64,128 causal=1 " MHSA_SWEEP,
+     .min = 0.9,
+     .why = "causal: within 10 % of FlashAttention, whose causal tile scheduling is "
+            "more refined than ours"},
+    {.name = "mhsa-fused/cublas",
+     .num = ATTN_FLOOR_OURS("fused", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_OURS("cublas-bf16", "bf16"),
+     .where = "N=4096 d=128 causal=0,1 " MHSA_SWEEP,
+     .min = 3.0,
+     .why = "fusion must pay: the cuBLAS baseline writes and reads the N x N logits in global "
+            "memory, the fused kernel never does"},
+    {.name = "mhsa-tc/tiled",
+     .num = ATTN_FLOOR_OURS("tensor-core", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_OURS("tiled", "f32"),
+     .where = "N=4096 " MHSA_SWEEP,
+     .min = 5.0,
+     .why = "tensor cores must show: wmma bf16 GEMMs against CUDA-core fp32 tiles, every d "
+            "and causal at N = 4096"},
 };
 
 const attn_suite_t mhsa_suite = {
@@ -253,4 +282,7 @@ const attn_suite_t mhsa_suite = {
     .plot_panels = "d,causal",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .nfloors = sizeof floors / sizeof floors[0],
+    .floors = floors,
+    .check_shapes = check_shapes,
 };

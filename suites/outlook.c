@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include "outlook_ref.h"
-#include "gpu_adapters.h"
-#include "reference_variant.h"
 #include "registry.h"
 #include "util.h"
 
@@ -45,7 +43,7 @@ static const attn_axis_t axes[NAXES] = {
 /* W = H and heads = C/32 (else 1) when unset. Errors name the values: k even (the padding
  * (k−1)/2 would not centre the window), heads not dividing C, sizes the kernels index with int
  * (B·H·W·C and B·h'·w'·k⁴·heads below 2^31). */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_W] == ATTN_UNSET) v[AX_W] = v[AX_H];
     if (v[AX_HEADS] == ATTN_UNSET) v[AX_HEADS] = v[AX_C] % 32 == 0 ? v[AX_C] / 32 : 1;
@@ -73,7 +71,7 @@ static int derive(int64_t *v, char *err, size_t n)
 
 /* SPEC's pairs (k, σ) = (3, 2) and (5, 1); other crossings of those grid values are left out,
  * values outside them (--axis k=7) still run. */
-static int in_sweep(const int64_t *v)
+static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
     const int64_t k = v[AX_K], st = v[AX_STRIDE];
     if ((k != 3 && k != 5) || (st != 1 && st != 2)) return 1;
@@ -93,7 +91,7 @@ static outlook_inputs_t inputs_of(const void *const *in)
     return (outlook_inputs_t){in[IN_X], in[IN_WV], in[IN_WA], in[IN_BA], in[IN_WP], in[IN_BP]};
 }
 
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], H = v[AX_H], W = v[AX_W], C = v[AX_C], k = v[AX_K];
     const int64_t R = k * k * k * k * v[AX_HEADS];
@@ -115,7 +113,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
  * pixels), so the logits d^-½·(Wa·pool + ba) are ~N(0, 1.25) — softmax rows far from uniform,
  * so that an error in the attention weights (a swapped m/m', a wrong head) moves y by O(1)
  * instead of hiding under near-uniform weights. */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t C = v[AX_C], k = v[AX_K], st = v[AX_STRIDE];
     const int64_t R = k * k * k * k * v[AX_HEADS], d = C / v[AX_HEADS];
@@ -128,7 +126,8 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
     attn_fill_normal(in[IN_BP], (size_t)C, 1.0 / sqrt((double)C), seed, 6);
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                      double *out, const uint8_t *sel)
 {
     const outlook_shape_t s = shape_of(v);
     const outlook_inputs_t t = inputs_of(in);
@@ -137,7 +136,7 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
 
 /* FLOPs (SPEC.md): 4·B·H·W·C² (v, proj) + 2·B·h'w'·C·k⁴·Nh (attention weights)
  * + 2·B·h'w'·k⁴·C (a·v) + B·h'w'·k²·C (fold adds). */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     const outlook_shape_t s = shape_of(v);
     const double B = (double)s.B, C = (double)s.C, k2 = (double)(s.k * s.k);
@@ -147,7 +146,7 @@ static double flops(const int64_t *v)
 }
 
 /* Minimum bytes (SPEC.md): x and y, Wv, Wa, ba, Wp, bp, once each. */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     const double C = (double)v[AX_C], k = (double)v[AX_K];
     const double R = k * k * k * k * (double)v[AX_HEADS];
@@ -166,7 +165,7 @@ static double bytes(const int64_t *v, int s)
  * (C = 192, k = 3, σ = 2), 6.4e-5 at C = 256, k = 5. cpu-f32 and the emulated GPU variants
  * measure a few % of it; each planted bug in tests/test_outlook.c exceeds it by orders of
  * magnitude. (f64: 64·u. bf16: no variant is bf16; 8·u, halo's bound, if one is added.) */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_BF16) return 8.0 * u;
@@ -176,9 +175,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
 }
 
 /* CPU variants. */
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const outlook_shape_t s = shape_of(v);
@@ -188,54 +186,59 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static outlook_problem_t problem_of(const int64_t *v)
+static outlook_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                    const void *const *in)
 {
     return (outlook_problem_t){(int)v[AX_B], (int)v[AX_H], (int)v[AX_W], (int)v[AX_C],
                                (int)v[AX_HEADS], (int)v[AX_K], (int)v[AX_STRIDE]};
 }
 
-static outlook_tensors_t tensors_of(const void *const *in, void *out)
+static outlook_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                    const void *const *in, void *out)
 {
     return (outlook_tensors_t){in[IN_X], in[IN_WV], in[IN_WA], in[IN_BA], in[IN_WP], in[IN_BP],
                                out};
 }
 
-/* Adapters (suites/gpu_adapters.h) to the typed launchers. */
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
 #define ATTN_PROBLEM_T outlook_problem_t
 #define ATTN_TENSORS_T outlook_tensors_t
-GPU_RUN(outlook_naive_launch)
-GPU_RUN(outlook_tiled_launch)
-GPU_RUN(outlook_fused_launch)
-GPU_RUN(outlook_cublas_launch)
-GPU_WS(outlook_naive_workspace)
-GPU_WS(outlook_tiled_workspace)
-GPU_WS(outlook_fused_workspace)
-GPU_WS(outlook_cublas_workspace)
-GPU_SUPPORTS(outlook_tiled_supports)
-GPU_SUPPORTS(outlook_fused_supports)
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/outlook_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/outlook/outlook_ref.c",
      "CPU reference in double (the check's ground truth), timed; gather fold",
-     .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/outlook_ref.c",
+     .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/outlook/outlook_ref.c",
      "CPU float32: v once per pixel, softmax per window row, gather fold", .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/outlook/naive.cu",
      "linears: cuBLAS GEMMs; softmax kernel; one thread per (pixel, channel) gathers the fold, "
      "v from global",
-     GPU(run_outlook_naive_launch, ws_outlook_naive_workspace, NULL)},
+     GPU(outlook_naive_launch, outlook_naive_workspace, NULL)},
     {"tiled", ATTN_GPU, ATTN_F32, 0, "kernels/outlook/tiled.cu",
      "linears: cuBLAS GEMMs; softmax kernel; one CTA per 8×8 pixel tile, v tile + halo in smem, "
      "deterministic gather fold",
-     GPU(run_outlook_tiled_launch, ws_outlook_tiled_workspace, sup_outlook_tiled_supports)},
+     GPU(outlook_tiled_launch, outlook_tiled_workspace, outlook_tiled_supports)},
     {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/outlook/fused.cu",
      "linears: cuBLAS GEMMs; one kernel: softmax over k² (warp shuffles), a·v and fold, one "
      "warp per (pixel, head)",
-     GPU(run_outlook_fused_launch, ws_outlook_fused_workspace, sup_outlook_fused_supports)},
+     GPU(outlook_fused_launch, outlook_fused_workspace, outlook_fused_supports)},
     {"cublas", ATTN_GPU, ATTN_F32, -1, "kernels/outlook/cublas.cu",
      "unfused baseline: cuBLAS linears, softmax kernel, unfold, batched GEMM a·v, fold kernel",
-     GPU(run_outlook_cublas_launch, ws_outlook_cublas_workspace, NULL)},
+     GPU(outlook_cublas_launch, outlook_cublas_workspace, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,H=7,W=9,C=24,heads=3,k=3,stride=2",     /* odd sides, stride 2 */
+    "B=1,H=10,C=32,heads=2,k=5,stride=1",        /* stride 1 */
+    "B=1,H=9,W=11,C=40,heads=1,k=3,stride=3",    /* stride 3 */
+    "B=1,H=6,C=16,heads=2,k=7,stride=2",         /* window larger than the pooled map */
+    "B=1,H=5,W=4,C=8,heads=2,k=1,stride=2",      /* k = 1 */
+    "B=1,H=4,W=5,C=8,heads=2,k=11,stride=1",     /* window wider than the image */
+    NULL,
 };
 
 const attn_suite_t outlook_suite = {
@@ -257,4 +260,5 @@ const attn_suite_t outlook_suite = {
     .plot_panels = "k,C",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .check_shapes = check_shapes,
 };

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reference_variant.h"
+#include "floors.h"
 #include "registry.h"
 #include "sge_ref.h"
 #include "util.h"
@@ -42,7 +42,7 @@ static const attn_axis_t axes[NAXES] = {
 /* W = H when unset. Errors name the values: G must divide C; a slab (Cg·H·W) is indexed with
  * int (below 2^29 elements), and the fused kernel keeps H·W floats of t in shared memory
  * (H·W ≤ 2^14 is far below any GPU's limit). */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_W] == ATTN_UNSET) v[AX_W] = v[AX_H];
     if (v[AX_C] % v[AX_G]) {
@@ -73,7 +73,7 @@ static sge_inputs_t inputs_of(const void *const *in)
 }
 
 /* Output rows: one per (b, g) slab, Cg·H·W contiguous elements. */
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], C = v[AX_C], H = v[AX_H], W = v[AX_W], G = v[AX_G];
     *L = (attn_layout_t){
@@ -89,7 +89,7 @@ static void layout(const int64_t *v, attn_layout_t *L)
 /* x ~ N(0, 1) plus a per-plane offset μ ~ N(0, ½²) (channel means, as real activations have;
  * p_c would otherwise be ≈ ±1/√HW noise). w ~ N(0, 1), b ~ 1 + N(0, ½²) instead of SGE's init
  * (w = 0, b = 1, under which the gate is the constant σ(1)); none is zero. */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t planes = v[AX_B] * v[AX_C], HW = v[AX_H] * v[AX_W], G = v[AX_G];
     float *x = in[IN_X], *b = in[IN_B];
@@ -105,7 +105,7 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
     for (int64_t g = 0; g < G; g++) b[g] += 1.f;
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
 {
     const sge_shape_t s = shape_of(v);
     const sge_inputs_t t = inputs_of(in);
@@ -115,14 +115,14 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
 /* FLOPs of the formula: per element 1 (mean sum) + 2 (t's multiply-add) + 1 (x·gate) = 4; per
  * pixel of a slab 1 (mean of t) + 3 (deviation squared, summed) + 2 (subtract, divide)
  * + 2 (w·t̂ + b) + 4 (sigmoid: negate, exp, add, divide) = 12. */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     const double HW = (double)v[AX_H] * (double)v[AX_W], B = (double)v[AX_B];
     return 4.0 * B * (double)v[AX_C] * HW + 12.0 * B * (double)v[AX_G] * HW;
 }
 
 /* Minimum bytes (SPEC.md): x read once, out written once (w, b: 2·G floats, not counted). */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     return 2.0 * s * (double)v[AX_B] * (double)v[AX_C] * (double)v[AX_H] * (double)v[AX_W];
 }
@@ -137,7 +137,7 @@ static double bytes(const int64_t *v, int s)
  * √Cg + 4). We accept 16·u·(√HW + √Cg + 8): 7.0e-5 at HW = 56², Cg = 32; 2.3e-5 at 7², 4.
  * cpu-f32 and the GPU variants under emulation measure a few % of it (tests/test_sge.c logs
  * it); the planted bugs there exceed it > 100×. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_F64) return 64.0 * u;
@@ -145,9 +145,8 @@ static double tolerance(const int64_t *v, attn_dtype_t t)
                        8.0);
 }
 
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const sge_shape_t s = shape_of(v);
@@ -157,41 +156,56 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static sge_problem_t problem_of(const int64_t *v)
+static sge_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                const void *const *in)
 {
     return (sge_problem_t){(int)v[AX_B], (int)v[AX_C], (int)v[AX_H], (int)v[AX_W], (int)v[AX_G]};
 }
 
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const sge_problem_t p = problem_of(v);                                                   \
-        const sge_tensors_t t = {in[IN_X], in[IN_W], in[IN_B], out};                             \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-GPU_RUN(sge_naive_launch)
-GPU_RUN(sge_fused_launch)
-static size_t ws_naive(const int64_t *v)
+static sge_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                const void *const *in, void *out)
 {
-    const sge_problem_t p = problem_of(v);
-    return sge_naive_workspace(&p);
+    return (sge_tensors_t){in[IN_X], in[IN_W], in[IN_B], out};
 }
-#define GPU(r_, w_) .run = r_, .workspace = w_, .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_) .available = "built without CUDA"
+
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
+#define ATTN_PROBLEM_T sge_problem_t
+#define ATTN_TENSORS_T sge_tensors_t
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/sge_ref.c",
-     "CPU reference in double (the check's ground truth), timed", .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/sge_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/sge/sge_ref.c",
+     "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/sge/sge_ref.c",
      "CPU float32, slab by slab", .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/sge/naive.cu",
      "four kernels (channel means, t per pixel, t statistics, elementwise gate); no cuBLAS",
-     GPU(run_sge_naive_launch, ws_naive)},
+     GPU(sge_naive_launch, sge_naive_workspace, NULL)},
     {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/sge/fused.cu",
      "one CTA per (b, g) slab, slab read once into shared memory (3 reads when it does not fit)",
-     GPU(run_sge_fused_launch, NULL)},
+     GPU(sge_fused_launch, NULL, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,C=16,G=4,H=7",       /* Cg = 4, HW = 49: slab in shared memory, cp.async */
+    "B=1,C=12,G=4,H=5",       /* Cg·HW = 75: scalar staging and store */
+    "B=2,C=8,G=2,H=1,W=1",    /* one pixel: std defined 0 */
+    "B=1,C=32,G=2,H=30",      /* 57.6 KiB slab: shared memory above 48 KiB (opt-in) */
+    "B=1,C=64,G=2,H=56",      /* 392 KiB slab: three reads from global memory */
+    NULL,
+};
+
+/* Speed floors (bench/floors.h), judged by `attnbench floors` on the rows of GPU runs. */
+static const attn_floor_t floors[] = {
+    {.name = "sge-fused/bw",
+     ATTN_FLOOR_PCT_BW("fused", "f32"),
+     .where = "",
+     .min = 75.0,
+     .why = "memory-bound: slab read once (twice above the shared-memory limit), so it must "
+            "stream near copy speed"},
 };
 
 const attn_suite_t sge_suite = {
@@ -212,4 +226,7 @@ const attn_suite_t sge_suite = {
     .plot_panels = "C",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .nfloors = sizeof floors / sizeof floors[0],
+    .floors = floors,
+    .check_shapes = check_shapes,
 };

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reference_variant.h"
+#include "floors.h"
 #include "registry.h"
 #include "shuffle_ref.h"
 #include "util.h"
@@ -40,7 +40,7 @@ static const attn_axis_t axes[NAXES] = {
 
 /* W = H when unset. Errors name the values: C must split into G groups of two branches of Cg
  * channels; a plane (H·W) and a batch (C·H·W) are indexed with int in places (2^29, 2^31). */
-static int derive(int64_t *v, char *err, size_t n)
+static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
     if (v[AX_W] == ATTN_UNSET) v[AX_W] = v[AX_H];
     if (v[AX_C] % (2 * v[AX_G])) {
@@ -71,7 +71,7 @@ static shuffle_inputs_t inputs_of(const void *const *in)
 }
 
 /* Output rows: one per output channel plane (b, o), H·W contiguous elements. */
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], C = v[AX_C], H = v[AX_H], W = v[AX_W];
     const int64_t Cg = C / (2 * v[AX_G]);
@@ -107,7 +107,7 @@ static void fill_x(float *x, int64_t planes, int64_t HW, uint64_t seed)
  * which both gates are the constant σ(1) and nothing but the shuffle would be tested):
  * cw, sw ~ N(0, 1); cb, sb ~ 1 + N(0, ½²); γ ~ 1 + N(0, ½²); β ~ N(0, ½²). None is zero (a
  * normal draw is 0 with probability 0). */
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t Cg = v[AX_C] / (2 * v[AX_G]);
     fill_x(in[IN_X], v[AX_B] * v[AX_C], v[AX_H] * v[AX_W], seed);
@@ -121,7 +121,7 @@ static void generate(const int64_t *v, uint64_t seed, void *const *in)
     for (int64_t c = 0; c < Cg; c++) cb[c] += 1.f, sb[c] += 1.f, ga[c] += 1.f;
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
 {
     const shuffle_shape_t s = shape_of(v);
     const shuffle_inputs_t t = inputs_of(in);
@@ -130,14 +130,14 @@ static void reference(const int64_t *v, const void *const *in, double *out, cons
 
 /* FLOPs (SPEC.md): ≈ 15 per element (mean and variance sums, normalise, affine, gate affine,
  * sigmoid, product). */
-static double flops(const int64_t *v)
+static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     return 15.0 * (double)v[AX_B] * (double)v[AX_C] * (double)v[AX_H] * (double)v[AX_W];
 }
 
 /* Minimum bytes (SPEC.md): x read once and out written once; the 6·Cg parameters are
  * negligible and not counted. */
-static double bytes(const int64_t *v, int s)
+static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     return 2.0 * s * (double)v[AX_B] * (double)v[AX_C] * (double)v[AX_H] * (double)v[AX_W];
 }
@@ -155,16 +155,15 @@ static double bytes(const int64_t *v, int s)
  * relative to max|out| is ≈ 3·u·(√HW + 4)·(1–2). We accept 16·u·(√HW + 8): 6.1e-5 at HW = 56²,
  * 1.4e-5 at 7². cpu-f32 and the GPU variants under emulation measure a few % of it
  * (tests/test_shuffle.c logs the ratios); every planted bug there exceeds it > 100×. */
-static double tolerance(const int64_t *v, attn_dtype_t t)
+static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (sqrt((double)(v[AX_H] * v[AX_W])) + 8.0);
 }
 
-ATTN_RUN_REFERENCE
-
-static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
+                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const shuffle_shape_t s = shape_of(v);
@@ -174,48 +173,58 @@ static int run_cpu_f32(const int64_t *v, const void *const *in, void *out, void 
 }
 
 #ifdef ATTN_HAVE_CUDA
-static shuffle_problem_t problem_of(const int64_t *v)
+static shuffle_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
+                                    const void *const *in)
 {
     return (shuffle_problem_t){(int)v[AX_B], (int)v[AX_C], (int)v[AX_H], (int)v[AX_W],
                                (int)v[AX_G]};
 }
 
-static shuffle_tensors_t tensors_of(const void *const *in, void *out)
+static shuffle_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
+                                    const void *const *in, void *out)
 {
     return (shuffle_tensors_t){in[IN_X], in[IN_CW], in[IN_CB], in[IN_SW],
                                in[IN_SB], in[IN_GAMMA], in[IN_BETA], out};
 }
 
-#define GPU_RUN(fn)                                                                              \
-    static int run_##fn(const int64_t *v, const void *const *in, void *out, void *ws, void *st) \
-    {                                                                                            \
-        const shuffle_problem_t p = problem_of(v);                                               \
-        const shuffle_tensors_t t = tensors_of(in, out);                                         \
-        return fn(&p, &t, ws, (attn_stream_t)st);                                                \
-    }
-GPU_RUN(shuffle_naive_launch)
-GPU_RUN(shuffle_fused_launch)
-static size_t ws_naive(const int64_t *v)
-{
-    const shuffle_problem_t p = problem_of(v);
-    return shuffle_naive_workspace(&p);
-}
-#define GPU(r_, w_) .run = r_, .workspace = w_, .error_string = attn_kernel_strerror
-#else
-#define GPU(r_, w_) .available = "built without CUDA"
+/* One adapter for every GPU row (suites/gpu_adapters.h). */
+#define ATTN_PROBLEM_T shuffle_problem_t
+#define ATTN_TENSORS_T shuffle_tensors_t
 #endif
+#include "gpu_adapters.h"
 
 static const attn_variant_t variants[] = {
-    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/shuffle_ref.c",
-     "CPU reference in double (the check's ground truth), timed", .run = run_reference},
-    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/shuffle_ref.c",
+    {"reference", ATTN_CPU, ATTN_F64, -1, "reference/shuffle/shuffle_ref.c",
+     "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
+    {"cpu-f32", ATTN_CPU, ATTN_F32, -1, "reference/shuffle/shuffle_ref.c",
      "CPU float32: two passes per plane (statistics, gated shuffled store)", .run = run_cpu_f32},
     {"naive", ATTN_GPU, ATTN_F32, 0, "kernels/shuffle/naive.cu",
      "stats kernel (thread per plane, serial loops) + elementwise gate/shuffle kernel; no cuBLAS",
-     GPU(run_shuffle_naive_launch, ws_naive)},
+     GPU(shuffle_naive_launch, shuffle_naive_workspace, NULL)},
     {"fused", ATTN_GPU, ATTN_F32, 0, "kernels/shuffle/fused.cu",
      "one warp per channel plane in registers, read once (float4), shuffle in the store index",
-     GPU(run_shuffle_fused_launch, NULL)},
+     GPU(shuffle_fused_launch, NULL, NULL)},
+};
+
+/* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
+ * every GPU variant at each under the emulator, and a lent GPU runs them with --check-shapes. */
+static const char *const check_shapes[] = {
+    "B=2,C=32,G=4,H=7",          /* HW = 49: scalar loads */
+    "B=1,C=64,G=8,H=56",         /* HW = 3136: float4, all 25 register slots */
+    "B=1,C=8,G=1,H=4,W=6",       /* HW = 24: float4, G = 1 */
+    "B=1,C=16,G=2,H=60,W=61",    /* HW = 3660 > 3200: the two-pass path */
+    "B=3,C=6,G=3,H=1,W=1",       /* Cg = 1, one pixel: σ² = 0 */
+    NULL,
+};
+
+/* Speed floors (bench/floors.h), judged by `attnbench floors` on the rows of GPU runs. */
+static const attn_floor_t floors[] = {
+    {.name = "shuffle-fused/bw",
+     ATTN_FLOOR_PCT_BW("fused", "f32"),
+     .where = "",
+     .min = 75.0,
+     .why = "memory-bound: each channel plane read once and written once, shuffled in the "
+            "store index"},
 };
 
 const attn_suite_t shuffle_suite = {
@@ -237,4 +246,7 @@ const attn_suite_t shuffle_suite = {
     .plot_panels = "C,G",
     .nvariants = sizeof variants / sizeof variants[0],
     .variants = variants,
+    .nfloors = sizeof floors / sizeof floors[0],
+    .floors = floors,
+    .check_shapes = check_shapes,
 };

@@ -375,7 +375,9 @@ int tst_emu_run(const char *dir, const char *suite, const char *const *shapes,
     remove(csv);
     const char *args[96] = {"--suite", suite, "--backend", "emu", "--check", "--csv", csv};
     int na = 7;
-    for (int i = 0; shapes[i] && na < 90; i++) args[na++] = "--shape", args[na++] = shapes[i];
+    if (!shapes) args[na++] = "--check-shapes"; /* the suite's own check shapes */
+    for (int i = 0; shapes && shapes[i] && na < 90; i++)
+        args[na++] = "--shape", args[na++] = shapes[i];
     if (variant_re) args[na++] = "--variant", args[na++] = variant_re;
     args[na] = NULL;
     if (lib) setenv("ATTNBENCH_EMU_LIB", lib, 1);
@@ -414,7 +416,7 @@ int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
         cr_assert_not_null(x, "variant %s not in the emulator", f[c_var]);
         cr_expect_str_eq(f[c_be], "emu");
         cr_expect_str_eq(f[c_med], "", "emulated rows are never timed");
-        const char *unsupported = x->supports ? x->supports(v) : NULL;
+        const char *unsupported = x->supports ? x->supports(attn_emu_suite(suite), x, v) : NULL;
         if (unsupported) {
             cr_expect_str_eq(f[c_st], "skip", "%s %s: %s", suite, x->name, f[c_why]);
             cr_expect_str_eq(f[c_why], unsupported);

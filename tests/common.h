@@ -85,8 +85,9 @@ void tst_expect_bad_shapes(const char *name, const tst_bad_shape_t *bad, size_t 
 char *tst_csv_header(const char *name);
 
 /* The emulation backend, end to end: run `attnbench --suite suite --backend emu --check` on the
- * NULL-terminated shapes (and --variant variant_re when not NULL) with its CSV at dir/emu.csv and
- * $ATTNBENCH_EMU_LIB = lib when lib is not NULL; returns the exit status, output in *out. */
+ * NULL-terminated shapes (NULL: --check-shapes, the suite's own) and --variant variant_re when
+ * not NULL, with its CSV at dir/emu.csv and $ATTNBENCH_EMU_LIB = lib when lib is not NULL;
+ * returns the exit status, output in *out. */
 int tst_emu_run(const char *dir, const char *suite, const char *const *shapes,
                 const char *variant_re, const char *lib, char **out);
 /* Check that run's CSV: one row per GPU variant and case, backend emu, never timed, each ok with

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "floors.h"
 #include "registry.h"
 #include "run.h"
 #include "util.h"
@@ -35,31 +34,32 @@ static const attn_axis_t axes[] = {
 
 static int64_t numel(const int64_t *v) { return 64 * v[0]; }
 
-static void layout(const int64_t *v, attn_layout_t *L)
+static void layout(const attn_suite_t *s, const int64_t *v, attn_layout_t *L)
 {
     *L = (attn_layout_t){.nin = 1, .out_rows = v[0]};
     L->in[0] = (attn_tensor_t){"x", ATTN_T_FLOAT, 1, {numel(v)}, "e"};
     L->out = (attn_tensor_t){"y", ATTN_T_FLOAT, 1, {numel(v)}, "e"};
 }
 
-static void generate(const int64_t *v, uint64_t seed, void *const *in)
+static void generate(const attn_suite_t *s, const int64_t *v, uint64_t seed, void *const *in)
 {
     attn_fill_normal(in[0], (size_t)numel(v), 1.0, seed, 1);
 }
 
-static void reference(const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
+static void reference(const attn_suite_t *s, const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
 {
     const float *x = in[0];
     for (int64_t e = 0; e < numel(v); e++)
         if (!sel || sel[e / 64]) out[e] = 2.0 * x[e];
 }
 
-static double flops(const int64_t *v) { return (double)numel(v); }
-static double bytes(const int64_t *v, int es) { return 2.0 * (double)numel(v) * es; }
+static double flops(const attn_suite_t *s, const int64_t *v) { return (double)numel(v); }
+static double bytes(const attn_suite_t *s, const int64_t *v, int es) { return 2.0 * (double)numel(v) * es; }
 /* y = 2x is exact in float */
-static double tolerance(const int64_t *v, attn_dtype_t t) { (void)v, (void)t; return 1e-6; }
+static double tolerance(const attn_suite_t *s, const int64_t *v, attn_dtype_t t) { (void)v, (void)t; return 1e-6; }
 
-static int run_double(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_double(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const float *x = in[0];
@@ -68,7 +68,8 @@ static int run_double(const int64_t *v, const void *const *in, void *out, void *
     return 0;
 }
 
-static int run_segv(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_segv(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, void *st)
 {
     (void)v, (void)in, (void)out, (void)ws, (void)st;
     float *volatile wild = (float *)(uintptr_t)16;
@@ -77,13 +78,15 @@ static int run_segv(const int64_t *v, const void *const *in, void *out, void *ws
     return 1;
 }
 
-static int run_abort(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_abort(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, void *st)
 {
     (void)v, (void)in, (void)out, (void)ws, (void)st;
     abort();
 }
 
-static int run_hang(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_hang(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, void *st)
 {
     (void)v, (void)in, (void)out, (void)ws, (void)st;
     volatile int forever = 1;
@@ -92,12 +95,14 @@ static int run_hang(const int64_t *v, const void *const *in, void *out, void *ws
 }
 
 #ifdef ATTN_HAVE_CUDA
-static int run_gpu_fault(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_gpu_fault(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws;
     return planted_gpu_fault_launch(in[0], out, numel(v), st);
 }
-static int run_gpu_double(const int64_t *v, const void *const *in, void *out, void *ws, void *st)
+static int run_gpu_double(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws;
     return planted_gpu_double_launch(in[0], out, numel(v), st);
@@ -107,7 +112,10 @@ static int run_gpu_double(const int64_t *v, const void *const *in, void *out, vo
 #define GPU(fn) .available = "built without CUDA"
 #endif
 
-static size_t ws_huge(const int64_t *v) { (void)v; return (size_t)1 << 50; }
+static size_t ws_huge(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v)
+{
+    return (size_t)1 << 50;
+}
 
 static const attn_variant_t variants[] = {
     {"before", ATTN_CPU, ATTN_F32, -1, "tests/planted.c", "correct", .run = run_double},
@@ -139,7 +147,5 @@ static const attn_suite_t planted_suite = {
 };
 
 const attn_suite_t *const attn_suites[] = {&planted_suite, NULL};
-/* No speed floors over the planted suite (attnbench floors has none to judge here). */
-const attn_floor_t attn_floors[] = {{0}};
 
 int main(int argc, char **argv) { return attn_main(argc, argv); }

@@ -189,7 +189,8 @@ Test(compare, row_sel_restricts)
 
 /* attn_compare_mapped: rows given by the suite's row_of (here channel-major, e % 4), so the
  * selected rows are strided through the buffer. */
-static int64_t row_mod4(const int64_t *v, int64_t e) { return e % v[0]; }
+static int64_t row_mod4(const attn_suite_t *s, const int64_t *v, int64_t e) { return e % v[0]; }
+static const attn_suite_t mod4_suite = {.name = "mod4", .row_of = row_mod4};
 Test(compare, mapped_rows)
 {
     double ref[N], od[N];
@@ -199,13 +200,13 @@ Test(compare, mapped_rows)
     uint8_t sel[4] = {0, 1, 0, 0};
     od[4] += 1.0;  /* row 0 */
     od[6] = NAN;   /* row 2 */
-    attn_check_t c = attn_compare_mapped(od, ATTN_F64, ref, N, row_mod4, v, sel, 1e-12);
+    attn_check_t c = attn_compare_mapped(od, ATTN_F64, ref, N, &mod4_suite, v, sel, 1e-12);
     cr_expect(c.ok && c.checked == N / 4, "ok %d checked %lld", c.ok, (long long)c.checked);
     od[9] += 1.0;  /* row 1 */
-    c = attn_compare_mapped(od, ATTN_F64, ref, N, row_mod4, v, sel, 1e-3);
+    c = attn_compare_mapped(od, ATTN_F64, ref, N, &mod4_suite, v, sel, 1e-3);
     cr_expect(!c.ok && c.worst == 9, "ok %d worst %lld", c.ok, (long long)c.worst);
     /* without a selection it is attn_compare */
-    c = attn_compare_mapped(od, ATTN_F64, ref, N, row_mod4, v, NULL, 1e-3);
+    c = attn_compare_mapped(od, ATTN_F64, ref, N, &mod4_suite, v, NULL, 1e-3);
     cr_expect(!c.ok && c.checked == N && c.nonfinite == 1);
 }
 

@@ -608,9 +608,9 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
         const double fl = atof(f[tst_csv_col(lines[0], "flops")]);
         const double by = atof(f[tst_csv_col(lines[0], "bytes")]);
         const double tol = atof(f[tst_csv_col(lines[0], "tolerance")]);
-        cr_expect(fabs(fl / s->flops(v) - 1) < 1e-5, "row %d flops %g", i, fl);
-        cr_expect(fabs(by / s->bytes(v, attn_dtype_size(x->dtype)) - 1) < 1e-5, "row %d bytes", i);
-        cr_expect(fabs(tol / s->tolerance(v, x->dtype) - 1) < 1e-5, "row %d tolerance %g", i, tol);
+        cr_expect(fabs(fl / s->flops(s, v) - 1) < 1e-5, "row %d flops %g", i, fl);
+        cr_expect(fabs(by / s->bytes(s, v, attn_dtype_size(x->dtype)) - 1) < 1e-5, "row %d bytes", i);
+        cr_expect(fabs(tol / s->tolerance(s, v, x->dtype) - 1) < 1e-5, "row %d tolerance %g", i, tol);
         cr_expect_str_empty(f[tst_csv_col(lines[0], "median_ms")]);
         cr_expect_str_empty(f[tst_csv_col(lines[0], "device")]);
         tst_csv_free(f, n);
@@ -733,7 +733,7 @@ Test(binary, dump_writes_npy_and_manifest, .init = setup, .fini = teardown)
     const attn_suite_t *s = tst_suite("mhsa");
     int64_t *v = tst_case(s, TINY);
     attn_layout_t L;
-    s->layout(v, &L);
+    s->layout(s, v, &L);
     struct { const char *file, *descr; const attn_tensor_t *t; int es; } files[] = {
         {"mhsa-000-q.npy", "<f4", &L.in[0], 4},      {"mhsa-000-k.npy", "<f4", &L.in[1], 4},
         {"mhsa-000-v.npy", "<f4", &L.in[2], 4},      {"mhsa-000-kv_len.npy", "<i4", &L.in[3], 4},
@@ -758,7 +758,7 @@ Test(binary, dump_writes_npy_and_manifest, .init = setup, .fini = teardown)
         if (i == 0) { /* q = the generator's stream for seed 42 */
             void *in[ATTN_MAX_TENSORS];
             for (int k = 0; k < L.nin; k++) in[k] = malloc((size_t)attn_tensor_numel(&L.in[k]) * 4 + 4);
-            s->generate(v, 42, in);
+            s->generate(s, v, 42, in);
             cr_expect(!memcmp(data + off, in[0], (size_t)attn_tensor_numel(&L.in[0]) * 4),
                       "q.npy does not hold the generated q");
             for (int k = 0; k < L.nin; k++) free(in[k]);

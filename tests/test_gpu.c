@@ -70,7 +70,7 @@ static void gpu_check(const char *suite, const char *const *shapes, const char *
                      s->axes[a].name, (long long)v[a]);
         }
         const attn_variant_t *x = tst_variant(s, f[c_var]);
-        const char *unsupported = x->supports ? x->supports(v) : NULL;
+        const char *unsupported = x->supports ? x->supports(s, x, v) : NULL;
         if (unsupported) {
             cr_expect_str_eq(f[c_st], "skip", "%s %s: status %s", x->name, cs, f[c_st]);
             cr_expect_str_eq(f[c_why], unsupported);
@@ -200,7 +200,7 @@ static float *gpu_output(const char *name, const char *shape, int run, int64_t *
     cr_assert_eq(attn_gpu_open(&dev, 0), 0, "%s", dev.reason);
     int64_t *v = tst_case(s, shape);
     attn_layout_t L;
-    s->layout(v, &L);
+    s->layout(s, v, &L);
     void *in[ATTN_MAX_TENSORS], *d_in[ATTN_MAX_TENSORS], *d_out = NULL, *d_ws = NULL;
     char err[256];
     for (int i = 0; i < L.nin; i++) {
@@ -208,19 +208,19 @@ static float *gpu_output(const char *name, const char *shape, int run, int64_t *
         in[i] = malloc(nb + 4);
         cr_assert_not_null(in[i]);
     }
-    s->generate(v, 42, in);
+    s->generate(s, v, 42, in);
     for (int i = 0; i < L.nin; i++) {
         const size_t nb = (size_t)attn_tensor_numel(&L.in[i]) * 4;
         cr_assert_eq(attn_gpu_malloc(&d_in[i], nb, err, sizeof err), 0, "%s", err);
         cr_assert_eq(attn_gpu_upload(d_in[i], in[i], nb, err, sizeof err), 0, "%s", err);
     }
     *numel = attn_tensor_numel(&L.out);
-    const size_t osz = (size_t)*numel * 4, wsz = x->workspace ? x->workspace(v) : 0;
+    const size_t osz = (size_t)*numel * 4, wsz = x->workspace ? x->workspace(s, x, v) : 0;
     cr_assert_eq(attn_gpu_malloc(&d_out, osz, err, sizeof err), 0, "%s", err);
     if (wsz) cr_assert_eq(attn_gpu_malloc(&d_ws, wsz, err, sizeof err), 0, "%s", err);
     cr_assert_eq(attn_gpu_poison(d_out, osz, err, sizeof err), 0, "%s", err);
     if (run)
-        cr_assert_eq(attn_gpu_run_sync(x, v, (const void *const *)d_in, d_out, d_ws, err, sizeof err),
+        cr_assert_eq(attn_gpu_run_sync(s, x, v, (const void *const *)d_in, d_out, d_ws, err, sizeof err),
                      0, "%s", err);
     float *out = malloc(osz);
     cr_assert_not_null(out);
@@ -237,13 +237,13 @@ static double *reference_of(const char *shape)
     const attn_suite_t *s = tst_suite("mhsa");
     int64_t *v = tst_case(s, shape);
     attn_layout_t L;
-    s->layout(v, &L);
+    s->layout(s, v, &L);
     void *in[ATTN_MAX_TENSORS];
     for (int i = 0; i < L.nin; i++) in[i] = malloc((size_t)attn_tensor_numel(&L.in[i]) * 4 + 4);
-    s->generate(v, 42, in);
+    s->generate(s, v, 42, in);
     double *ref = malloc((size_t)attn_tensor_numel(&L.out) * sizeof *ref);
     cr_assert_not_null(ref);
-    s->reference(v, (const void *const *)in, ref, NULL);
+    s->reference(s, v, (const void *const *)in, ref, NULL);
     for (int i = 0; i < L.nin; i++) free(in[i]);
     free(v);
     return ref;
@@ -258,7 +258,7 @@ Test(gpu_device, wrong_reference_rejected, .timeout = 120)
     const char *plain = "N=200,d=64,D=128,tokens=400";
     const attn_suite_t *s = tst_suite("mhsa");
     int64_t *v = tst_case(s, causal);
-    const double tol = s->tolerance(v, ATTN_F32);
+    const double tol = s->tolerance(s, v, ATTN_F32);
     double *ref_c = reference_of(causal), *ref_p = reference_of(plain);
     const char *const names[] = {"naive", "tiled"};
     for (int k = 0; k < 2; k++) {

@@ -35,13 +35,13 @@ static atomic_int *g_count;
 static atomic_int g_calls;
 static int64_t g_rows;
 
-static void counting_reference(const int64_t *v, const void *const *in, double *out,
+static void counting_reference(const attn_suite_t *s, const int64_t *v, const void *const *in, double *out,
                                const uint8_t *sel)
 {
     atomic_fetch_add(&g_calls, 1);
     for (int64_t r = 0; r < g_rows; r++)
         if (!sel || sel[r]) atomic_fetch_add(&g_count[r], 1);
-    g_real->reference(v, in, out, sel);
+    g_real->reference(g_real, v, in, out, sel);
 }
 
 /* ------------------------------------------------------------------ cases */
@@ -57,12 +57,12 @@ typedef struct rcase {
 static void open_case(rcase_t *c, const attn_suite_t *s, int64_t *v)
 {
     c->s = s, c->v = v;
-    s->layout(v, &c->L);
+    s->layout(s, v, &c->L);
     for (int i = 0; i < c->L.nin; i++) {
         c->in[i] = calloc((size_t)attn_tensor_numel(&c->L.in[i]) * 4 + 4, 1);
         cr_assert_not_null(c->in[i]);
     }
-    s->generate(v, 11, c->in);
+    s->generate(s, v, 11, c->in);
     c->no = attn_tensor_numel(&c->L.out);
     c->rows = c->L.out_rows;
 }
@@ -74,7 +74,7 @@ static void close_case(rcase_t *c)
 
 static int64_t row_of(const rcase_t *c, int64_t e)
 {
-    return c->s->row_of ? c->s->row_of(c->v, e) : e / (c->no / c->rows);
+    return c->s->row_of ? c->s->row_of(c->s, c->v, e) : e / (c->no / c->rows);
 }
 
 static double *nan_out(const rcase_t *c)
@@ -97,7 +97,7 @@ static int64_t *pick_case(const attn_suite_t *s, int mode)
     cr_assert(n >= 1, "%s: %s", s->name, err);
     int best = 0;
     for (int k = 1; k < n; k++)
-        if (s->flops(all + (size_t)k * s->naxes) < s->flops(all + (size_t)best * s->naxes)) best = k;
+        if (s->flops(s, all + (size_t)k * s->naxes) < s->flops(s, all + (size_t)best * s->naxes)) best = k;
     int64_t *v = malloc((size_t)s->naxes * sizeof *v);
     cr_assert_not_null(v);
     memcpy(v, all + (size_t)best * s->naxes, (size_t)s->naxes * sizeof *v);
@@ -112,7 +112,7 @@ static void check_threads(const rcase_t *c, const uint8_t *sel, const char *what
 {
     const attn_suite_t *s = c->s;
     double *ref = nan_out(c);
-    s->reference(c->v, (const void *const *)c->in, ref, sel);
+    s->reference(s, c->v, (const void *const *)c->in, ref, sel);
     for (int64_t e = 0; e < c->no; e++) {
         const int64_t r = row_of(c, e);
         const int want = !sel || sel[r];
@@ -178,7 +178,7 @@ Test(refpool, every_suite_bit_identical_to_serial, .timeout = 120)
 
 /* A suite for plans alone: nothing but ref_unit and the two flags matter. */
 static int64_t g_unit;
-static int64_t unit_of(const int64_t *v) { (void)v; return g_unit; }
+static int64_t unit_of(const attn_suite_t *s, const int64_t *v) { (void)v; return g_unit; }
 
 /* Plan `rows` rows (selection sel) on `threads`; check the bounds and return the chunks' selected
  * row counts in cnt (threads entries). */
@@ -288,8 +288,8 @@ Test(refpool, suite_declarations)
         if (!s->ref_unit) continue;
         int64_t *v = pick_case(s, 0);
         attn_layout_t L;
-        s->layout(v, &L);
-        const int64_t u = s->ref_unit(v);
+        s->layout(s, v, &L);
+        const int64_t u = s->ref_unit(s, v);
         cr_expect(u >= 1 && L.out_rows % u == 0, "%s: ref_unit %lld, %lld rows", s->name,
                   (long long)u, (long long)L.out_rows);
         free(v);

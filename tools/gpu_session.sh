@@ -8,7 +8,7 @@
 #   info         device, driver, toolkit, PyTorch versions -> logs/info.txt
 #   calibrate    attnbench --calibrate -> results/<device>/calibration.txt
 #   check        every GPU variant of every suite, --check at the default case and at the
-#                awkward shapes of tools/gpu_check_shapes.tsv -> results/<device>/check-<suite>.csv
+#                suite's check shapes (--check-shapes) -> results/<device>/check-<suite>.csv
 #   sweep:S,...  the GPU sweep of each suite S (checked, then timed) -> results/<device>/<S>.csv;
 #                S@I/N runs shard I of N of it (--shard), for a sweep longer than one call
 #   peers:S,...  bench/peers/peers.py on suite S's sweep -> results/<device>/peers-<S>.csv
@@ -34,7 +34,8 @@ BUILD=${BUILD:-build-gpu}
 BIN=$BUILD/attnbench
 STAGE_LIMIT=${STAGE_LIMIT:-480}
 SWEEP_ARGS=${SWEEP_ARGS:---warmup 2 --min-samples 5 --max-time 0.5}
-SUITES_ALL="mhsa halo outlook emsa aaconv shuffle sge additive luong aft"
+# every suite the binary knows, in its --list order (known once the build stage has run)
+suites_all() { "$BIN" --list-suites; }
 mkdir -p "$OUT/logs"
 
 device_dir() {
@@ -77,15 +78,12 @@ stage_calibrate() {
 }
 
 stage_check() {
-    local s rc=0 args
-    for s in $SUITES_ALL; do
-        args=(--suite "$s" --backend gpu --check --isolate --csv "$R/check-$s.csv")
-        while IFS=$'\t' read -r suite shape; do
-            [ "$suite" = "$s" ] && args+=(--shape "$shape")
-        done < <(grep -v '^#' tools/gpu_check_shapes.tsv)
+    local s rc=0
+    for s in $(suites_all); do
         # the default case first, then the awkward shapes
         "$BIN" --suite "$s" --backend gpu --check --csv "$R/check-$s.csv" || rc=1
-        "$BIN" "${args[@]}" || rc=1
+        "$BIN" --suite "$s" --backend gpu --check --check-shapes --isolate \
+            --csv "$R/check-$s.csv" || rc=1
     done
     # every GPU variant must have passed somewhere, and none failed anywhere
     python3 tools/summarize.py "$R"/check-*.csv || rc=1
@@ -171,8 +169,8 @@ run_stage() {
 }
 
 export -f stage_build stage_info stage_calibrate stage_check stage_sweep stage_peers stage_floors \
-    stage_ncu stage_summary
-export BIN R OUT BUILD SUITES_ALL SWEEP_ARGS
+    stage_ncu stage_summary suites_all
+export BIN R OUT BUILD SWEEP_ARGS
 [ $# -gt 0 ] || { sed -n 2,26p "$0"; exit 2; }
 for st in "$@"; do
     case $st in

@@ -41,7 +41,7 @@ PEERS = {
 # The attnbench variant whose plan gives the cases (bf16: the peers' storage type, so the
 # plan's bytes and tolerance are the bf16 ones).
 PLAN_VARIANT = "^cublas-bf16$"
-# Every peer row's backend column: what attnbench floors (suites/floors.c) looks for; the device
+# Every peer row's backend column: what attnbench floors (each suite's floors in suites/<name>.c) looks for; the device
 # column says where it ran.
 BACKEND = "peer"
 

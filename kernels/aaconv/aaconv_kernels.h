@@ -29,7 +29,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 typedef struct aaconv_problem {
     int B, Fin, Fout, H, W; /* input and output channels, input map */

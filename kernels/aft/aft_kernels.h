@@ -28,7 +28,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 enum { AFT_K_FULL = 0, AFT_K_SIMPLE = 1, AFT_K_LOCAL = 2 };
 

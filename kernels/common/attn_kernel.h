@@ -14,6 +14,9 @@ extern "C" {
 /* bf16 as 16 raw bits (the top half of an IEEE binary32): C has no bf16 type, CUDA's is C++. */
 typedef uint16_t attn_bf16_t;
 
+/* A launcher's stream: == cudaStream_t, without pulling the CUDA headers into C. */
+typedef struct CUstream_st *attn_stream_t;
+
 /* cuBLAS failures are returned as ATTN_ERR_CUBLAS + cublasStatus_t so the caller can tell them
  * apart from CUDA runtime errors. */
 #define ATTN_ERR_CUBLAS 10000

@@ -33,7 +33,7 @@ static inline int attn_report_cublas(cublasStatus_t s, const char *what, const c
     ((kernel)<<<(grid), (block), (smem), (stream)>>>(__VA_ARGS__),                               \
      attn_report_cuda(cudaGetLastError(), "launch of " #kernel, __FILE__, __LINE__))
 #else
-/* Host emulation (kernels/emu/emu.h): the grid runs to completion before this returns; the
+/* Host emulation (bench/emu/emu.h): the grid runs to completion before this returns; the
  * value is cudaErrorLaunchFailure when the kernel failed under emulation (deadlock, divergence,
  * bad warp-instruction operand), with the reason in attn_emu_last_error(). */
 #define ATTN_LAUNCH(kernel, grid, block, smem, stream, ...)                                      \

@@ -105,7 +105,7 @@ __device__ __forceinline__ void cp_async_wait()
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 #else
-/* Host emulation (kernels/emu): each wrapper is the emulated PTX instruction, which reproduces
+/* Host emulation (bench/emu): each wrapper is the emulated PTX instruction, which reproduces
  * the per-lane layouts above exactly; the extra defaulted arguments name the kernel's call site
  * in the emulator's reports. */
 #define ATTN_MMA_SITE const char *attn_file_ = __builtin_FILE(), int attn_line_ = __builtin_LINE()

@@ -28,7 +28,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 typedef struct emsa_problem {
     int B, C, H, W; /* x (B, H·W, C) */

@@ -31,7 +31,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 typedef struct halo_problem {
     int B, C, H, W;   /* input */

@@ -26,7 +26,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 enum { LUONG_SCORE_DOT = 0, LUONG_SCORE_GENERAL = 1, LUONG_SCORE_CONCAT = 2 };
 

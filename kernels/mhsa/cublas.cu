@@ -74,16 +74,20 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
     return 0;
 }
 
-extern "C" int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                      const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                      attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     return cublas_attention<float>(p, CUDA_R_32F, q, k, v, o, ws, stream, mhsa_softmax_f32);
 }
 
 /* q, k, v, o are attn_bf16_t (raw bf16 bits), which cuBLAS reads as CUDA_R_16BF. */
-extern "C" int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                       const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                       attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     return cublas_attention<__nv_bfloat16>(p, CUDA_R_16BF, q, k, v, o, ws, stream,
                                            mhsa_softmax_bf16);
 }

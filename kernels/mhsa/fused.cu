@@ -339,16 +339,20 @@ static int mhsa_fused_launch_mt(const char *who, const mhsa_problem_t *p, const 
     return mhsa_fused_launch_d<128, MT>(p, Q, K, V, O, stream);
 }
 
-extern "C" int mhsa_fused_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                 const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_fused_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                 attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     (void)ws; /* no workspace */
     return mhsa_fused_launch_mt<1>("mhsa_fused_launch", p, q, k, v, o, stream);
 }
 
-extern "C" int mhsa_fused_br128_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                       const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_fused_br128_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                       attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     (void)ws; /* no workspace */
     return mhsa_fused_launch_mt<2>("mhsa_fused_br128_launch", p, q, k, v, o, stream);
 }

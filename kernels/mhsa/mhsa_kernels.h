@@ -24,7 +24,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t; /* == cudaStream_t, without pulling CUDA headers into C */
 
 typedef struct mhsa_problem {
     int B, H, Nq, Nk, d;
@@ -33,39 +32,40 @@ typedef struct mhsa_problem {
     const int *kv_len;   /* device int32[B]: valid keys per batch, 0..Nk; NULL: all Nk valid */
 } mhsa_problem_t;
 
-/* A launcher's uniform signature; q, k, v, o are float* or attn_bf16_t* as the variant says. */
-typedef int (*mhsa_launch_fn)(const mhsa_problem_t *p, const void *q, const void *k,
-                              const void *v, void *o, void *ws, attn_stream_t stream);
-typedef size_t (*mhsa_workspace_fn)(const mhsa_problem_t *p);
-typedef const char *(*mhsa_supports_fn)(const mhsa_problem_t *p);
+/* Device tensors: q (B, H, Nq, d), k and v (B, H, Nk, d), o (B, H, Nq, d), float or
+ * attn_bf16_t as the launcher says. */
+typedef struct mhsa_tensors {
+    const void *q, *k, *v;
+    void *o;
+} mhsa_tensors_t;
 
 /* naive: fp32, one thread per query row, everything from global memory. */
-int mhsa_naive_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                      void *o, void *ws, attn_stream_t stream);
+int mhsa_naive_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                      attn_stream_t stream);
 /* tiled: fp32, K/V tiles staged in shared memory, online softmax, CUDA cores only. */
-int mhsa_tiled_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                      void *o, void *ws, attn_stream_t stream);
+int mhsa_tiled_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                      attn_stream_t stream);
 const char *mhsa_tiled_supports(const mhsa_problem_t *p);
 /* tensor-core: bf16 in/out, fp32 accumulate; three kernels: S = Q·Kᵀ (fp32, workspace),
  * softmax → P (bf16, workspace), O = P·V. */
-int mhsa_tensor_core_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                            void *o, void *ws, attn_stream_t stream);
+int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                            attn_stream_t stream);
 size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p);
 const char *mhsa_tensor_core_supports(const mhsa_problem_t *p);
 /* fused: bf16 in/out, flash-style single pass with mma.sync, online softmax in registers, no
  * N×N matrix in global memory. */
-int mhsa_fused_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                      void *o, void *ws, attn_stream_t stream);
+int mhsa_fused_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                      attn_stream_t stream);
 /* fused-br128: the same kernel with 128-row query tiles (4 warps × 32 rows). Same supports(). */
-int mhsa_fused_br128_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                            void *o, void *ws, attn_stream_t stream);
+int mhsa_fused_br128_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                            attn_stream_t stream);
 const char *mhsa_fused_supports(const mhsa_problem_t *p);
 /* cublas: the unfused baseline, S and O by cublasGemmStridedBatchedEx, a softmax kernel between.
  * f32: fp32 everywhere. bf16: bf16 Q/K/V/P/O, fp32 S and accumulation. */
-int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                           void *o, void *ws, attn_stream_t stream);
-int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const void *q, const void *k, const void *v,
-                            void *o, void *ws, attn_stream_t stream);
+int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                           attn_stream_t stream);
+int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                            attn_stream_t stream);
 size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p);
 size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p);
 

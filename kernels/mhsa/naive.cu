@@ -78,9 +78,11 @@ mhsa_naive_kernel(const float *__restrict__ q, const float *__restrict__ k,
     }
 }
 
-extern "C" int mhsa_naive_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                 const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_naive_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                 attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     (void)ws;
     const long long rows = (long long)p->B * p->H * p->Nq;
     if (rows <= 0 || p->d <= 0) return 0;

@@ -239,9 +239,11 @@ extern "C" size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p)
     return tc_align256(n * sizeof(float)) + tc_align256(n * sizeof(bf16));
 }
 
-extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                       const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                       attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     if (const char *why = mhsa_tensor_core_supports(p)) {
         std::fprintf(stderr, "mhsa_tensor_core_launch: %s\n", why);
         return (int)cudaErrorInvalidValue;

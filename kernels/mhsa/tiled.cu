@@ -247,9 +247,11 @@ extern "C" const char *mhsa_tiled_supports(const mhsa_problem_t *p)
     return NULL;
 }
 
-extern "C" int mhsa_tiled_launch(const mhsa_problem_t *p, const void *q, const void *k,
-                                 const void *v, void *o, void *ws, attn_stream_t stream)
+extern "C" int mhsa_tiled_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                 attn_stream_t stream)
 {
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
     (void)ws;
     if (const char *why = mhsa_tiled_supports(p)) {
         std::fprintf(stderr, "mhsa_tiled_launch: %s\n", why);

@@ -26,7 +26,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 typedef struct outlook_problem {
     int B, H, W, C; /* input */

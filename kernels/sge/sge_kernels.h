@@ -18,7 +18,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 typedef struct sge_problem {
     int B, C, H, W, G;

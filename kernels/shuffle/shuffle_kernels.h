@@ -22,7 +22,6 @@
 extern "C" {
 #endif
 
-typedef struct CUstream_st *attn_stream_t;
 
 typedef struct shuffle_problem {
     int B, C, H, W, G;

@@ -1,0 +1,605 @@
+/* Tests of the emulator itself (bench/emu): small CUDA kernels, compiled as host C++ like the
+ * real ones, whose results are checked against CUDA's documented semantics, and kernels with
+ * bugs the emulator must report. Built as attn_emu_test (meson test emu-unit); never by nvcc.
+ * Each test runs under every schedule unless it is about one. */
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <mma.h>
+
+#include "emu_api.h"
+#include "launch.cuh"
+#include "mma.cuh"
+
+using namespace nvcuda;
+
+static int g_checks, g_failures;
+static int g_sched; /* schedule of the current run, for messages */
+
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        g_checks++;                                                                              \
+        if (!(cond)) {                                                                           \
+            std::fprintf(stderr, "%s:%d: [schedule %d] CHECK(%s) failed: ", __FILE__, __LINE__,  \
+                         g_sched, #cond);                                                        \
+            std::fprintf(stderr, __VA_ARGS__);                                                   \
+            std::fputc('\n', stderr);                                                            \
+            g_failures++;                                                                        \
+        }                                                                                        \
+    } while (0)
+
+/* Launch without ATTN_LAUNCH's stderr report: failures here are usually the expected outcome. */
+#define LAUNCH(kernel, grid, block, smem, ...)                                                   \
+    ::attn_emu::launch(#kernel, (kernel), (grid), (block), (smem), nullptr, __VA_ARGS__)
+
+/* ATTN_EMU_TEST_VERBOSE=1 prints the reports the expected failures produce. */
+static bool error_has(const char *what)
+{
+    const char *e = attn_emu_last_error();
+    static const bool verbose = std::getenv("ATTN_EMU_TEST_VERBOSE") != nullptr;
+    if (verbose && g_sched == 0) std::printf("expected failure: %s\n", e ? e : "(none)");
+    return e && std::strstr(e, what);
+}
+
+static const char *last_error() { return attn_emu_last_error() ? attn_emu_last_error() : "(none)"; }
+
+/* ---- indices ------------------------------------------------------------------------------ */
+
+__global__ void index_kernel(unsigned *out)
+{
+    const unsigned block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+    const unsigned t = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+    const unsigned n = blockDim.x * blockDim.y * blockDim.z;
+    out[block * n + t] = block * 100000 + t;
+}
+
+static void test_indices()
+{
+    const dim3 grid(3, 2, 2), block(5, 4, 3);
+    std::vector<unsigned> out(12 * 60, 0);
+    CHECK(LAUNCH(index_kernel, grid, block, 0, out.data()) == cudaSuccess, "%s", last_error());
+    for (unsigned b = 0; b < 12; b++)
+        for (unsigned t = 0; t < 60; t++)
+            CHECK(out[b * 60 + t] == b * 100000 + t, "block %u thread %u", b, t);
+}
+
+/* ---- shuffles ------------------------------------------------------------------------------- */
+
+__global__ void shfl_kernel(int *out, int width)
+{
+    const int lane = threadIdx.x & 31, v = 1000 + (int)threadIdx.x;
+    int *o = out + threadIdx.x * 8;
+    o[0] = __shfl_sync(0xffffffffu, v, 3, width);
+    o[1] = __shfl_sync(0xffffffffu, v, 37, width); /* src taken modulo width */
+    o[2] = __shfl_up_sync(0xffffffffu, v, 3, width);
+    o[3] = __shfl_down_sync(0xffffffffu, v, 3, width);
+    o[4] = __shfl_xor_sync(0xffffffffu, v, 5, width);
+    o[5] = __shfl_xor_sync(0xffffffffu, v, 16, width);
+    const double dv = 0.5 + lane;
+    o[6] = (int)(2 * __shfl_down_sync(0xffffffffu, dv, 1, width));
+    o[7] = __shfl_sync(0xffffffffu, lane, lane ^ 1, width);
+}
+
+/* CUDA Programming Guide, warp shuffle functions: segments of width lanes; up/down keep the own
+ * value past the segment's edge; xor may read earlier segments, not later ones. */
+static void test_shuffles()
+{
+    for (int width : {32, 16, 8, 4, 1}) {
+        std::vector<int> out(64 * 8);
+        CHECK(LAUNCH(shfl_kernel, 1, 64, 0, out.data(), width) == cudaSuccess, "%s", last_error());
+        for (int t = 0; t < 64; t++) {
+            const int lane = t & 31, base = t - lane, seg = lane / width * width;
+            const int *o = &out[t * 8];
+            auto val = [&](int l) { return 1000 + base + l; };
+            CHECK(o[0] == val(seg + 3 % width), "w%d t%d idx %d", width, t, o[0]);
+            CHECK(o[1] == val(seg + 37 % width), "w%d t%d idx37 %d", width, t, o[1]);
+            CHECK(o[2] == (lane - seg >= 3 ? val(lane - 3) : val(lane)), "w%d t%d up %d", width, t,
+                  o[2]);
+            CHECK(o[3] == (lane - seg + 3 < width ? val(lane + 3) : val(lane)), "w%d t%d down %d",
+                  width, t, o[3]);
+            const int x5 = lane ^ 5, x16 = lane ^ 16;
+            CHECK(o[4] == (x5 < seg + width ? val(x5) : val(lane)), "w%d t%d xor5 %d", width, t,
+                  o[4]);
+            CHECK(o[5] == (x16 < seg + width ? val(x16) : val(lane)), "w%d t%d xor16 %d", width,
+                  t, o[5]);
+            const int dl = lane - seg + 1 < width ? lane + 1 : lane;
+            CHECK(o[6] == 2 * dl + 1, "w%d t%d double %d", width, t, o[6]);
+            const int s7 = seg + ((lane ^ 1) % width);
+            CHECK(o[7] == s7, "w%d t%d lane^1 %d", width, t, o[7]);
+        }
+    }
+}
+
+/* ---- votes, reductions, disjoint masks ----------------------------------------------------- */
+
+__global__ void vote_kernel(unsigned *out)
+{
+    const unsigned lane = threadIdx.x;
+    unsigned *o = out + lane * 8;
+    o[7] = __activemask(); /* before any lane can have exited */
+    o[0] = __ballot_sync(0xffffffffu, lane % 3 == 0);
+    o[1] = __all_sync(0xffffffffu, lane < 32);
+    o[2] = __any_sync(0xffffffffu, lane == 17);
+    o[3] = __reduce_add_sync(0xffffffffu, lane);
+    o[4] = __reduce_max_sync(0xffffffffu, lane * 7 % 32);
+    o[5] = __match_any_sync(0xffffffffu, lane / 8);
+    /* two halves of the warp in different collectives at once, each with its own mask */
+    if (lane < 16) o[6] = __ballot_sync(0x0000ffffu, lane & 1);
+    else o[6] = __reduce_add_sync(0xffff0000u, 1u);
+}
+
+static void test_votes()
+{
+    std::vector<unsigned> out(32 * 8);
+    CHECK(LAUNCH(vote_kernel, 1, 32, 0, out.data()) == cudaSuccess, "%s", last_error());
+    unsigned ballot = 0;
+    for (int l = 0; l < 32; l += 3) ballot |= 1u << l;
+    for (unsigned l = 0; l < 32; l++) {
+        const unsigned *o = &out[l * 8];
+        CHECK(o[0] == ballot, "lane %u ballot %08x", l, o[0]);
+        CHECK(o[1] == 1 && o[2] == 1, "lane %u all %u any %u", l, o[1], o[2]);
+        CHECK(o[3] == 496, "lane %u sum %u", l, o[3]);
+        CHECK(o[4] == 31, "lane %u max %u", l, o[4]);
+        CHECK(o[5] == 0xffu << (l / 8 * 8), "lane %u match %08x", l, o[5]);
+        CHECK(o[6] == (l < 16 ? 0xaaaau : 16u), "lane %u halves %08x", l, o[6]);
+        CHECK(o[7] == 0xffffffffu, "lane %u activemask %08x", l, o[7]);
+    }
+}
+
+/* ---- block barriers --------------------------------------------------------------------- */
+
+__global__ void barrier_kernel(int *out)
+{
+    __shared__ int s[128];
+    const int t = threadIdx.x;
+    s[t] = t;
+    __syncthreads();
+    out[t] = s[(t + 1) % 128]; /* written by another warp before the barrier */
+    out[128 + t] = __syncthreads_count(t % 4 == 0);
+    out[256 + t] = __syncthreads_and(t < 128);
+    out[384 + t] = __syncthreads_or(t == 77);
+}
+
+/* The same without the barrier: the result depends on the schedule. */
+__global__ void race_kernel(int *out)
+{
+    __shared__ int s[128];
+    const int t = threadIdx.x;
+    s[t] = t;
+    __syncwarp();
+    out[t] = s[(t + 32) % 128];
+}
+
+/* Half the block exits; the other half still synchronises (exited threads do not count). */
+__global__ void exit_kernel(int *out)
+{
+    __shared__ int s[64];
+    const int t = threadIdx.x;
+    if (t >= 64) return;
+    s[t] = 2 * t;
+    __syncthreads();
+    out[t] = s[63 - t];
+}
+
+static void test_barriers()
+{
+    std::vector<int> out(512);
+    CHECK(LAUNCH(barrier_kernel, 2, 128, 0, out.data()) == cudaSuccess, "%s", last_error());
+    for (int t = 0; t < 128; t++) {
+        CHECK(out[t] == (t + 1) % 128, "t %d got %d", t, out[t]);
+        CHECK(out[128 + t] == 32 && out[256 + t] == 1 && out[384 + t] == 1,
+              "t %d count %d and %d or %d", t, out[128 + t], out[256 + t], out[384 + t]);
+    }
+    std::vector<int> ex(64, -1);
+    CHECK(LAUNCH(exit_kernel, 1, 128, 0, ex.data()) == cudaSuccess, "%s", last_error());
+    for (int t = 0; t < 64; t++) CHECK(ex[t] == 2 * (63 - t), "t %d got %d", t, ex[t]);
+}
+
+/* Outside the per-schedule loop: the schedules must disagree on a race. */
+static void test_race_differs()
+{
+    std::vector<int> r[ATTN_EMU_NSCHEDULES];
+    for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
+        attn_emu_set_schedule(k, 7);
+        r[k].assign(128, 0);
+        CHECK(LAUNCH(race_kernel, 1, 128, 0, r[k].data()) == cudaSuccess, "%s", last_error());
+    }
+    CHECK(r[0] != r[1] && r[0] != r[2], "a missing __syncthreads went unnoticed");
+    /* in order: warp w reads warp w+1's values before that warp ran, i.e. poison (-1) */
+    CHECK(r[0][0] == -1 && r[0][96] == 0, "in-order %d %d", r[0][0], r[0][96]);
+    CHECK(r[1][96] == -1 && r[1][0] == 32, "reversed %d %d", r[1][96], r[1][0]);
+}
+
+/* ---- shared memory -------------------------------------------------------------------------- */
+
+static thread_local int g_host_tls = 42; /* a host thread_local of a kernel file */
+
+/* __shared__ in inline and template helpers (vague linkage) is poisoned like any other. */
+__device__ __forceinline__ int *helper_smem()
+{
+    __shared__ int h[64];
+    return h;
+}
+
+template <int N> __device__ __forceinline__ int *template_smem()
+{
+    __shared__ int h[N];
+    return h;
+}
+
+__global__ void poison_kernel(unsigned *out, int smem_bytes)
+{
+    __shared__ float s[64];
+    ATTN_DYNAMIC_SMEM(dyn);
+    const int t = threadIdx.x;
+    unsigned u, d = 0;
+    std::memcpy(&u, &s[t], 4); /* never written in this block: poison, whatever the last wrote */
+    if (t < smem_bytes) d = dyn[t];
+    out[blockIdx.x * 256 + t] = u;
+    out[blockIdx.x * 256 + 64 + t] = d;
+    out[blockIdx.x * 256 + 128 + t] = (unsigned)helper_smem()[t];
+    out[blockIdx.x * 256 + 192 + t] = (unsigned)template_smem<64>()[t];
+    s[t] = 1.0f;
+    if (t < smem_bytes) dyn[t] = 0;
+    helper_smem()[t] = 0;
+    template_smem<64>()[t] = 0;
+}
+
+__global__ void big_smem_kernel(int *out)
+{
+    ATTN_DYNAMIC_SMEM(dyn);
+    dyn[threadIdx.x * 1000] = 1;
+    out[threadIdx.x] = dyn[threadIdx.x * 1000];
+}
+
+static void test_shared_memory()
+{
+    std::vector<unsigned> out(3 * 256, 0);
+    g_host_tls = 42;
+    CHECK(LAUNCH(poison_kernel, 3, 64, 40, out.data(), 40) == cudaSuccess, "%s", last_error());
+    for (int b = 0; b < 3; b++)
+        for (int t = 0; t < 64; t++) {
+            const unsigned *o = &out[b * 256];
+            CHECK(o[t] == 0xffffffffu, "block %d static %d: %08x", b, t, o[t]);
+            if (t < 40) CHECK(o[64 + t] == 0xffu, "block %d dynamic %d", b, t);
+            CHECK(o[128 + t] == 0xffffffffu && o[192 + t] == 0xffffffffu,
+                  "block %d helpers %d: %08x %08x", b, t, o[128 + t], o[192 + t]);
+        }
+    CHECK(g_host_tls == 42, "a host thread_local was clobbered: %d", g_host_tls);
+    CHECK(std::isnan(*(volatile float *)&out[0]), "0xff bytes are NaN");
+
+    /* more than 48 KiB of dynamic shared memory needs the opt-in */
+    std::vector<int> o(64);
+    const size_t big = 64 * 1000;
+    CHECK(cudaFuncSetAttribute(big_smem_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, 0) ==
+              cudaSuccess, "reset the opt-in");
+    CHECK(LAUNCH(big_smem_kernel, 1, 64, big, o.data()) == cudaErrorInvalidValue, "no opt-in");
+    CHECK(error_has("cudaFuncAttributeMaxDynamicSharedMemorySize"), "%s", last_error());
+    CHECK(cudaFuncSetAttribute(big_smem_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               (int)big) == cudaSuccess, "opt-in");
+    CHECK(LAUNCH(big_smem_kernel, 1, 64, big, o.data()) == cudaSuccess, "%s", last_error());
+    CHECK(o[63] == 1, "big smem");
+    CHECK(cudaFuncSetAttribute(big_smem_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               300 * 1024) == cudaErrorInvalidValue, "beyond the device limit");
+}
+
+__global__ void atomic_kernel(int *out)
+{
+    __shared__ int count;
+    if (threadIdx.x == 0) count = 0;
+    __syncthreads();
+    atomicAdd(&count, 1);
+    atomicMax(out + 1, (int)threadIdx.x);
+    __syncthreads();
+    if (threadIdx.x == 0) out[0] = count;
+}
+
+__global__ void spin_kernel(int *out)
+{
+    __shared__ volatile int flag;
+    if (threadIdx.x == 0) flag = 0;
+    __syncthreads();
+    if (threadIdx.x == 5) flag = 1;
+    while (!flag) __nanosleep(100); /* every thread waits for thread 5 */
+    out[threadIdx.x] = 1;
+}
+
+static void test_atomics_and_spin()
+{
+    int a[2] = {0, -1};
+    CHECK(LAUNCH(atomic_kernel, 1, 256, 0, a) == cudaSuccess, "%s", last_error());
+    CHECK(a[0] == 256 && a[1] == 255, "count %d max %d", a[0], a[1]);
+    std::vector<int> o(64, 0);
+    CHECK(LAUNCH(spin_kernel, 1, 64, 0, o.data()) == cudaSuccess, "%s", last_error());
+    CHECK(o[0] == 1 && o[63] == 1, "spin");
+}
+
+/* ---- bugs the emulator reports ----------------------------------------------------------- */
+
+__global__ void divergent_barrier_kernel(int *out)
+{
+    if (threadIdx.x < 64) {
+        __syncthreads();
+        out[0] = 1;
+    } else {
+        __syncthreads();
+        out[1] = 1;
+    }
+}
+
+__global__ void deadlock_kernel(int *out)
+{
+    /* lanes 0-15 wait for the whole warp at __syncwarp, 16-31 for the block at __syncthreads */
+    if ((threadIdx.x & 31) < 16) __syncwarp();
+    else __syncthreads();
+    out[threadIdx.x] = 1;
+}
+
+__global__ void warp_divergence_kernel(int *out)
+{
+    const int lane = threadIdx.x;
+    if (lane < 16) out[lane] = __shfl_xor_sync(0xffffffffu, lane, 1);
+    else out[lane] = (int)__ballot_sync(0xffffffffu, 1);
+}
+
+__global__ void exited_source_kernel(int *out)
+{
+    const int lane = threadIdx.x;
+    if (lane >= 16) return;
+    out[lane] = __shfl_sync(0xffffffffu, lane, lane + 16); /* lanes 16-31 have exited */
+}
+
+__global__ void partial_warp_mma_kernel(float *out)
+{
+    uint32_t a[4] = {0, 0, 0, 0};
+    float d[4] = {0, 0, 0, 0};
+    mma_m16n8k16_bf16(d, a, 0, 0);
+    out[threadIdx.x] = d[0];
+}
+
+__global__ void global_ldmatrix_kernel(const uint16_t *g, uint32_t *out)
+{
+    uint32_t r[4];
+    ldmatrix_x4(r, g + (threadIdx.x & 15) * 16); /* global, not shared memory */
+    out[threadIdx.x] = r[0];
+}
+
+__global__ void wmma_pointer_kernel(const __nv_bfloat16 *A)
+{
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
+    wmma::load_matrix_sync(fa, A + (threadIdx.x & 1) * 256, 16); /* lane-dependent pointer */
+}
+
+__global__ void cp_async_global_kernel(uint4 *dst, const uint4 *src)
+{
+    cp_async_16(&dst[threadIdx.x], &src[threadIdx.x]); /* destination not in shared memory */
+    cp_async_commit();
+    cp_async_wait<0>();
+}
+
+static void test_reported_bugs()
+{
+    int out[128] = {0};
+    CHECK(LAUNCH(divergent_barrier_kernel, 1, 128, 0, out) == cudaErrorLaunchFailure, "divergence");
+    CHECK(error_has("barrier divergence"), "%s", last_error());
+
+    CHECK(LAUNCH(deadlock_kernel, 2, 64, 0, out) == cudaErrorLaunchFailure, "deadlock");
+    CHECK(error_has("deadlock") && error_has("__syncwarp") && error_has("__syncthreads"), "%s",
+          last_error());
+    /* the emulator recovers: the next launch runs normally */
+    std::vector<unsigned> idx(60);
+    CHECK(LAUNCH(index_kernel, 1, 60, 0, idx.data()) == cudaSuccess, "%s", last_error());
+    CHECK(idx[59] == 59, "after a deadlock");
+
+    CHECK(LAUNCH(warp_divergence_kernel, 1, 32, 0, out) == cudaErrorLaunchFailure, "warp div");
+    CHECK(error_has("warp divergence"), "%s", last_error());
+
+    CHECK(LAUNCH(exited_source_kernel, 1, 32, 0, out) == cudaErrorLaunchFailure, "exited lane");
+    CHECK(error_has("has exited"), "%s", last_error());
+
+    float f[48];
+    CHECK(LAUNCH(partial_warp_mma_kernel, 1, 48, 0, f) == cudaErrorLaunchFailure, "partial warp");
+    CHECK(error_has("warp of 16 threads"), "%s", last_error());
+
+    std::vector<uint16_t> g(16 * 16);
+    uint32_t r[32];
+    CHECK(LAUNCH(global_ldmatrix_kernel, 1, 32, 0, g.data(), r) == cudaErrorLaunchFailure, "ldm");
+    CHECK(error_has("not in shared memory"), "%s", last_error());
+
+    alignas(32) static __nv_bfloat16 A[512];
+    CHECK(LAUNCH(wmma_pointer_kernel, 1, 32, 0, A) == cudaErrorLaunchFailure, "wmma pointers");
+    CHECK(error_has("every lane must pass the same pointer"), "%s", last_error());
+
+    std::vector<uint4> d4(32), s4(32);
+    CHECK(LAUNCH(cp_async_global_kernel, 1, 32, 0, d4.data(), s4.data()) == cudaErrorLaunchFailure,
+          "cp.async to global");
+    CHECK(error_has("destination") && error_has("not in shared memory"), "%s", last_error());
+
+    CHECK(LAUNCH(index_kernel, 1, 2048, 0, idx.data()) == cudaErrorInvalidConfiguration, "block");
+    CHECK(LAUNCH(index_kernel, dim3(1, 70000), 32, 0, idx.data()) == cudaErrorInvalidConfiguration,
+          "grid");
+    CHECK(std::strstr(cudaGetErrorString(cudaErrorInvalidConfiguration), "emulator"),
+          "cudaGetErrorString explains the most recent failure");
+    CHECK(cudaGetLastError() == cudaErrorInvalidConfiguration && cudaGetLastError() == cudaSuccess,
+          "cudaGetLastError reports a failed launch once");
+}
+
+/* ---- mma.sync / ldmatrix / cp.async: the PTX ISA's fragment layouts ------------------------ */
+
+static uint16_t bf(float x) { return __bfloat16_as_ushort(__float2bfloat16_rn(x)); }
+
+/* A (16x16) and B (16x8, B[k][n]) as bf16 bits; fragments built from the ISA's tables (PTX,
+ * "Matrix Fragments for mma.m16n8k16 with floating point type"). */
+__global__ void mma_kernel(const uint16_t *A, const uint16_t *B, float *D)
+{
+    const int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
+    auto pk = [](uint16_t lo, uint16_t hi) { return (uint32_t)lo | (uint32_t)hi << 16; };
+    const uint32_t a[4] = {pk(A[g * 16 + 2 * t], A[g * 16 + 2 * t + 1]),
+                           pk(A[(g + 8) * 16 + 2 * t], A[(g + 8) * 16 + 2 * t + 1]),
+                           pk(A[g * 16 + 2 * t + 8], A[g * 16 + 2 * t + 9]),
+                           pk(A[(g + 8) * 16 + 2 * t + 8], A[(g + 8) * 16 + 2 * t + 9])};
+    const uint32_t b0 = pk(B[(2 * t) * 8 + g], B[(2 * t + 1) * 8 + g]);
+    const uint32_t b1 = pk(B[(2 * t + 8) * 8 + g], B[(2 * t + 9) * 8 + g]);
+    float d[4] = {1.0f, 2.0f, 3.0f, 4.0f}; /* C: one value per (row half, column parity) */
+    mma_m16n8k16_bf16(d, a, b0, b1);
+    D[g * 8 + 2 * t] = d[0];
+    D[g * 8 + 2 * t + 1] = d[1];
+    D[(g + 8) * 8 + 2 * t] = d[2];
+    D[(g + 8) * 8 + 2 * t + 1] = d[3];
+}
+
+static void test_mma()
+{
+    uint16_t A[256], B[128];
+    float Af[256], Bf[128], D[128];
+    for (int i = 0; i < 256; i++) Af[i] = (float)((i * 7) % 13 - 6), A[i] = bf(Af[i]);
+    for (int i = 0; i < 128; i++) Bf[i] = (float)((i * 5) % 11 - 5), B[i] = bf(Bf[i]);
+    CHECK(LAUNCH(mma_kernel, 1, 32, 0, A, B, D) == cudaSuccess, "%s", last_error());
+    for (int r = 0; r < 16; r++)
+        for (int c = 0; c < 8; c++) {
+            float ref = (r < 8 ? 1.0f : 3.0f) + (c & 1);
+            for (int k = 0; k < 16; k++) ref += Af[r * 16 + k] * Bf[k * 8 + c];
+            CHECK(D[r * 8 + c] == ref, "D[%d][%d] = %g, want %g", r, c, D[r * 8 + c], ref);
+        }
+}
+
+/* M (16x16 bf16) in shared memory; lane L addresses row (L & 7) of matrix L >> 3, the matrices
+ * being the quadrants rows 0-7/8-15 x cols 0-7/8-15 in the order TL, BL, TR, BR. */
+__global__ void ldmatrix_kernel(const uint16_t *M, uint32_t *out)
+{
+    __shared__ __align__(16) uint16_t s[16 * 16];
+    const int lane = threadIdx.x;
+    for (int i = lane; i < 256; i += 32) s[i] = M[i];
+    __syncwarp();
+    const int mat = lane >> 3, row = (lane & 7) + 8 * (mat & 1), col = 8 * (mat >> 1);
+    uint32_t r[4], rt[4];
+    ldmatrix_x4(r, &s[row * 16 + col]);
+    ldmatrix_x4_trans(rt, &s[row * 16 + col]);
+    for (int i = 0; i < 4; i++) {
+        out[lane * 8 + i] = r[i];
+        out[lane * 8 + 4 + i] = rt[i];
+    }
+}
+
+static void test_ldmatrix()
+{
+    uint16_t M[256];
+    for (int i = 0; i < 256; i++) M[i] = (uint16_t)i;
+    uint32_t out[32 * 8];
+    CHECK(LAUNCH(ldmatrix_kernel, 1, 32, 0, M, out) == cudaSuccess, "%s", last_error());
+    for (int lane = 0; lane < 32; lane++) {
+        const int g = lane >> 2, t = lane & 3;
+        for (int i = 0; i < 4; i++) {
+            const int r0 = 8 * (i & 1), c0 = 8 * (i >> 1); /* quadrant of matrix i */
+            auto m = [&](int r, int c) { return (uint32_t)M[(r0 + r) * 16 + c0 + c]; };
+            const uint32_t want = m(g, 2 * t) | m(g, 2 * t + 1) << 16;
+            const uint32_t want_t = m(2 * t, g) | m(2 * t + 1, g) << 16;
+            CHECK(out[lane * 8 + i] == want, "lane %d r[%d] %08x want %08x", lane, i,
+                  out[lane * 8 + i], want);
+            CHECK(out[lane * 8 + 4 + i] == want_t, "lane %d trans r[%d] %08x want %08x", lane, i,
+                  out[lane * 8 + 4 + i], want_t);
+        }
+    }
+}
+
+/* Each thread copies two 16-byte chunks in two groups and looks at them after each wait. */
+__global__ void cp_async_kernel(const uint4 *src, uint32_t *out)
+{
+    ATTN_DYNAMIC_SMEM(dyn);
+    uint4 *s = reinterpret_cast<uint4 *>(dyn);
+    const int t = threadIdx.x;
+    cp_async_16(&s[t], &src[t]);
+    cp_async_commit();
+    cp_async_16(&s[32 + t], &src[32 + t]);
+    cp_async_commit();
+    out[t * 4 + 0] = s[t].x; /* nothing waited for: still poison */
+    cp_async_wait<1>();
+    out[t * 4 + 1] = s[t].x;      /* group 0 landed */
+    out[t * 4 + 2] = s[32 + t].x; /* group 1 not yet */
+    cp_async_wait<0>();
+    out[t * 4 + 3] = s[32 + t].x;
+}
+
+static void test_cp_async()
+{
+    std::vector<uint4> src(64);
+    for (int i = 0; i < 64; i++) src[i] = make_uint4(i, i, i, i);
+    uint32_t out[128];
+    CHECK(LAUNCH(cp_async_kernel, 1, 32, 64 * 16, src.data(), out) == cudaSuccess, "%s",
+          last_error());
+    for (int t = 0; t < 32; t++) {
+        CHECK(out[t * 4] == 0xffffffffu && out[t * 4 + 2] == 0xffffffffu, "t %d early %08x %08x",
+              t, out[t * 4], out[t * 4 + 2]);
+        CHECK(out[t * 4 + 1] == (uint32_t)t && out[t * 4 + 3] == (uint32_t)(32 + t), "t %d %u %u",
+              t, out[t * 4 + 1], out[t * 4 + 3]);
+    }
+}
+
+/* ---- wmma ------------------------------------------------------------------------------------ */
+
+/* C (16x16 f32) = A (16x16) · B (16x16), A row-major, B col-major or row-major, C loaded and
+ * stored in both layouts. */
+template <class LB>
+__global__ void wmma_kernel(const __nv_bfloat16 *A, const __nv_bfloat16 *B, float *C, float *Ct)
+{
+    __shared__ __align__(32) float acc_in[256];
+    for (int i = threadIdx.x; i < 256; i += 32) acc_in[i] = (float)(i % 5);
+    __syncwarp();
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, LB> fb;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> fc;
+    wmma::load_matrix_sync(fa, A, 16);
+    wmma::load_matrix_sync(fb, B, 16);
+    wmma::load_matrix_sync(fc, acc_in, 16, wmma::mem_row_major);
+    wmma::mma_sync(fc, fa, fb, fc);
+    wmma::store_matrix_sync(C, fc, 16, wmma::mem_row_major);
+    wmma::store_matrix_sync(Ct, fc, 16, wmma::mem_col_major);
+}
+
+static void test_wmma()
+{
+    alignas(32) __nv_bfloat16 A[256], B[256];
+    float Af[256], Bf[256];
+    alignas(32) float C[256], Ct[256];
+    for (int i = 0; i < 256; i++) {
+        Af[i] = (float)((i * 3) % 7 - 3);
+        Bf[i] = (float)((i * 11) % 9 - 4);
+        A[i] = __float2bfloat16_rn(Af[i]);
+        B[i] = __float2bfloat16_rn(Bf[i]);
+    }
+    for (int layout = 0; layout < 2; layout++) {
+        const cudaError_t e = layout ? LAUNCH(wmma_kernel<wmma::row_major>, 1, 32, 0, A, B, C, Ct)
+                                     : LAUNCH(wmma_kernel<wmma::col_major>, 1, 32, 0, A, B, C, Ct);
+        CHECK(e == cudaSuccess, "%s", last_error());
+        for (int r = 0; r < 16; r++)
+            for (int c = 0; c < 16; c++) {
+                float ref = (float)((r * 16 + c) % 5);
+                for (int k = 0; k < 16; k++)
+                    ref += Af[r * 16 + k] * (layout ? Bf[k * 16 + c] : Bf[c * 16 + k]);
+                CHECK(C[r * 16 + c] == ref && Ct[c * 16 + r] == ref,
+                      "layout %d C[%d][%d] %g %g want %g", layout, r, c, C[r * 16 + c],
+                      Ct[c * 16 + r], ref);
+            }
+    }
+}
+
+int main()
+{
+    void (*const per_schedule[])() = {
+        test_indices,          test_shuffles,      test_votes, test_barriers, test_shared_memory,
+        test_atomics_and_spin, test_reported_bugs, test_mma,   test_ldmatrix, test_cp_async,
+        test_wmma,
+    };
+    for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
+        g_sched = k;
+        attn_emu_set_schedule(k, 12345);
+        for (auto test : per_schedule) test();
+    }
+    g_sched = -1;
+    test_race_differs();
+    std::printf("%d checks, %d failed\n", g_checks, g_failures);
+    return g_failures ? 1 : 0;
+}
