@@ -223,8 +223,12 @@ static const char *const check_shapes[] = {
     "N=65,Nk=63,d=64,D=128,tokens=130",                    /* one past and one short of a tile */
     "B=4,N=129,d=128,D=256,tokens=516,kvpad=1",            /* d = 128 with key padding */
     "N=1,d=64,D=64,tokens=2,causal=1",                     /* one causal query */
-    /* d = 32: a head dim fused does not take */
-    "N=256,d=32,D=256,tokens=256",
+    "N=256,d=32,D=256,tokens=256",                         /* d = 32: fused does not take it */
+    "N=256,d=128,D=512,tokens=256",                        /* d = 128, four heads */
+    "N=1000,d=128,D=256,tokens=1000,causal=1",             /* d = 128, long and causal */
+    "B=2,N=300,Nk=1000,d=64,D=128,tokens=600,kvpad=1,causal=1", /* padding, causal, Nk > N */
+    "N=77,Nk=1000,d=128,D=256,tokens=77,causal=1",         /* few queries, many keys */
+    "N=1000,Nk=77,d=64,D=128,tokens=1000",                 /* many queries, few keys */
     NULL,
 };
 

@@ -1,9 +1,10 @@
-/* The GPU variants, checked by the real binary on awkward shapes (N not a tile multiple, N = 1,
- * causal, key padding with an all-masked batch, Nk != N both ways, d = 32/64/128, sampled
- * reference rows), plus the device path of the harness itself: a GPU output compared with the
+/* The GPU variants, checked by the real binary at every suite's check shapes (the registry's
+ * awkward cases: tile remainders, length 1, padding, borders), another seed and sampled
+ * reference rows, plus the device path of the harness itself: a GPU output compared with the
  * wrong reference, or left unwritten (poisoned), must fail the check.
  * Without a usable CUDA device the whole program exits 77, which Meson reports as skipped. */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,8 @@ static void teardown(void)
 
 /* ------------------------------------------------------------------ through the binary */
 
-/* Runs `attnbench --suite SUITE --backend gpu --check` (plus extra) on the shapes, with a CSV;
+/* Runs `attnbench --suite SUITE --backend gpu --check` (plus extra) on the shapes (NULL: the
+ * suite's check shapes), with a CSV;
  * requires exit 0, one row per GPU variant and case, every row ok with max_abs_err within its
  * tolerance — or skipped with exactly the reason the variant's supports() gives for the case. */
 static void gpu_check(const char *suite, const char *const *shapes, const char *const *extra)
@@ -35,7 +37,11 @@ static void gpu_check(const char *suite, const char *const *shapes, const char *
     char *csv = tst_path(dir, "gpu.csv");
     const char *args[64] = {"--suite", suite, "--backend", "gpu", "--check", "--csv", csv};
     int na = 7, ncases = 0;
-    for (; shapes[ncases]; ncases++) args[na++] = "--shape", args[na++] = shapes[ncases];
+    if (!shapes) { /* the suite's check shapes */
+        args[na++] = "--check-shapes";
+        while (s->check_shapes[ncases]) ncases++;
+    }
+    for (; shapes && shapes[ncases]; ncases++) args[na++] = "--shape", args[na++] = shapes[ncases];
     for (int i = 0; extra && extra[i]; i++) args[na++] = extra[i];
     args[na] = NULL;
     char *out = NULL;
@@ -97,38 +103,20 @@ static void gpu_check(const char *suite, const char *const *shapes, const char *
 
 #define SHAPES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-/* The shapes stay at or below ~1.5 GFLOP (small D, so few heads) so that the reference checks
- * every row on the CPU in about a second; sampled_reference_rows covers the sampled path. */
-
-Test(gpu_binary, tile_edges, .init = setup, .fini = teardown, .timeout = 300)
+/* Every suite at its check shapes (attn_suite_t.check_shapes, the cases the emulator runs in CI
+ * and tools/gpu_session.sh runs on a lent GPU). */
+ParameterizedTestParameters(gpu_binary, check_shapes)
 {
-    gpu_check("mhsa", SHAPES("N=1000,d=64,D=128", "N=1,d=64", "N=17,d=128,D=256,tokens=34",
-                     "N=65,Nk=63,d=64,D=128,tokens=130"), NULL);
+    static int idx[64];
+    int n = 0;
+    while (attn_suites[n] && n < 64) idx[n] = n, n++;
+    return cr_make_param_array(int, idx, (size_t)n);
 }
 
-Test(gpu_binary, causal, .init = setup, .fini = teardown, .timeout = 300)
+ParameterizedTest(int *i, gpu_binary, check_shapes, .init = setup, .fini = teardown,
+                  .timeout = 600)
 {
-    gpu_check("mhsa", SHAPES("N=1000,d=64,D=128,causal=1", "N=1000,d=128,D=256,causal=1",
-                     "N=1,d=64,causal=1"), NULL);
-}
-
-Test(gpu_binary, key_padding, .init = setup, .fini = teardown, .timeout = 300)
-{
-    gpu_check("mhsa", SHAPES("B=3,N=1000,d=64,D=128,tokens=3000,kvpad=1",
-                     "B=2,N=300,Nk=1000,d=64,D=128,tokens=600,kvpad=1,causal=1",
-                     "B=4,N=129,d=128,D=256,tokens=516,kvpad=1"), NULL);
-}
-
-Test(gpu_binary, nk_differs_from_n, .init = setup, .fini = teardown, .timeout = 300)
-{
-    gpu_check("mhsa", SHAPES("N=300,Nk=1000,d=64,D=128", "N=1000,Nk=77,d=64",
-                     "N=1000,Nk=77,d=64,causal=1",
-                     "N=77,Nk=1000,d=128,D=256,causal=1"), NULL);
-}
-
-Test(gpu_binary, head_dims, .init = setup, .fini = teardown, .timeout = 300)
-{
-    gpu_check("mhsa", SHAPES("N=256,d=32,D=256", "N=256,d=64", "N=256,d=128,D=512"), NULL);
+    gpu_check(attn_suites[*i]->name, NULL, NULL);
 }
 
 Test(gpu_binary, other_seed, .init = setup, .fini = teardown, .timeout = 300)
@@ -141,17 +129,6 @@ Test(gpu_binary, other_seed, .init = setup, .fini = teardown, .timeout = 300)
 Test(gpu_binary, sampled_reference_rows, .init = setup, .fini = teardown, .timeout = 300)
 {
     gpu_check("mhsa", SHAPES("N=4096,d=64,D=1024,tokens=8192,causal=1"), SHAPES("--ref-gflop", "0.5"));
-}
-
-/* halo: image sizes of one and of several blocks, H != W, all three (block, halo) kinds of the
- * sweep, halo 0, d = 16 and 64, several heads. */
-Test(gpu_binary, halo_shapes, .init = setup, .fini = teardown, .timeout = 300)
-{
-    gpu_check("halo", SHAPES("B=2,C=32,H=16,block=8,halo=3,heads=2,d=16",
-                             "B=1,C=64,H=8,W=16,block=4,halo=2,heads=4,d=16",
-                             "B=1,C=32,H=16,block=8,halo=4,heads=2,d=64",
-                             "B=2,C=16,H=8,block=8,halo=3,heads=1,d=16",
-                             "B=1,C=32,H=12,W=8,block=4,halo=0,heads=2,d=32"), NULL);
 }
 
 /* A timed run: rows carry samples, a median, the device name and its sm. */
