@@ -9,6 +9,8 @@
 #define ATTN_EMU_LIB ""
 #endif
 
+extern const char attn_build_id[]; /* generated: tools/build_id.py */
+
 static void *lib;
 static const attn_suite_t *const *emu_suites;
 static void (*set_schedule)(int, uint64_t);
@@ -28,6 +30,18 @@ int attn_emu_open(char *why, size_t n)
     if (!lib) {
         snprintf(why, n, "cannot load the emulator %s: %s", path, dlerror());
         return -1;
+    }
+    const char *(*module_id)(void) = NULL;
+    *(void **)&module_id = dlsym(lib, "attn_emu_build_id");
+    if (!module_id || strcmp(module_id(), attn_build_id)) {
+        snprintf(why, n,
+                 "the emulator %s was built from other sources than this program (build id %s, "
+                 "this program %s): rebuild it (ninja -C build bench/emu/libattn_emu.so; "
+                 "./attnbench --backend emu does)",
+                 path, module_id ? module_id() : "none", attn_build_id);
+        dlclose(lib);
+        lib = NULL;
+        return -2;
     }
     emu_suites = (const attn_suite_t *const *)dlsym(lib, "attn_suites");
     *(void **)&set_schedule = dlsym(lib, "attn_emu_set_schedule");

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include "registry.h"
 
-/* Load the module (ATTNBENCH_EMU_LIB, else the one this build made). 0, or -1 with why not. */
+/* Load the module (ATTNBENCH_EMU_LIB, else the one this build made). 0; -1 with why not; -2
+ * when the module was built from other sources than this program (its build id differs): a
+ * stale module would check old kernels, so callers refuse to run (exit 2). */
 int attn_emu_open(char *why, size_t n);
 
 /* The module's own copy of suite `suite` (what its variants' callbacks get), or NULL. */

@@ -1174,7 +1174,8 @@ int attn_main(int argc, char **argv)
         snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--plan)");
     } else if (r->emu) {
         snprintf(r->dev.reason, sizeof r->dev.reason, "GPU not used (--backend emu)");
-        attn_emu_open(r->emu_reason, sizeof r->emu_reason);
+        if (attn_emu_open(r->emu_reason, sizeof r->emu_reason) == -2)
+            return usage_error(r->emu_reason); /* a stale module: never check old kernels */
     } else if (want_gpu) {
         if (r->isolate) probe_device(r);
         else if (attn_gpu_open(&r->dev, r->o.device) == 0 && r->calibrate) calibrate(&r->dev);
