@@ -12,7 +12,7 @@ typedef struct attn_device {
     char name[256];
     int ordinal, sm;          /* sm = major·10 + minor */
     int driver, runtime;      /* e.g. 13000 */
-    int clock_mhz;            /* peak SM clock the runtime reports; 0 when unknown */
+    int clock_mhz;            /* nominal peak SM clock the runtime reports; 0 when unknown */
     size_t l2_bytes, total_mem;
     /* The device's own ceilings, measured by attn_gpu_calibrate (0: not measured). */
     double peak_gbps;         /* device-to-device copy, bytes read + written per second / 1e9 */
@@ -45,13 +45,30 @@ int attn_gpu_poison(void *p, size_t n, char *err, size_t errlen);
 /* Run the variant once on the stream and wait for it; reports launch and execution errors.
  * After an error that leaves the context unusable (illegal address, ...), attn_gpu_broken()
  * returns the reason and every later GPU call fails. */
-int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in,
-                      void *out, void *ws, char *err, size_t errlen);
+int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, char *err, size_t errlen);
 const char *attn_gpu_broken(void);
 
-/* One timed sample: flush L2 (memset of the flush buffer), event, run, event, wait. */
-int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
-                    void *ws, double *ms, char *err, size_t errlen);
+/* One timed sample: clear L2 (write 2× L2, then read it back, so no dirty line is written back
+ * during the timed run), event, run, event, wait. */
+int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                    const void *const *in, void *out, void *ws, double *ms, char *err,
+                    size_t errlen);
+
+/* Warm-up by time: run until at least min_runs runs and min_ms milliseconds of kernel time
+ * (event-timed; at most 10 s), so that clocks have ramped up from idle before sampling. The
+ * runs made go to *runs. */
+int attn_gpu_warmup(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                    const void *const *in, void *out, void *ws, double min_ms, int min_runs,
+                    int *runs, char *err, size_t errlen);
+
+/* The SM clock now (MHz) and NVML's clock event (throttle) reasons bitmask, from the driver's
+ * NVML when it can be opened; -1 (both 0) otherwise. */
+int attn_gpu_clock(int ordinal, unsigned *sm_mhz, unsigned long long *reasons);
+
+/* 1 when CUDA error code e leaves the context unusable (every later call fails), 0 when it is
+ * cleared after being reported. */
+int attn_cuda_error_sticky(int e);
 
 /* NVTX range around a case, named suite/variant/shape. */
 void attn_nvtx_push(const char *name);

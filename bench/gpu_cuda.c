@@ -3,11 +3,13 @@
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 #include <nvtx3/nvToolsExt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static cudaStream_t stream;
@@ -15,19 +17,32 @@ static cudaEvent_t ev_start, ev_stop;
 static void *flush_buf;
 static size_t flush_bytes;
 static unsigned flush_count;
+static cublasHandle_t flush_blas;  /* the read pass of the L2 clear */
+static float *flush_sum;           /* its one-float result, on the device */
 static char broken[256];
 
-/* Record a failing call's text in err; remember errors that poison the context. */
-static int fail(cudaError_t e, const char *what, char *err, size_t n)
+int attn_cuda_error_sticky(int e)
 {
-    snprintf(err, n, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-    switch (e) {
+    switch ((cudaError_t)e) {
     case cudaErrorIllegalAddress: case cudaErrorLaunchFailure: case cudaErrorMisalignedAddress:
     case cudaErrorIllegalInstruction: case cudaErrorHardwareStackError: case cudaErrorInvalidPc:
     case cudaErrorAssert: case cudaErrorLaunchTimeout: case cudaErrorECCUncorrectable:
+    case cudaErrorInvalidAddressSpace: case cudaErrorUnknown: case cudaErrorContextIsDestroyed:
+        return 1;
+    default: return 0;
+    }
+}
+
+/* Record a failing call's text in err. An error that poisons the context makes every later
+ * call fail (attn_gpu_broken); any other is cleared here, so that the next variant's first call
+ * is not blamed for it (cudaGetLastError would report it again). */
+static int fail(cudaError_t e, const char *what, char *err, size_t n)
+{
+    snprintf(err, n, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+    if (attn_cuda_error_sticky(e)) {
         if (!broken[0]) snprintf(broken, sizeof broken, "device unusable after %s", err);
-        break;
-    default: break;
+    } else {
+        (void)cudaGetLastError();
     }
     return -1;
 }
@@ -45,6 +60,12 @@ int attn_gpu_open(attn_device_t *d, int ordinal)
     d->ordinal = ordinal;
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
+    if ((e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice) &&
+        access("/proc/driver/nvidia/version", F_OK) != 0) {
+        /* the runtime words a missing driver as "driver version is insufficient" */
+        snprintf(d->reason, sizeof d->reason, "no CUDA device: no NVIDIA driver or GPU found");
+        return -1;
+    }
     if (e != cudaSuccess || count == 0) {
         snprintf(d->reason, sizeof d->reason, "no CUDA device (%s)",
                  e != cudaSuccess ? cudaGetErrorString(e) : "none found");
@@ -71,9 +92,16 @@ int attn_gpu_open(attn_device_t *d, int ordinal)
     flush_bytes = 2 * d->l2_bytes > (size_t)(8 << 20) ? 2 * d->l2_bytes : (size_t)(8 << 20);
     if ((e = cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)) ||
         (e = cudaEventCreate(&ev_start)) || (e = cudaEventCreate(&ev_stop)) ||
-        (e = cudaMalloc(&flush_buf, flush_bytes))) {
+        (e = cudaMalloc(&flush_buf, flush_bytes)) ||
+        (e = cudaMalloc((void **)&flush_sum, sizeof *flush_sum))) {
         snprintf(d->reason, sizeof d->reason, "CUDA device %d setup: %s", ordinal,
                  cudaGetErrorString(e));
+        return -1;
+    }
+    if (cublasCreate(&flush_blas) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetStream(flush_blas, stream) != CUBLAS_STATUS_SUCCESS ||
+        cublasSetPointerMode(flush_blas, CUBLAS_POINTER_MODE_DEVICE) != CUBLAS_STATUS_SUCCESS) {
+        snprintf(d->reason, sizeof d->reason, "CUDA device %d setup: cuBLAS handle", ordinal);
         return -1;
     }
     d->usable = 1;
@@ -82,8 +110,12 @@ int attn_gpu_open(attn_device_t *d, int ordinal)
 
 void attn_gpu_close(void)
 {
+    if (flush_blas) cublasDestroy(flush_blas);
+    if (flush_sum) cudaFree(flush_sum);
     if (flush_buf) cudaFree(flush_buf);
     if (stream) cudaStreamDestroy(stream);
+    flush_blas = NULL;
+    flush_sum = NULL;
     flush_buf = NULL;
     stream = NULL;
 }
@@ -268,22 +300,28 @@ int attn_gpu_poison(void *p, size_t n, char *err, size_t errlen)
     return 0;
 }
 
-static int launch(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
-                  void *ws, char *err, size_t errlen)
+/* The launcher's own code decides (it names what failed); a CUDA error pending after it is
+ * added to the message and, when it poisons the context, recorded. A launcher that returned 0
+ * with a launch error pending (one it did not check) fails too. */
+static int launch(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                  const void *const *in, void *out, void *ws, char *err, size_t errlen)
 {
-    int rc = var->run(s, var, v, in, out, ws, stream);
-    if (rc) {
-        snprintf(err, errlen, "launch failed: %s (code %d)",
-                 var->error_string ? var->error_string(rc) : "error", rc);
-        cudaError_t e = cudaGetLastError();
-        if (e != cudaSuccess) fail(e, "launch", err, errlen);
-        return -1;
-    }
-    return 0;
+    const int rc = var->run(s, var, v, in, out, ws, stream);
+    const cudaError_t e = cudaGetLastError();
+    if (!rc && e == cudaSuccess) return 0;
+    char cuda[192] = "";
+    if (e != cudaSuccess) fail(e, "pending CUDA error", cuda, sizeof cuda);
+    if (rc)
+        snprintf(err, errlen, "launch failed: %s (code %d)%s%s",
+                 var->error_string ? var->error_string(rc) : "error", rc, cuda[0] ? "; " : "",
+                 cuda);
+    else
+        snprintf(err, errlen, "launcher returned 0 with a launch error: %s", cuda);
+    return -1;
 }
 
-int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in,
-                      void *out, void *ws, char *err, size_t errlen)
+int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                      const void *const *in, void *out, void *ws, char *err, size_t errlen)
 {
     if (broken[0]) { snprintf(err, errlen, "%s", broken); return -1; }
     if (launch(s, var, v, in, out, ws, err, errlen)) return -1;
@@ -293,11 +331,25 @@ int attn_gpu_run_sync(const attn_suite_t *s, const attn_variant_t *var, const in
 
 const char *attn_gpu_broken(void) { return broken[0] ? broken : NULL; }
 
-int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v, const void *const *in, void *out,
-                    void *ws, double *ms, char *err, size_t errlen)
+/* Clear L2 before a timed run: write 2× L2 (a fresh byte value each time, so nothing can
+ * short-cut the writes), then read it all back (a sum), so that the lines L2 holds afterwards
+ * are clean: none of the writes is written back to memory during the timed kernel. */
+static int clear_l2(char *err, size_t errlen)
 {
-    /* A fresh byte value each time, so nothing can short-cut the writes. */
-    TRY(cudaMemsetAsync(flush_buf, (int)(++flush_count & 0xff), flush_bytes, stream), "L2 flush");
+    TRY(cudaMemsetAsync(flush_buf, (int)(++flush_count & 0x7f), flush_bytes, stream), "L2 flush");
+    if (cublasSasum(flush_blas, (int)(flush_bytes / sizeof(float)), flush_buf, 1, flush_sum) !=
+        CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errlen, "L2 flush: the read pass (cublasSasum) failed");
+        return -1;
+    }
+    return 0;
+}
+
+int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                    const void *const *in, void *out, void *ws, double *ms, char *err,
+                    size_t errlen)
+{
+    if (clear_l2(err, errlen)) return -1;
     TRY(cudaEventRecord(ev_start, stream), "cudaEventRecord");
     if (launch(s, var, v, in, out, ws, err, errlen)) return -1;
     TRY(cudaEventRecord(ev_stop, stream), "cudaEventRecord");
@@ -305,6 +357,70 @@ int attn_gpu_sample(const attn_suite_t *s, const attn_variant_t *var, const int6
     float t = 0;
     TRY(cudaEventElapsedTime(&t, ev_start, ev_stop), "cudaEventElapsedTime");
     *ms = t;
+    return 0;
+}
+
+int attn_gpu_warmup(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
+                    const void *const *in, void *out, void *ws, double min_ms, int min_runs,
+                    int *runs, char *err, size_t errlen)
+{
+    double total = 0;
+    *runs = 0;
+    /* at most 10 s of runs whatever the kernel: min_ms is met long before on any real case */
+    while (*runs < min_runs || (total < min_ms && total < 10000.0)) {
+        TRY(cudaEventRecord(ev_start, stream), "cudaEventRecord");
+        if (launch(s, var, v, in, out, ws, err, errlen)) return -1;
+        TRY(cudaEventRecord(ev_stop, stream), "cudaEventRecord");
+        TRY(cudaEventSynchronize(ev_stop), "kernel execution");
+        float t = 0;
+        TRY(cudaEventElapsedTime(&t, ev_start, ev_stop), "cudaEventElapsedTime");
+        total += t;
+        ++*runs;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- clocks (NVML, if present) */
+
+/* NVML is the driver's library: opened at run time, so that a machine without the driver still
+ * starts this program. Only the four calls used here are declared. */
+typedef int (*nvml_init_fn)(void);
+typedef int (*nvml_by_pci_fn)(const char *bus_id, void **device);
+typedef int (*nvml_clock_fn)(void *device, int type, unsigned *mhz);
+typedef int (*nvml_reasons_fn)(void *device, unsigned long long *reasons);
+static struct {
+    int tried;
+    void *dev;
+    nvml_clock_fn clock;
+    nvml_reasons_fn reasons;
+} nvml;
+enum { NVML_CLOCK_SM = 1 };
+
+static void nvml_open(int ordinal)
+{
+    nvml.tried = 1;
+    void *lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return;
+    nvml_init_fn init = (nvml_init_fn)dlsym(lib, "nvmlInit_v2");
+    nvml_by_pci_fn by_pci = (nvml_by_pci_fn)dlsym(lib, "nvmlDeviceGetHandleByPciBusId_v2");
+    nvml.clock = (nvml_clock_fn)dlsym(lib, "nvmlDeviceGetClockInfo");
+    nvml.reasons = (nvml_reasons_fn)dlsym(lib, "nvmlDeviceGetCurrentClocksEventReasons");
+    if (!nvml.reasons)
+        nvml.reasons = (nvml_reasons_fn)dlsym(lib, "nvmlDeviceGetCurrentClocksThrottleReasons");
+    char bus[64];
+    if (!init || !by_pci || !nvml.clock || init() != 0 ||
+        cudaDeviceGetPCIBusId(bus, sizeof bus, ordinal) != cudaSuccess ||
+        by_pci(bus, &nvml.dev) != 0)
+        nvml.dev = NULL;
+}
+
+int attn_gpu_clock(int ordinal, unsigned *sm_mhz, unsigned long long *reasons)
+{
+    if (!nvml.tried) nvml_open(ordinal);
+    *sm_mhz = 0;
+    *reasons = 0;
+    if (!nvml.dev || nvml.clock(nvml.dev, NVML_CLOCK_SM, sm_mhz) != 0) return -1;
+    if (nvml.reasons) nvml.reasons(nvml.dev, reasons);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -100,4 +101,23 @@ void attn_die_usage(const char *fmt, ...)
     fputs("\n(see attnbench --help)\n", stderr);
     va_end(ap);
     exit(2);
+}
+
+double attn_meminfo_available(const char *path)
+{
+    FILE *f = fopen(path ? path : "/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    double kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb >= 0 ? kb * 1024.0 : -1;
+}
+
+double attn_host_mem_available(void)
+{
+    const double b = attn_meminfo_available(NULL);
+    if (b >= 0) return b;
+    return (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
 }

@@ -28,6 +28,12 @@ double attn_now(void);
 /* "12.3 MiB"-style formatting into buf. */
 const char *attn_fmt_bytes(double bytes, char *buf, size_t n);
 
+/* Host memory a new allocation can have without swapping: MemAvailable of /proc/meminfo (free
+ * memory plus the page cache and buffers the kernel can drop), else the free pages. */
+double attn_host_mem_available(void);
+/* MemAvailable in bytes from a meminfo file (NULL: /proc/meminfo); -1 when absent. */
+double attn_meminfo_available(const char *path);
+
 /* Print to stderr and exit(2): for bad usage only. */
 void attn_die_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #endif

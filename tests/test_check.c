@@ -2,6 +2,7 @@
  * the worst index, row selection, the bf16 conversions, row sampling, index strings, stats. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,3 +394,46 @@ Test(stats, rel_spread)
     double zero[] = {0, 0, 0, 0};
     cr_expect(isinf(attn_rel_spread(zero, 4)), "median 0 must give +inf");
 }
+
+/* Host memory admission reads MemAvailable (free memory plus what the kernel can drop), not
+ * MemFree: on a machine whose page cache holds most memory, MemFree alone would skip cases that
+ * fit. */
+Test(util, meminfo_available_not_memfree)
+{
+    char path[] = "/tmp/attn-meminfo-XXXXXX";
+    const int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("MemTotal:       24000000 kB\nMemFree:          500000 kB\n"
+          "MemAvailable:   20000000 kB\nBuffers:          100000 kB\n", f);
+    fclose(f);
+    cr_expect_float_eq(attn_meminfo_available(path), 20000000.0 * 1024, 1.0);
+    f = fopen(path, "w");
+    fputs("MemTotal:       24000000 kB\nMemFree:          500000 kB\n", f);
+    fclose(f);
+    cr_expect_eq(attn_meminfo_available(path), -1, "no MemAvailable line: -1");
+    remove(path);
+    cr_expect_eq(attn_meminfo_available(path), -1, "no file: -1");
+    cr_expect_gt(attn_host_mem_available(), 0);
+}
+
+#ifdef ATTN_HAVE_CUDA
+#include "device.h"
+/* Which CUDA errors poison the context (every later call fails: the case's process must end)
+ * and which are cleared after being reported, so that the next variant is not blamed for them
+ * (a failed cudaMalloc of a huge workspace must not fail the next variant's launch). Codes as
+ * the CUDA runtime numbers them. */
+Test(util, cuda_error_attribution)
+{
+    static const int sticky[] = {700 /* illegal address */, 719 /* launch failure */,
+                                 716 /* misaligned */, 710 /* assert */,
+                                 717 /* invalid address space */, 999 /* unknown */,
+                                 709 /* context is destroyed */};
+    static const int cleared[] = {2 /* out of memory */, 1 /* invalid value */,
+                                  98 /* invalid device function */, 9 /* invalid configuration */};
+    for (size_t i = 0; i < sizeof sticky / sizeof *sticky; i++)
+        cr_expect(attn_cuda_error_sticky(sticky[i]), "error %d must poison the context", sticky[i]);
+    for (size_t i = 0; i < sizeof cleared / sizeof *cleared; i++)
+        cr_expect(!attn_cuda_error_sticky(cleared[i]), "error %d must be cleared", cleared[i]);
+}
+#endif
