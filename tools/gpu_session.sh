@@ -1,192 +1,242 @@
 #!/usr/bin/env bash
-# gpu_session.sh - what a lent GPU is for, in as few calls as possible.
+# gpu_session.sh - what a lent GPU is for, in one prepared call (docs/gpu-lease.md).
 #
-#   tools/gpu_session.sh STAGE...
+#   tools/gpu_session.sh [--dry-run] [first|second]
 #
-# Stages (run in the order given; a failing stage is recorded and the next one runs):
-#   build        configure and build build-gpu/ (sm_90 only, no tests: no Criterion there)
-#   info         device, driver, toolkit, PyTorch versions -> logs/info.txt
-#   calibrate    attnbench --calibrate -> results/<device>/calibration.txt
-#   check        every GPU variant of every suite, --check at the default case and at the
-#                suite's check shapes (--check-shapes) -> results/<device>/check-<suite>.csv
-#   sweep:S,...  the GPU sweep of each suite S (checked, then timed) -> results/<device>/<S>.csv;
-#                S@I/N runs shard I of N of it (--shard), for a sweep longer than one call
-#   peers:S,...  bench/peers/peers.py on suite S's sweep -> results/<device>/peers-<S>.csv
-#   floors       attnbench floors over results/<device>/*.csv -> results/<device>/floors.md
-#   summary      tools/summarize.py over results/<device>/*.csv (ok/fail/skip per variant)
-#   ncu          Nsight Compute on the fused kernels at the floors' shapes, and the cuBLAS
-#                baseline's GEMM share of the measured peak -> ncu/*.txt
+# first (the default; about 8 minutes at most, BUDGET seconds): the stages below in priority
+# order, each under a time guard taken from what is left of the budget, so that the most
+# important results exist even when the call is cut:
+#   binary     the carried sm_90 binary ($BIN, built here by tools/gpu_build.sh) starts and finds
+#              its libraries (ldd); else a fallback build on the machine
+#   facts      nvidia-smi -q (clocks, power, ECC), versions, and attnbench --calibrate
+#   check      every GPU variant of every suite, --check at its default case and at every check
+#              shape of the registry (--check-shapes), isolated, a timeout per case
+#   floors     timing at the speed floors' cases (attnbench floors --cases), with the PyTorch
+#              peers at the same cases (bench/peers/peers.py) where a floor compares with one
+#   sanitizer  compute-sanitizer memcheck on every suite, racecheck and synccheck on the
+#              kernels that use shared memory, at each suite's first check shape
+# second (only when device time remains): the GPU sweeps in priority order (SWEEP_ORDER),
+#   sharded (SWEEP_SHARDS) so that each shard fits what is left of the budget.
 #
-# Everything lands under $OUT (the device tool's output folder; default gpu-session/), with one
-# log per stage in $OUT/logs/. Each stage runs under its own time limit (STAGE_LIMIT seconds,
-# default 480) so that one call of the device tool (10 minutes) always comes back with what was
-# done. The last lines printed are a summary table: stage, status, seconds.
+# After every stage everything is packed again into ONE archive,
+#   $OUT/session-<device>-<call>.tar.gz   (results/<device>/*.csv, logs/, facts/, sanitizer/)
+# and $OUT/summary.txt is rewritten: a stage table and tools/summarize.py's verdicts. Those two
+# are all that is left under $OUT (the device tool brings back at most 8 files). Import with
+# tools/import_session.sh ARCHIVE.
 #
-# Timing settings for sweeps are lighter than attnbench's defaults, to fit a 30-minute lease:
-# SWEEP_ARGS (default: --warmup 2 --min-samples 5 --max-time 0.5). Plots are rendered here
-# afterwards (the GPU machine has no gnuplot): plots/render.sh, see results/README.md.
+# --dry-run runs the same stages on a machine without a GPU: check on the emulator at the same
+# shapes, timing stages as --plan rows, the sanitizer stage as the commands it would run; the
+# archive has the same shape (a CSV per suite). CI runs it (tests/gpu_session_dry_run.sh).
+#
+# Exit status: 0 when every stage passed, 1 when one failed or ran out of time, 2 bad usage.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
+dry=0
+call=first
+for a in "$@"; do
+    case $a in
+    --dry-run) dry=1 ;;
+    first|second) call=$a ;;
+    -h|--help) sed -n 2,32p "$0"; exit 0 ;;
+    *) echo "gpu_session.sh: unknown argument '$a' (see tools/gpu_session.sh --help)" >&2; exit 2 ;;
+    esac
+done
 OUT=${OUT:-$here/gpu-session}
-BUILD=${BUILD:-build-gpu}
-BIN=$BUILD/attnbench
-STAGE_LIMIT=${STAGE_LIMIT:-480}
-SWEEP_ARGS=${SWEEP_ARGS:---warmup 2 --min-samples 5 --max-time 0.5}
-# every suite the binary knows, in its --list order (known once the build stage has run)
-suites_all() { "$BIN" --list-suites; }
-mkdir -p "$OUT/logs"
+BIN=${BIN:-build-gpu/attnbench}
+BUDGET=${BUDGET:-$([ $call = first ] && echo 480 || echo 540)}
+RESERVE=${RESERVE:-20}        # seconds kept back for the last pack
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+SWEEP_ARGS=${SWEEP_ARGS:---warmup-ms 100 --min-samples 5 --max-time 0.5}
+SWEEP_ORDER=${SWEEP_ORDER:-}  # empty: mhsa, halo, then the rest in --list order
+SWEEP_SHARDS=${SWEEP_SHARDS:-4}
+t_start=$(date +%s)
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/gpu-session.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$OUT" "$W/logs" "$W/facts" "$W/sanitizer"
 
 device_dir() {
-    local name
-    name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
-    [ -n "$name" ] || name=no-gpu
+    local name=""
+    [ $dry = 1 ] || name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+    [ -n "$name" ] || name=$([ $dry = 1 ] && echo dry-run || echo no-gpu)
     printf '%s' "$name" | tr '[:upper:]' '[:lower:]' | sed -E 's/[^a-z0-9]+/-/g; s/^-+|-+$//g'
 }
 DEV=$(device_dir)
-R=$OUT/results/$DEV
+R=$W/results/$DEV
 mkdir -p "$R"
+ARCHIVE=$OUT/session-$DEV-$call.tar.gz
 
-summary=()
-record() { summary+=("$(printf '%-22s %-6s %6ss  %s' "$1" "$2" "$3" "$4")"); }
+left() { echo $((BUDGET - RESERVE - ($(date +%s) - t_start))); }
 
-stage_build() {
-    if [ ! -f "$BUILD/build.ninja" ]; then
-        meson setup "$BUILD" -Dtests=disabled -Demu=disabled -Dgpu_archs=90 || return 1
-    fi
-    ninja -C "$BUILD" attnbench
+rows=()
+status=0
+record() {
+    rows+=("$(printf '%-10s %-5s %5ss  %s' "$1" "$2" "$3" "$4")")
+    [ "$2" = ok ] || [ "$2" = skip ] || status=1
 }
 
-stage_info() {
+# The archive and the summary, rewritten after every stage: a cut call still leaves both.
+pack() {
+    {
+        echo "attnbench GPU session: call $call on $DEV$([ $dry = 1 ] && echo ' (dry run)')"
+        echo "stage      state  time  notes"
+        printf '%s\n' "${rows[@]}"
+        if compgen -G "$R/*.csv" >/dev/null; then
+            echo
+            python3 tools/summarize.py "$R"/*.csv 2>&1 | head -n 80
+        fi
+    } >"$W/summary.txt"
+    cp "$W/summary.txt" "$OUT/summary.txt"
+    tar -czf "$ARCHIVE.part" -C "$W" results logs facts sanitizer summary.txt && \
+        mv -f "$ARCHIVE.part" "$ARCHIVE"
+}
+
+# run_stage NAME CAP FUNCTION: the stage under min(CAP, what is left) seconds.
+run_stage() {
+    local name=$1 cap=$2 fn=$3 t0 rc lim
+    lim=$(left)
+    [ "$cap" -lt "$lim" ] && lim=$cap
+    if [ "$lim" -lt 10 ]; then
+        record "$name" time 0 "not started: the budget is spent"
+        pack
+        return
+    fi
+    t0=$(date +%s)
+    echo "=== $name (up to ${lim}s, $(date -u +%H:%M:%S))"
+    timeout --signal=TERM --kill-after=10 "$lim" bash -c "$fn" >"$W/logs/$name.log" 2>&1
+    rc=$?
+    tail -n 8 "$W/logs/$name.log"
+    local st=ok note="logs/$name.log"
+    [ $rc -eq 0 ] || st=FAIL
+    [ $rc -eq 124 ] || [ $rc -eq 137 ] && st=time note="cut at ${lim}s; $note"
+    [ $rc -eq 77 ] && st=skip
+    record "$name" "$st" "$(($(date +%s) - t0))" "$note"
+    pack
+}
+
+stage_binary() {
+    if [ $dry = 1 ]; then
+        [ -x "$BIN" ] || { echo "no binary $BIN"; return 1; }
+        "$BIN" --list-suites >/dev/null
+        return
+    fi
+    if [ -x "$BIN" ] && ! ldd "$BIN" | grep -q 'not found' && "$BIN" --list-suites >/dev/null; then
+        ldd "$BIN" | grep -E 'cuda|cublas'
+        return 0
+    fi
+    echo "carried binary unusable; building on the machine (build-gpu-local/)"
+    ldd "$BIN" 2>&1 | grep 'not found'
+    meson setup build-gpu-local -Dcuda=enabled -Dtests=disabled -Demu=disabled -Dgpu_archs=90 \
+        >/dev/null && ninja -C build-gpu-local attnbench || return 1
+    echo "BIN=build-gpu-local/attnbench" >"$W/facts/bin.env"
+}
+
+stage_facts() {
     {
         date -u +%Y-%m-%dT%H:%M:%SZ
-        nvidia-smi || true
-        nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,power.limit \
-            --format=csv || true
-        nvcc --version | tail -n 2 || true
-        git rev-parse --short=12 HEAD 2>/dev/null || true
-        python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))' || true
-        command -v ncu && ncu --version | tail -n 1 || true
-    } >"$OUT/logs/info.txt" 2>&1
-    head -n 40 "$OUT/logs/info.txt"
-}
-
-stage_calibrate() {
+        echo "commit ${ATTNBENCH_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}"
+        nvcc --version 2>/dev/null | tail -n 2
+        python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' 2>&1 | tail -n 1
+        command -v ncu >/dev/null && ncu --version | tail -n 1
+        command -v compute-sanitizer >/dev/null && compute-sanitizer --version | tail -n 1
+    } >"$W/facts/versions.txt" 2>&1
+    cat "$W/facts/versions.txt"
+    [ $dry = 1 ] && { echo "dry run: no nvidia-smi, no calibration"; return 0; }
+    nvidia-smi -q >"$W/facts/nvidia-smi-q.txt" 2>&1
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.sm,power.limit,ecc.mode.current \
+        --format=csv | tee "$W/facts/nvidia-smi.csv"
     "$BIN" --calibrate | tee "$R/calibration.txt"
     [ -s "$R/calibration.txt" ]
 }
 
 stage_check() {
-    local s rc=0
-    for s in $(suites_all); do
-        # the default case first, then the awkward shapes
-        "$BIN" --suite "$s" --backend gpu --check --csv "$R/check-$s.csv" || rc=1
-        "$BIN" --suite "$s" --backend gpu --check --check-shapes --isolate \
-            --csv "$R/check-$s.csv" || rc=1
+    local s rc=0 be=gpu
+    [ $dry = 1 ] && be=emu
+    for s in $("$BIN" --list-suites); do
+        for sel in "" --check-shapes; do
+            # shellcheck disable=SC2086
+            "$BIN" --suite "$s" --backend $be --check $sel --isolate --timeout "$CASE_TIMEOUT" \
+                --csv "$R/check-$s.csv" || rc=1
+        done
     done
-    # every GPU variant must have passed somewhere, and none failed anywhere
-    python3 tools/summarize.py "$R"/check-*.csv || rc=1
     return $rc
 }
 
-stage_summary() {
-    python3 tools/summarize.py "$R"/*.csv
+# One line per floor case from `attnbench floors --cases`: SUITE TAB SHAPE TAB VARIANT-REGEX TAB
+# PEER-REGEX (empty: no peer).
+stage_floors() {
+    local rc=0 suite shape vre pre cal=() plan=()
+    [ $dry = 1 ] && plan=(--plan)
+    [ -s "$R/calibration.txt" ] && cal=(--calibration "$R/calibration.txt")
+    "$BIN" floors --cases >"$W/facts/floor-cases.tsv" || return 1
+    while IFS=$'\t' read -r suite shape vre pre; do
+        # shellcheck disable=SC2086
+        "$BIN" --suite "$suite" --backend gpu --variant "$vre" --shape "$shape" --isolate \
+            --timeout "$CASE_TIMEOUT" --no-plots "${plan[@]}" $SWEEP_ARGS \
+            --csv "$R/floors-$suite.csv" </dev/null || rc=1
+        [ -n "$pre" ] && [ $dry = 0 ] || continue
+        python3 bench/peers/peers.py --attnbench "$BIN" --suite "$suite" --shape "$shape" \
+            --peers "$pre" --csv "$R/peers-$suite.csv" "${cal[@]}" </dev/null || rc=1
+    done <"$W/facts/floor-cases.tsv"
+    return $rc
+}
+
+# compute-sanitizer on each suite's first check shape: memcheck for every GPU variant,
+# racecheck and synccheck for those whose kernels use shared memory (all but naive/cublas).
+stage_sanitizer() {
+    local s shape tool rc=0 vre
+    for s in $("$BIN" --list-suites); do
+        shape=$("$BIN" --suite "$s" --list-check-shapes | head -n 1)
+        for tool in memcheck racecheck synccheck; do
+            vre=.
+            [ $tool = memcheck ] || vre='^(tiled|tensor-core|fused.*|local-efficient)$'
+            local cmd=(compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" --suite "$s"
+                       --backend gpu --variant "$vre" --check --no-isolate --shape "$shape")
+            if [ $dry = 1 ]; then
+                echo "${cmd[*]}" >>"$W/sanitizer/commands.txt"
+                continue
+            fi
+            timeout 120 "${cmd[@]}" >"$W/sanitizer/$s-$tool.txt" 2>&1 || {
+                echo "$s $tool: exit $? (sanitizer/$s-$tool.txt)"
+                rc=1
+            }
+        done
+    done
+    return $rc
 }
 
 stage_sweep() {
-    local s rc=0 shard
-    for s in ${1//,/ }; do
-        shard=()
-        case $s in *@*) shard=(--shard "${s#*@}"); s=${s%@*} ;; esac
-        # shellcheck disable=SC2086
-        "$BIN" --suite "$s" --sweep --backend gpu --no-plots $SWEEP_ARGS "${shard[@]}" \
-            --csv "$R/$s.csv" || rc=1
+    local s i rc=0 order plan=()
+    [ $dry = 1 ] && plan=(--plan)
+    order=${SWEEP_ORDER:-"mhsa halo $("$BIN" --list-suites | grep -vx 'mhsa\|halo' | tr '\n' ' ')"}
+    for s in $order; do
+        for ((i = 0; i < SWEEP_SHARDS; i++)); do
+            # shellcheck disable=SC2086
+            "$BIN" --suite "$s" --sweep --backend gpu --no-plots --timeout "$CASE_TIMEOUT" \
+                --shard "$i/$SWEEP_SHARDS" "${plan[@]}" $SWEEP_ARGS --csv "$R/$s.csv" \
+                </dev/null || rc=1
+        done
     done
     return $rc
 }
 
-stage_peers() {
-    local s rc=0 cal=()
-    [ -s "$R/calibration.txt" ] && cal=(--calibration "$R/calibration.txt")
-    # the peers proven equal to our definitions first (torch-halo against our reference)
-    python3 bench/peers/peers.py --attnbench "$BIN" --self-test || return 1
-    for s in ${1//,/ }; do
-        # shellcheck disable=SC2086
-        python3 bench/peers/peers.py --attnbench "$BIN" --suite "$s" --sweep \
-            --csv "$R/peers-$s.csv" "${cal[@]}" $SWEEP_ARGS || rc=1
-    done
-    return $rc
-}
+export -f stage_binary stage_facts stage_check stage_floors stage_sanitizer stage_sweep
+export BIN R W OUT dry CASE_TIMEOUT SWEEP_ARGS SWEEP_ORDER SWEEP_SHARDS
 
-stage_floors() {
-    "$BIN" floors --markdown "$R/floors.md" "$R"/*.csv
-}
-
-# Nsight Compute: one profile of each fused kernel at the floors' shapes (text report), and the
-# per-kernel durations of the cuBLAS baseline at N = 4096, d = 128, whose GEMM kernels must reach
-# 70% of the measured bf16 peak (the floor that keeps the baseline honest).
-stage_ncu() {
-    command -v ncu >/dev/null || { echo "ncu not found"; return 1; }
-    mkdir -p "$OUT/ncu"
-    local rc=0 one=(--check --no-isolate --no-calibrate)
-    local mhsa_shape=N=4096,d=128,tokens=16384,D=2048
-    local halo_shape=B=8,C=512,H=64,W=64,block=8,halo=3,heads=8,d=64
-    prof() { # name, kernel regex, attnbench args...
-        local name=$1 kre=$2
-        shift 2
-        ncu --clock-control none --set detailed -k "regex:$kre" --launch-count 1 \
-            -o "$OUT/ncu/$name" -f "$BIN" "$@" "${one[@]}" >"$OUT/ncu/$name.log" 2>&1 || return 1
-        ncu --import "$OUT/ncu/$name.ncu-rep" --page details >"$OUT/ncu/$name.txt" 2>&1
-        grep -E "Duration|Throughput|Registers|Achieved Occupancy|Bank|Warp Cycles|Eligible" \
-            "$OUT/ncu/$name.txt" | head -n 40
-    }
-    prof mhsa-fused mhsa_fused --suite mhsa --variant '^fused$' --shape "$mhsa_shape" || rc=1
-    prof halo-fused halo_fused --suite halo --variant '^fused$' --shape "$halo_shape" || rc=1
-    prof sge-fused sge_fused --suite sge --variant '^fused$' --shape B=64,C=2048,G=64,H=28 || rc=1
-    prof shuffle-fused shuffle --suite shuffle --variant '^fused$' --shape B=64,C=2048,G=64,H=28 || rc=1
-    # The baseline's GEMM share: every kernel's duration in one run of cublas-bf16.
-    ncu --clock-control none --metrics gpu__time_duration.sum --csv "$BIN" --suite mhsa \
-        --variant '^cublas-bf16$' --shape "$mhsa_shape" "${one[@]}" >"$OUT/ncu/mhsa-cublas.csv" \
-        2>"$OUT/ncu/mhsa-cublas.log" || rc=1
-    python3 tools/gemm_share.py "$OUT/ncu/mhsa-cublas.csv" "$R/calibration.txt" \
-        "$mhsa_shape" | tee "$R/cublas-gemm-share.txt" || rc=1
-    return $rc
-}
-
-run_stage() {
-    local name=$1 fn=$2 arg=${3:-} t0 rc
-    t0=$(date +%s)
-    echo "=== $name ($(date -u +%H:%M:%S))"
-    timeout --signal=TERM --kill-after=20 "$STAGE_LIMIT" bash -c "$fn \"\$1\"" _ "$arg" \
-        >"$OUT/logs/$name.log" 2>&1
-    rc=$?
-    tail -n 15 "$OUT/logs/$name.log"
-    local st=ok
-    [ $rc -eq 0 ] || st=FAIL
-    [ $rc -eq 124 ] && st=TIME
-    record "$name" "$st" "$(($(date +%s) - t0))" "log: logs/$name.log"
-}
-
-export -f stage_build stage_info stage_calibrate stage_check stage_sweep stage_peers stage_floors \
-    stage_ncu stage_summary suites_all
-export BIN R OUT BUILD SWEEP_ARGS
-[ $# -gt 0 ] || { sed -n 2,26p "$0"; exit 2; }
-for st in "$@"; do
-    case $st in
-    build) run_stage build stage_build ;;
-    info) run_stage info stage_info ;;
-    calibrate) run_stage calibrate stage_calibrate ;;
-    check) run_stage check stage_check ;;
-    sweep:*) run_stage "sweep-$(printf '%s' "${st#sweep:}" | tr '@/' '__')" stage_sweep "${st#sweep:}" ;;
-    peers:*) run_stage "peers-${st#peers:}" stage_peers "${st#peers:}" ;;
-    floors) run_stage floors stage_floors ;;
-    ncu) run_stage ncu stage_ncu ;;
-    summary) run_stage summary stage_summary ;;
-    *) echo "gpu_session.sh: unknown stage '$st' (see tools/gpu_session.sh without arguments)" >&2
-       exit 2 ;;
-    esac
-done
+run_stage binary 240 stage_binary
+[ -f "$W/facts/bin.env" ] && . "$W/facts/bin.env" && export BIN
+if [ $call = first ]; then
+    run_stage facts 60 stage_facts
+    run_stage check 240 stage_check
+    run_stage floors 150 stage_floors
+    run_stage sanitizer 120 stage_sanitizer
+else
+    run_stage sweep 100000 stage_sweep
+fi
+pack
 echo
-echo "device folder: results/$DEV"
-printf '%s\n' "${summary[@]}"
+cat "$OUT/summary.txt"
+echo "archive: $ARCHIVE"
+exit $status
