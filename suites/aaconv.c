@@ -1,9 +1,9 @@
-/* aaconv — attention-augmented convolution with 2-D relative logits (SPEC.md "aaconv"), end to
+/* aaconv — attention-augmented convolution with 2-D relative logits (docs/suites.md), end to
  * end: k×k conv branch, qkv conv, multi-head attention over all output pixels with relative
  * logits, 1×1 output conv, channel concat.
  *
  * Axes: B, Fin (= Fout unless given), Fout, H, W (= H unless given), k, stride, kq (1 or k),
- * Nh, dk, dv (derived from Fout as SPEC's sweep says unless given).
+ * Nh, dk, dv (derived from Fout as the contract's sweep says unless given).
  * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive, tiled and the cuBLAS
  * unfused baseline (f32); tensor-core and fused (bf16, wmma). The convolutions are one straightforward direct-conv kernel shared by
  * every GPU variant; the variants differ in the attention.
@@ -22,10 +22,10 @@
 
 enum { AX_B, AX_FIN, AX_FOUT, AX_H, AX_W, AX_K, AX_STRIDE, AX_KQ, AX_NH, AX_DK, AX_DV, NAXES };
 
-/* GPU grid: SPEC's ranges at concrete points: Fout ∈ {64, 128, 256, 512} (both ends and the
- * doublings between: the widths of ResNet stages), H = W ∈ {7, 14, 32} and σ ∈ {1, 2} as SPEC
+/* GPU grid: the contract's ranges at concrete points: Fout ∈ {64, 128, 256, 512} (both ends and the
+ * doublings between: the widths of ResNet stages), H = W ∈ {7, 14, 32} and σ ∈ {1, 2} as its grid
  * lists them (σ = 2 gives Ho = 4, 7, 16: N from 16 to 1024 keys), B ∈ {1, 8, 64} (latency, a
- * middle, SPEC's largest batch): 72 cases. Fin = Fout (the AA block replaces a 3×3 conv of a
+ * middle, its largest batch): 72 cases. Fin = Fout (the AA block replaces a 3×3 conv of a
  * ResNet stage), k = 3, Nh = 8, kq = 1 (the paper's), dk and dv derived (0.2·Fout, 0.1·Fout).
  * CPU grid (no device): B = 2, Fout ∈ {32, 64}, H ∈ {7, 14}, σ ∈ {1, 2}, kq ∈ {1, 3} (the seed's
  * k×k qkv too): 16 cases; `--sweep` (reference and cpu-f32, default timing) takes about a
@@ -191,7 +191,7 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
  * rows than that, so images go whole to threads while there are enough of them. */
 static int64_t ref_unit(const attn_suite_t *suite, const int64_t *v) { const int64_t Ho = out_side(v); return Ho * Ho; }
 
-/* FLOPs (SPEC.md): 2·B·N·[(Fout − dv)·Fin·k² + (2dk + dv)·Fin·kq²] (convs)
+/* FLOPs (docs/suites.md): 2·B·N·[(Fout − dv)·Fin·k² + (2dk + dv)·Fin·kq²] (convs)
  * + 2·B·N²·(dk + dv) (q·k, P·v) + 2·B·Nh·N·(Ho + Wo)·dkh·2 (relative terms)
  * + 2·B·N·dv² (output conv), N = Ho·Wo. */
 static double flops(const attn_suite_t *suite, const int64_t *v)
@@ -204,7 +204,7 @@ static double flops(const attn_suite_t *suite, const int64_t *v)
            2 * B * N * N * (dk + dv) + 2 * B * Nh * N * (Ho + Ho) * dkh * 2 + 2 * B * N * dv * dv;
 }
 
-/* Minimum bytes (SPEC's convention): every input, parameter and output once. */
+/* Minimum bytes (the contract's convention): every input, parameter and output once. */
 static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     attn_layout_t L;

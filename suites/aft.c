@@ -1,4 +1,4 @@
-/* aft — Attention Free Transformer (SPEC.md "aft", seed 003): full, simple and local, end to end:
+/* aft — Attention Free Transformer (docs/suites.md "aft"): full, simple and local, end to end:
  * Q/K/V projections, the AFT weighted average, output projection.
  *
  * Axes: B, T, D, Dh (= D unless given), form (0 full, 1 simple, 2 local), s (local window),
@@ -26,8 +26,8 @@ enum { AX_B, AX_T, AX_D, AX_DH, AX_FORM, AX_S, AX_TMAX, AX_KSHIFT, NAXES };
 
 #define AFT_S_DEFAULT 256 /* the seed's AFTLocal default window */
 
-/* GPU grid: SPEC.md's ranges at concrete points: B ∈ {1, 8, 32} (latency-bound, mid, full
- * machine), T ∈ {256, 512, 1024, 2048, 4096} (every power of two of SPEC's range: T is the plot
+/* GPU grid: docs/suites.md's ranges at concrete points: B ∈ {1, 8, 32} (latency-bound, mid, full
+ * machine), T ∈ {256, 512, 1024, 2048, 4096} (every power of two of its range: T is the plot
  * axis and full/local scale as T² vs T·s), D = Dh ∈ {64, 256, 512} (Dh follows D), all three
  * forms, s ∈ {32, 128, 256}; in_sweep keeps s only for local (full and simple ignore it), so
  * 3·5·3·(1 + 1 + 3) = 225 cases.
@@ -149,9 +149,9 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
  * few rows. */
 static int64_t ref_unit(const attn_suite_t *suite, const int64_t *v) { return v[AX_T]; }
 
-/* FLOPs (SPEC.md): full 4·B·T²·Dh + 8·B·T·D·Dh; local 8·B·T·s·Dh + 8·B·T·D·Dh;
+/* FLOPs (docs/suites.md): full 4·B·T²·Dh + 8·B·T·D·Dh; local 8·B·T·s·Dh + 8·B·T·D·Dh;
  * simple 6·B·T·Dh + 8·B·T·D·Dh (8·B·T·D·Dh: the four projections). One departure: local with
- * s >= T is full (every pair is in the window) and counts as full, 4·B·T²·Dh, where SPEC's local
+ * s >= T is full (every pair is in the window) and counts as full, 4·B·T²·Dh, where the local
  * formula would credit up to twice the work of the whole T × T table. */
 static double flops(const attn_suite_t *suite, const int64_t *v)
 {
@@ -187,7 +187,7 @@ static double bytes(const attn_suite_t *suite, const int64_t *v, int es)
  *  f32: an n-term sum's rounding errors grow like √n·u (random signs), so relative to max|out|
  *  the error is about u·(√D + √T + √Dh) plus a few ulps for expf, σ and the division. We accept
  *  16·u·(√D + √T + √Dh + 8), mhsa's and halo's 16× margin: 3.8e-5 at the default case, 1.1e-4
- *  at SPEC's largest (D = Dh = 512, T = 4096).
+ *  at the contract's largest (D = Dh = 512, T = 4096).
  *  K itself is rounded to float at its size: an absolute error of about u·|K| ≈ u·|kshift| in
  *  the exponent, i.e. a relative error u·|kshift| of each weight e^{K−m} (K − m is exact,
  *  Sterbenz), of random sign across t', so Y moves by a fraction of it. We add 2·u·|kshift|
@@ -286,7 +286,7 @@ static const attn_variant_t variants[] = {
      "only in the band); simple: block reduction over T",
      GPU(aft_tiled_launch, aft_tiled_workspace, NULL)},
     {"local-efficient", ATTN_GPU, ATTN_F32, 0, "kernels/aft/tiled.cu",
-     "projections: cuBLAS GEMMs; local by SPEC's efficient form: global sums (w' = 0) plus the "
+     "projections: cuBLAS GEMMs; local by the efficient form: global sums (w' = 0) plus the "
      "banded correction (e^w - 1).e^K.V over |t - t'| < s only",
      GPU(aft_local_efficient_launch, aft_local_efficient_workspace,
          aft_local_efficient_supports)},

@@ -1,11 +1,11 @@
-/* emsa — ResT efficient multi-head self-attention with spatial reduction (SPEC.md "emsa"):
+/* emsa — ResT efficient multi-head self-attention with spatial reduction (docs/suites.md "emsa"):
  * depthwise-conv + LayerNorm reduction of the keys/values, per-head logits, the 1×1 head
  * transform, softmax, InstanceNorm of each head's map, P̂·V, output projection; end to end.
  *
  * Axes: B, C, heads (dk = dv = C/heads), r (reduction ratio; 1 = none), H, W (= H unless given),
  * N (tokens per image; must be H·W, derived when not given).
  * Decisions: the LayerNorm after the reduction is affine (γ, β: nn.LayerNorm's default, as in
- * ResT); the optional boolean mask of SPEC.md is not part of this suite (no axis, no input: ResT
+ * ResT); the optional boolean mask is not part of this suite (no axis, no input: ResT
  * never passes one), so every row attends to all N' keys.
  * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive, tiled, fused (two-phase
  * attention) and the cuBLAS unfused baseline in f32, and tensor-core (WMMA GEMMs) in bf16.
@@ -24,7 +24,7 @@
 
 enum { AX_B, AX_C, AX_HEADS, AX_R, AX_H, AX_W, AX_N, NAXES };
 
-/* GPU grid: SPEC.md's four ResT stages, (C, heads, r, H) paired by in_sweep, crossed with
+/* GPU grid: docs/suites.md's four ResT stages, (C, heads, r, H) paired by in_sweep, crossed with
  * B ∈ {1, 16, 128}: 1 is single-image inference (latency), 128 the per-GPU batch of ResT's
  * ImageNet training (1024 over 8 GPUs), 16 in between; 12 cases. Every stage has N' = 49 keys.
  * CPU grid (no device): the same four stages at B ∈ {1, 2} (B = 2 exercises batch indexing);
@@ -82,7 +82,7 @@ static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
     return 0;
 }
 
-/* SPEC.md's stages pair C, heads, r and H index by index; only the other crossings of those
+/* docs/suites.md's stages pair C, heads, r and H index by index; only the other crossings of those
  * grid values are left out, so `--axis` values outside the grid still run. */
 static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
@@ -172,7 +172,7 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
  * the N rows' own P̂·V and output projection. A second thread on the same image would redo it. */
 static int64_t ref_unit(const attn_suite_t *suite, const int64_t *v) { return v[AX_N]; }
 
-/* FLOPs (SPEC.md gives none for emsa; this is the algorithmic count of its formula, multiply-add
+/* FLOPs (none given for emsa; this is the algorithmic count of its formula, multiply-add
  * = 2, the matrix terms only, as flash-attention counts): Q 2·B·N·C², K and V 4·B·N'·C², logits
  * and P̂·V 4·B·N·N'·C (h heads of dk = C/h), the head transform 2·B·h²·N·N' (h > 1), the output
  * projection 2·B·N·C², the reduction conv 2·B·N'·C·(r+1)² (r > 1). Softmax, norms and biases are

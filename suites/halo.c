@@ -1,5 +1,5 @@
 /* halo — HaloNet blocked local self-attention with a halo and 2-D relative positions, end to end
- * (SPEC.md "halo"): projections, windowed attention, output projection.
+ * (docs/suites.md "halo"): projections, windowed attention, output projection.
  *
  * Axes: B, C, H, W (= H unless given), block, halo, heads, d (Di = heads·d).
  * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive and tiled (f32),
@@ -20,7 +20,7 @@
 
 enum { AX_B, AX_C, AX_H, AX_W, AX_BLOCK, AX_HALO, AX_HEADS, AX_D, NAXES };
 
-/* GPU grid: SPEC.md's (216 cases once in_sweep keeps the three (block, halo) pairs).
+/* GPU grid: docs/suites.md's (216 cases once in_sweep keeps the three (block, halo) pairs).
  * CPU grid (no device): 36 cases of at most 0.44 GFLOP, so `--sweep` (reference and cpu-f32,
  * default timing: 10 samples, 2 s cap) takes about a minute (57–65 s measured on a 2-core Xeon);
  * it keeps B = 2 (batch indexing), a single-block image (H = 8 with block 8) beside multi-block
@@ -76,7 +76,7 @@ static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
     return 0;
 }
 
-/* The sweep crosses block ∈ {8, 4} with halo ∈ {3, 4, 2}; SPEC.md's pairs are (8, 3), (8, 4)
+/* The sweep crosses block ∈ {8, 4} with halo ∈ {3, 4, 2}; docs/suites.md's pairs are (8, 3), (8, 4)
  * and (4, 2). Only the other crossings of those grid values are left out, so `--axis` values
  * outside them (e.g. --axis halo=1) still run. */
 static int in_sweep(const attn_suite_t *suite, const int64_t *v)
@@ -151,7 +151,7 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
     halo_ref(&s, &t, out, sel);
 }
 
-/* FLOPs (SPEC.md): per pixel 2·C·Di (q) + 4·C·Di (k, v once) + 4·Wn²·Di (q·k, a·v)
+/* FLOPs (docs/suites.md): per pixel 2·C·Di (q) + 4·C·Di (k, v once) + 4·Wn²·Di (q·k, a·v)
  * + 4·(2Wn − 1)·Di (relative terms) + 2·Di·C (output projection). */
 static double flops(const attn_suite_t *suite, const int64_t *v)
 {
@@ -161,7 +161,7 @@ static double flops(const attn_suite_t *suite, const int64_t *v)
     return pix * (2 * C * Di + 4 * C * Di + 4 * Wn * Wn * Di + 4 * (2 * Wn - 1) * Di + 2 * Di * C);
 }
 
-/* Minimum bytes (SPEC.md): x and y, the four projection matrices (Di·C each, Wkv counting
+/* Minimum bytes (docs/suites.md): x and y, the four projection matrices (Di·C each, Wkv counting
  * twice), bo, and the two relative tables, once. */
 static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
@@ -179,7 +179,7 @@ static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
  *  f32: rounding errors of an n-term sum grow like √n·u (a random walk, not the n·u worst case),
  *  so the error relative to max|y| is about u·(√C + √d + Wn + √Di); expf and the division add a
  *  few ulps. We accept 16·u·(√C + √d + Wn + √Di + 8), mhsa's 16× margin: 4.7e-5 at the default
- *  case, 7.4e-5 at SPEC's largest. cpu-f32 measures 1–2% of it, and each planted bug in
+ *  case, 7.4e-5 at the contract's largest. cpu-f32 measures 1–2% of it, and each planted bug in
  *  tests/test_halo.c (the seed's inverted mask, no mask, kx − qx swapped, rel_w/rel_h swapped, a
  *  missing head, no d^-½, a wrong head merge or batch, no halo shift) exceeds it > 5000×.
  *  bf16: the bf16 GPU variants round Q, K, V after the projections, P before P·V, O before Wo,

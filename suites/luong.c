@@ -134,7 +134,7 @@ void luong_reference(const attn_suite_t *suite, const int64_t *v, const void *co
     luong_ref(&s, &t, out, sel);
 }
 
-/* FLOPs (SPEC.md; a multiply-add is 2, tanh and the softmax are not counted):
+/* FLOPs (docs/suites.md; a multiply-add is 2, tanh and the softmax are not counted):
  *  concat  2B(T·Dq + S·Dk)·A (W1·h, W2·h̄) + 3B·T·S·A (add, v·tanh) + 2B·T·S·Dk (context)
  *  dot     2B·T·S·Dq (scores) + 2B·T·S·Dk (context)
  *  general 2B·S·Dq·Dk (Wa·h̄_s once per key) + dot's. */

@@ -7,10 +7,10 @@
 
 enum { AX_B, AX_T, AX_S, AX_DQ, AX_DK, AX_A, AX_SCORE, NAXES };
 
-/* GPU grid (SPEC.md: B 1–64, T, S ∈ {32 … 1024}, Dq = Dk ∈ {128, 256, 512}, A ∈ {128, 256}):
+/* GPU grid (docs/suites.md: B 1–64, T, S ∈ {32 … 1024}, Dq = Dk ∈ {128, 256, 512}, A ∈ {128, 256}):
  * B ∈ {1, 8, 64} (latency-bound single sequence, a typical decoding batch, the largest);
  * T ∈ {32, 128, 512, 1024} with S = T (derived): the cost is ∝ T·S, so one length axis spans
- * the 1000× range of SPEC's grid and keeps the plot a line per panel; T ≠ S is covered by the
+ * the 1000× range of its grid and keeps the plot a line per panel; T ≠ S is covered by the
  * tests and the emulator shapes. Dq ∈ {128, 256, 512} with Dk = Dq (derived), A ∈ {128, 256};
  * luong's dot/general ignore A and sweep A = 128 only (in_sweep). additive: 72 cases, luong 144.
  * CPU grid (no device): B = 2 (batch indexing), T = S ∈ {32, 96, 150} (150: not a multiple of

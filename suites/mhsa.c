@@ -1,6 +1,6 @@
-/* mhsa — scaled dot-product multi-head attention, the core (SPEC.md "mhsa").
+/* mhsa — scaled dot-product multi-head attention, the core (docs/suites.md "mhsa").
  *
- * Axes: B, H, N (= Nq), Nk, d, causal, kvpad, and the two sweep constants of SPEC.md, tokens
+ * Axes: B, H, N (= Nq), Nk, d, causal, kvpad, and the two sweep constants of docs/suites.md, tokens
  * (= B·N) and D (= H·d), from which B and H are derived when not given.
  * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive and tiled (f32),
  * tensor-core and fused (bf16), and the cuBLAS unfused baseline in f32 and bf16.
@@ -117,7 +117,7 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
     mhsa_ref(&s, in[IN_Q], in[IN_K], in[IN_V], kv_len_of(v, in), out, sel);
 }
 
-/* FLOPs: 4·B·H·Nq·Nk·d (QKᵀ and PV), halved when causal (SPEC.md convention). */
+/* FLOPs: 4·B·H·Nq·Nk·d (QKᵀ and PV), halved when causal (docs/suites.md convention). */
 static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     double f = 4.0 * (double)v[AX_B] * (double)v[AX_H] * (double)v[AX_N] * (double)v[AX_NK] *

@@ -1,4 +1,4 @@
-/* outlook — VOLO outlook attention, end to end (SPEC.md "outlook"): v projection, attention
+/* outlook — VOLO outlook attention, end to end (docs/suites.md "outlook"): v projection, attention
  * weights from the pooled input, softmax over k², aggregation, fold (sum), output projection.
  *
  * Axes: B, H, W (= H unless given), C, heads (default C/32), k (odd), stride.
@@ -20,9 +20,9 @@
 
 enum { AX_B, AX_H, AX_W, AX_C, AX_HEADS, AX_K, AX_STRIDE, NAXES };
 
-/* GPU grid: SPEC.md's — VOLO's outlooker (k = 3, σ = 2) and the k = 5, σ = 1 variant
+/* GPU grid: docs/suites.md's — VOLO's outlooker (k = 3, σ = 2) and the k = 5, σ = 1 variant
  * (in_sweep keeps these two pairs), H = W = 28, C ∈ {192, 256} with heads derived as C/32
- * (VOLO-D1's 192/6 and D2's 256/8, the pairs of SPEC's Nh ∈ {6, 8}; 256 is not divisible by
+ * (VOLO-D1's 192/6 and D2's 256/8, the pairs of the contract's Nh ∈ {6, 8}; 256 is not divisible by
  * 6), B ∈ {1, 8, 32, 64}: 16 cases.
  * CPU grid (no device): B ∈ {1, 2}, H = 14, C ∈ {64, 128}, both (k, σ) pairs: 8 cases, so
  * `--sweep` (reference and cpu-f32, default timing) takes about a minute (56 s measured on a
@@ -69,7 +69,7 @@ static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
     return 0;
 }
 
-/* SPEC's pairs (k, σ) = (3, 2) and (5, 1); other crossings of those grid values are left out,
+/* the contract pairs (k, σ) = (3, 2) and (5, 1); other crossings of those grid values are left out,
  * values outside them (--axis k=7) still run. */
 static int in_sweep(const attn_suite_t *suite, const int64_t *v)
 {
@@ -134,7 +134,7 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
     outlook_ref(&s, &t, out, sel);
 }
 
-/* FLOPs (SPEC.md): 4·B·H·W·C² (v, proj) + 2·B·h'w'·C·k⁴·Nh (attention weights)
+/* FLOPs (docs/suites.md): 4·B·H·W·C² (v, proj) + 2·B·h'w'·C·k⁴·Nh (attention weights)
  * + 2·B·h'w'·k⁴·C (a·v) + B·h'w'·k²·C (fold adds). */
 static double flops(const attn_suite_t *suite, const int64_t *v)
 {
@@ -145,7 +145,7 @@ static double flops(const attn_suite_t *suite, const int64_t *v)
            2 * B * win * k2 * k2 * C + B * win * k2 * C;
 }
 
-/* Minimum bytes (SPEC.md): x and y, Wv, Wa, ba, Wp, bp, once each. */
+/* Minimum bytes (docs/suites.md): x and y, Wv, Wa, ba, Wp, bp, once each. */
 static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     const double C = (double)v[AX_C], k = (double)v[AX_K];

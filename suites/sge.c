@@ -1,4 +1,4 @@
-/* sge — Spatial Group-wise Enhance (SPEC.md "sge"): per (b, g) slab of Cg = C/G channels, a
+/* sge — Spatial Group-wise Enhance (docs/suites.md "sge"): per (b, g) slab of Cg = C/G channels, a
  * spatial gate from the standardised similarity of every pixel's features to the slab's mean
  * feature. Memory-bound: a few FLOPs per element against 2·s bytes.
  *
@@ -22,7 +22,7 @@
 
 enum { AX_B, AX_C, AX_G, AX_H, AX_W, NAXES };
 
-/* GPU grid: SPEC.md's C ∈ {256 … 2048} as 256, 512, 1024, 2048 (Cg = 4 … 32), G = 64 (SGE's
+/* GPU grid: docs/suites.md's C ∈ {256 … 2048} as 256, 512, 1024, 2048 (Cg = 4 … 32), G = 64 (SGE's
  * default), H = W ∈ {7, 14, 28, 56} (the ResNet stage maps), B ∈ {1, 8, 64}: the latency end, a
  * middle point and the bandwidth end. 48 cases. The slab (Cg·HW floats) ranges 0.8 KiB – 392 KiB,
  * so both fused paths run: in shared memory up to the opt-in limit (227 KiB on H100), three
@@ -121,7 +121,7 @@ static double flops(const attn_suite_t *suite, const int64_t *v)
     return 4.0 * B * (double)v[AX_C] * HW + 12.0 * B * (double)v[AX_G] * HW;
 }
 
-/* Minimum bytes (SPEC.md): x read once, out written once (w, b: 2·G floats, not counted). */
+/* Minimum bytes (docs/suites.md): x read once, out written once (w, b: 2·G floats, not counted). */
 static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     return 2.0 * s * (double)v[AX_B] * (double)v[AX_C] * (double)v[AX_H] * (double)v[AX_W];

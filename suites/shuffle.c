@@ -1,4 +1,4 @@
-/* shuffle — Shuffle Attention (SA-Net; SPEC.md "shuffle"): per group, a channel gate on the
+/* shuffle — Shuffle Attention (SA-Net; docs/suites.md "shuffle"): per group, a channel gate on the
  * first Cg channels and a GroupNorm spatial gate on the last Cg, then a channel shuffle with two
  * groups. Memory-bound: ≈ 15 FLOPs per element against 2·s bytes.
  *
@@ -21,7 +21,7 @@
 
 enum { AX_B, AX_C, AX_G, AX_H, AX_W, NAXES };
 
-/* GPU grid: SPEC.md's C ∈ {256 … 2048} as the powers of two 256, 512, 1024, 2048 (SA-Net's
+/* GPU grid: docs/suites.md's C ∈ {256 … 2048} as the powers of two 256, 512, 1024, 2048 (SA-Net's
  * ResNet stages), G ∈ {8, 64}, H = W ∈ {7, 14, 28, 56}, and B ∈ {1, 8, 64}: B = 1 is the
  * latency end (a few hundred planes, 25 KiB–25 MiB), B = 64 the bandwidth end (51 MiB–1.6 GiB
  * per tensor, far past L2), B = 8 between. 96 cases.
@@ -128,14 +128,14 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
     shuffle_ref(&s, &t, out, sel);
 }
 
-/* FLOPs (SPEC.md): ≈ 15 per element (mean and variance sums, normalise, affine, gate affine,
+/* FLOPs (docs/suites.md): ≈ 15 per element (mean and variance sums, normalise, affine, gate affine,
  * sigmoid, product). */
 static double flops(const attn_suite_t *suite, const int64_t *v)
 {
     return 15.0 * (double)v[AX_B] * (double)v[AX_C] * (double)v[AX_H] * (double)v[AX_W];
 }
 
-/* Minimum bytes (SPEC.md): x read once and out written once; the 6·Cg parameters are
+/* Minimum bytes (docs/suites.md): x read once and out written once; the 6·Cg parameters are
  * negligible and not counted. */
 static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {

@@ -1,4 +1,4 @@
-/* aaconv reference (SPEC.md "aaconv"), in double, pixel by pixel:
+/* aaconv reference (docs/suites.md "aaconv"), in double, pixel by pixel:
  *   conv branch   y[b, o, oy, ox] = bc[o] + Σ_{c, dy, dx} wc[o, c, dy, dx]·x[b, c, iy, ix],
  *                 (iy, ix) = (oy·σ − p + dy, ox·σ − p + dx), p = (k − 1)/2, x = 0 outside;
  *   qkv           the same with wqkv, kernel kq (padding (kq − 1)/2), bias bqkv; channels

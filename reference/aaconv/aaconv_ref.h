@@ -1,4 +1,4 @@
-/* aaconv CPU implementations: the double-precision reference (the contract of SPEC.md "aaconv",
+/* aaconv CPU implementations: the double-precision reference (docs/suites.md "aaconv",
  * written to be read against it) and a float32 CPU variant checked against it.
  *
  * Attention-augmented convolution (Bello et al.): a k×k convolution branch concatenated over

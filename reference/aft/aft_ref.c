@@ -1,4 +1,4 @@
-/* aft reference (SPEC.md "aft"), in double, token by token: Q, K, V are the projections of x;
+/* aft reference (docs/suites.md), in double, token by token: Q, K, V are the projections of x;
  * per (batch, channel) m = max over t' of K; per row t r = max over t' of w'[t, ·];
  *   Y_t[c] = σ(Q_t[c]) · Σ_t' e^{w'−r}·e^{K−m}·V / Σ_t' e^{w'−r}·e^{K−m}
  * (the two shifts cancel in the ratio and keep every exponent <= 0: no overflow for any K or w);

@@ -1,4 +1,4 @@
-/* aft CPU implementations: the double-precision reference (the contract of SPEC.md "aft", written
+/* aft CPU implementations: the double-precision reference (docs/suites.md "aft", written
  * to be read against it) and a float32 CPU variant that is checked against it.
  *
  * Attention Free Transformer (seed 003), one head as in the paper: x (B, T, D);

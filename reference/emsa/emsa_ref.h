@@ -1,4 +1,4 @@
-/* emsa CPU implementations: the double-precision reference (the contract of SPEC.md "emsa",
+/* emsa CPU implementations: the double-precision reference (the contract of docs/suites.md "emsa",
  * written to be read against it) and a float32 CPU variant that is checked against it.
  *
  * ResT efficient multi-head self-attention on x (B, N = H·W, C), heads h, dk = dv = C/h:

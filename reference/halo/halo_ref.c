@@ -1,4 +1,4 @@
-/* halo reference (SPEC.md "halo"), in double, pixel by pixel: q, k, v of a pixel are its
+/* halo reference (docs/suites.md "halo"), in double, pixel by pixel: q, k, v of a pixel are its
  * projections (k and v computed once per pixel, never per window); for each query pixel and head
  * the Wn² window logits q·k + q·rel_w + q·rel_h with the keys outside the image masked, softmax,
  * o = Σ a·v; then y = Wo·concat_heads(o) + bo. */

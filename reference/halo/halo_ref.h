@@ -1,4 +1,4 @@
-/* halo CPU implementations: the double-precision reference (the contract of SPEC.md "halo",
+/* halo CPU implementations: the double-precision reference (the contract of docs/suites.md "halo",
  * written to be read against it) and a float32 CPU variant that is checked against it.
  *
  * HaloNet blocked local self-attention: the image is cut into b×b blocks; every query pixel of a

@@ -1,4 +1,4 @@
-/* additive / luong CPU implementations (SPEC.md "additive / luong"): the double-precision
+/* additive / luong CPU implementations (docs/suites.md "additive / luong"): the double-precision
  * reference, written to be read against the contract, and a float32 CPU variant checked
  * against it. Both suites share them: additive is the concat score function.
  *

@@ -1,4 +1,4 @@
-/* mhsa CPU implementations: the double-precision reference (the contract of SPEC.md "mhsa",
+/* mhsa CPU implementations: the double-precision reference (the contract of docs/suites.md "mhsa",
  * written to be read against it) and a float32 CPU variant that is checked against it. */
 #ifndef MHSA_REF_H
 #define MHSA_REF_H

@@ -1,4 +1,4 @@
-/* outlook reference (SPEC.md "outlook"), in double, written as a gather: output pixel (py, px)
+/* outlook reference (docs/suites.md), in double, written as a gather: output pixel (py, px)
  * receives O[m] of window n = (i, j) exactly when pix(n, m) = (iσ − p + my, jσ − p + mx) is that
  * pixel, i.e. i = (py + p − my)/σ when that is a whole number in [0, h'). So the fold's sum runs
  * over the (my, mx) ∈ [0, k)² that give such windows, and

@@ -1,4 +1,4 @@
-/* outlook CPU implementations: the double-precision reference (the contract of SPEC.md
+/* outlook CPU implementations: the double-precision reference (the contract of docs/suites.md
  * "outlook", written to be read against it) and a float32 CPU variant checked against it.
  *
  * VOLO outlook attention: every window n = (i, j) of a stride-σ grid predicts, from the average

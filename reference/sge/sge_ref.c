@@ -1,4 +1,4 @@
-/* sge reference (double) and CPU f32 variant; see sge_ref.h and SPEC.md "sge". */
+/* sge reference (double) and CPU f32 variant; see sge_ref.h and docs/suites.md "sge". */
 #include <math.h>
 #include <stdlib.h>
 

@@ -1,4 +1,4 @@
-/* sge CPU implementations: the double-precision reference (the contract of SPEC.md "sge",
+/* sge CPU implementations: the double-precision reference (the contract of docs/suites.md "sge",
  * written to be read against it) and a float32 CPU variant checked against it.
  *
  * Spatial Group-wise Enhance: x (B, C, H, W) is cut into G groups of Cg = C/G channels; per

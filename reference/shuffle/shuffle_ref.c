@@ -1,4 +1,4 @@
-/* shuffle reference (double) and CPU f32 variant; see shuffle_ref.h and SPEC.md "shuffle". */
+/* shuffle reference (double) and CPU f32 variant; see shuffle_ref.h, docs/suites.md. */
 #include <math.h>
 #include <stdlib.h>
 

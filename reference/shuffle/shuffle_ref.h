@@ -1,4 +1,4 @@
-/* shuffle CPU implementations: the double-precision reference (the contract of SPEC.md
+/* shuffle CPU implementations: the double-precision reference (the contract of docs/suites.md
  * "shuffle", written to be read against it) and a float32 CPU variant checked against it.
  *
  * Shuffle Attention (SA-Net): x (B, C, H, W) is cut into G groups of 2·Cg channels
