@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "aaconv_ref.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -176,13 +177,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
                      1.0 / sqrt((double)dkh), seed, 8);
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
-                      double *out, const uint8_t *sel)
-{
-    const aaconv_shape_t s = shape_of(v);
-    const aaconv_inputs_t t = inputs_of(in);
-    aaconv_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over aaconv_ref and aaconv_cpu_f32. */
+ATTN_CPU_ADAPTERS(aaconv)
 
 /* Threaded reference (bench/refpool.h): an image's N = Ho·Wo rows are one unit. Before its first
  * row the reference computes q, k, v of all N pixels (every query needs every key):
@@ -246,16 +242,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     const double Ho = (double)out_side(v);
     return 16.0 * u * (sqrt(Fin * k * k) + sqrt(Fin * kq * kq) +
                        sqrt((double)(v[AX_DK] / v[AX_NH])) + Ho + sqrt((double)v[AX_DV]) + 8.0);
-}
-
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const aaconv_shape_t s = shape_of(v);
-    const aaconv_inputs_t t = inputs_of(in);
-    aaconv_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA

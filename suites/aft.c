@@ -15,6 +15,7 @@
 
 #include "aft_ref.h"
 #include "floors.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -134,13 +135,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
     attn_fill_normal(in[IN_BP], (size_t)D, 1.0 / sqrt((double)(Dh * T)), seed, 6);
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
-                      double *out, const uint8_t *sel)
-{
-    const aft_shape_t s = shape_of(v);
-    const aft_inputs_t t = inputs_of(in);
-    aft_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over aft_ref and aft_cpu_f32. */
+ATTN_CPU_ADAPTERS(aft)
 
 /* Threaded reference (bench/refpool.h): a sequence's T rows are one unit. Before its first row
  * the reference projects K and V of all T tokens, takes m = max over t' of K and e^{K−m}:
@@ -236,17 +232,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     return 16.0 * u * (sqrt((double)v[AX_D]) + sqrt((double)v[AX_T]) + sqrt((double)v[AX_DH]) +
                        8.0) +
            2.0 * u * fabs((double)v[AX_KSHIFT]);
-}
-
-/* CPU variants. */
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const aft_shape_t s = shape_of(v);
-    const aft_inputs_t t = inputs_of(in);
-    aft_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA

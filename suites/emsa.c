@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "emsa_ref.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -158,13 +159,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
     attn_fill_normal(in[IN_TR], (size_t)(h * (h + 1)), 1.0 / sqrt((double)h), seed, 9);
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
-                      double *out, const uint8_t *sel)
-{
-    const emsa_shape_t s = shape_of(v);
-    const emsa_inputs_t t = inputs_of(in);
-    emsa_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over emsa_ref and emsa_cpu_f32. */
+ATTN_CPU_ADAPTERS(emsa)
 
 /* Threaded reference (bench/refpool.h): an image's N rows are one unit, never split. Before its
  * first row the reference computes Q of all N tokens, K and V, and the whole attention map P̂
@@ -227,16 +223,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     const double C = (double)v[AX_C], h = (double)v[AX_HEADS];
     return 16.0 * u * ((double)(v[AX_R] + 1) + 3 * sqrt(C) + sqrt(C / h) + h +
                        2 * sqrt((double)n_keys(v)) + 8.0);
-}
-
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const emsa_shape_t s = shape_of(v);
-    const emsa_inputs_t t = inputs_of(in);
-    emsa_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA

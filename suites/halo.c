@@ -11,6 +11,7 @@
 
 #include "halo_ref.h"
 #include "floors.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -143,13 +144,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
     attn_fill_normal(in[IN_REL_H], (size_t)(R * d), 1.0 / sqrt((double)d), seed, 7);
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
-                      double *out, const uint8_t *sel)
-{
-    const halo_shape_t s = shape_of(v);
-    const halo_inputs_t t = inputs_of(in);
-    halo_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over halo_ref and halo_cpu_f32. */
+ATTN_CPU_ADAPTERS(halo)
 
 /* FLOPs (docs/suites.md): per pixel 2·C·Di (q) + 4·C·Di (k, v once) + 4·Wn²·Di (q·k, a·v)
  * + 4·(2Wn − 1)·Di (relative terms) + 2·Di·C (output projection). */
@@ -199,17 +195,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (sqrt((double)v[AX_C]) + sqrt((double)v[AX_D]) + Wn +
                        sqrt((double)(v[AX_HEADS] * v[AX_D])) + 8.0);
-}
-
-/* CPU variants. */
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const halo_shape_t s = shape_of(v);
-    const halo_inputs_t t = inputs_of(in);
-    halo_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA

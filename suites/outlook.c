@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "outlook_ref.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "util.h"
 
@@ -126,13 +127,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
     attn_fill_normal(in[IN_BP], (size_t)C, 1.0 / sqrt((double)C), seed, 6);
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
-                      double *out, const uint8_t *sel)
-{
-    const outlook_shape_t s = shape_of(v);
-    const outlook_inputs_t t = inputs_of(in);
-    outlook_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over outlook_ref and outlook_cpu_f32. */
+ATTN_CPU_ADAPTERS(outlook)
 
 /* FLOPs (docs/suites.md): 4·B·H·W·C² (v, proj) + 2·B·h'w'·C·k⁴·Nh (attention weights)
  * + 2·B·h'w'·k⁴·C (a·v) + B·h'w'·k²·C (fold adds). */
@@ -172,17 +168,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (3.0 * sqrt((double)v[AX_C]) + (double)v[AX_STRIDE] + 2.0 * (double)v[AX_K] +
                        8.0);
-}
-
-/* CPU variants. */
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const outlook_shape_t s = shape_of(v);
-    const outlook_inputs_t t = inputs_of(in);
-    outlook_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA

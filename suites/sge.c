@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "floors.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "sge_ref.h"
 #include "util.h"
@@ -105,12 +106,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
     for (int64_t g = 0; g < G; g++) b[g] += 1.f;
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
-{
-    const sge_shape_t s = shape_of(v);
-    const sge_inputs_t t = inputs_of(in);
-    sge_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over sge_ref and sge_cpu_f32. */
+ATTN_CPU_ADAPTERS(sge)
 
 /* FLOPs of the formula: per element 1 (mean sum) + 2 (t's multiply-add) + 1 (x·gate) = 4; per
  * pixel of a slab 1 (mean of t) + 3 (deviation squared, summed) + 2 (subtract, divide)
@@ -143,16 +140,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (sqrt((double)(v[AX_H] * v[AX_W])) + sqrt((double)(v[AX_C] / v[AX_G])) +
                        8.0);
-}
-
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const sge_shape_t s = shape_of(v);
-    const sge_inputs_t t = inputs_of(in);
-    sge_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA

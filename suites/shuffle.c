@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "floors.h"
+#include "cpu_adapters.h"
 #include "registry.h"
 #include "shuffle_ref.h"
 #include "util.h"
@@ -121,12 +122,8 @@ static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed,
     for (int64_t c = 0; c < Cg; c++) cb[c] += 1.f, sb[c] += 1.f, ga[c] += 1.f;
 }
 
-static void reference(const attn_suite_t *suite, const int64_t *v, const void *const *in, double *out, const uint8_t *sel)
-{
-    const shuffle_shape_t s = shape_of(v);
-    const shuffle_inputs_t t = inputs_of(in);
-    shuffle_ref(&s, &t, out, sel);
-}
+/* reference() and run_cpu_f32 (the cpu-f32 row) over shuffle_ref and shuffle_cpu_f32. */
+ATTN_CPU_ADAPTERS(shuffle)
 
 /* FLOPs (docs/suites.md): ≈ 15 per element (mean and variance sums, normalise, affine, gate affine,
  * sigmoid, product). */
@@ -160,16 +157,6 @@ static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (sqrt((double)(v[AX_H] * v[AX_W])) + 8.0);
-}
-
-static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
-                       const void *const *in, void *out, void *ws, void *st)
-{
-    (void)ws, (void)st;
-    const shuffle_shape_t s = shape_of(v);
-    const shuffle_inputs_t t = inputs_of(in);
-    shuffle_cpu_f32(&s, &t, out);
-    return 0;
 }
 
 #ifdef ATTN_HAVE_CUDA
