@@ -4,6 +4,7 @@
 #include "refpool.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,91 +28,7 @@ void attn_opts_init(attn_opts_t *o)
     o->shard_n = 1;
 }
 
-void attn_print_help(FILE *f)
-{
-    fputs(
-        "usage: attnbench [options]\n"
-        "       attnbench compare BASE.csv NEW.csv [--fail-above PCT] [--noise PCT] [--plot FILE]\n"
-        "       attnbench merge OUT.csv IN.csv...\n"
-        "       attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"
-        "       attnbench plots [--out DIR] CSV...\n"
-        "\n"
-        "Checks every selected variant against the CPU reference, then times it.\n"
-        "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"
-        "noise-aware verdict; --fail-above PCT exits 1 on a regression beyond PCT percent.\n"
-        "merge: the rows of CSVs with the same header (e.g. --shard outputs) into OUT.csv.\n"
-        "floors: whether the speed floors (each suite's floors in suites/<name>.c) are met by the rows of results CSVs;\n"
-        "exits 1 on a floor missed or without data.\n"
-        "plots: the pictures of CSVs drawn together (e.g. a sweep's and the peers' of one suite),\n"
-        "per suite, with its plot axis and panels; several CSVs are first combined into\n"
-        "DIR/<suite>-combined.csv.\n"
-        "\n"
-        "Selection\n"
-        "  --list               list suites, their axes and variants (with why a variant\n"
-        "                       cannot run here), then exit\n"
-        "  --list-suites        print the suites' names, one a line, then exit\n"
-        "  --suite NAME|all     suite to run (default: all)\n"
-        "  --variant REGEX      only variants whose name matches (POSIX extended regex)\n"
-        "  --backend B          cpu, gpu, all (cpu + gpu; the default) or emu: the GPU\n"
-        "                       variants run in the host emulator (correctness and races,\n"
-        "                       never timed)\n"
-        "  --sweep              the suite's default grid (the smaller CPU grid when no GPU\n"
-        "                       variant can run)\n"
-        "  --shape k=v,...      one case; axes not given take defaults or are derived;\n"
-        "                       repeatable. Values take k/m suffixes (16k = 16384)\n"
-        "  --axis k=a,b,c       use these values for axis k (multiplies with the rest)\n"
-        "  --check-shapes       the suite's awkward cases (tile remainders, length 1, padding,\n"
-        "                       borders) that every variant must pass; with --shape, added\n"
-        "\n"
-        "Checking and timing\n"
-        "  --check              verify only, no timing; exit 1 if any variant fails\n"
-        "  --seed N             input seed (default 42)\n"
-        "  --warmup N           untimed runs before sampling (default 3)\n"
-        "  --min-samples N      at least N timed samples (default 10)\n"
-        "  --max-samples N      at most N timed samples (default 1000)\n"
-        "  --max-time S         stop sampling after S seconds once --min-samples are in\n"
-        "                       (default 2)\n"
-        "  --target-spread F    stop sampling once IQR/median < F (default 0.02)\n"
-        "  --cpu-max-gflop G    CPU variants skip cases above G GFLOP (default 20)\n"
-        "  --emu-max-gflop G    emulated variants skip cases above G GFLOP (default 2)\n"
-        "  --ref-gflop G        reference budget per case: above it a deterministic sample\n"
-        "                       of output rows is checked (default 2)\n"
-        "  --ref-threads N      threads computing a case's reference, 1 to 64 (default: the\n"
-        "                       online CPUs, at most 64); 1: one call, on one thread\n"
-        "  --device N           CUDA device ordinal (default 0)\n"
-        "  --calibrate          measure the device's ceilings (device-to-device copy GB/s,\n"
-        "                       bf16 cuBLAS GEMM TFLOP/s), print them as peak_gbps=,\n"
-        "                       peak_tflops= lines, and exit. A run that times GPU variants\n"
-        "                       measures them first anyway (a few seconds) and adds\n"
-        "                       pct_bw / pct_peak columns to its rows\n"
-        "  --no-calibrate       do not measure the ceilings before timing\n"
-        "\n"
-        "Faults and many GPUs\n"
-        "  --isolate            run each case in a child process (the default for --sweep):\n"
-        "                       a variant that crashes, hangs or loses the CUDA context is\n"
-        "                       recorded as failed and the run goes on\n"
-        "  --no-isolate         run everything in this process (the default otherwise)\n"
-        "  --timeout S          isolated: kill a case's process after S seconds without progress\n"
-        "                       (no finished run, sample or row; default 120)\n"
-        "  --shard I/N          run only the cases whose index modulo N is I (0 <= I < N), e.g.\n"
-        "                       --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with\n"
-        "                       --array=0-(N-1); merge the outputs with attnbench merge\n"
-        "\n"
-        "Output\n"
-        "  --csv PATH           append rows to PATH ({suite} in PATH is replaced by the\n"
-        "                       suite's name). Default: results/run-<time>/<suite>.csv for\n"
-        "                       runs that time; none for --check\n"
-        "  --dump DIR           write inputs, reference and outputs as .npy + manifest.json\n"
-        "  --plan               print (or with --csv, write) the rows the run would write, with\n"
-        "                       status 'planned', flops, bytes and the relative tolerance, and\n"
-        "                       run nothing; a sweep plans the GPU grid (for peers scripts)\n"
-        "  --no-plots           do not render plots after a sweep\n"
-        "  --help               this text\n"
-        "\n"
-        "Exit status: 0 all ok, 1 a variant failed (its check, a crash or a hang), 2 bad usage,\n"
-        "130/143 stopped by SIGINT/SIGTERM (the rows finished so far are in the CSV).\n",
-        f);
-}
+/* ---------------------------------------------------------------- value readers */
 
 int attn_parse_int(const char *s, int64_t *out)
 {
@@ -140,28 +57,36 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-/* "I/N": two decimal integers, 0 <= I < N <= 1000000. */
-static int parse_shard(const char *s, int *i, int *nn)
+/* --backend: one of four names. */
+static int parse_backend(const char *val, attn_opts_t *o, char *err, size_t n)
 {
-    const char *p = s;
-    long v[2];
-    for (int k = 0; k < 2; k++) {
-        if (*p < '0' || *p > '9') return -1;
-        v[k] = 0;
-        while (*p >= '0' && *p <= '9') {
-            v[k] = v[k] * 10 + (*p++ - '0');
-            if (v[k] > 1000000) return -1;
-        }
-        if (k == 0 && *p++ != '/') return -1;
+    if (strcmp(val, "cpu") && strcmp(val, "gpu") && strcmp(val, "all") && strcmp(val, "emu")) {
+        snprintf(err, n, "--backend '%s': expected cpu, gpu, emu or all", val);
+        return -1;
     }
-    if (*p || v[1] < 1 || v[0] >= v[1]) return -1;
-    *i = (int)v[0], *nn = (int)v[1];
+    o->backend = val;
     return 0;
 }
 
-/* --axis k=a,b,c */
-static int parse_axis(const char *arg, attn_axis_override_t *a, char *err, size_t n)
+/* --shape: appended (read per suite by attn_build_cases). */
+static int parse_shape(const char *val, attn_opts_t *o, char *err, size_t n)
 {
+    if (o->nshapes == ATTN_MAX_SHAPES) {
+        snprintf(err, n, "more than %d --shape options", ATTN_MAX_SHAPES);
+        return -1;
+    }
+    o->shapes[o->nshapes++] = val;
+    return 0;
+}
+
+/* --axis k=a,b,c: appended, its values read now. */
+static int parse_axis(const char *arg, attn_opts_t *o, char *err, size_t n)
+{
+    if (o->naxis == ATTN_MAX_AXES) {
+        snprintf(err, n, "more than %d --axis options", ATTN_MAX_AXES);
+        return -1;
+    }
+    attn_axis_override_t *a = &o->axis[o->naxis++];
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof a->name) {
         snprintf(err, n, "--axis '%s': expected NAME=v1,v2,...", arg);
@@ -190,10 +115,324 @@ static int parse_axis(const char *arg, attn_axis_override_t *a, char *err, size_
     return 0;
 }
 
-/* Each option: name, whether it takes a value, and where it goes. */
+/* --shard "I/N": two decimal integers, 0 <= I < N <= 1000000. */
+static int parse_shard(const char *val, attn_opts_t *o, char *err, size_t n)
+{
+    const char *p = val;
+    long v[2];
+    for (int k = 0; k < 2; k++) {
+        if (*p < '0' || *p > '9') goto bad;
+        v[k] = 0;
+        while (*p >= '0' && *p <= '9') {
+            v[k] = v[k] * 10 + (*p++ - '0');
+            if (v[k] > 1000000) goto bad;
+        }
+        if (k == 0 && *p++ != '/') goto bad;
+    }
+    if (*p || v[1] < 1 || v[0] >= v[1]) goto bad;
+    o->shard_i = (int)v[0], o->shard_n = (int)v[1];
+    return 0;
+bad:
+    snprintf(err, n,
+             "--shard '%s': expected I/N with 0 <= I < N <= 1000000 (0-based: with a Slurm job "
+             "array --array=0-(N-1), use $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)",
+             val);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+/* The table's entries by kind, as designated initialisers (fields left out are 0 / NULL).
+ * F: the attn_opts_t field filled. */
+#define FIELD(F) .off = offsetof(attn_opts_t, F), .size = sizeof(((attn_opts_t *)0)->F)
+#define SET(NAME, F, SEC, HELP)                                                                    \
+    {.name = NAME, .kind = ATTN_OPT_SET, FIELD(F), .section = SEC, .help = HELP}
+#define CLEAR(NAME, F, SEC, HELP)                                                                  \
+    {.name = NAME, .kind = ATTN_OPT_CLEAR, FIELD(F), .section = SEC, .help = HELP}
+#define INT(NAME, ARG, F, MIN, MAX, SEC, HELP)                                                     \
+    {.name = NAME, .kind = ATTN_OPT_INT, FIELD(F), .min = MIN, .max = MAX, .section = SEC,         \
+     .arg = ARG, .help = HELP}
+#define DOUBLE(NAME, ARG, F, MIN, MAX, SEC, HELP)                                                  \
+    {.name = NAME, .kind = ATTN_OPT_DOUBLE, FIELD(F), .min = MIN, .max = MAX, .section = SEC,      \
+     .arg = ARG, .help = HELP}
+#define STRING(NAME, ARG, F, MINLEN, NEEDS, SEC, HELP)                                             \
+    {.name = NAME, .kind = ATTN_OPT_STRING, FIELD(F), .min = MINLEN, .expect = NEEDS,              \
+     .section = SEC, .arg = ARG, .help = HELP}
+#define CALL(NAME, ARG, F, FN, SEC, HELP)                                                          \
+    {.name = NAME, .kind = ATTN_OPT_CALL, FIELD(F), .parse = FN, .section = SEC, .arg = ARG,       \
+     .help = HELP}
+
+const attn_option_t attn_options[] = {
+    /* Selection */
+    SET("--list", list, ATTN_SEC_SELECT,
+        "list suites, their axes and variants (with why a variant\n"
+        "cannot run here), then exit"),
+    SET("--markdown", markdown, ATTN_SEC_SELECT,
+        "with --list: print a Markdown table of every suite and variant"),
+    SET("--list-suites", list_suites, ATTN_SEC_SELECT,
+        "print the suites' names, one a line, then exit"),
+    STRING("--suite", "NAME|all", suite, 0, NULL, ATTN_SEC_SELECT,
+           "suite to run (default: all)"),
+    STRING("--variant", "REGEX", variant_re, 0, NULL, ATTN_SEC_SELECT,
+           "only variants whose name matches (POSIX extended regex)"),
+    CALL("--backend", "B", backend, parse_backend, ATTN_SEC_SELECT,
+         "cpu, gpu, all (cpu + gpu; the default) or emu: the GPU\n"
+         "variants run in the host emulator (correctness and races,\n"
+         "never timed)"),
+    SET("--sweep", sweep, ATTN_SEC_SELECT,
+        "the suite's default grid (the smaller CPU grid when no GPU\n"
+        "variant can run)"),
+    CALL("--shape", "k=v,...", shapes, parse_shape, ATTN_SEC_SELECT,
+         "one case; axes not given take defaults or are derived;\n"
+         "repeatable. Values take k/m suffixes (16k = 16384)"),
+    CALL("--axis", "k=a,b,c", axis, parse_axis, ATTN_SEC_SELECT,
+         "use these values for axis k (multiplies with the rest)"),
+    SET("--check-shapes", check_shapes, ATTN_SEC_SELECT,
+        "the suite's awkward cases (tile remainders, length 1, padding,\n"
+        "borders) that every variant must pass; with --shape, added"),
+
+    /* Checking and timing */
+    SET("--check", check_only, ATTN_SEC_CHECK,
+        "verify only, no timing; exit 1 if any variant fails"),
+    INT("--seed", "N", seed, 0, ATTN_OPT_NO_LIMIT, ATTN_SEC_CHECK,
+        "input seed (default 42)"),
+    INT("--warmup", "N", warmup, 0, 1000000, ATTN_SEC_CHECK,
+        "untimed runs before sampling (default 3)"),
+    INT("--min-samples", "N", min_samples, 0, 1000000, ATTN_SEC_CHECK,
+        "at least N timed samples (default 10)"),
+    INT("--max-samples", "N", max_samples, 0, 1000000, ATTN_SEC_CHECK,
+        "at most N timed samples (default 1000)"),
+    DOUBLE("--max-time", "S", max_time, 0, INFINITY, ATTN_SEC_CHECK,
+           "stop sampling after S seconds once --min-samples are in\n"
+           "(default 2)"),
+    DOUBLE("--target-spread", "F", target_spread, 0, INFINITY, ATTN_SEC_CHECK,
+           "stop sampling once IQR/median < F (default 0.02)"),
+    DOUBLE("--cpu-max-gflop", "G", cpu_max_gflop, 0, INFINITY, ATTN_SEC_CHECK,
+           "CPU variants skip cases above G GFLOP (default 20)"),
+    DOUBLE("--emu-max-gflop", "G", emu_max_gflop, 0, INFINITY, ATTN_SEC_CHECK,
+           "emulated variants skip cases above G GFLOP (default 2)"),
+    DOUBLE("--ref-gflop", "G", ref_gflop, 0, INFINITY, ATTN_SEC_CHECK,
+           "reference budget per case: above it a deterministic sample\n"
+           "of output rows is checked (default 2)"),
+    INT("--ref-threads", "N", ref_threads, 1, ATTN_REF_MAX_THREADS, ATTN_SEC_CHECK,
+        "threads computing a case's reference, 1 to 64 (default: the\n"
+        "online CPUs, at most 64); 1: one call, on one thread"),
+    INT("--device", "N", device, 0, 1000000, ATTN_SEC_CHECK,
+        "CUDA device ordinal (default 0)"),
+    SET("--calibrate", calibrate, ATTN_SEC_CHECK,
+        "measure the device's ceilings (device-to-device copy GB/s,\n"
+        "bf16 cuBLAS GEMM TFLOP/s), print them as peak_gbps=,\n"
+        "peak_tflops= lines, and exit. A run that times GPU variants\n"
+        "measures them first anyway (a few seconds) and adds\n"
+        "pct_bw / pct_peak columns to its rows"),
+    SET("--no-calibrate", no_calibrate, ATTN_SEC_CHECK,
+        "do not measure the ceilings before timing"),
+
+    /* Faults and many GPUs */
+    SET("--isolate", isolate, ATTN_SEC_FAULTS,
+        "run each case in a child process (the default for --sweep):\n"
+        "a variant that crashes, hangs or loses the CUDA context is\n"
+        "recorded as failed and the run goes on"),
+    CLEAR("--no-isolate", isolate, ATTN_SEC_FAULTS,
+          "run everything in this process (the default otherwise)"),
+    {.name = "--timeout", .kind = ATTN_OPT_DOUBLE, FIELD(timeout), .min = 0, .min_open = 1,
+     .max = 1e6, .expect = "a number of seconds above 0", .section = ATTN_SEC_FAULTS, .arg = "S",
+     .help = "isolated: kill a case's process after S seconds without progress\n"
+             "(no finished run, sample or row; default 120)"},
+    CALL("--shard", "I/N", shard_i, parse_shard, ATTN_SEC_FAULTS,
+         "run only the cases whose index modulo N is I (0 <= I < N), e.g.\n"
+         "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with\n"
+         "--array=0-(N-1); merge the outputs with attnbench merge"),
+
+    /* Output */
+    STRING("--csv", "PATH", csv, 1, "a path", ATTN_SEC_OUTPUT,
+           "append rows to PATH ({suite} in PATH is replaced by the\n"
+           "suite's name). Default: results/run-<time>/<suite>.csv for\n"
+           "runs that time; none for --check"),
+    STRING("--dump", "DIR", dump, 1, "a directory", ATTN_SEC_OUTPUT,
+           "write inputs, reference and outputs as .npy + manifest.json"),
+    SET("--plan", plan, ATTN_SEC_OUTPUT,
+        "print (or with --csv, write) the rows the run would write, with\n"
+        "status 'planned', flops, bytes and the relative tolerance, and\n"
+        "run nothing; a sweep plans the GPU grid (for peers scripts)"),
+    SET("--no-plots", no_plots, ATTN_SEC_OUTPUT,
+        "do not render plots after a sweep"),
+    SET("--help", help, ATTN_SEC_OUTPUT,
+        "this text"),
+    SET("-h", help, ATTN_SEC_OUTPUT, NULL),
+};
+const int attn_noptions = (int)(sizeof attn_options / sizeof attn_options[0]);
+
+#define MAX_OPTIONS 64 /* attn_parse_args' record of the options seen */
+_Static_assert(sizeof attn_options / sizeof attn_options[0] <= MAX_OPTIONS, "raise MAX_OPTIONS");
+
+/* ---------------------------------------------------------------- --help */
+
+static const char *const section_title[ATTN_SEC_COUNT] = {
+    [ATTN_SEC_SELECT] = "Selection",
+    [ATTN_SEC_CHECK] = "Checking and timing",
+    [ATTN_SEC_FAULTS] = "Faults and many GPUs",
+    [ATTN_SEC_OUTPUT] = "Output",
+};
+
+enum { HELP_COL = 23 }; /* where an option's text starts */
+
+/* "  --name ARG         text", its further lines indented to HELP_COL. */
+static void print_option(FILE *f, const attn_option_t *op)
+{
+    int w = fprintf(f, "  %s%s%s", op->name, op->arg ? " " : "", op->arg ? op->arg : "");
+    if (w >= HELP_COL) fputc('\n', f), w = 0; /* a long name: the text starts below it */
+    fprintf(f, "%*s", HELP_COL - w, "");
+    for (const char *p = op->help; *p; p++) {
+        fputc(*p, f);
+        if (*p == '\n') fprintf(f, "%*s", HELP_COL, "");
+    }
+    fputc('\n', f);
+}
+
+void attn_print_help(FILE *f)
+{
+    fputs(
+        "usage: attnbench [options]\n"
+        "       attnbench compare BASE.csv NEW.csv [--fail-above PCT] [--noise PCT] [--plot FILE]\n"
+        "       attnbench merge OUT.csv IN.csv...\n"
+        "       attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"
+        "       attnbench plots [--out DIR] CSV...\n"
+        "\n"
+        "Checks every selected variant against the CPU reference, then times it.\n"
+        "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"
+        "noise-aware verdict; --fail-above PCT exits 1 on a regression beyond PCT percent.\n"
+        "merge: the rows of CSVs with the same header (e.g. --shard outputs) into OUT.csv.\n"
+        "floors: whether the speed floors (each suite's floors in suites/<name>.c) are met by the rows of results CSVs;\n"
+        "exits 1 on a floor missed or without data.\n"
+        "plots: the pictures of CSVs drawn together (e.g. a sweep's and the peers' of one suite),\n"
+        "per suite, with its plot axis and panels; several CSVs are first combined into\n"
+        "DIR/<suite>-combined.csv.\n",
+        f);
+    for (int s = 0; s < ATTN_SEC_COUNT; s++) {
+        fprintf(f, "\n%s\n", section_title[s]);
+        for (int i = 0; i < attn_noptions; i++)
+            if (attn_options[i].section == (attn_opt_section_t)s && attn_options[i].help)
+                print_option(f, &attn_options[i]);
+    }
+    fputs("\n"
+          "Exit status: 0 all ok, 1 a variant failed (its check, a crash or a hang), 2 bad usage,\n"
+          "130/143 stopped by SIGINT/SIGTERM (the rows finished so far are in the CSV).\n",
+          f);
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static const attn_option_t *find_option(const char *name)
+{
+    for (int i = 0; i < attn_noptions; i++)
+        if (!strcmp(attn_options[i].name, name)) return &attn_options[i];
+    return NULL;
+}
+
+/* The refusal of an INT or DOUBLE value: "NAME 'VAL': expected ...", in the entry's words or
+ * said from its range. */
+static int out_of_range(const attn_option_t *op, const char *val, char *err, size_t n)
+{
+    const char *what = op->kind == ATTN_OPT_DOUBLE ? "number" : "integer";
+    if (op->expect) snprintf(err, n, "%s '%s': expected %s", op->name, val, op->expect);
+    else if (op->min == 0 && op->max >= ATTN_OPT_NO_LIMIT)
+        snprintf(err, n, "%s '%s': expected a non-negative %s", op->name, val, what);
+    else if (op->min == 0)
+        snprintf(err, n, "%s '%s': expected a non-negative %s up to %.15g", op->name, val, what,
+                 op->max);
+    else
+        snprintf(err, n, "%s '%s': expected %s from %.15g to %.15g", op->name, val,
+                 op->kind == ATTN_OPT_DOUBLE ? "a number" : "an integer", op->min, op->max);
+    return -1;
+}
+
+/* Reads val as op says and stores it in o. */
+static int store_value(const attn_option_t *op, const char *val, attn_opts_t *o, char *err,
+                       size_t n)
+{
+    char *field = (char *)o + op->off;
+    int64_t iv;
+    double dv;
+    switch (op->kind) {
+    case ATTN_OPT_INT:
+        if (attn_parse_int(val, &iv) || (double)iv < op->min || (double)iv > op->max)
+            return out_of_range(op, val, err, n);
+        if (op->size == sizeof(uint64_t)) *(uint64_t *)(void *)field = (uint64_t)iv;
+        else *(int *)(void *)field = (int)iv;
+        return 0;
+    case ATTN_OPT_DOUBLE:
+        if (parse_double(val, &dv) || dv < op->min || (op->min_open && dv == op->min) ||
+            dv > op->max)
+            return out_of_range(op, val, err, n);
+        *(double *)(void *)field = dv;
+        return 0;
+    case ATTN_OPT_STRING:
+        if ((double)strlen(val) < op->min) {
+            snprintf(err, n, "%s needs %s", op->name, op->expect);
+            return -1;
+        }
+        *(const char **)(void *)field = val;
+        return 0;
+    case ATTN_OPT_CALL:
+        return op->parse(val, o, err, n);
+    case ATTN_OPT_SET:
+    case ATTN_OPT_CLEAR:
+        break;
+    }
+    snprintf(err, n, "%s: not an option with a value (internal error)", op->name);
+    return -1;
+}
+
+/* "--name=value" or "--name": the name (cut at namelen - 1) and the value (NULL: none). */
+static const char *split_arg(const char *a, char *name, size_t namelen)
+{
+    const char *eq = strchr(a, '=');
+    size_t len = eq ? (size_t)(eq - a) : strlen(a);
+    if (len >= namelen) len = namelen - 1;
+    memcpy(name, a, len);
+    name[len] = 0;
+    return eq ? eq + 1 : NULL;
+}
+
+/* ---------------------------------------------------------------- validation */
+
+/* Options that cannot be given together (each is checked only when both were seen). */
+static const struct {
+    const char *a, *b, *why;
+} exclusive[] = {
+    {"--sweep", "--check-shapes", ": a sweep runs the suite's grid"},
+    {"--sweep", "--shape", ": a sweep runs the suite's grid"},
+    {"--isolate", "--no-isolate", ""},
+};
+
+static int seen_option(const unsigned char *seen, const char *name)
+{
+    const attn_option_t *op = find_option(name);
+    return op && seen[op - attn_options];
+}
+
+/* The options together, once all are read; seen[i]: attn_options[i] was given. */
+static int validate(attn_opts_t *o, const unsigned char *seen, char *err, size_t n)
+{
+    if (o->min_samples < 1) o->min_samples = 1;
+    if (o->max_samples < o->min_samples) {
+        snprintf(err, n, "--max-samples %d is below --min-samples %d", o->max_samples,
+                 o->min_samples);
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof exclusive / sizeof exclusive[0]; k++)
+        if (seen_option(seen, exclusive[k].a) && seen_option(seen, exclusive[k].b)) {
+            snprintf(err, n, "%s and %s are exclusive%s", exclusive[k].a, exclusive[k].b,
+                     exclusive[k].why);
+            return -1;
+        }
+    return 0;
+}
+
 int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
 {
-    int isolate_on = 0, isolate_off = 0;
+    unsigned char seen[MAX_OPTIONS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 && strcmp(a, "-h") != 0) {
@@ -201,47 +440,20 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
             return -1;
         }
         char name[64];
-        const char *val = NULL;
-        const char *eq = strchr(a, '=');
-        size_t len = eq ? (size_t)(eq - a) : strlen(a);
-        if (len >= sizeof name) len = sizeof name - 1;
-        memcpy(name, a, len);
-        name[len] = 0;
-        if (eq) val = eq + 1;
-
-        /* flags */
-        int *flag = !strcmp(name, "--help")    ? &o->help
-                    : !strcmp(name, "--list")  ? &o->list
-                    : !strcmp(name, "--sweep") ? &o->sweep
-                    : !strcmp(name, "--check") ? &o->check_only
-                    : !strcmp(name, "--no-plots") ? &o->no_plots
-                    : !strcmp(name, "--plan") ? &o->plan
-                    : !strcmp(name, "--check-shapes") ? &o->check_shapes
-                    : !strcmp(name, "--list-suites") ? &o->list_suites
-                    : !strcmp(name, "--calibrate") ? &o->calibrate
-                    : !strcmp(name, "--no-calibrate") ? &o->no_calibrate
-                    : !strcmp(name, "--isolate") ? &isolate_on
-                    : !strcmp(name, "--no-isolate") ? &isolate_off
-                                                 : NULL;
-        if (!strcmp(name, "-h")) flag = &o->help;
-        if (flag) {
+        const char *val = split_arg(a, name, sizeof name);
+        const attn_option_t *op = find_option(name);
+        if (!op) {
+            snprintf(err, n, "unknown option '%s'", name);
+            return -1;
+        }
+        seen[op - attn_options] = 1;
+        if (op->kind == ATTN_OPT_SET || op->kind == ATTN_OPT_CLEAR) {
             if (val) {
                 snprintf(err, n, "%s takes no value (got '%s')", name, a);
                 return -1;
             }
-            *flag = 1;
+            *(int *)(void *)((char *)o + op->off) = op->kind == ATTN_OPT_SET;
             continue;
-        }
-        static const char *const with_value[] = {
-            "--suite", "--variant", "--backend", "--shape", "--axis", "--csv", "--dump",
-            "--seed", "--warmup", "--min-samples", "--max-samples", "--max-time",
-            "--target-spread", "--cpu-max-gflop", "--emu-max-gflop", "--ref-gflop", "--device",
-            "--timeout", "--shard", "--ref-threads", NULL};
-        int known = 0;
-        for (int k = 0; with_value[k]; k++) known |= !strcmp(name, with_value[k]);
-        if (!known) {
-            snprintf(err, n, "unknown option '%s'", name);
-            return -1;
         }
         if (!val) {
             if (i + 1 >= argc) {
@@ -250,101 +462,9 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
             }
             val = argv[++i];
         }
-        int64_t iv;
-        double dv;
-        if (!strcmp(name, "--suite")) o->suite = val;
-        else if (!strcmp(name, "--variant")) o->variant_re = val;
-        else if (!strcmp(name, "--backend")) {
-            if (strcmp(val, "cpu") && strcmp(val, "gpu") && strcmp(val, "all") && strcmp(val, "emu")) {
-                snprintf(err, n, "--backend '%s': expected cpu, gpu, emu or all", val);
-                return -1;
-            }
-            o->backend = val;
-        } else if (!strcmp(name, "--shape")) {
-            if (o->nshapes == ATTN_MAX_SHAPES) {
-                snprintf(err, n, "more than %d --shape options", ATTN_MAX_SHAPES);
-                return -1;
-            }
-            o->shapes[o->nshapes++] = val;
-        } else if (!strcmp(name, "--axis")) {
-            if (o->naxis == ATTN_MAX_AXES) {
-                snprintf(err, n, "more than %d --axis options", ATTN_MAX_AXES);
-                return -1;
-            }
-            if (parse_axis(val, &o->axis[o->naxis++], err, n)) return -1;
-        } else if (!strcmp(name, "--csv")) {
-            if (!*val) { snprintf(err, n, "--csv needs a path"); return -1; }
-            o->csv = val;
-        } else if (!strcmp(name, "--dump")) {
-            if (!*val) { snprintf(err, n, "--dump needs a directory"); return -1; }
-            o->dump = val;
-        } else if (!strcmp(name, "--shard")) {
-            if (parse_shard(val, &o->shard_i, &o->shard_n)) {
-                snprintf(err, n,
-                         "--shard '%s': expected I/N with 0 <= I < N <= 1000000 (0-based: with a "
-                         "Slurm job array --array=0-(N-1), use "
-                         "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)",
-                         val);
-                return -1;
-            }
-        } else if (!strcmp(name, "--ref-threads")) {
-            if (attn_parse_int(val, &iv) || iv < 1 || iv > ATTN_REF_MAX_THREADS) {
-                snprintf(err, n, "--ref-threads '%s': expected an integer from 1 to %d", val,
-                         ATTN_REF_MAX_THREADS);
-                return -1;
-            }
-            o->ref_threads = (int)iv;
-        } else if (!strcmp(name, "--timeout")) {
-            if (parse_double(val, &dv) || !(dv > 0) || dv > 1e6) {
-                snprintf(err, n, "--timeout '%s': expected a number of seconds above 0", val);
-                return -1;
-            }
-            o->timeout = dv;
-        } else if (!strcmp(name, "--max-time") || !strcmp(name, "--target-spread") ||
-                   !strcmp(name, "--cpu-max-gflop") || !strcmp(name, "--emu-max-gflop") ||
-                   !strcmp(name, "--ref-gflop")) {
-            if (parse_double(val, &dv) || dv < 0) {
-                snprintf(err, n, "%s '%s': expected a non-negative number", name, val);
-                return -1;
-            }
-            if (!strcmp(name, "--max-time")) o->max_time = dv;
-            else if (!strcmp(name, "--target-spread")) o->target_spread = dv;
-            else if (!strcmp(name, "--cpu-max-gflop")) o->cpu_max_gflop = dv;
-            else if (!strcmp(name, "--emu-max-gflop")) o->emu_max_gflop = dv;
-            else o->ref_gflop = dv;
-        } else { /* integer options */
-            if (attn_parse_int(val, &iv) || iv < 0 || (strcmp(name, "--seed") && iv > 1000000)) {
-                snprintf(err, n, "%s '%s': expected a non-negative integer%s", name, val,
-                         strcmp(name, "--seed") ? " up to 1000000" : "");
-                return -1;
-            }
-            if (!strcmp(name, "--seed")) o->seed = (uint64_t)iv;
-            else if (!strcmp(name, "--warmup")) o->warmup = (int)iv;
-            else if (!strcmp(name, "--min-samples")) o->min_samples = (int)iv;
-            else if (!strcmp(name, "--max-samples")) o->max_samples = (int)iv;
-            else o->device = (int)iv;
-        }
+        if (store_value(op, val, o, err, n)) return -1;
     }
-    if (o->min_samples < 1) o->min_samples = 1;
-    if (o->max_samples < o->min_samples) {
-        snprintf(err, n, "--max-samples %d is below --min-samples %d", o->max_samples,
-                 o->min_samples);
-        return -1;
-    }
-    if (o->sweep && o->check_shapes) {
-        snprintf(err, n, "--sweep and --check-shapes are exclusive: a sweep runs the suite's grid");
-        return -1;
-    }
-    if (o->sweep && o->nshapes) {
-        snprintf(err, n, "--sweep and --shape are exclusive: a sweep runs the suite's grid");
-        return -1;
-    }
-    if (isolate_on && isolate_off) {
-        snprintf(err, n, "--isolate and --no-isolate are exclusive");
-        return -1;
-    }
-    if (isolate_on || isolate_off) o->isolate = isolate_on;
-    return 0;
+    return validate(o, seen, err, n);
 }
 
 int attn_in_shard(const attn_opts_t *o, long index)

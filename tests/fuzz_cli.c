@@ -3,7 +3,8 @@
  * An input is a command line, one argument per line ('\n' separates them): attn_parse_args must
  * accept it or reject it with a message; when it accepts, attn_build_cases must, for every suite
  * and both grids (GPU and CPU), build the cases or reject them with a message, and every case
- * built must print (attn_case_str). An input that starts with byte 0x01 is instead a results CSV
+ * built must print (attn_case_str), and every number option of the table (attn_options) must hold
+ * a value in its range. An input that starts with byte 0x01 is instead a results CSV
  * for attn_table_parse (what compare and merge read): parsed or refused with a message, every row
  * with the header's field count. A message must be non-empty text, and never an "internal
  * error". Crashes and undefined behaviour are caught by the sanitizers this target is built
@@ -41,6 +42,23 @@ static void check_message(const char *err, size_t n)
     require(input_says_internal || !strstr(err, "internal error"), "an internal error", err);
 }
 
+/* Every number option of the table (bench/cli.h), given or left at its default, holds a value
+ * in the entry's range. */
+static void check_ranges(const attn_opts_t *o)
+{
+    for (int i = 0; i < attn_noptions; i++) {
+        const attn_option_t *op = &attn_options[i];
+        const char *field = (const char *)o + op->off;
+        double v;
+        if (op->kind == ATTN_OPT_DOUBLE) v = *(const double *)(const void *)field;
+        else if (op->kind != ATTN_OPT_INT) continue;
+        else if (op->size == sizeof(int)) v = *(const int *)(const void *)field;
+        else v = (double)*(const uint64_t *)(const void *)field;
+        require(v >= op->min && v <= op->max && !(op->min_open && v == op->min),
+                "a value out of its option's range accepted", op->name);
+    }
+}
+
 static void fuzz_cli(const uint8_t *data, size_t size)
 {
     /* argv[1..]: the lines of the input, NUL-terminated copies */
@@ -69,7 +87,7 @@ static void fuzz_cli(const uint8_t *data, size_t size)
         return;
     }
     require(o.shard_n >= 1 && o.shard_i >= 0 && o.shard_i < o.shard_n, "a bad shard accepted", "");
-    require(o.timeout > 0, "a bad --timeout accepted", "");
+    check_ranges(&o);
     for (int k = 0; attn_suites[k]; k++) {
         const attn_suite_t *s = attn_suites[k];
         for (int cpu_grid = 0; cpu_grid < 2; cpu_grid++) {

@@ -238,6 +238,13 @@ Test(parse, bad_options_named)
         {{"--axis", "d"}, "d"},
         {{"--axis", "d="}, "d="},
         {{"--axis", "d=8,x"}, "x"},
+        {{"--dump", ""}, "--dump"},
+        {{"--markdown=yes"}, "--markdown"},
+        {{"--timeout", "0"}, "--timeout|'0'"},
+        {{"--timeout", "nan"}, "nan"},
+        {{"--shard", "2/2"}, "2/2"},
+        {{"--isolate", "--no-isolate"}, "--isolate|--no-isolate"},
+        {{"--sweep", "--check-shapes"}, "--sweep|--check-shapes"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 0);
 }
@@ -285,6 +292,182 @@ Test(parse, parse_int)
     cr_expect_eq(attn_parse_int("1 ", &x), -1);
     cr_expect_eq(attn_parse_int("0x10", &x), -1);
     cr_expect_eq(attn_parse_int("9223372036854775807m", &x), -1);
+}
+
+/* ------------------------------------------------------------------ the option table */
+
+static const attn_option_t *option(const char *name)
+{
+    for (int i = 0; i < attn_noptions; i++)
+        if (!strcmp(attn_options[i].name, name)) return &attn_options[i];
+    return NULL;
+}
+
+/* Each entry is one a parser can follow: a unique name, a field of the size its kind stores, a
+ * range that holds a value, a reader for CALL, an argument name in --help for valued options. */
+Test(options, table_entries_are_sound)
+{
+    cr_assert(attn_noptions > 30, "%d options", attn_noptions);
+    for (int i = 0; i < attn_noptions; i++) {
+        const attn_option_t *op = &attn_options[i];
+        cr_assert_not_null(op->name, "entry %d has no name", i);
+        cr_expect(op->name[0] == '-', "%s", op->name);
+        for (int j = 0; j < i; j++)
+            cr_expect(strcmp(op->name, attn_options[j].name), "%s twice", op->name);
+        cr_expect(op->off + op->size <= sizeof(attn_opts_t), "%s: field beyond attn_opts_t",
+                  op->name);
+        cr_expect((int)op->section >= 0 && op->section < ATTN_SEC_COUNT, "%s", op->name);
+        const int flag = op->kind == ATTN_OPT_SET || op->kind == ATTN_OPT_CLEAR;
+        if (op->help) cr_expect(flag == !op->arg, "%s: arg '%s'", op->name, op->arg ? op->arg : "");
+        switch (op->kind) {
+        case ATTN_OPT_SET:
+        case ATTN_OPT_CLEAR:
+            cr_expect_eq(op->size, sizeof(int), "%s", op->name);
+            break;
+        case ATTN_OPT_INT:
+            cr_expect(op->size == sizeof(int) || op->size == sizeof(uint64_t), "%s", op->name);
+            cr_expect(op->min <= op->max && op->min == floor(op->min), "%s", op->name);
+            cr_expect(op->size != sizeof(int) || op->max <= 2147483647.0, "%s", op->name);
+            break;
+        case ATTN_OPT_DOUBLE:
+            cr_expect_eq(op->size, sizeof(double), "%s", op->name);
+            cr_expect(op->min < op->max, "%s", op->name);
+            break;
+        case ATTN_OPT_STRING:
+            cr_expect_eq(op->size, sizeof(const char *), "%s", op->name);
+            cr_expect(op->min == 0 || op->expect, "%s: a least length, no wording", op->name);
+            break;
+        case ATTN_OPT_CALL:
+            cr_expect_not_null(op->parse, "%s", op->name);
+            break;
+        }
+    }
+    cr_expect_not_null(option("--markdown"));
+    cr_expect(option("-h") && !option("-h")->help, "-h: an alias, not listed in --help");
+}
+
+/* --help lists every entry with help under its section's title: the name, its argument, then
+ * each line of its text. */
+Test(options, help_lists_every_option)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    cr_assert_not_null(f);
+    attn_print_help(f);
+    fclose(f);
+    const char *titles[ATTN_SEC_COUNT] = {"\nSelection\n", "\nChecking and timing\n",
+                                          "\nFaults and many GPUs\n", "\nOutput\n"};
+    for (int i = 0; i < attn_noptions; i++) {
+        const attn_option_t *op = &attn_options[i];
+        if (!op->help) continue;
+        const char *sec = strstr(text, titles[op->section]);
+        cr_assert_not_null(sec, "no section %s", titles[op->section]);
+        const char *end = strstr(sec + 1, "\n\n");
+        char head[128];
+        snprintf(head, sizeof head, "\n  %s%s%s ", op->name, op->arg ? " " : "",
+                 op->arg ? op->arg : "");
+        const char *at = strstr(sec, head);
+        cr_expect(at && (!end || at < end), "%s not listed in its section:\n%s", head + 1, text);
+        char line[256];
+        for (const char *p = op->help; *p;) {
+            const size_t l = strcspn(p, "\n");
+            snprintf(line, sizeof line, "%.*s\n", (int)l, p);
+            cr_expect(strstr(text, line), "%s: '%s' not in --help", op->name, line);
+            p += l + (p[l] == '\n');
+        }
+    }
+    cr_expect(strstr(text, "usage: attnbench") && strstr(text, "Exit status:"), "%s", text);
+    free(text);
+}
+
+/* INT and DOUBLE options: their range's ends are accepted and stored, values beyond them and
+ * text are refused with a message naming the option and the value. */
+Test(options, ranges_accepted_and_refused)
+{
+    for (int i = 0; i < attn_noptions; i++) {
+        const attn_option_t *op = &attn_options[i];
+        if (op->kind != ATTN_OPT_INT && op->kind != ATTN_OPT_DOUBLE) continue;
+        attn_opts_t o;
+        char err[512], val[64];
+        const double ends[2] = {op->min_open ? op->min + 0.5 : op->min,
+                                op->max >= ATTN_OPT_NO_LIMIT ? 1e9 : op->max};
+        for (int e = 0; e < 2; e++) {
+            snprintf(val, sizeof val, "%.17g", ends[e]);
+            /* samples: room for either end (--max-samples 0 is below the least --min-samples) */
+            if (!strcmp(op->name, "--max-samples") && ends[e] < 1) continue;
+            const char *argv[] = {"attnbench", "--min-samples", "0", "--max-samples", "1000000",
+                                  op->name, val, NULL};
+            cr_expect_eq(parse(argv, &o, err, sizeof err), 0, "%s %s: %s", op->name, val, err);
+            const char *field = (const char *)&o + op->off;
+            double got;
+            if (op->kind == ATTN_OPT_DOUBLE) got = *(const double *)(const void *)field;
+            else if (op->size == sizeof(int)) got = *(const int *)(const void *)field;
+            else got = (double)*(const uint64_t *)(const void *)field;
+            if (strcmp(op->name, "--min-samples") || ends[e] >= 1) /* 0 becomes 1 */
+                cr_expect_eq(got, ends[e], "%s %s stored %g", op->name, val, got);
+        }
+        const char *bad[3] = {"x", NULL, NULL};
+        char below[64], above[64];
+        snprintf(below, sizeof below, "%.17g", op->min_open ? op->min : op->min - 1);
+        bad[1] = below;
+        if (op->max < ATTN_OPT_NO_LIMIT && op->max < INFINITY) {
+            snprintf(above, sizeof above, "%.17g", op->max + 1);
+            bad[2] = above;
+        }
+        for (int b = 0; b < 3 && bad[b]; b++) {
+            const char *argv[] = {"attnbench", op->name, bad[b], NULL};
+            cr_expect_eq(parse(argv, &o, err, sizeof err), -1, "%s %s accepted", op->name, bad[b]);
+            char quoted[80];
+            snprintf(quoted, sizeof quoted, "'%s'", bad[b]);
+            cr_expect(strstr(err, op->name) && strstr(err, quoted), "%s %s: %s", op->name,
+                      bad[b], err);
+        }
+    }
+}
+
+Test(options, flags_set_and_clear)
+{
+    attn_opts_t o;
+    char err[256];
+    cr_assert_eq(parse(ARGV("--list", "--markdown"), &o, err, sizeof err), 0, "%s", err);
+    cr_expect(o.list && o.markdown);
+    cr_assert_eq(parse(ARGV("--list"), &o, err, sizeof err), 0, "%s", err);
+    cr_expect(!o.markdown && o.isolate == -1, "isolate %d", o.isolate);
+    cr_assert_eq(parse(ARGV("--isolate"), &o, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(o.isolate, 1);
+    cr_assert_eq(parse(ARGV("--no-isolate", "--no-isolate"), &o, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(o.isolate, 0);
+    cr_assert_eq(parse(ARGV("--timeout=0.5", "--shard", "2/3"), &o, err, sizeof err), 0, "%s", err);
+    cr_expect(o.timeout == 0.5 && o.shard_i == 2 && o.shard_n == 3);
+}
+
+/* tests/fuzz_cli.dict ($ATTNBENCH_FUZZ_DICT) holds every option's name, as a line "NAME", and
+ * no option that the table does not have. */
+Test(options, fuzz_dict_matches_the_table)
+{
+    const char *path = getenv("ATTNBENCH_FUZZ_DICT");
+    cr_assert(path && *path, "ATTNBENCH_FUZZ_DICT is not set (meson test sets it)");
+    char *dict = tst_read_file(path, NULL);
+    cr_assert_not_null(dict, "cannot read %s", path);
+    char want[96];
+    for (int i = 0; i < attn_noptions; i++) {
+        snprintf(want, sizeof want, "\n\"%s\"\n", attn_options[i].name);
+        cr_expect(strstr(dict, want), "%s lacks the option %s: add the line \"%s\"", path,
+                  attn_options[i].name, attn_options[i].name);
+    }
+    char **L;
+    int tail, n = tst_lines(dict, &L, &tail);
+    for (int i = 0; i < n; i++) {
+        char name[96];
+        /* an option's name: "-" then a letter or "-" (not a number such as "-9...") */
+        if (sscanf(L[i], "\"%95[^\"]\"", name) == 1 && name[0] == '-' &&
+            (name[1] == '-' || (name[1] >= 'a' && name[1] <= 'z')))
+            cr_expect(option(name), "%s line %d: %s is not an option of the table", path, i + 1,
+                      name);
+    }
+    tst_lines_free(L, n);
+    free(dict);
 }
 
 /* ------------------------------------------------------------------ the binary */
