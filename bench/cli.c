@@ -15,6 +15,7 @@ void attn_opts_init(attn_opts_t *o)
     o->backend = "all";
     o->seed = 42;
     o->warmup = 3;
+    o->warmup_ms = 100;
     o->min_samples = 10;
     o->max_samples = 1000;
     o->max_time = 2.0;
@@ -171,6 +172,9 @@ const attn_option_t attn_options[] = {
         "with --list: print a Markdown table of every suite and variant"),
     SET("--list-suites", list_suites, ATTN_SEC_SELECT,
         "print the suites' names, one a line, then exit"),
+    SET("--list-check-shapes", list_check_shapes, ATTN_SEC_SELECT,
+        "print the selected suites' check shapes (--check-shapes),\n"
+        "one --shape value a line, then exit"),
     STRING("--suite", "NAME|all", suite, 0, NULL, ATTN_SEC_SELECT,
            "suite to run (default: all)"),
     STRING("--variant", "REGEX", variant_re, 0, NULL, ATTN_SEC_SELECT,
@@ -198,6 +202,9 @@ const attn_option_t attn_options[] = {
         "input seed (default 42)"),
     INT("--warmup", "N", warmup, 0, 1000000, ATTN_SEC_CHECK,
         "untimed runs before sampling (default 3)"),
+    DOUBLE("--warmup-ms", "MS", warmup_ms, 0, 1e6, ATTN_SEC_CHECK,
+           "GPU: also warm up until MS milliseconds of kernel time have\n"
+           "run, so clocks have ramped up from idle (default 100)"),
     INT("--min-samples", "N", min_samples, 0, 1000000, ATTN_SEC_CHECK,
         "at least N timed samples (default 10)"),
     INT("--max-samples", "N", max_samples, 0, 1000000, ATTN_SEC_CHECK,

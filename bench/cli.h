@@ -20,6 +20,7 @@ typedef struct attn_opts {
     int help, list, sweep, check_only, no_plots;
     int markdown;               /* with --list: a Markdown table of every suite and variant */
     int list_suites;            /* print the suites' names, one a line, and exit */
+    int list_check_shapes;      /* print the selected suites' check shapes and exit */
     int plan;                   /* print the rows a run would write (status planned), run nothing */
     int calibrate;              /* measure the device's ceilings, print them, exit */
     int no_calibrate;           /* timed GPU runs: do not measure the ceilings first */
@@ -34,6 +35,7 @@ typedef struct attn_opts {
     const char *csv, *dump;
     uint64_t seed;
     int warmup, min_samples, max_samples;
+    double warmup_ms;           /* GPU warm-up: at least this much kernel time, after `warmup` runs */
     double max_time;            /* seconds of timed samples per (variant, case) */
     double target_spread;       /* stop sampling once IQR / median is below this */
     double cpu_max_gflop;       /* CPU variants skip cases above this many GFLOP */

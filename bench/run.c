@@ -1123,6 +1123,13 @@ int attn_main(int argc, char **argv)
         for (int i = 0; attn_suites[i]; i++) printf("%s\n", attn_suites[i]->name);
         return 0;
     }
+    if (r->o.list_check_shapes) { /* for scripts: the --shape values of --check-shapes */
+        for (int i = 0; attn_suites[i]; i++)
+            if (!strcmp(r->o.suite, "all") || !strcmp(r->o.suite, attn_suites[i]->name))
+                for (int k = 0; attn_suites[i]->check_shapes && attn_suites[i]->check_shapes[k]; k++)
+                    printf("%s\n", attn_suites[i]->check_shapes[k]);
+        return 0;
+    }
     r->emu = !strcmp(r->o.backend, "emu");
     r->isolate = r->o.isolate < 0 ? r->o.sweep : r->o.isolate;
 
