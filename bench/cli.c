@@ -49,6 +49,8 @@ void attn_print_help(FILE *f)
         "Selection\n"
         "  --list               list suites, their axes and variants (with why a variant\n"
         "                       cannot run here), then exit\n"
+        "  --list --markdown    the variants as a Markdown table (suite, variant, backend,\n"
+        "                       dtype, about, status), the same on every machine\n"
         "  --list-suites        print the suites' names, one a line, then exit\n"
         "  --suite NAME|all     suite to run (default: all)\n"
         "  --variant REGEX      only variants whose name matches (POSIX extended regex)\n"
@@ -218,6 +220,7 @@ int attn_parse_args(int argc, char **argv, attn_opts_t *o, char *err, size_t n)
                     : !strcmp(name, "--plan") ? &o->plan
                     : !strcmp(name, "--check-shapes") ? &o->check_shapes
                     : !strcmp(name, "--list-suites") ? &o->list_suites
+                    : !strcmp(name, "--markdown") ? &o->markdown
                     : !strcmp(name, "--calibrate") ? &o->calibrate
                     : !strcmp(name, "--no-calibrate") ? &o->no_calibrate
                     : !strcmp(name, "--isolate") ? &isolate_on

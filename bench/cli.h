@@ -19,6 +19,7 @@ typedef struct attn_axis_override {
 typedef struct attn_opts {
     int help, list, sweep, check_only, no_plots;
     int list_suites;            /* print the suites' names, one a line, and exit */
+    int markdown;               /* --list as a Markdown table of suites and variants */
     int plan;                   /* print the rows a run would write (status planned), run nothing */
     int calibrate;              /* measure the device's ceilings, print them, exit */
     int no_calibrate;           /* timed GPU runs: do not measure the ceilings first */

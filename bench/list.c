@@ -1,4 +1,4 @@
-/* --list. */
+/* --list and --list --markdown. */
 #include "list.h"
 
 #include <stdio.h>
@@ -38,4 +38,35 @@ void attn_list(const attn_select_t *sel, const char *device, const attn_suite_t 
         }
         printf("\n");
     }
+}
+
+/* A table cell: '|' escaped, line breaks as spaces. */
+static void cell(const char *s)
+{
+    putchar(' ');
+    for (; s && *s; s++) {
+        if (*s == '|') fputs("\\|", stdout);
+        else putchar(*s == '\n' || *s == '\r' ? ' ' : *s);
+    }
+    fputs(" |", stdout);
+}
+
+void attn_list_markdown(const attn_select_t *sel, const attn_suite_t *const *suites, int ns)
+{
+    printf("| suite | variant | backend | dtype | about | status |\n");
+    printf("|---|---|---|---|---|---|\n");
+    for (int k = 0; k < ns; k++)
+        for (int j = 0; j < suites[k]->nvariants; j++) {
+            const attn_variant_t *x = &suites[k]->variants[j];
+            if (!attn_selected(sel, x)) continue;
+            putchar('|');
+            cell(suites[k]->name);
+            cell(x->name);
+            cell(attn_backend_name(x->backend));
+            cell(attn_dtype_name(x->dtype));
+            cell(x->about);
+            cell(x->backend == ATTN_CPU ? "checked in CI against the reference"
+                                        : "emulated in CI; untested on GPU");
+            putchar('\n');
+        }
 }

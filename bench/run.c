@@ -114,6 +114,7 @@ static int parse(run_t *r, int argc, char **argv)
         for (int i = 0; attn_suites[i]; i++) printf("%s\n", attn_suites[i]->name);
         return 0;
     }
+    if (r->o.markdown && !r->o.list) return usage_error("--markdown goes with --list");
     r->isolate = r->o.isolate < 0 ? r->o.sweep : r->o.isolate;
     return -1;
 }
@@ -376,6 +377,10 @@ int attn_main(int argc, char **argv)
     if ((rc = load_suites(r, suites, &ns)) >= 0 ||
         (rc = load_variants(r, suites, ns, &want_gpu, &want_device)) >= 0)
         return rc;
+    if (r->o.markdown) { /* independent of the machine: no device asked */
+        attn_list_markdown(&r->sel, suites, ns);
+        return 0;
+    }
     load_device(r, want_device);
     if (r->o.list) {
         attn_list(&r->sel, r->dev.usable ? r->dev.name : r->dev.reason, suites, ns);
