@@ -36,7 +36,8 @@ struct attn_exec {
     int uses_device;                  /* its buffers are device memory; it needs the GPU open */
     /* Why x cannot run here at all (independent of the case), or NULL. */
     const char *(*unavailable)(const attn_exec_t *e, const attn_suite_t *s, const attn_variant_t *x);
-    /* NULL, or why nothing more can run in this process (a lost GPU context), or NULL. */
+    /* NULL when it cannot lose its context; else why nothing more can run in this process (a
+     * GPU error poisoned the context), or NULL. */
     const char *(*lost)(const attn_exec_t *e);
     /* The implementation of row x of suite s, and the suite its callbacks get. */
     const attn_variant_t *(*variant)(const attn_exec_t *e, const attn_suite_t *s,

@@ -13,7 +13,10 @@ static const char *unavailable(const attn_exec_t *e, const attn_suite_t *s, cons
 {
     (void)e;
     static int opened;
-    if (!opened) opened = 1, attn_emu_open(why_not, sizeof why_not);
+    if (!opened) { /* loaded on first use: --plan never needs it */
+        opened = 1;
+        attn_emu_open(why_not, sizeof why_not);
+    }
     if (why_not[0]) return why_not;
     const attn_variant_t *y = attn_emu_variant(s->name, x->name);
     if (!y) return "not in the emulator build";
