@@ -1,4 +1,5 @@
 #include "csv.h"
+#include "columns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,19 +66,7 @@ void attn_row_num(attn_row_t *r, double v)
     attn_row_str(r, b);
 }
 
-void attn_csv_header(const attn_suite_t *s, attn_row_t *r)
-{
-    static const char *const lead[] = {"suite", "variant", "backend", "dtype"};
-    static const char *const trail[] = {
-        "status", "reason", "samples", "median_ms", "min_ms", "max_ms", "iqr_ms", "flops",
-        "bytes", "tflops", "gbps", "pct_peak", "pct_bw", "max_abs_err", "rel_l2_err", "tolerance", "checked_rows",
-        "seed", "device", "sm", "driver", "runtime", "sm_clock_mhz", "peak_tflops", "peak_gbps", "git_commit",
-        "timestamp"};
-    attn_row_clear(r);
-    for (size_t i = 0; i < sizeof lead / sizeof *lead; i++) attn_row_str(r, lead[i]);
-    for (int i = 0; i < s->naxes; i++) attn_row_str(r, s->axes[i].name);
-    for (size_t i = 0; i < sizeof trail / sizeof *trail; i++) attn_row_str(r, trail[i]);
-}
+void attn_csv_header(const attn_suite_t *s, attn_row_t *r) { attn_columns_header(s, r); }
 
 int attn_mkdirs(const char *path, int is_dir)
 {

@@ -30,7 +30,8 @@ void attn_row_str(attn_row_t *r, const char *s);     /* quoted when needed; NULL
 void attn_row_int(attn_row_t *r, long long v);
 void attn_row_num(attn_row_t *r, double v);           /* %.6g; NaN → empty field */
 
-/* The header line (no newline) for suite s: see README "CSV schema". */
+/* The header line (no newline) for suite s, from the column table (bench/columns.h); see
+ * README "CSV schema". */
 void attn_csv_header(const attn_suite_t *s, attn_row_t *r);
 
 /* Open path for appending (creating parent directories). Returns 0, or -1 with a message in

@@ -965,3 +965,36 @@ Test(binary, dump_writes_npy_and_manifest, .init = setup, .fini = teardown)
     cr_expect_eq(n, nfiles, "%d files in the dump directory, want %d", n, nfiles);
     free(manifest), free(mpath), free(dd), free(v);
 }
+
+/* --list --markdown: the header, then each variant of each suite exactly once, with its backend,
+ * dtype and the status its backend gets; nothing that depends on the machine. */
+Test(binary, list_markdown_names_every_variant_once, .init = setup, .fini = teardown)
+{
+    char *o = RUN(0, "--list", "--markdown");
+    const char *header = "| suite | variant | backend | dtype | about | status |\n";
+    cr_expect(!strncmp(o, header, strlen(header)), "--list --markdown starts:\n%.200s", o);
+    cr_expect(!strstr(o, "device"), "--list --markdown names the device:\n%s", o);
+    int rows = 0, want = 0;
+    for (const char *l = o; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+        rows += l[0] == '|' && l[1] == ' ';
+    for (int k = 0; attn_suites[k]; k++)
+        for (int j = 0; j < attn_suites[k]->nvariants; j++, want++) {
+            const attn_variant_t *x = &attn_suites[k]->variants[j];
+            char row[512];
+            snprintf(row, sizeof row, "\n| %s | %s | %s | %s | ", attn_suites[k]->name, x->name,
+                     attn_backend_name(x->backend), attn_dtype_name(x->dtype));
+            const char *at = strstr(o, row);
+            cr_expect(at && !strstr(at + 1, row), "row '%s' appears %s", row + 1,
+                      at ? "twice" : "not at all");
+            const char *status = x->backend == ATTN_CPU ? " | checked in CI against the reference |\n"
+                                                        : " | emulated in CI; untested on GPU |\n";
+            const char *eol = at ? strchr(at + 1, '\n') : NULL;
+            cr_expect(eol && !strncmp(eol - strlen(status) + 1, status, strlen(status)),
+                      "row '%s' lacks status '%s'", row + 1, status);
+        }
+    cr_expect_eq(rows - 1, want, "%d table rows, want %d:\n%s", rows - 1, want, o);
+    free(o);
+    o = RUN(2, "--markdown");
+    cr_expect(strstr(o, "--markdown goes with --list"), "%s", o);
+    free(o);
+}

@@ -1,0 +1,92 @@
+/* The column table behind attn_columns_header and attn_columns_row. */
+#include "columns.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define STR(f) \
+    static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_str(r, rv->f); }
+#define NUM(f) \
+    static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_num(r, rv->f); }
+#define STAT(f) \
+    static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) \
+    { attn_row_num(r, rv->st ? rv->st->f : NAN); }
+/* sm .. peak_gbps: the row's GPU, empty without one; unknown or unmeasured values empty too */
+#define DEV(f, expr) \
+    static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) \
+    { const attn_device_t *d = rv->dev; if (d) expr; else attn_row_str(r, NULL); }
+
+static void put_suite(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_str(r, rv->s->name); }
+STR(variant)
+STR(backend)
+STR(dtype)
+STR(status)
+STR(reason)
+static void put_samples(attn_row_t *r, const attn_rowvals_t *rv)
+{
+    if (rv->st) attn_row_int(r, rv->st->n);
+    else attn_row_str(r, NULL);
+}
+STAT(median)
+STAT(min)
+STAT(max)
+STAT(iqr)
+NUM(flops)
+NUM(bytes)
+NUM(tflops)
+NUM(gbps)
+NUM(pct_peak)
+NUM(pct_bw)
+NUM(max_abs_err)
+NUM(rel_l2_err)
+NUM(tolerance)
+STR(checked_rows)
+static void put_seed(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_int(r, (long long)rv->seed); }
+STR(device)
+DEV(sm, attn_row_int(r, d->sm))
+DEV(driver, attn_row_int(r, d->driver))
+DEV(runtime, attn_row_int(r, d->runtime))
+DEV(clock, d->clock_mhz ? attn_row_int(r, d->clock_mhz) : attn_row_str(r, NULL))
+DEV(peak_tflops, attn_row_num(r, d->peak_tflops > 0 ? d->peak_tflops : NAN))
+DEV(peak_gbps, attn_row_num(r, d->peak_gbps > 0 ? d->peak_gbps : NAN))
+STR(git)
+STR(stamp)
+
+/* name NULL: the suite's axes, one column each, named after the axis */
+static const struct column {
+    const char *name;
+    void (*put)(attn_row_t *r, const attn_rowvals_t *rv);
+} columns[] = {
+    {"suite", put_suite},         {"variant", put_variant},
+    {"backend", put_backend},     {"dtype", put_dtype},
+    {NULL, NULL},                 {"status", put_status},
+    {"reason", put_reason},       {"samples", put_samples},
+    {"median_ms", put_median},    {"min_ms", put_min},
+    {"max_ms", put_max},          {"iqr_ms", put_iqr},
+    {"flops", put_flops},         {"bytes", put_bytes},
+    {"tflops", put_tflops},       {"gbps", put_gbps},
+    {"pct_peak", put_pct_peak},   {"pct_bw", put_pct_bw},
+    {"max_abs_err", put_max_abs_err}, {"rel_l2_err", put_rel_l2_err},
+    {"tolerance", put_tolerance}, {"checked_rows", put_checked_rows},
+    {"seed", put_seed},           {"device", put_device},
+    {"sm", put_sm},               {"driver", put_driver},
+    {"runtime", put_runtime},     {"sm_clock_mhz", put_clock},
+    {"peak_tflops", put_peak_tflops}, {"peak_gbps", put_peak_gbps},
+    {"git_commit", put_git},      {"timestamp", put_stamp},
+};
+
+void attn_columns_header(const attn_suite_t *s, attn_row_t *r)
+{
+    attn_row_clear(r);
+    for (size_t c = 0; c < sizeof columns / sizeof *columns; c++)
+        if (columns[c].name) attn_row_str(r, columns[c].name);
+        else for (int i = 0; i < s->naxes; i++) attn_row_str(r, s->axes[i].name);
+}
+
+void attn_columns_row(const attn_rowvals_t *rv, attn_row_t *r)
+{
+    attn_row_clear(r);
+    for (size_t c = 0; c < sizeof columns / sizeof *columns; c++)
+        if (columns[c].put) columns[c].put(r, rv);
+        else for (int i = 0; i < rv->s->naxes; i++) attn_row_int(r, (long long)rv->v[i]);
+}

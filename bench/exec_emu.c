@@ -1,0 +1,123 @@
+/* The emulation executor: the host-compiled twins of GPU variants (bench/emu.h), run under each
+ * thread schedule; never timed, emulation says nothing about speed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+#include "exec.h"
+
+static char why_not[256]; /* why the module did not load */
+
+static const char *unavailable(const attn_exec_t *e, const attn_suite_t *s, const attn_variant_t *x)
+{
+    (void)e;
+    static int opened;
+    if (!opened) { /* loaded on first use: --plan never needs it */
+        opened = 1;
+        attn_emu_open(why_not, sizeof why_not);
+    }
+    if (why_not[0]) return why_not;
+    const attn_variant_t *y = attn_emu_variant(s->name, x->name);
+    if (!y) return "not in the emulator build";
+    return y->available ? y->available : y->run ? NULL : "not implemented";
+}
+
+static const attn_variant_t *variant(const attn_exec_t *e, const attn_suite_t *s,
+                                     const attn_variant_t *x)
+{
+    (void)e;
+    return attn_emu_variant(s->name, x->name);
+}
+
+static const attn_suite_t *suite(const attn_exec_t *e, const attn_suite_t *s)
+{
+    (void)e;
+    return attn_emu_suite(s->name);
+}
+
+static const char *over_budget(const attn_exec_t *e, double flops, char *buf, size_t n)
+{
+    if (flops <= e->o->emu_max_gflop * 1e9) return NULL;
+    snprintf(buf, n, "%.2f GFLOP is above the emulation budget (--emu-max-gflop %g)", flops / 1e9,
+             e->o->emu_max_gflop);
+    return buf;
+}
+
+static const char *where(const attn_exec_t *e, const char *cpu_name, char *buf, size_t n)
+{
+    (void)e;
+    snprintf(buf, n, "emulator on %s", cpu_name);
+    return buf;
+}
+
+/* Where two schedules' outputs first differ, as a message in err. */
+static void race(const attn_xrun_t *xr, const unsigned char *first, const char *sched, char *err,
+                 size_t n)
+{
+    const unsigned char *out = xr->out;
+    const size_t es = (size_t)attn_dtype_size(xr->x->dtype);
+    size_t at = 0;
+    while (at < xr->osz && out[at] == first[at]) at++;
+    const int64_t e = (int64_t)(at / es);
+    char idx[160];
+    attn_index_str(&xr->c->L.out, e, idx, sizeof idx);
+    snprintf(err, n,
+             "race: output differs between thread schedules (in order vs %s) at %s: "
+             "%g vs %g — a missing barrier?",
+             sched, idx, attn_load(first, xr->x->dtype, e), attn_load(out, xr->x->dtype, e));
+}
+
+/* Run under each thread schedule (in order, reversed, shuffled) into xr->out: the outputs must
+ * be bit-identical, else a barrier is missing or a result depends on timing. bf16 variants read
+ * bf16 bits, as on the device. */
+static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t n)
+{
+    static const char *const name[] = {"in order", "reversed", "shuffled"};
+    if (attn_host_workspace(xr, err, n)) return -1;
+    for (int i = 0; i < xr->c->L.nin; i++)
+        xr->rin[i] = xr->bits[i] ? (const void *)xr->bits[i] : xr->in[i];
+    unsigned char *first = malloc(xr->osz ? xr->osz : 1);
+    if (!first) {
+        snprintf(err, n, "out of host memory");
+        return -1;
+    }
+    int rc = 0;
+    for (int sched = 0; sched < 3 && !rc; sched++) {
+        if (xr->c->tick) xr->c->tick(xr->c->arg);
+        attn_emu_schedule(sched, e->o->seed);
+        memset(xr->out, 0xFF, xr->osz); /* NaN poison */
+        if (xr->x->run(xr->s, xr->x, xr->c->v, xr->rin, xr->out, xr->rws, NULL)) {
+            const char *why = attn_emu_error();
+            snprintf(err, n, "emulated run failed (%s schedule): %s", name[sched],
+                     why ? why : "launch error");
+            rc = -1;
+        } else if (sched == 0) {
+            memcpy(first, xr->out, xr->osz);
+        } else if (memcmp(first, xr->out, xr->osz)) {
+            race(xr, first, name[sched], err, n);
+            rc = -1;
+        }
+    }
+    attn_emu_schedule(0, e->o->seed);
+    free(first);
+    return rc;
+}
+
+static void release(const attn_exec_t *e, attn_xrun_t *xr)
+{
+    (void)e;
+    free(xr->rws);
+    xr->rws = NULL;
+}
+
+static attn_exec_t emu = {
+    .backend = "emu", .unavailable = unavailable, .variant = variant, .suite = suite,
+    .over_budget = over_budget, .where = where, .checked_run = checked_run, .release = release,
+};
+
+const attn_exec_t *attn_exec_emu(const attn_opts_t *o)
+{
+    emu.o = o;
+    return &emu;
+}

@@ -1,0 +1,204 @@
+/* One case: decide which variants can take it, make its inputs, then check and time each
+ * selected variant through its executor and write its row. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "case.h"
+#include "check.h"
+#include "runner.h"
+
+/* The case's tick: the child's heartbeat, and whether a stop signal came. */
+static int tick(void *arg)
+{
+    run_heartbeat(arg);
+    return attn_stop_signal != 0;
+}
+
+/* Why selected variant x cannot take case c here, or NULL; decided before any input exists. */
+static const char *admit(run_t *r, const attn_case_t *c, attn_room_t *room,
+                         const attn_variant_t *x, char *buf, size_t n)
+{
+    const attn_exec_t *e = attn_exec_of(&r->sel, x);
+    const char *why = e->unavailable(e, c->s, x);
+    if (!why && e->lost) why = e->lost(e);
+    if (why) return why;
+    const attn_suite_t *is = e->suite(e, c->s);
+    x = e->variant(e, c->s, x);
+    if (x->supports && (why = x->supports(is, x, c->v))) return why;
+    if (e->over_budget && (why = e->over_budget(e, c->s->flops(c->s, c->v), buf, n))) return why;
+    return attn_case_room(c, room, is, x, e->uses_device, buf, n);
+}
+
+/* Decide every variant from `from` on: res[j].status "-" (not run here), "skip" with why, or
+ * NULL (to run). Returns how many are to run. */
+static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, int nv)
+{
+    attn_room_t room;
+    attn_room_init(&room);
+    int nrun = 0;
+    for (int j = 0; j < nv; j++) {
+        const attn_variant_t *x = &c->s->variants[j];
+        res[j] = (result_t){.status = j >= from && attn_selected(&r->sel, x) ? NULL : "-"};
+        if (res[j].status) continue;
+        char buf[sizeof res[j].reason];
+        const char *why = admit(r, c, &room, x, buf, sizeof buf);
+        if (!why) {
+            nrun++;
+            continue;
+        }
+        snprintf(res[j].reason, sizeof res[j].reason, "%s", why);
+        res[j].status = "skip";
+    }
+    return nrun;
+}
+
+/* --dump of an output (bf16 widened to f32, so NumPy reads it directly). */
+static void dump_output(run_t *r, const attn_case_t *c, const attn_variant_t *x, const void *out)
+{
+    const int64_t no = attn_tensor_numel(&c->L.out);
+    char what[96];
+    snprintf(what, sizeof what, "out-%s", x->name);
+    if (x->dtype != ATTN_BF16) {
+        run_dump(r, c, what, &c->L.out, x->dtype == ATTN_F64 ? "<f8" : "<f4", out,
+                 attn_dtype_size(x->dtype));
+        return;
+    }
+    float *f = malloc((size_t)no * sizeof *f);
+    if (!f) return;
+    for (int64_t e = 0; e < no; e++) f[e] = (float)attn_load(out, x->dtype, e);
+    run_dump(r, c, what, &c->L.out, "<f4", f, 4);
+    free(f);
+}
+
+/* The reason of a failed check: the non-finite outputs, or the worst error. */
+static void check_failure(const attn_case_t *c, result_t *res)
+{
+    char idx[160];
+    const attn_check_t *k = &res->chk;
+    attn_index_str(&c->L.out, k->worst, idx, sizeof idx);
+    res->status = "fail";
+    if (k->nonfinite)
+        snprintf(res->reason, sizeof res->reason,
+                 "%lld non-finite outputs (unwritten or NaN), first at %s: got %g, ref %g",
+                 (long long)k->nonfinite, idx, k->out_at_worst, k->ref_at_worst);
+    else
+        snprintf(res->reason, sizeof res->reason,
+                 "max |err| %.3g at %s (got %.6g, ref %.6g) > tolerance %.3g", k->max_abs_err,
+                 idx, k->out_at_worst, k->ref_at_worst, k->tol_abs);
+}
+
+/* Check, then (unless --check) time, implementation x on case c with executor e. */
+static void run_variant(run_t *r, const attn_exec_t *e, attn_case_t *c, const attn_variant_t *x,
+                        result_t *res)
+{
+    char err[384] = "";
+    if (x->backend == ATTN_GPU && x->dtype == ATTN_F64) {
+        res->status = "skip";
+        snprintf(res->reason, sizeof res->reason, "f64 GPU variants are not supported");
+        return;
+    }
+    const int k = x->dtype == ATTN_BF16;
+    attn_xrun_t xr = {0};
+    if (attn_case_class(c, k, r->o.ref_threads, isatty(2) || r->o.sweep, err, sizeof err) ||
+        attn_xrun_open(&xr, e, c, x, err, sizeof err) || e->checked_run(e, &xr, err, sizeof err))
+        goto failed;
+    res->chk = attn_case_compare(c, k, x->dtype, xr.out);
+    res->checked = 1;
+    res->rows_checked = c->rows_checked;
+    res->rows = c->L.out_rows;
+    if (r->o.dump) dump_output(r, c, x, xr.out);
+    if (!res->chk.ok) {
+        check_failure(c, res);
+        goto out;
+    }
+    res->status = "ok";
+    if (!r->o.check_only) {
+        const int t = attn_exec_time(e, &xr, &res->st, err, sizeof err);
+        res->interrupted = t == -2;
+        if (t == -1) goto failed;
+    }
+    goto out;
+failed:
+    res->status = "fail";
+    snprintf(res->reason, sizeof res->reason, "%s", err);
+out:
+    if (xr.c) attn_xrun_close(e, &xr);
+}
+
+/* Inputs (every variant still gets its row when they do not fit), and their --dump. */
+static void make_inputs(run_t *r, attn_case_t *c, result_t *res, int nv)
+{
+    if (attn_case_inputs(c, r->o.seed, r->o.ref_gflop)) {
+        for (int j = 0; j < nv; j++)
+            if (!res[j].status) {
+                res[j].status = "fail";
+                snprintf(res[j].reason, sizeof res[j].reason, "out of host memory for the inputs");
+            }
+        return;
+    }
+    if (r->o.dump)
+        for (int i = 0; i < c->L.nin; i++)
+            run_dump(r, c, c->L.in[i].name, &c->L.in[i],
+                     c->L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c->gen[i], 4);
+}
+
+int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int pos, int ncases,
+             attn_csv_t *csv, int from)
+{
+    attn_case_t c;
+    attn_case_init(&c, s, v, index);
+    c.tick = tick, c.arg = r;
+    char cs[512];
+    attn_case_str(s, v, cs, sizeof cs);
+    if (from) fprintf(stderr, "[%d/%d] %s %s (from variant %s, in a new process)\n", pos, ncases,
+                      s->name, cs, s->variants[from].name);
+    else fprintf(stderr, "[%d/%d] %s %s\n", pos, ncases, s->name, cs);
+
+    /* Reasons that need no inputs, host and device memory among them: decided first, so a
+     * case nobody can run allocates nothing. Rows are then written in registry order. */
+    static result_t res[64];
+    const int nv = s->nvariants < 64 ? s->nvariants : 64;
+    int rc = 0;
+    if (!admit_all(r, &c, from, res, nv)) {
+        for (int j = 0; j < nv; j++)
+            if (res[j].status[0] != '-') run_write_row(r, csv, s, &s->variants[j], v, &res[j]);
+        return 0;
+    }
+    make_inputs(r, &c, res, nv);
+    for (int j = 0; j < nv; j++) {
+        const attn_variant_t *x = &s->variants[j];
+        if (res[j].status && res[j].status[0] == '-') continue; /* not selected */
+        if (attn_stop_signal) goto done;                        /* no row for what did not run */
+        const attn_exec_t *e = attn_exec_of(&r->sel, x);
+        /* an error earlier in this case lost the context (in process): skip, with why */
+        const char *lost = !res[j].status && e->lost ? e->lost(e) : NULL;
+        if (lost) {
+            res[j].status = "skip";
+            snprintf(res[j].reason, sizeof res[j].reason, "%s", lost);
+        }
+        if (!res[j].status) {
+            char label[640];
+            snprintf(label, sizeof label, "%s/%s/%s", s->name, x->name, cs);
+            res[j].status = "skip";
+            run_child_send(r, 'B', j, NULL, 0);
+            attn_nvtx_push(label);
+            run_variant(r, e, &c, e->variant(e, s, x), &res[j]);
+            attn_nvtx_pop();
+            if (res[j].interrupted) goto done;
+        }
+        run_write_row(r, csv, s, x, v, &res[j]);
+        if (r->child_fd >= 0 && e->lost && e->lost(e)) {
+            rc = CHILD_CONTEXT_LOST;
+            goto done;
+        }
+    }
+    if (r->o.dump)
+        for (int k = 0; k < 2; k++)
+            if (c.cls[k].ready)
+                run_dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
+done:
+    attn_case_free(&c);
+    return rc;
+}

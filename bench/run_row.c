@@ -1,0 +1,143 @@
+/* Result rows: the stdout line and the CSV row of a variant's result, and the --plan rows; both
+ * kinds of CSV row through the one column table (bench/columns.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "columns.h"
+#include "runner.h"
+
+void run_count(run_t *r, const char *status)
+{
+    if (!strcmp(status, "ok")) r->nok++;
+    else if (!strcmp(status, "fail")) r->nfail++;
+    else r->nskip++;
+}
+
+/* stdout: one line per row, nvbench-like (printed by whoever writes the row) */
+static void stdout_line(const attn_suite_t *s, const attn_variant_t *x, const char *cs,
+                        const result_t *res, double fl, double by, char *line, size_t n)
+{
+    const char *dt = attn_dtype_name(x->dtype);
+    if (res->st.n)
+        snprintf(line, n, "%-6s %-12s %-4s %-4s %s  %.4f ms  %.3f TFLOP/s  %.1f GB/s  err %.2e",
+                 s->name, x->name, dt, res->status, cs, res->st.median,
+                 fl / (res->st.median * 1e-3) / 1e12, by / (res->st.median * 1e-3) / 1e9,
+                 res->checked ? res->chk.max_abs_err : NAN);
+    else if (res->checked && !strcmp(res->status, "ok"))
+        snprintf(line, n, "%-6s %-12s %-4s %-4s %s  err %.2e (tolerance %.2e)", s->name, x->name,
+                 dt, res->status, cs, res->chk.max_abs_err, res->chk.tol_abs);
+    else
+        snprintf(line, n, "%-6s %-12s %-4s %-4s %s  %s", s->name, x->name, dt, res->status, cs,
+                 res->reason);
+}
+
+/* The CSV row of a result. */
+static void result_row(const run_t *r, const attn_suite_t *s, const attn_variant_t *x,
+                       const int64_t *v, const result_t *res, attn_row_t *row)
+{
+    const attn_exec_t *e = attn_exec_of(&r->sel, x);
+    const double fl = s->flops(s, v), by = s->bytes(s, v, attn_dtype_size(x->dtype));
+    const int timed = res->st.n > 0;
+    const double tflops = timed ? fl / (res->st.median * 1e-3) / 1e12 : NAN;
+    const double gbps = timed ? by / (res->st.median * 1e-3) / 1e9 : NAN;
+    /* The share of the device's measured ceilings (GPU rows of a calibrated run). */
+    const attn_device_t *d = e->dev && e->dev->usable ? e->dev : NULL;
+    char cr[64], where[160];
+    snprintf(cr, sizeof cr, "%lld/%lld", (long long)res->rows_checked, (long long)res->rows);
+    const attn_rowvals_t rv = {
+        .s = s, .v = v, .variant = x->name, .backend = e->backend,
+        .dtype = attn_dtype_name(x->dtype), .status = res->status, .reason = res->reason,
+        .st = timed ? &res->st : NULL, .flops = fl, .bytes = by, .tflops = tflops, .gbps = gbps,
+        .pct_peak = d && timed && d->peak_tflops > 0
+                        ? 100.0 * fl / (res->st.median * 1e-3) / 1e12 / d->peak_tflops
+                        : NAN,
+        .pct_bw = d && timed && d->peak_gbps > 0
+                      ? 100.0 * by / (res->st.median * 1e-3) / 1e9 / d->peak_gbps
+                      : NAN,
+        .max_abs_err = res->checked ? res->chk.max_abs_err : NAN,
+        .rel_l2_err = res->checked ? res->chk.rel_l2_err : NAN,
+        .tolerance = res->checked ? res->chk.tol_abs : NAN,
+        .checked_rows = res->checked ? cr : NULL, .seed = r->o.seed,
+        .device = e->where(e, r->cpu_name, where, sizeof where), .dev = d,
+        .git = r->git, .stamp = r->stamp,
+    };
+    attn_columns_row(&rv, row);
+}
+
+/* In a case's child: the parent prints and writes the row, "status\nCSV row\nstdout line". */
+static void send_row(run_t *r, int j, const char *status, const attn_row_t *row, const char *line)
+{
+    run_flush_manifest(r);
+    const size_t sl = strlen(status), rl = row ? row->len : 0, ll = strlen(line);
+    char *msg = malloc(sl + rl + ll + 3);
+    if (!msg) abort();
+    memcpy(msg, status, sl);
+    msg[sl] = '\n';
+    if (rl) memcpy(msg + sl + 1, row->buf, rl);
+    msg[sl + 1 + rl] = '\n';
+    memcpy(msg + sl + rl + 2, line, ll);
+    run_child_send(r, 'R', j, msg, sl + rl + ll + 2);
+    free(msg);
+}
+
+static void append_row(attn_csv_t *csv, const attn_row_t *row)
+{
+    if (attn_csv_append(csv, row))
+        fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path, strerror(errno));
+}
+
+void run_write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_variant_t *x,
+                   const int64_t *v, const result_t *res)
+{
+    char cs[512], line[1200];
+    attn_case_str(s, v, cs, sizeof cs);
+    stdout_line(s, x, cs, res, s->flops(s, v), s->bytes(s, v, attn_dtype_size(x->dtype)), line,
+                sizeof line);
+    if (r->child_fd < 0) {
+        printf("%s\n", line);
+        fflush(stdout);
+        if (!csv) {
+            run_count(r, res->status);
+            return;
+        }
+    }
+    attn_row_t row;
+    attn_row_init(&row);
+    result_row(r, s, x, v, res, &row);
+    if (r->child_fd >= 0) send_row(r, (int)(x - s->variants), res->status, csv ? &row : NULL, line);
+    else {
+        run_count(r, res->status);
+        append_row(csv, &row);
+    }
+    attn_row_free(&row);
+}
+
+/* --plan: the rows a run would write for every selected variant at case v, status "planned",
+ * with flops, bytes (at the variant's dtype) and the RELATIVE tolerance (max|out - ref| /
+ * max|ref|) filled and nothing measured; reason says when the variant cannot take the case.
+ * Peers scripts fill in the rest and write rows of the same schema. */
+void run_plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t *csv)
+{
+    attn_row_t row;
+    attn_row_init(&row);
+    for (int j = 0; j < s->nvariants; j++) {
+        const attn_variant_t *x = &s->variants[j];
+        if (!attn_selected(&r->sel, x)) continue;
+        const attn_rowvals_t rv = {
+            .s = s, .v = v, .variant = x->name, .backend = attn_backend_name(x->backend),
+            .dtype = attn_dtype_name(x->dtype), .status = "planned",
+            .reason = x->supports ? x->supports(s, x, v) : NULL,
+            .flops = s->flops(s, v), .bytes = s->bytes(s, v, attn_dtype_size(x->dtype)),
+            .tflops = NAN, .gbps = NAN, .pct_peak = NAN, .pct_bw = NAN, .max_abs_err = NAN,
+            .rel_l2_err = NAN, .tolerance = s->tolerance(s, v, x->dtype), .seed = r->o.seed,
+            .git = r->git, .stamp = r->stamp,
+        };
+        attn_columns_row(&rv, &row);
+        if (csv) append_row(csv, &row);
+        else printf("%s\n", row.buf);
+    }
+    attn_row_free(&row);
+}
