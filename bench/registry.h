@@ -127,7 +127,7 @@ struct attn_variant {
  *             threads (the unit's shared work is most of its cost: a split would redo it, wall
  *             time unchanged)
  *  in_sweep   NULL, or 0 for a grid point the sweep leaves out (e.g. halo pairs block and halo)
- *  flops      algorithmic FLOPs (SPEC.md) — also the reference's cost estimate
+ *  flops      algorithmic FLOPs (docs/suites.md) — also the reference's cost estimate
  *  bytes      minimum bytes moved for an element size in bytes
  *  tolerance  the largest accepted max|out − ref| relative to max(|ref|) for a dtype, with the
  *             derivation written beside it in the suite

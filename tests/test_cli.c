@@ -771,7 +771,7 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
     attn_csv_header(s, &h);
     cr_expect_str_eq(lines[0], h.buf);
     attn_row_free(&h);
-    /* The GPU grid of SPEC.md: 6 N × 2 d × 2 causal. */
+    /* The GPU grid of docs/suites.md: 6 N × 2 d × 2 causal. */
     attn_opts_t o;
     attn_opts_init(&o);
     o.sweep = 1;

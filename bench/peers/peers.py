@@ -4,7 +4,7 @@
 Peers (variant names in the CSV):
   mhsa  sdpa-flash, sdpa-efficient, sdpa-cudnn, sdpa-math: torch's scaled_dot_product_attention
         on bf16 (B, H, N, d) tensors with one backend forced (torch.nn.attention.sdpa_kernel)
-  halo  torch-halo: HaloNet's windowed attention in plain PyTorch (unfold the windows, SPEC.md's
+  halo  torch-halo: HaloNet's windowed attention in plain PyTorch (unfold the windows, docs/suites.md's
         corrected mask, relative logits and output projection), bf16
 
 The cases come from attnbench itself (`attnbench --plan`, the rows of variant ^cublas-bf16$),
@@ -648,7 +648,7 @@ def mhsa_mask(v, kvlen, dev):
 def mhsa_ref_rows(q, k, v, kvlen, causal, rows):
     """O of the given flat query rows (over B·H·Nq) in float64 from the inputs upcast:
     softmax over keys of q·k/√d with key j > i and j >= kv_len[b] masked; a row whose keys are
-    all masked is 0 (SPEC.md)."""
+    all masked is 0 (docs/suites.md)."""
     B, H, Nq, d = q.shape
     Nk = k.shape[2]
     rows = torch.as_tensor(rows, dtype=torch.long, device=q.device)
@@ -763,8 +763,8 @@ def mhsa_peer(ctx, name, v, case, tol_rel):
 
 
 class HaloPeer:
-    """HaloNet's blocked local self-attention (SPEC.md "halo") the way the seed computes it, with
-    SPEC.md's fixes: every b×b block of queries attends to the Wn×Wn window around it
+    """HaloNet's blocked local self-attention (docs/suites.md "halo") the way the seed computes it, with
+    docs/suites.md's fixes: every b×b block of queries attends to the Wn×Wn window around it
     (Wn = b + 2h), gathered with F.unfold (zero outside the image); K/V are projected per window
     (the seed's ~(Wn/b)² redundancy is kept: this is the plain-PyTorch formulation); logits
     q·k + q·rel_w[Wn−1+kx−qx] + q·rel_h[Wn−1+ky−qy] with q = d^-½·Wq·x; keys outside the image

@@ -4,7 +4,7 @@
  *    rel_h by row offset, the q scale, two heads merged with the transpose);
  *  - derive(): defaults (dk, dv from Fout), errors naming the values (non-square output map,
  *    heads not dividing dk or dv, even k, kq, dv >= Fout);
- *  - row selection; FLOPs and bytes as SPEC says;
+ *  - row selection; FLOPs and bytes as docs/suites.md says;
  *  - cpu-f32 and a test-local copy of its loop within the f32 tolerance, and planted bugs in that
  *    copy (the seed's head merge without the transpose, jx − ix reversed, rel_w and rel_h swapped,
  *    no dkh^−½, a dropped relative term) rejected. */
@@ -245,7 +245,7 @@ static void gen_close(gen_t *g)
 }
 
 /* Nh = 2 on purpose: with dvh = 1 the seed's head merge without the transpose is the identity,
- * and with dkh = 1 the scale dkh^−½ is 1, so those bugs would be invisible (SPEC's sweep point
+ * and with dkh = 1 the scale dkh^−½ is 1, so those bugs would be invisible (the contract's sweep point
  * Fout = 64, Nh = 8 has dvh = 1). */
 static const char *const shapes[] = {
     "B=2,Fout=32,H=7,Nh=2",                    /* k = 3, kq = 1; dk = 6, dv = 4 */

@@ -409,7 +409,7 @@ Test(aft_suite, sweep_grids)
     }
 }
 
-/* FLOPs and bytes as SPEC.md writes them. */
+/* FLOPs and bytes as docs/suites.md writes them. */
 Test(aft_suite, flops_and_bytes)
 {
     const attn_suite_t *su = tst_suite("aft");

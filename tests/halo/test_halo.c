@@ -587,7 +587,7 @@ Test(halo_suite, layout)
     free(v);
 }
 
-/* FLOPs and bytes as SPEC.md states them. B = 2, C = 16, H = 8, W = 16, b = 4, h = 1 (Wn = 6),
+/* FLOPs and bytes as docs/suites.md states them. B = 2, C = 16, H = 8, W = 16, b = 4, h = 1 (Wn = 6),
  * Nh = 2, d = 8 (Di = 16): 256 pixels. */
 Test(halo_suite, flops_and_bytes_as_spec)
 {
@@ -684,7 +684,7 @@ Test(halo_suite, derive_and_errors)
     tst_expect_bad_shapes("halo", bad, sizeof bad / sizeof bad[0]);
 }
 
-/* The sweeps: SPEC.md's GPU grid is 3·2·3·3·2·2 = 216 cases with (block, halo) only in
+/* The sweeps: docs/suites.md's GPU grid is 3·2·3·3·2·2 = 216 cases with (block, halo) only in
  * {(8,3), (8,4), (4,2)}; the CPU grid is 36 cases with the same pairs; an --axis value outside
  * the grid's pairs is not filtered out. */
 Test(halo_suite, sweep_grids)
@@ -823,7 +823,7 @@ static attn_check_t check(const hcase_t *c, const void *out, attn_dtype_t t, con
     return attn_compare_mapped(out, t, ref, c->ny, c->su, c->v, NULL, tol);
 }
 
-/* Shapes for the f32 and bf16 checks: the default case, CPU-grid and SPEC-grid-like ones, halo 0
+/* Shapes for the f32 and bf16 checks: the default case, CPU-grid and GPU-grid-like ones, halo 0
  * and halo = block, non-square, odd sizes. */
 static const char *const shapes[] = {
     "B=1",
@@ -841,7 +841,7 @@ static const char *const shapes[] = {
 Test(halo_f32, tolerance_is_sane)
 {
     const attn_suite_t *su = tst_suite("halo");
-    int64_t *v = tst_case(su, "B=32,C=512,H=64,block=8,halo=4,heads=8,d=64"); /* SPEC's largest */
+    int64_t *v = tst_case(su, "B=32,C=512,H=64,block=8,halo=4,heads=8,d=64"); /* the contract's largest */
     const double t32 = su->tolerance(su, v, ATTN_F32), t16 = su->tolerance(su, v, ATTN_BF16);
     cr_expect(t32 > 1e-6 && t32 < 2e-4, "f32 tolerance %g", t32);
     cr_expect(t16 > t32 && t16 <= 0.05, "bf16 tolerance %g", t16);

@@ -236,7 +236,7 @@ Test(luong_suite, layout)
     }
 }
 
-/* FLOPs and bytes as SPEC.md writes them. */
+/* FLOPs and bytes as docs/suites.md writes them. */
 Test(luong_suite, flops_and_bytes_as_spec)
 {
     const attn_suite_t *su = tst_suite("luong");
@@ -461,12 +461,12 @@ Test(luong_f32, planted_bugs_rejected)
     }
 }
 
-/* The f32 bound stays far below bf16's unit roundoff at SPEC's largest case (so a variant that
+/* The f32 bound stays far below bf16's unit roundoff at the contract's largest case (so a variant that
  * secretly rounds to bf16 fails it), and bf16's is the documented 8·u. */
 Test(luong_f32, tolerance_is_sane)
 {
     const attn_suite_t *su = tst_suite("luong");
-    int64_t *v = tst_case(su, "B=64,T=1024,Dq=512,A=256,score=2"); /* SPEC's largest */
+    int64_t *v = tst_case(su, "B=64,T=1024,Dq=512,A=256,score=2"); /* the contract's largest */
     const double t32 = su->tolerance(su, v, ATTN_F32), t16 = su->tolerance(su, v, ATTN_BF16);
     cr_expect_lt(t32, 2e-4, "f32 tolerance %g", t32);
     cr_expect_lt(t32, attn_unit_roundoff(ATTN_BF16) / 16, "f32 tolerance %g admits bf16", t32);

@@ -384,7 +384,7 @@ Test(reference_random, row_sel_only_selected_rows)
 
 /* ------------------------------------------------------------------ the suite's formulas */
 
-/* FLOPs and bytes as SPEC.md states them: 4·B·H·Nq·Nk·d (halved when causal) and
+/* FLOPs and bytes as docs/suites.md states them: 4·B·H·Nq·Nk·d (halved when causal) and
  * s·B·H·(2·Nq·d + 2·Nk·d). */
 Test(mhsa_suite, flops_and_bytes_as_spec)
 {

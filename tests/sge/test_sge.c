@@ -184,7 +184,7 @@ static void f32_copy(const sge_shape_t *s, const sge_inputs_t *in, float *out, e
 static const char *const shapes[] = {
     "B=1",                   /* C = 256, G = 64, 14×14 */
     "B=2,C=128,G=16,H=7",    /* Cg = 8, HW = 49 */
-    "B=1,C=256,G=8,H=56",    /* Cg = 32, the largest SPEC map */
+    "B=1,C=256,G=8,H=56",    /* Cg = 32, the largest grid map */
     "B=3,C=15,G=5,H=5,W=9",  /* odd sizes */
     "B=2,C=16,G=4,H=1,W=1",  /* one pixel */
 };

@@ -201,7 +201,7 @@ static void f32_copy(const shuffle_shape_t *s, const shuffle_inputs_t *in, float
 static const char *const shapes[] = {
     "B=1",                     /* C = 256, G = 8, 14×14 */
     "B=2,C=64,G=8,H=7",        /* HW = 49 */
-    "B=1,C=128,G=64,H=56",     /* Cg = 1, the largest SPEC map */
+    "B=1,C=128,G=64,H=56",     /* Cg = 1, the largest grid map */
     "B=3,C=24,G=3,H=5,W=9",    /* odd sizes */
     "B=2,C=16,G=2,H=1,W=1",    /* one pixel: σ² = 0 */
 };
