@@ -295,7 +295,7 @@ static int load_file(attn_results_file_t *f, const char *path, char *err, size_t
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s'%s'",
                      missing[0] ? ", " : "", need[i]);
     if (missing[0]) {
-        snprintf(err, en, "%s has no column %s: not an attnbench results file", path, missing);
+        snprintf(err, en, "%s has no column %s: not an attnbench results CSV", path, missing);
         return -1;
     }
     f->c_reason = attn_table_col(&f->t, "reason");
