@@ -1,5 +1,6 @@
 /* Results CSVs read back, by every command that reads them (compare, floors, merge, plots): the
- * files as text tables, and the one rule that says which row of a case counts.
+ * files as text tables, and the one rule that says which row of a case counts (compare, floors
+ * and plots judge by it; merge only appends rows, every one kept, and needs no winner).
  *
  * The text (attn_table_*). Records follow RFC 4180: quoted fields may hold commas, doubled quotes
  * and line breaks; lines end with LF or CRLF. Empty lines and repeats of the header line (files
