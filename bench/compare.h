@@ -14,8 +14,12 @@
  *   faster / slower  |L| > u and |L| > F: the notches are apart and the change is above noise
  *   same       |L| ≤ F and u ≤ A: no change above noise, and the data could have seen one
  *   ambiguous  otherwise: the spread is too wide to tell
- * Rows not timed on both sides (skip, fail) get no verdict; a row that was ok in BASE and fails
- * its check in NEW is reported as such. */
+ * Of the rows of one case in one file, the winner of results.h counts (the one rule floors and
+ * plots use: the latest measurement, a timing or a fail; a --check row or a skip never hides
+ * one; a fail after a timing is shown as such). Cases are matched without the device, so runs
+ * on two GPUs compare; of one case on several devices in one file, the device measured last
+ * counts (a note says how many). Rows not timed on both sides (skip, fail) get no verdict; a
+ * row that was ok in BASE and fails its check in NEW is reported as such. */
 #ifndef ATTN_COMPARE_H
 #define ATTN_COMPARE_H
 

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 
 #include "registry.h"
-#include "table.h"
+#include "results.h"
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -144,80 +144,23 @@ int attn_floor_check(const attn_floor_t *f, char *err, size_t n)
 
 /* ------------------------------------------------------------------ the files */
 
-typedef struct src {
-    attn_table_t t;
-    int c_suite, c_variant, c_backend, c_dtype, c_status, c_reason, c_med, c_device, c_bytes;
-    int ax0, ax1;   /* the axis columns: [ax0, ax1) */
-    char **key;     /* per row: its axis values, normalised, "name=value" joined by '\x1f' */
-} src_t;
-
-static void src_free(src_t *s)
+/* The axes part of a results key (after suite, variant, backend, dtype and device):
+ * "name=value" joined by '\x1f', values normalised (results.h). */
+static const char *axes_of(const char *key)
 {
-    for (int r = 0; s->key && r < s->t.nrows; r++) free(s->key[r]);
-    free(s->key);
-    attn_table_free(&s->t);
+    for (int i = 0; i < 5 && key; i++) key = strchr(key, '\x1f') ? strchr(key, '\x1f') + 1 : NULL;
+    return key ? key : "";
 }
 
-/* "4096" and "4096.0" are one value. */
-static void put_norm(char *buf, size_t n, const char *v)
+/* Which combination of the filter's values row at is: -1 when it fails the filter. */
+static long where_combo(const where_t *w, const attn_results_t *res, attn_rowref_t at)
 {
-    double x;
-    if (number(v, &x)) snprintf(buf, n, "%.17g", x);
-    else snprintf(buf, n, "%s", v);
-}
-
-static int src_load(src_t *s, const char *path, char *err, size_t n)
-{
-    memset(s, 0, sizeof *s);
-    if (attn_table_read(&s->t, path, err, n)) return -1;
-    const char *need[] = {"suite", "variant", "backend", "dtype", "status", "median_ms", "device"};
-    int *at[] = {&s->c_suite, &s->c_variant, &s->c_backend, &s->c_dtype, &s->c_status, &s->c_med,
-                 &s->c_device};
-    for (int i = 0; i < 7; i++)
-        if ((*at[i] = attn_table_col(&s->t, need[i])) < 0) {
-            snprintf(err, n, "%s has no column '%s': not an attnbench results file", path, need[i]);
-            return -1;
-        }
-    s->c_reason = attn_table_col(&s->t, "reason");
-    s->c_bytes = attn_table_col(&s->t, "bytes");
-    s->ax0 = s->c_dtype + 1, s->ax1 = s->c_status;
-    if (s->ax1 < s->ax0) {
-        snprintf(err, n, "%s: column 'status' comes before 'dtype': the axes (between them) "
-                         "cannot be told", path);
-        return -1;
-    }
-    s->key = calloc((size_t)s->t.nrows + 1, sizeof *s->key);
-    if (!s->key) {
-        snprintf(err, n, "%s: out of memory", path);
-        return -1;
-    }
-    for (int r = 0; r < s->t.nrows; r++) {
-        size_t len = 1;
-        for (int c = s->ax0; c < s->ax1; c++) len += strlen(s->t.cols[c]) + 32 + strlen(s->t.rows[r][c]);
-        char *k = s->key[r] = grow(NULL, len, 1), *p = k;
-        *p = 0;
-        for (int c = s->ax0; c < s->ax1; c++) {
-            char v[1024];
-            put_norm(v, sizeof v, s->t.rows[r][c]);
-            p += sprintf(p, "%s%s=%s", c > s->ax0 ? "\x1f" : "", s->t.cols[c], v);
-        }
-    }
-    return 0;
-}
-
-static const char *field(const src_t *s, int row, int col)
-{
-    return col >= 0 ? s->t.rows[row][col] : "";
-}
-
-/* Which combination of the filter's values row r is at: -1 when it fails the filter. */
-static long where_combo(const where_t *w, const src_t *s, int r)
-{
+    const attn_results_file_t *f = &res->f[at.file];
     long idx = 0;
     for (int a = 0; a < w->n; a++) {
-        int c = attn_table_col(&s->t, w->axis[a]);
+        int c = attn_table_col(&f->t, w->axis[a]);
         double x;
-        if (c < s->ax0 || c >= s->ax1 || !number(s->t.rows[r][c], &x)) return -1;
+        if (c < f->ax0 || c >= f->ax1 || !number(attn_results_at(res, at, c), &x)) return -1;
         int k = 0;
         while (k < w->nv[a] && w->v[a][k] != x) k++;
         if (k == w->nv[a]) return -1;
@@ -248,10 +191,11 @@ static void combo_label(const where_t *w, long idx, char *buf, size_t n)
 
 enum { M_NONE, M_TIMED, M_FAIL, M_SKIP };
 
-/* The latest measurement of one side at one (device, case). */
+/* What one side has at one (device, case): its key's winner (results.h). */
 typedef struct meas {
     int kind;
-    int src, row;     /* where it is */
+    attn_rowref_t at;     /* the winner */
+    attn_rowref_t timed;  /* M_FAIL: the earlier timing it came after, or file -1 */
     double ms;
     int untimed;      /* M_NONE: there were ok rows, none of them timed (--check runs) */
 } meas_t;
@@ -274,8 +218,7 @@ typedef struct line {
 } line_t;
 
 typedef struct ctx {
-    src_t *src;
-    int nsrc;
+    attn_results_t res;
     const char *device;  /* --device, or NULL */
     char **devs;         /* device names seen by the floors, in order of appearance */
     int ndev;
@@ -292,22 +235,35 @@ static int intern_dev(ctx_t *c, const char *name)
     return c->ndev++;
 }
 
-static int side_matches(const attn_floor_side_t *sd, const src_t *s, int r)
+static int side_matches(const attn_floor_side_t *sd, const attn_results_t *res, attn_rowref_t at)
 {
-    return sd->variant && !strcmp(field(s, r, s->c_variant), sd->variant) &&
-           (!sd->backend || !strcmp(field(s, r, s->c_backend), sd->backend)) &&
-           (!sd->dtype || !strcmp(field(s, r, s->c_dtype), sd->dtype));
+    const attn_results_file_t *f = &res->f[at.file];
+    return sd->variant && !strcmp(attn_results_at(res, at, f->c_variant), sd->variant) &&
+           (!sd->backend || !strcmp(attn_results_at(res, at, f->c_backend), sd->backend)) &&
+           (!sd->dtype || !strcmp(attn_results_at(res, at, f->c_dtype), sd->dtype));
 }
 
-/* The row's measurement kind: a timed ok row, a fail, a skip; M_NONE for an ok row without a
- * time (a --check run) and any other status. */
-static int meas_kind(const src_t *s, int r, double *ms)
+/* A key's winner as a side's measurement: a timing, a fail (with the timing it came after), a
+ * skip; M_NONE for an ok row without a time (a --check run) and any other status. */
+static meas_t meas_of(const attn_results_t *res, const attn_result_t *k)
 {
-    const char *st = field(s, r, s->c_status);
-    if (!strcmp(st, "ok")) return number(field(s, r, s->c_med), ms) && *ms > 0 ? M_TIMED : M_NONE;
-    if (!strcmp(st, "fail")) return M_FAIL;
-    if (!strcmp(st, "skip")) return M_SKIP;
-    return M_NONE;
+    meas_t m = {.kind = M_NONE, .at = k->win, .timed = {-1, -1}};
+    const attn_row_kind_t kind = attn_results_kind(res, k->win, &m.ms);
+    const char *st = attn_results_at(res, k->win, res->f[k->win.file].c_status);
+    if (kind == ATTN_ROW_TIMED) m.kind = M_TIMED;
+    else if (kind == ATTN_ROW_FAIL) m.kind = M_FAIL, m.timed = k->timed;
+    else if (!strcmp(st, "skip")) m.kind = M_SKIP;
+    else m.untimed = !strcmp(st, "ok");
+    return m;
+}
+
+/* Of two keys of one side at one case (a side that takes any backend or dtype): a measurement
+ * over none, then the later winner. */
+static int replaces(const meas_t *now, const meas_t *was)
+{
+    const int mn = now->kind == M_TIMED || now->kind == M_FAIL, mw = was->kind == M_TIMED || was->kind == M_FAIL;
+    if (was->at.file < 0 || mn != mw) return was->at.file < 0 || mn;
+    return now->at.file != was->at.file ? now->at.file > was->at.file : now->at.row > was->at.row;
 }
 
 static void add_line(ctx_t *c, int floor, int dev, const char *const cells[7], int result)
@@ -323,11 +279,16 @@ static void fmt_ms(char *b, size_t n, double ms) { snprintf(b, n, "%.4g", ms); }
 /* "fused failed: <reason>" etc., the reason cut to a readable length. */
 static void why_not(char *b, size_t n, const ctx_t *c, const meas_t *m, const char *variant)
 {
-    const char *reason = m->kind == M_NONE ? "" : field(&c->src[m->src], m->row, c->src[m->src].c_reason);
+    const attn_results_t *res = &c->res;
+    const char *reason = m->kind == M_NONE || m->at.file < 0 ? "" :
+                         attn_results_at(res, m->at, res->f[m->at.file].c_reason);
     const char *what = m->kind == M_FAIL ? "%s failed" : m->kind == M_SKIP ? "%s skips" :
                        m->untimed ? "no timed %s row (only --check rows)" : "no %s row";
     char head[256];
     snprintf(head, sizeof head, what, variant);
+    if (m->kind == M_FAIL && m->timed.file >= 0)
+        snprintf(head + strlen(head), sizeof head - strlen(head), " after an earlier timing of %s ms",
+                 attn_results_at(res, m->timed, res->f[m->timed.file].c_med));
     if (reason[0]) snprintf(b, n, "%s (%.100s%s)", head, reason, strlen(reason) > 100 ? "..." : "");
     else snprintf(b, n, "%s", head);
 }
@@ -391,165 +352,190 @@ static void case_label(const kase_t *cases, int ncases, int k, const where_t *w,
     }
 }
 
+/* One floor being judged: its filter, its sides, the devices and cases its rows are at. */
+typedef struct fjob {
+    const attn_floor_t *f;
+    int fi, pct;
+    where_t w;
+    long ncombo;
+    const attn_floor_side_t *sides[2];
+    const char *nv, *dv;    /* the numerator's and the other variant's names */
+    char needed[64];
+    int *fdev, nfdev;       /* devices with any row of either side */
+    kase_t *cases;
+    int ncases;
+} fjob_t;
+
+/* The case of key k at device dev (added when new). */
+static kase_t *case_at(fjob_t *j, int dev, const char *axes, long combo)
+{
+    for (int i = 0; i < j->ncases; i++)
+        if (j->cases[i].dev == dev && !strcmp(j->cases[i].key, axes)) return &j->cases[i];
+    j->cases = grow(j->cases, (size_t)j->ncases + 1, sizeof *j->cases);
+    kase_t *ks = &j->cases[j->ncases++];
+    memset(ks, 0, sizeof *ks);
+    ks->dev = dev, ks->key = (char *)axes, ks->combo = combo;
+    for (int s = 0; s < 2; s++) ks->side[s].at.file = ks->side[s].timed.file = -1;
+    return ks;
+}
+
+/* The devices with any row of either side, and the cases that pass the filter, each side's
+ * measurement at each (the winner of its key: results.h). */
+static void collect(ctx_t *c, fjob_t *j)
+{
+    const attn_results_t *res = &c->res;
+    for (int i = 0; i < res->nkeys; i++) {
+        const attn_result_t *k = &res->k[i];
+        const attn_rowref_t at = k->win;
+        const attn_results_file_t *fl = &res->f[at.file];
+        if (strcmp(attn_results_at(res, at, fl->c_suite), j->f->suite)) continue;
+        int side = -1;
+        for (int s = 0; s < 2 && side < 0; s++)
+            if (j->sides[s] && side_matches(j->sides[s], res, at)) side = s;
+        const char *dn = attn_results_at(res, at, fl->c_device);
+        if (side < 0 || !dn[0] || (c->device && !contains_nocase(dn, c->device))) continue;
+        const int dev = intern_dev(c, dn);
+        int seen = 0;
+        for (int d = 0; d < j->nfdev && !seen; d++) seen = j->fdev[d] == dev;
+        if (!seen) {
+            j->fdev = grow(j->fdev, (size_t)j->nfdev + 1, sizeof *j->fdev);
+            j->fdev[j->nfdev++] = dev;
+        }
+        const long combo = where_combo(&j->w, res, at);
+        if (combo < 0) continue;
+        kase_t *ks = case_at(j, dev, axes_of(k->key), combo);
+        const meas_t m = meas_of(res, k);
+        if (replaces(&m, &ks->side[side])) ks->side[side] = m;
+        double by;
+        if (!j->pct) ks->judged = 1;
+        else if (side == 0 && number(attn_results_get(res, at, "bytes"), &by) && by >= j->f->min_bytes)
+            ks->judged = 1;
+    }
+}
+
+/* The numbers of a case with both sides timed: ratio or percentage, and the result. */
+static int judge_numbers(const ctx_t *c, const fjob_t *j, const kase_t *ks, char *vs, size_t nvs,
+                         char *ratio, size_t nr, char *msg, size_t nm)
+{
+    const attn_floor_t *f = j->f;
+    const meas_t *mn = &ks->side[0], *md = &ks->side[1];
+    double got, ceil = NAN;
+    if (j->pct) {
+        const char *p = attn_results_get(&c->res, mn->at, f->pct_column);
+        const int have_col = attn_table_col(&c->res.f[mn->at.file].t, f->pct_column) >= 0;
+        number(attn_results_get(&c->res, mn->at, f->ceiling_column), &ceil);
+        if (isfinite(ceil)) snprintf(vs, nvs, "%.4g %s", ceil, f->ceiling_unit ? f->ceiling_unit : "");
+        if (!number(p, &got)) {
+            snprintf(msg, nm, "%s has no %s (%s)", j->nv, f->pct_column,
+                     have_col ? "the ceiling was not measured" : "no such column in its file");
+            return R_NODATA;
+        }
+        snprintf(ratio, nr, "%.1f%%", got);
+    } else {
+        got = md->ms / mn->ms;
+        snprintf(ratio, nr, "%.3gx", got);
+    }
+    if (got >= f->min * (1 - 1e-12)) return msg[0] = 0, R_PASS;
+    if (j->pct) snprintf(msg, nm, "%.1f%% < %g%% (%.1f points short)", got, f->min, f->min - got);
+    else snprintf(msg, nm, "%.3gx < %gx (%.1f%% short)", got, f->min, (1 - got / f->min) * 100);
+    return R_MISS;
+}
+
+/* One judged case's line. Returns its result. */
+static int judge_case(ctx_t *c, const fjob_t *j, int k, int dev)
+{
+    const kase_t *ks = &j->cases[k];
+    const meas_t *mn = &ks->side[0], *md = &ks->side[1];
+    char label[1024], ms[64] = "-", vs[128] = "-", ratio[64] = "-", msg[512] = "", result[600];
+    case_label(j->cases, j->ncases, k, &j->w, label, sizeof label);
+    if (mn->kind == M_TIMED) fmt_ms(ms, sizeof ms, mn->ms);
+    if (!j->pct && md->kind == M_TIMED) fmt_ms(vs, sizeof vs, md->ms);
+    int res;
+    if (mn->kind != M_TIMED) {
+        res = mn->kind == M_SKIP ? R_NA : R_NODATA;
+        why_not(msg, sizeof msg, c, mn, j->nv);
+    } else if (!j->pct && md->kind != M_TIMED) {
+        res = md->kind == M_SKIP ? R_NA : R_NODATA;
+        why_not(msg, sizeof msg, c, md, j->dv);
+    } else res = judge_numbers(c, j, ks, vs, sizeof vs, ratio, sizeof ratio, msg, sizeof msg);
+    if (res == R_PASS) snprintf(result, sizeof result, "PASS");
+    else snprintf(result, sizeof result, "%s: %s", result_name[res], msg);
+    add_line(c, j->fi, dev, (const char *[]){j->f->name, label, ms, vs, ratio, j->needed, result}, res);
+    return res;
+}
+
+/* The lines of one device: every judged case, listed values no row covers, or why none. */
+static void judge_device(ctx_t *c, fjob_t *j, int dev, unsigned char *covered)
+{
+    const attn_floor_t *f = j->f;
+    char label[1024], result[512];
+    memset(covered, 0, (size_t)j->ncombo);
+    const int first = c->nlines;
+    int judged = 0, small = 0, na = 0;
+    for (int k = 0; k < j->ncases; k++) {
+        if (j->cases[k].dev != dev) continue;
+        covered[j->cases[k].combo] = 1;
+        if (!j->cases[k].judged) {
+            small++;
+            continue;
+        }
+        judged++;
+        na += judge_case(c, j, k, dev) == R_NA;
+    }
+    /* Every case a skip: one line says so. */
+    if (judged > 1 && na == judged) {
+        char keep[512], all[64];
+        snprintf(keep, sizeof keep, "%s", c->lines[first].cell[6]);
+        for (int i = first; i < c->nlines; i++)
+            for (int m = 0; m < 7; m++) free(c->lines[i].cell[m]);
+        c->nlines = first;
+        snprintf(all, sizeof all, "all %d cases", judged);
+        add_line(c, j->fi, dev, (const char *[]){f->name, all, "-", "-", "-", j->needed, keep}, R_NA);
+    }
+    /* Listed values no row covers. */
+    for (long k = 0; k < j->ncombo; k++) {
+        if (covered[k]) continue;
+        combo_label(&j->w, k, label, sizeof label);
+        if (j->pct) snprintf(result, sizeof result, "NO DATA: no %s row", j->nv);
+        else snprintf(result, sizeof result, "NO DATA: no %s or %s row", j->nv, j->dv);
+        add_line(c, j->fi, dev, (const char *[]){f->name, label, "-", "-", "-", j->needed, result}, R_NODATA);
+        judged++;
+    }
+    if (judged) return;
+    if (small)
+        snprintf(result, sizeof result, "NO DATA: no case moves >= %g MiB (%d smaller not judged)",
+                 f->min_bytes / (1 << 20), small);
+    else snprintf(result, sizeof result, "NO DATA: no %s row in the filter", j->nv);
+    add_line(c, j->fi, dev, (const char *[]){f->name, f->where && *f->where ? f->where : "every case",
+                                             "-", "-", "-", j->needed, result}, R_NODATA);
+}
+
 static void judge_floor(ctx_t *c, const attn_floor_t *f, int fi)
 {
-    where_t w;
+    fjob_t j = {.f = f, .fi = fi, .pct = f->kind == ATTN_FLOOR_PCT};
     char msg[512];
-    parse_where(f->where, &w, msg, sizeof msg); /* checked by attn_floor_check */
-    const int pct = f->kind == ATTN_FLOOR_PCT;
-    const attn_floor_side_t *sides[2] = {&f->num, pct ? NULL : &f->den};
-    const long ncombo = where_ncombos(&w);
-
-    /* The devices with any row of either side, and the cases that pass the filter. */
-    int *fdev = NULL, nfdev = 0;
-    kase_t *cases = NULL;
-    int ncases = 0;
-    for (int si = 0; si < c->nsrc; si++) {
-        const src_t *s = &c->src[si];
-        for (int r = 0; r < s->t.nrows; r++) {
-            if (strcmp(field(s, r, s->c_suite), f->suite)) continue;
-            int side = -1;
-            for (int k = 0; k < 2 && side < 0; k++)
-                if (sides[k] && side_matches(sides[k], s, r)) side = k;
-            const char *dn = field(s, r, s->c_device);
-            if (side < 0 || !dn[0] || (c->device && !contains_nocase(dn, c->device))) continue;
-            const int dev = intern_dev(c, dn);
-            int seen = 0;
-            for (int i = 0; i < nfdev && !seen; i++) seen = fdev[i] == dev;
-            if (!seen) {
-                fdev = grow(fdev, (size_t)nfdev + 1, sizeof *fdev);
-                fdev[nfdev++] = dev;
-            }
-            const long combo = where_combo(&w, s, r);
-            if (combo < 0) continue;
-            int k = 0;
-            while (k < ncases && !(cases[k].dev == dev && !strcmp(cases[k].key, s->key[r]))) k++;
-            if (k == ncases) {
-                cases = grow(cases, (size_t)ncases + 1, sizeof *cases);
-                memset(&cases[k], 0, sizeof cases[k]);
-                cases[k].dev = dev, cases[k].key = s->key[r], cases[k].combo = combo;
-                ncases++;
-            }
-            /* Later rows replace earlier ones: files in order, rows in file order. */
-            double ms = 0;
-            const int mk = meas_kind(s, r, &ms);
-            if (mk != M_NONE) cases[k].side[side] = (meas_t){mk, si, r, ms, 0};
-            else if (cases[k].side[side].kind == M_NONE) cases[k].side[side].untimed = 1;
-            if (side == 0 && pct) {
-                double by;
-                if (s->c_bytes >= 0 && number(field(s, r, s->c_bytes), &by) && by >= f->min_bytes)
-                    cases[k].judged = 1;
-            } else if (!pct) cases[k].judged = 1;
-        }
-    }
-
-    const char *nv = f->num.variant, *dv = pct ? "" : f->den.variant;
-    char label[1024], ms[64], vs[128], ratio[64], needed[64], result[512];
-    if (pct) snprintf(needed, sizeof needed, ">= %g%%", f->min);
-    else snprintf(needed, sizeof needed, ">= %gx", f->min);
-    if (!nfdev) {
-        if (pct) snprintf(result, sizeof result, "NO DATA: no %s row of %s%s%s", nv, f->suite,
-                          c->device ? " on a device matching " : "", c->device ? c->device : "");
-        else snprintf(result, sizeof result, "NO DATA: no %s or %s row of %s%s%s", nv, dv, f->suite,
+    parse_where(f->where, &j.w, msg, sizeof msg); /* checked by attn_floor_check */
+    j.sides[0] = &f->num, j.sides[1] = j.pct ? NULL : &f->den;
+    j.ncombo = where_ncombos(&j.w);
+    j.nv = f->num.variant, j.dv = j.pct ? "" : f->den.variant;
+    if (j.pct) snprintf(j.needed, sizeof j.needed, ">= %g%%", f->min);
+    else snprintf(j.needed, sizeof j.needed, ">= %gx", f->min);
+    collect(c, &j);
+    if (!j.nfdev) {
+        char result[512];
+        if (j.pct) snprintf(result, sizeof result, "NO DATA: no %s row of %s%s%s", j.nv, f->suite,
+                            c->device ? " on a device matching " : "", c->device ? c->device : "");
+        else snprintf(result, sizeof result, "NO DATA: no %s or %s row of %s%s%s", j.nv, j.dv, f->suite,
                       c->device ? " on a device matching " : "", c->device ? c->device : "");
         add_line(c, fi, -1, (const char *[]){f->name, f->where && *f->where ? f->where : "every case",
-                                             "-", "-", "-", needed, result}, R_NODATA);
+                                             "-", "-", "-", j.needed, result}, R_NODATA);
     }
-    unsigned char *covered = calloc((size_t)ncombo + 1, 1);
+    unsigned char *covered = calloc((size_t)j.ncombo + 1, 1);
     if (!covered) abort();
-    for (int di = 0; di < nfdev; di++) {
-        const int dev = fdev[di];
-        memset(covered, 0, (size_t)ncombo);
-        const int first = c->nlines;
-        int judged = 0, small = 0, na = 0;
-        for (int k = 0; k < ncases; k++) {
-            kase_t *ks = &cases[k];
-            if (ks->dev != dev) continue;
-            covered[ks->combo] = 1;
-            if (!ks->judged) {
-                small++;
-                continue;
-            }
-            judged++;
-            case_label(cases, ncases, k, &w, label, sizeof label);
-            const meas_t *mn = &ks->side[0], *md = &ks->side[1];
-            int res;
-            snprintf(ms, sizeof ms, "-"), snprintf(vs, sizeof vs, "-"), snprintf(ratio, sizeof ratio, "-");
-            if (mn->kind == M_TIMED) fmt_ms(ms, sizeof ms, mn->ms);
-            if (!pct && md->kind == M_TIMED) fmt_ms(vs, sizeof vs, md->ms);
-            if (mn->kind != M_TIMED) {
-                res = mn->kind == M_SKIP ? R_NA : R_NODATA;
-                why_not(msg, sizeof msg, c, mn, nv);
-            } else if (!pct && md->kind != M_TIMED) {
-                res = md->kind == M_SKIP ? R_NA : R_NODATA;
-                why_not(msg, sizeof msg, c, md, dv);
-            } else {
-                const src_t *s = &c->src[mn->src];
-                double got, ceil = NAN;
-                int have;
-                if (pct) {
-                    const int cp = attn_table_col(&s->t, f->pct_column);
-                    const int cc = attn_table_col(&s->t, f->ceiling_column);
-                    have = cp >= 0 && number(s->t.rows[mn->row][cp], &got);
-                    if (cc >= 0) number(s->t.rows[mn->row][cc], &ceil);
-                    if (isfinite(ceil))
-                        snprintf(vs, sizeof vs, "%.4g %s", ceil, f->ceiling_unit ? f->ceiling_unit : "");
-                    if (have) snprintf(ratio, sizeof ratio, "%.1f%%", got);
-                    else snprintf(msg, sizeof msg, "%s has no %s (%s)", nv, f->pct_column,
-                                  cp < 0 ? "no such column in its file" : "the ceiling was not measured");
-                } else {
-                    got = md->ms / mn->ms;
-                    have = 1;
-                    snprintf(ratio, sizeof ratio, "%.3gx", got);
-                }
-                if (!have) res = R_NODATA;
-                else if (got >= f->min * (1 - 1e-12)) {
-                    res = R_PASS;
-                    msg[0] = 0;
-                } else {
-                    res = R_MISS;
-                    if (pct) snprintf(msg, sizeof msg, "%.1f%% < %g%% (%.1f points short)", got, f->min, f->min - got);
-                    else snprintf(msg, sizeof msg, "%.3gx < %gx (%.1f%% short)", got, f->min,
-                                  (1 - got / f->min) * 100);
-                }
-            }
-            if (res == R_PASS) snprintf(result, sizeof result, "PASS");
-            else snprintf(result, sizeof result, "%s: %s", result_name[res], msg);
-            na += res == R_NA;
-            add_line(c, fi, dev, (const char *[]){f->name, label, ms, vs, ratio, needed, result}, res);
-        }
-        /* Every case a skip: one line says so. */
-        if (judged > 1 && na == judged) {
-            char keep[512];
-            snprintf(keep, sizeof keep, "%s", c->lines[first].cell[6]);
-            for (int i = first; i < c->nlines; i++)
-                for (int j = 0; j < 7; j++) free(c->lines[i].cell[j]);
-            c->nlines = first;
-            char all[64];
-            snprintf(all, sizeof all, "all %d cases", judged);
-            add_line(c, fi, dev, (const char *[]){f->name, all, "-", "-", "-", needed, keep}, R_NA);
-        }
-        /* Listed values no row covers. */
-        for (long k = 0; k < ncombo; k++) {
-            if (covered[k]) continue;
-            combo_label(&w, k, label, sizeof label);
-            if (pct) snprintf(result, sizeof result, "NO DATA: no %s row", nv);
-            else snprintf(result, sizeof result, "NO DATA: no %s or %s row", nv, dv);
-            add_line(c, fi, dev, (const char *[]){f->name, label, "-", "-", "-", needed, result}, R_NODATA);
-            judged++;
-        }
-        if (!judged) {
-            if (small)
-                snprintf(result, sizeof result, "NO DATA: no case moves >= %g MiB (%d smaller not judged)",
-                         f->min_bytes / (1 << 20), small);
-            else snprintf(result, sizeof result, "NO DATA: no %s row in the filter", nv);
-            add_line(c, fi, dev, (const char *[]){f->name, f->where && *f->where ? f->where : "every case",
-                                                  "-", "-", "-", needed, result}, R_NODATA);
-        }
-    }
+    for (int di = 0; di < j.nfdev; di++) judge_device(c, &j, j.fdev[di], covered);
     free(covered);
-    free(cases);
-    free(fdev);
+    free(j.cases);
+    free(j.fdev);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -679,127 +665,154 @@ static int expand(const char *arg, char ***paths, int *np, char *err, size_t n)
     return 0;
 }
 
-int attn_floors_cli(const attn_floor_t *floors, int argc, char **argv, FILE *out, FILE *err)
+#define FLOORS_HELP                                                                              \
+    "usage: attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"                   \
+    "Judges the speed floors (each suite's floors in suites/<name>.c) on the rows of results CSVs (a\n" \
+    "directory: its *.csv files): per floor and case, the numerator's time against\n"              \
+    "the other variant's (a ratio), or its percentage of a measured ceiling, and\n"                \
+    "PASS, MISS (by how much), NO DATA (which row is missing) or N/A (a variant\n"                 \
+    "skips the case). Rows match by suite, device and every axis; of the rows of a\n"              \
+    "case (files in order, rows in file order) the latest measurement counts: a\n"                \
+    "timing or a fail (a --check row or a skip never hides one; a fail after a timing\n"           \
+    "is said so).\n"                                                                               \
+    "  --device SUBSTRING  only rows whose device contains it (any case)\n"                         \
+    "  --markdown FILE     also write the table as Markdown to FILE\n"                              \
+    "Exit status: 0 every floor with data passes and none lacks data, 1 a MISS or\n"               \
+    "a NO DATA, 2 bad usage or an unreadable file.\n"
+
+typedef struct fopts {
+    const char *device, *markdown;
+    char **paths;
+    int npaths;
+} fopts_t;
+
+static void fopts_free(fopts_t *o)
 {
-    const char *device = NULL, *markdown = NULL;
+    for (int j = 0; j < o->npaths; j++) free(o->paths[j]);
+    free(o->paths);
+    o->paths = NULL, o->npaths = 0;
+}
+
+/* The options and files. Returns -1 to go on, else the exit status (0 after --help, 2). */
+static int parse_args(int argc, char **argv, fopts_t *o, FILE *out, FILE *err)
+{
     char msg[2048];
-    char **args = NULL;
-    int nargs = 0;
+    memset(o, 0, sizeof *o);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *eq = strchr(a, '=');
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fprintf(out,
-                    "usage: attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"
-                    "Judges the speed floors (each suite's floors in suites/<name>.c) on the rows of results CSVs (a\n"
-                    "directory: its *.csv files): per floor and case, the numerator's time against\n"
-                    "the other variant's (a ratio), or its percentage of a measured ceiling, and\n"
-                    "PASS, MISS (by how much), NO DATA (which row is missing) or N/A (a variant\n"
-                    "skips the case). Rows match by suite, device and every axis; the latest row\n"
-                    "of a case (files in order, rows in file order) counts.\n"
-                    "  --device SUBSTRING  only rows whose device contains it (any case)\n"
-                    "  --markdown FILE     also write the table as Markdown to FILE\n"
-                    "Exit status: 0 every floor with data passes and none lacks data, 1 a MISS or\n"
-                    "a NO DATA, 2 bad usage or an unreadable file.\n");
-            for (int j = 0; j < nargs; j++) free(args[j]);
-            free(args);
-            return 0;
+            fputs(FLOORS_HELP, out);
+            return fopts_free(o), 0;
         }
         if (!strncmp(a, "--", 2)) {
             char name[32];
             snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-            if (strcmp(name, "--device") && strcmp(name, "--markdown")) {
+            const char *v = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+            if (strcmp(name, "--device") && strcmp(name, "--markdown"))
                 snprintf(msg, sizeof msg, "unknown option '%s'", name);
-                goto bad_usage;
+            else if (!v || !*v) snprintf(msg, sizeof msg, "%s needs a value", name);
+            else {
+                *(strcmp(name, "--device") ? &o->markdown : &o->device) = v;
+                i += !eq;
+                continue;
             }
-            const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v || !*v) {
-                snprintf(msg, sizeof msg, "%s needs a value", name);
-                goto bad_usage;
-            }
-            if (!strcmp(name, "--device")) device = v;
-            else markdown = v;
-            continue;
+            return fopts_free(o), usage(err, msg);
         }
         if (a[0] == '-' && a[1]) {
             snprintf(msg, sizeof msg, "unknown option '%s'", a);
-            goto bad_usage;
+            return fopts_free(o), usage(err, msg);
         }
-        if (expand(a, &args, &nargs, msg, sizeof msg)) goto bad_usage;
+        if (expand(a, &o->paths, &o->npaths, msg, sizeof msg)) return fopts_free(o), usage(err, msg);
     }
-    if (!nargs) {
-        snprintf(msg, sizeof msg, "give at least one results CSV");
-        goto bad_usage;
-    }
-    for (int i = 0; floors[i].name; i++)
-        if (attn_floor_check(&floors[i], msg, sizeof msg)) {
-            fprintf(err, "attnbench floors: bad floor definition: %s\n", msg);
-            for (int j = 0; j < nargs; j++) free(args[j]);
-            free(args);
-            return 2;
+    if (!o->npaths) return usage(err, "give at least one results CSV");
+    return -1;
+}
+
+/* Read the files (results.h: which row of a case counts). 0, or -1 with a message. */
+static int load(ctx_t *c, const fopts_t *o, char *msg, size_t n)
+{
+    memset(c, 0, sizeof *c);
+    c->device = o->device;
+    if (attn_results_load(&c->res, (const char *const *)o->paths, o->npaths, msg, n)) return -1;
+    for (int i = 0; i < c->res.nfiles; i++)
+        if (c->res.f[i].c_device < 0) {
+            snprintf(msg, n, "%s has no column 'device': not an attnbench results file",
+                     c->res.f[i].t.name);
+            return -1;
         }
+    return 0;
+}
 
-    ctx_t c;
-    memset(&c, 0, sizeof c);
-    c.device = device;
-    c.src = calloc((size_t)nargs, sizeof *c.src);
-    if (!c.src) abort();
-    int rc = 2;
-    for (int i = 0; i < nargs; i++) {
-        if (src_load(&c.src[i], args[i], msg, sizeof msg)) {
-            fprintf(err, "attnbench floors: %s\n", msg);
-            c.nsrc = i + 1;
-            goto done;
-        }
-        c.nsrc = i + 1;
-    }
-    FILE *md = NULL;
-    if (markdown && !(md = fopen(markdown, "w"))) {
-        fprintf(err, "attnbench floors: cannot write --markdown '%s': %s\n", markdown, strerror(errno));
-        goto done;
-    }
+static void ctx_free(ctx_t *c)
+{
+    attn_results_free(&c->res);
+    for (int i = 0; i < c->nlines; i++)
+        for (int j = 0; j < 7; j++) free(c->lines[i].cell[j]);
+    free(c->lines);
+    for (int i = 0; i < c->ndev; i++) free(c->devs[i]);
+    free(c->devs);
+}
 
-    for (int i = 0; floors[i].name; i++) judge_floor(&c, &floors[i], i);
-    if (device && !c.ndev)
-        fprintf(err, "attnbench floors: no row of a floor's variants has a device matching '%s'\n", device);
-
+/* The table, legend and summary to out (and md when given). Returns the exit status. */
+static int print_all(const ctx_t *c, const attn_floor_t *floors, const fopts_t *o, FILE *md,
+                     FILE *out, FILE *err)
+{
     int count[4] = {0};
-    for (int i = 0; i < c.nlines; i++) count[c.lines[i].result]++;
-    const int with_dev = c.ndev > 1;
-    if (c.ndev == 1) fprintf(out, "device: %s\n\n", c.devs[0]);
-    print_text(&c, out, with_dev);
+    for (int i = 0; i < c->nlines; i++) count[c->lines[i].result]++;
+    const int with_dev = c->ndev > 1;
+    if (c->ndev == 1) fprintf(out, "device: %s\n\n", c->devs[0]);
+    print_text(c, out, with_dev);
     print_legend(floors, out, 0);
     char summary[256];
     snprintf(summary, sizeof summary, "%d PASS, %d MISS, %d NO DATA, %d N/A (%d file%s)", count[R_PASS],
-             count[R_MISS], count[R_NODATA], count[R_NA], nargs, nargs == 1 ? "" : "s");
+             count[R_MISS], count[R_NODATA], count[R_NA], o->npaths, o->npaths == 1 ? "" : "s");
     fprintf(out, "\nsummary: %s\n", summary);
-    rc = count[R_MISS] || count[R_NODATA] ? 1 : 0;
+    if (c->res.nlate_fail)
+        fprintf(out, "note: %d case%s of the files fail after an earlier timing (the failure counts)\n",
+                c->res.nlate_fail, c->res.nlate_fail == 1 ? "" : "s");
+    int rc = count[R_MISS] || count[R_NODATA] ? 1 : 0;
     if (md) {
-        if (c.ndev == 1) fprintf(md, "Device: %s\n\n", c.devs[0]);
-        print_markdown(&c, md, with_dev);
+        if (c->ndev == 1) fprintf(md, "Device: %s\n\n", c->devs[0]);
+        print_markdown(c, md, with_dev);
         print_legend(floors, md, 1);
         fprintf(md, "\n%s\n", summary);
         if (fclose(md)) {
-            fprintf(err, "attnbench floors: writing '%s' failed: %s\n", markdown, strerror(errno));
+            fprintf(err, "attnbench floors: writing '%s' failed: %s\n", o->markdown, strerror(errno));
             rc = 2;
-        } else fprintf(out, "markdown: %s\n", markdown);
+        } else fprintf(out, "markdown: %s\n", o->markdown);
     }
     fflush(out);
-done:
-    for (int i = 0; i < c.nsrc; i++) src_free(&c.src[i]);
-    free(c.src);
-    for (int i = 0; i < c.nlines; i++)
-        for (int j = 0; j < 7; j++) free(c.lines[i].cell[j]);
-    free(c.lines);
-    for (int i = 0; i < c.ndev; i++) free(c.devs[i]);
-    free(c.devs);
-    for (int j = 0; j < nargs; j++) free(args[j]);
-    free(args);
     return rc;
+}
 
-bad_usage:
-    for (int j = 0; j < nargs; j++) free(args[j]);
-    free(args);
-    return usage(err, msg);
+int attn_floors_cli(const attn_floor_t *floors, int argc, char **argv, FILE *out, FILE *err)
+{
+    fopts_t o;
+    int rc = parse_args(argc, argv, &o, out, err);
+    if (rc >= 0) return rc;
+    char msg[2048];
+    for (int i = 0; floors[i].name; i++)
+        if (attn_floor_check(&floors[i], msg, sizeof msg)) {
+            fprintf(err, "attnbench floors: bad floor definition: %s\n", msg);
+            fopts_free(&o);
+            return 2;
+        }
+    ctx_t c;
+    FILE *md = NULL;
+    rc = 2;
+    if (load(&c, &o, msg, sizeof msg)) fprintf(err, "attnbench floors: %s\n", msg);
+    else if (o.markdown && !(md = fopen(o.markdown, "w")))
+        fprintf(err, "attnbench floors: cannot write --markdown '%s': %s\n", o.markdown, strerror(errno));
+    else {
+        for (int i = 0; floors[i].name; i++) judge_floor(&c, &floors[i], i);
+        if (o.device && !c.ndev)
+            fprintf(err, "attnbench floors: no row of a floor's variants has a device matching '%s'\n",
+                    o.device);
+        rc = print_all(&c, floors, &o, md, out, err);
+    }
+    ctx_free(&c);
+    fopts_free(&o);
+    return rc;
 }
 
 attn_floor_t *attn_floors_all(void)

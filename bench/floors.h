@@ -12,11 +12,12 @@
  * axes are the columns between `dtype` and `status`). A side's rows are those of the floor's
  * suite with the side's variant, backend and dtype (NULL: any) and a device. Two rows are the
  * same case when suite, device and every axis value agree (axis values compared as numbers when
- * they are numbers). Of a side's rows at one case the latest measurement decides (files in the
- * order given, rows in file order; a row that is ok but untimed, from a --check run, is not a
- * measurement): ok with a median → its time; fail → no data (the reason is shown); skip → the
- * case is not applicable (n/a, the reason is shown). Rows with an empty device (a GPU variant
- * on a machine without one) match no device.
+ * they are numbers). Of a side's rows at one case the winner of results.h decides (the one rule
+ * compare and plots use: files in the order given, rows in file order, the latest measurement,
+ * a timing or a fail; a --check row or a skip never hides one): ok with a median → its time;
+ * fail → no data (the reason is shown, and "after an earlier timing of X ms" when it follows
+ * one); skip, with no measurement → the case is not applicable (n/a, the reason is shown).
+ * Rows with an empty device (a GPU variant on a machine without one) match no device.
  *
  * Cases judged, per device that has any row of either side of the floor: every case of either
  * side that passes the filter (and, for ATTN_FLOOR_PCT, moves at least min_bytes by the row's

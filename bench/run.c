@@ -345,8 +345,8 @@ static void render_plots(const attn_suite_t *s, const char *csv)
     fprintf(stderr, "rendering plots of %s:\n", csv);
     const int st = attn_plots_render(csv, outdir, s->plot_axis, s->plot_panels);
     if (st)
-        fprintf(stderr, "attnbench: rendering plots failed (plots/render.sh '%s' '%s' '%s' '%s': exit "
-                        "status %d)\n", csv, outdir, s->plot_axis, s->plot_panels ? s->plot_panels : "", st);
+        fprintf(stderr, "attnbench: rendering plots failed (attnbench plots --out '%s' '%s': exit "
+                        "status %d)\n", outdir, csv, st);
 }
 
 /* Close the outputs, render a sweep's plots, print the totals; the exit status. */

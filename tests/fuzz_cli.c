@@ -20,7 +20,7 @@
 
 #include "cli.h"
 #include "registry.h"
-#include "table.h"
+#include "results.h"
 
 enum { MAX_ARGS = 64 };
 

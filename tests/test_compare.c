@@ -250,6 +250,21 @@ Test(binary, repeated_rows_use_the_last_timed, .init = setup, .fini = teardown)
     free(out), free(b), free(n), free(h);
 }
 
+/* The one rule (results.h): a fail after a timing in NEW counts, and the line says so. */
+Test(binary, a_fail_after_a_timing_is_reported, .init = setup, .fini = teardown)
+{
+    char *h = header_of("mhsa");
+    const spec_t base[] = {{"naive", 128, "ok", 20, 1.0, 0.01}};
+    const spec_t nw[] = {{"naive", 128, "ok", 20, 1.0, 0.01}, {"naive", 128, "fail", 0, 0, 0}};
+    char *b = write_csv("b.csv", h, base, 1), *n = write_csv("n.csv", h, nw, 2), *out;
+    int rc = compare((const char *[]){b, n, "--fail-above", "5", NULL}, &out);
+    cr_expect_eq(rc, 1, "%s", out);
+    expect_verdict(out, "naive", "FAILS");
+    cr_expect(strstr(out, "fail after an earlier timing of 1 ms"), "%s", out);
+    cr_expect(strstr(out, "1 cases fail after an earlier timing"), "%s", out);
+    free(out), free(b), free(n), free(h);
+}
+
 /* Bad input: exit 2 and a message naming what is wrong. */
 Test(binary, bad_input_exits_2_naming_it, .init = setup, .fini = teardown)
 {

@@ -354,6 +354,30 @@ Test(speedup, the_latest_row_of_a_case_wins, .init = setup, .fini = teardown)
     free(a), free(f), free(s), free(p);
 }
 
+/* The one rule (results.h): a fail after a timing counts, and says so; a skip after a timing
+ * does not hide it. */
+Test(speedup, a_fail_after_a_timing_counts_and_says_so, .init = setup, .fini = teardown)
+{
+    const spec_t late_fail[] = {FUSED(CASE_4K, 1.2, H100),
+                                {"fused", "gpu", "bf16", CASE_4K, "fail", 0, H100, 1e9, -1},
+                                FLASHROW(CASE_4K, 1.3, H100)};
+    char *a = write_csv("a.csv", "mhsa", late_fail, 3), *out, *err;
+    int rc = judge(FLASH, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 1, "%s", out);
+    expect_line(out, (const char *[]){"t-fused/flash", "NO DATA", "fused failed after an earlier timing of 1.2 ms",
+                                      NULL});
+    cr_expect(strstr(out, "1 case of the files fail after an earlier timing"), "%s", out);
+    free(out), free(err), free(a);
+    const spec_t late_skip[] = {FUSED(CASE_4K, 1.2, H100),
+                                {"fused", "gpu", "bf16", CASE_4K, "skip", 0, H100, 1e9, -1},
+                                FLASHROW(CASE_4K, 1.3, H100)};
+    a = write_csv("b.csv", "mhsa", late_skip, 3);
+    rc = judge(FLASH, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 0, "%s", out);
+    expect_line(out, (const char *[]){"t-fused/flash", "1.08x", "PASS", NULL});
+    free(out), free(err), free(a);
+}
+
 Test(speedup, listed_values_without_rows_are_no_data, .init = setup, .fini = teardown)
 {
     const attn_floor_t two[] = {

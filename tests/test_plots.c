@@ -1,9 +1,11 @@
-/* The pictures: plots/render.sh on constructed CSVs (the bandwidth picture is drawn from the gbps
- * column, the measured ceilings become labelled lines, peer rows are series of their own, drawn
- * dashed; CSVs from before the ceiling columns still render), and `attnbench plots` through the
- * real binary (two CSVs combined and drawn, the suite's plot axis and panels passed on, one file
- * of two suites, every bad input exiting 2 with a message that names it, a failed rendering
- * exiting 1). The gnuplot scripts are read back (RENDER_KEEP_TMP keeps them). */
+/* The pictures: plots/render.sh (a shorthand for `attnbench plots --x --panels`) on constructed
+ * CSVs (the bandwidth picture is drawn from the gbps column, the measured ceilings become
+ * labelled lines, peer rows are series of their own, drawn dashed; CSVs from before the ceiling
+ * columns still render; of repeated rows the one rule of bench/results.h decides what is drawn),
+ * and `attnbench plots` through the real binary (two CSVs combined and drawn, the suite's plot
+ * axis and panels from the registry, one file of two suites, every bad input exiting 2 with a
+ * message that names it, a failed rendering exiting 1). The gnuplot scripts and data files are
+ * read back (RENDER_KEEP_TMP / ATTNBENCH_PLOTS_KEEP keep them). */
 #include <criterion/criterion.h>
 #include <glob.h>
 #include <stddef.h>
@@ -23,7 +25,7 @@ static char *dir;
 static void setup(void)
 {
     dir = tst_tmpdir("plots");
-    setenv("TMPDIR", dir, 1); /* render.sh's kept temporaries land here, removed with it */
+    setenv("TMPDIR", dir, 1); /* kept temporaries land here, removed with it */
 }
 static void teardown(void)
 {
@@ -134,6 +136,18 @@ static const char *bash_path(void)
     return access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/usr/bin/bash";
 }
 
+#define KEPT "attnbench plots: kept "
+
+/* The directory of the scripts named by the last "kept" line of out (malloc'd), or NULL. */
+static char *kept_dir(const char *out)
+{
+    const char *k = NULL;
+    for (const char *p = out; p && (p = strstr(p, KEPT)); p += strlen(KEPT)) k = p;
+    if (!k) return NULL;
+    k += strlen(KEPT);
+    return strndup(k, strcspn(k, "\n"));
+}
+
 /* plots/render.sh csv outdir axis panels with RENDER_KEEP_TMP=1; *kept gets the directory of
  * its scripts (malloc'd) when it printed one. Returns the exit status; output in *out. */
 static int render(const char *csv, const char *outdir, const char *axis, const char *panels,
@@ -144,12 +158,7 @@ static int render(const char *csv, const char *outdir, const char *axis, const c
                      (const char *[]){ATTN_SOURCE_ROOT "/plots/render.sh", csv, outdir, axis, panels, NULL},
                      out);
     unsetenv("RENDER_KEEP_TMP");
-    *kept = NULL;
-    const char *k = *out ? strstr(*out, "render.sh: kept ") : NULL;
-    if (k) {
-        k += strlen("render.sh: kept ");
-        *kept = strndup(k, strcspn(k, "\n"));
-    }
+    *kept = kept_dir(*out);
     return rc;
 }
 
@@ -217,7 +226,7 @@ static char *data_of(const char *kept, int k)
     return all;
 }
 
-/* ------------------------------------------------------------------ render.sh */
+/* ------------------------------------------------------------------ the pictures */
 
 Test(render, bandwidth_picture_from_gbps, .init = setup, .fini = teardown)
 {
@@ -335,6 +344,37 @@ Test(render, csv_without_new_columns_still_renders, .init = setup, .fini = teard
     free(bw), free(tp), free(kept), free(out), free(csv), free(od), free(old), free(h);
 }
 
+/* Repeated rows of one case: the rule of bench/results.h (the latest measurement: a timing or a
+ * fail), the same one compare and floors use. */
+Test(render, repeated_rows_follow_the_one_rule, .init = setup, .fini = teardown)
+{
+    NEED_GNUPLOT();
+    char *h = header_of("mhsa"), *out, *kept, *od = tst_path(dir, "out");
+#define ROW(N, rest) "suite=mhsa;variant=fused;backend=gpu;dtype=bf16;N=" #N ";tolerance=0.015;" DEV ";" rest
+    char *csv = write_csv("rep.csv", h, (const char *[]){
+        /* N=1024: timed twice, then a --check row (no time): the later timing and its errors */
+        ROW(1024, "median_ms=2;tflops=100;gbps=400;rel_l2_err=1e-3;max_abs_err=1e-4"),
+        ROW(1024, "median_ms=1;tflops=200;gbps=800;rel_l2_err=2e-3;max_abs_err=2e-4"),
+        ROW(1024, "rel_l2_err=9e-3;max_abs_err=9e-4"),
+        /* N=4096: timed, then a skip: the timing */
+        ROW(4096, "median_ms=4;tflops=300;gbps=900;rel_l2_err=3e-3;max_abs_err=3e-4"),
+        ROW(4096, "status=skip;reason=not enough device memory"),
+        /* N=8192: timed, then a fail: the failure (circled), no timing, and a warning */
+        ROW(8192, "median_ms=8;tflops=350;gbps=950;rel_l2_err=4e-3;max_abs_err=4e-4"),
+        ROW(8192, "status=fail;reason=mismatch;rel_l2_err=0.5;max_abs_err=0.1"), NULL});
+#undef ROW
+    int rc = render(csv, od, "N", "", &out, &kept);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_not_null(kept, "%s", out);
+    char *tp = data_of(kept, 1), *er = data_of(kept, 3);
+    cr_expect(strstr(tp, "1024 200\n") && strstr(tp, "4096 300\n") && !strstr(tp, "8192"),
+              "throughput: the latest timing; none after a fail:\n%s", tp);
+    cr_expect(strstr(er, "1024 0.002\n") && strstr(er, "4096 0.003\n") && strstr(er, "8192 0.5\n"),
+              "error: the winner's values:\n%s", er);
+    cr_expect(strstr(out, "1 case(s) fail after an earlier timing"), "no warning:\n%s", out);
+    free(tp), free(er), free(kept), free(out), free(csv), free(od), free(h);
+}
+
 /* ------------------------------------------------------------------ attnbench plots */
 
 static int plots(const char *const *args, char **out)
@@ -399,53 +439,69 @@ Test(plots_cmd, two_csvs_combined_and_drawn, .init = setup, .fini = teardown)
     free(out), free(comb), free(od1), free(od), free(a), free(b), free(h);
 }
 
-/* A render.sh that records its arguments and exits with $FAKE_RC: what plots passes on. */
-static char *fake_render(void)
+/* A stand-in gnuplot that exits 3, first in PATH (malloc'd: the old PATH, to restore). */
+static char *failing_gnuplot(void)
 {
-    char *fd = tst_path(dir, "fakeplots");
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", fd);
+    char *fd = tst_path(dir, "fakebin"), cmd[8192];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && printf '#!/bin/sh\\nexit 3\\n' > '%s/gnuplot' && "
+                              "chmod +x '%s/gnuplot'", fd, fd, fd);
     cr_assert_eq(system(cmd), 0);
-    char *sh = tst_path(fd, "render.sh");
-    const char *body = "printf '%s|%s|%s\\n' \"$3\" \"$4\" \"$(head -1 \"$1\" | cut -d, -f1)\" >> \"$FAKE_LOG\"\n"
-                       "awk -F, 'NR > 1 { print $1 }' \"$1\" | sort -u | tr '\\n' ' ' >> \"$FAKE_LOG\"\n"
-                       "echo >> \"$FAKE_LOG\"\n"
-                       "exit \"${FAKE_RC:-0}\"\n";
-    tst_write_file(sh, body, strlen(body));
-    free(sh);
-    return fd;
+    char *old = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    snprintf(cmd, sizeof cmd, "%s:%s", fd, old);
+    setenv("PATH", cmd, 1);
+    free(fd);
+    return old;
 }
 
 Test(plots_cmd, suite_axes_from_the_registry, .init = setup, .fini = teardown)
 {
-    char *fd = fake_render(), *log = tst_path(dir, "fake.log"), *out;
-    setenv("ATTNBENCH_PLOTS", fd, 1);
-    setenv("FAKE_LOG", log, 1);
+    NEED_GNUPLOT();
+    char *out, *od = tst_path(dir, "pics");
     /* sge and shuffle have the same axes, so one file may hold both */
     char *h = header_of("sge");
     char *one = write_csv("mix.csv", h, (const char *[]){
-        "suite=sge;variant=cpu-f32;backend=cpu;dtype=f32;H=7", "suite=shuffle;variant=cpu-f32;backend=cpu;dtype=f32;H=7",
-        "suite=sge;variant=cpu-f32;backend=cpu;dtype=f32;H=14", NULL});
-    int rc = plots((const char *[]){one, NULL}, &out);
+        "suite=sge;variant=cpu-f32;backend=cpu;dtype=f32;H=7;median_ms=1;tflops=1",
+        "suite=shuffle;variant=cpu-f32;backend=cpu;dtype=f32;H=7;median_ms=2;tflops=2",
+        "suite=sge;variant=cpu-f32;backend=cpu;dtype=f32;H=14;median_ms=3;tflops=3", NULL});
+    setenv("ATTNBENCH_PLOTS_KEEP", "1", 1);
+    int rc = plots((const char *[]){"--out", od, one, NULL}, &out);
+    unsetenv("ATTNBENCH_PLOTS_KEEP");
     cr_assert_eq(rc, 0, "%s", out);
-    char *got = tst_read_file(log, NULL);
-    const attn_suite_t *sge = tst_suite("sge"), *shuf = tst_suite("shuffle");
-    char want[512];
-    snprintf(want, sizeof want, "%s|%s|suite\nsge \n%s|%s|suite\nshuffle \n", sge->plot_axis,
-             sge->plot_panels ? sge->plot_panels : "", shuf->plot_axis,
-             shuf->plot_panels ? shuf->plot_panels : "");
-    cr_expect_str_eq(got ? got : "", want, "each suite alone with its own axis and panels");
-    free(got), free(out);
-    unlink(log);
+    expect_pictures(od, "sge", out);
+    expect_pictures(od, "shuffle", out);
+    /* each suite alone, with its own axis and panels */
+    const char *names[] = {"sge", "shuffle"};
+    const char *p = out;
+    for (int i = 0; i < 2; i++) {
+        const attn_suite_t *s = tst_suite(names[i]);
+        char want[512];
+        snprintf(want, sizeof want, "rendering suite %s (x: %s, panels: %s)", names[i], s->plot_axis,
+                 s->plot_panels && *s->plot_panels ? s->plot_panels : "none");
+        cr_expect(strstr(out, want), "want '%s':\n%s", want, out);
+        const char *k = p ? strstr(p, KEPT) : NULL;
+        cr_assert_not_null(k, "%s", out);
+        k += strlen(KEPT);
+        char *kept = strndup(k, strcspn(k, "\n")), *gp = script(kept, 1);
+        p = k;
+        snprintf(want, sizeof want, "attnbench %s: throughput", names[i]);
+        cr_expect(strstr(gp, want), "suite %s: %s", names[i], gp);
+        snprintf(want, sizeof want, "x: %s", s->plot_axis);
+        cr_expect(strstr(gp, want), "suite %s: x is not %s:\n%s", names[i], s->plot_axis, gp);
+        char *tp = data_of(kept, 1);
+        cr_expect(i ? !strcmp(tp, "7 2\n") : strstr(tp, "7 1\n") && strstr(tp, "14 3\n"),
+                  "suite %s drew another suite's rows:\n%s", names[i], tp);
+        free(tp), free(gp), free(kept);
+    }
+    free(out);
 
     /* rendering fails: exit 1, and the other suites are still drawn */
-    setenv("FAKE_RC", "3", 1);
-    rc = plots((const char *[]){one, NULL}, &out);
+    char *path = failing_gnuplot();
+    rc = plots((const char *[]){"--out", od, one, NULL}, &out);
+    setenv("PATH", path, 1);
     cr_expect_eq(rc, 1, "%s", out);
     cr_expect(strstr(out, "rendering suite sge failed") && strstr(out, "rendering suite shuffle failed"),
               "%s", out);
-    unsetenv("FAKE_RC");
-    free(out), free(one), free(h), free(log), free(fd);
+    free(path), free(out), free(one), free(h), free(od);
 }
 
 Test(plots_cmd, bad_input_exits_2_naming_it, .init = setup, .fini = teardown)

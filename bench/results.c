@@ -1,6 +1,7 @@
-#include "table.h"
+#include "results.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,4 +241,193 @@ int attn_table_same_schema(const attn_table_t *a, const attn_table_t *b, char *e
                  a->name, b->name, i + 1, a->cols[i], b->cols[i]);
     }
     return -1;
+}
+
+/* ------------------------------------------------------------------ which row wins */
+
+/* s parsed whole as a finite number. */
+static int as_number(const char *s, double *x)
+{
+    if (!s || !*s) return 0;
+    char *e;
+    errno = 0;
+    *x = strtod(s, &e);
+    return !*e && !errno && isfinite(*x);
+}
+
+const char *attn_results_at(const attn_results_t *r, attn_rowref_t at, int c)
+{
+    if (at.file < 0 || c < 0) return "";
+    return r->f[at.file].t.rows[at.row][c];
+}
+
+const char *attn_results_get(const attn_results_t *r, attn_rowref_t at, const char *col)
+{
+    if (at.file < 0) return "";
+    return attn_results_at(r, at, attn_table_col(&r->f[at.file].t, col));
+}
+
+attn_row_kind_t attn_results_kind(const attn_results_t *r, attn_rowref_t at, double *ms)
+{
+    const attn_results_file_t *f = &r->f[at.file];
+    const char *st = f->t.rows[at.row][f->c_status];
+    double x = 0;
+    if (!strcmp(st, "fail")) return ATTN_ROW_FAIL;
+    if (strcmp(st, "ok") || !as_number(f->t.rows[at.row][f->c_med], &x) || !(x > 0)) return ATTN_ROW_NONE;
+    if (ms) *ms = x;
+    return ATTN_ROW_TIMED;
+}
+
+int attn_results_failed_after_timing(const attn_result_t *k)
+{
+    return k->timed.file >= 0 && (k->timed.file != k->win.file || k->timed.row != k->win.row);
+}
+
+/* Open one file and find its standard columns. */
+static int load_file(attn_results_file_t *f, const char *path, char *err, size_t en)
+{
+    if (attn_table_read(&f->t, path, err, en)) return -1;
+    const char *need[] = {"suite", "variant", "backend", "dtype", "status", "median_ms"};
+    int *at[] = {&f->c_suite, &f->c_variant, &f->c_backend, &f->c_dtype, &f->c_status, &f->c_med};
+    char missing[256] = "";
+    for (int i = 0; i < 6; i++)
+        if ((*at[i] = attn_table_col(&f->t, need[i])) < 0)
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s'%s'",
+                     missing[0] ? ", " : "", need[i]);
+    if (missing[0]) {
+        snprintf(err, en, "%s has no column %s: not an attnbench results CSV", path, missing);
+        return -1;
+    }
+    f->c_reason = attn_table_col(&f->t, "reason");
+    f->c_device = attn_table_col(&f->t, "device");
+    f->ax0 = f->c_dtype + 1, f->ax1 = f->c_status;
+    if (f->ax1 < f->ax0) {
+        snprintf(err, en, "%s: column 'status' comes before 'dtype': the axes (between them) "
+                          "cannot be told", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The key of row `row` of file f (malloc'd), or NULL when out of memory. */
+static char *row_key(const attn_results_file_t *f, int row)
+{
+    char **v = f->t.rows[row];
+    const int lead[] = {f->c_suite, f->c_variant, f->c_backend, f->c_dtype, f->c_device};
+    size_t len = 1;
+    for (int i = 0; i < 5; i++) len += (lead[i] >= 0 ? strlen(v[lead[i]]) : 0) + 1;
+    for (int c = f->ax0; c < f->ax1; c++) len += strlen(f->t.cols[c]) + strlen(v[c]) + 32;
+    char *k = malloc(len), *p = k;
+    if (!k) return NULL;
+    for (int i = 0; i < 5; i++) p += sprintf(p, "%s\x1f", lead[i] >= 0 ? v[lead[i]] : "");
+    for (int c = f->ax0; c < f->ax1; c++) {
+        double x;
+        if (as_number(v[c], &x)) p += sprintf(p, "%s=%.17g\x1f", f->t.cols[c], x);
+        else p += sprintf(p, "%s=%s\x1f", f->t.cols[c], v[c]);
+    }
+    return k;
+}
+
+typedef struct slot {
+    char *key;
+    attn_rowref_t at;   /* (file, row): the order of rows */
+} slot_t;
+
+static int before(attn_rowref_t a, attn_rowref_t b)
+{
+    return a.file != b.file ? a.file < b.file : a.row < b.row;
+}
+
+static int by_key_then_order(const void *a, const void *b)
+{
+    const slot_t *x = a, *y = b;
+    const int c = strcmp(x->key, y->key);
+    return c ? c : before(x->at, y->at) ? -1 : before(y->at, x->at);
+}
+
+static int by_first(const void *a, const void *b)
+{
+    const attn_result_t *x = a, *y = b;
+    return before(x->first, y->first) ? -1 : before(y->first, x->first);
+}
+
+/* The winner of the rows s[0..n) of one key, in order (the rule in results.h). */
+static attn_result_t decide(const attn_results_t *r, const slot_t *s, int n)
+{
+    attn_result_t k = {.win = {-1, -1}, .timed = {-1, -1}, .first = s[0].at, .nrows = n};
+    for (int i = 0; i < n; i++) {
+        const attn_row_kind_t kind = attn_results_kind(r, s[i].at, NULL);
+        if (kind == ATTN_ROW_TIMED) k.timed = s[i].at;
+        if (kind != ATTN_ROW_NONE) k.win = s[i].at;
+    }
+    if (k.win.file < 0) k.win = s[n - 1].at;
+    return k;
+}
+
+/* Group every row by key and decide each key. */
+static int index_keys(attn_results_t *r, char *err, size_t en)
+{
+    size_t total = 0;
+    for (int i = 0; i < r->nfiles; i++) total += (size_t)r->f[i].t.nrows;
+    slot_t *s = calloc(total + 1, sizeof *s);
+    r->k = calloc(total + 1, sizeof *r->k);
+    size_t m = 0;
+    int rc = -1;
+    if (!s || !r->k) goto oom;
+    for (int i = 0; i < r->nfiles; i++)
+        for (int row = 0; row < r->f[i].t.nrows; row++, m++) {
+            s[m].at = (attn_rowref_t){i, row};
+            if (!(s[m].key = row_key(&r->f[i], row))) goto oom;
+        }
+    qsort(s, total, sizeof *s, by_key_then_order);
+    for (size_t i = 0; i < total;) {
+        size_t j = i + 1;
+        while (j < total && !strcmp(s[j].key, s[i].key)) j++;
+        attn_result_t k = decide(r, s + i, (int)(j - i));
+        k.key = s[i].key, s[i].key = NULL; /* the key's string moves to the result */
+        r->ndup += (int)(j - i) - 1;
+        r->nlate_fail += attn_results_failed_after_timing(&k);
+        r->k[r->nkeys++] = k;
+        i = j;
+    }
+    qsort(r->k, (size_t)r->nkeys, sizeof *r->k, by_first);
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, en, "out of memory");
+done:
+    for (size_t i = 0; s && i < total; i++) free(s[i].key);
+    free(s);
+    return rc;
+}
+
+int attn_results_load(attn_results_t *r, const char *const *paths, int n, char *err, size_t en)
+{
+    memset(r, 0, sizeof *r);
+    r->f = calloc((size_t)n + 1, sizeof *r->f);
+    if (!r->f) {
+        snprintf(err, en, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        r->nfiles = i + 1;
+        if (load_file(&r->f[i], paths[i], err, en)) {
+            attn_results_free(r);
+            return -1;
+        }
+    }
+    if (index_keys(r, err, en)) {
+        attn_results_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+void attn_results_free(attn_results_t *r)
+{
+    for (int i = 0; i < r->nfiles; i++) attn_table_free(&r->f[i].t);
+    for (int i = 0; i < r->nkeys; i++) free(r->k[i].key);
+    free(r->f);
+    free(r->k);
+    memset(r, 0, sizeof *r);
 }
