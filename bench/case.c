@@ -141,7 +141,7 @@ static double device_bytes(const attn_case_t *c, const attn_suite_t *is, const a
 
 void attn_room_init(attn_room_t *room)
 {
-    room->host_avail = (double)sysconf(_SC_AVPHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    room->host_avail = attn_host_mem_available(); /* MemAvailable, not MemFree */
     room->dev_known = -1;
     room->dev_free = room->dev_total = 0;
 }

@@ -667,6 +667,7 @@ static int expand(const char *arg, char ***paths, int *np, char *err, size_t n)
 
 #define FLOORS_HELP                                                                              \
     "usage: attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"                   \
+    "       attnbench floors --cases\n"                                                            \
     "Judges the speed floors (each suite's floors in suites/<name>.c) on the rows of results CSVs (a\n" \
     "directory: its *.csv files): per floor and case, the numerator's time against\n"              \
     "the other variant's (a ratio), or its percentage of a measured ceiling, and\n"                \
@@ -677,10 +678,15 @@ static int expand(const char *arg, char ***paths, int *np, char *err, size_t n)
     "is said so).\n"                                                                               \
     "  --device SUBSTRING  only rows whose device contains it (any case)\n"                         \
     "  --markdown FILE     also write the table as Markdown to FILE\n"                              \
+    "  --cases             print the cases the floors judge, for timing them: one line\n"         \
+    "                      per suite and case, SUITE TAB SHAPE (a --shape value) TAB\n"           \
+    "                      our variants (a --variant regex) TAB the peers' (a regex, or\n"        \
+    "                      empty); floors over every case (no where) list none\n"                  \
     "Exit status: 0 every floor with data passes and none lacks data, 1 a MISS or\n"               \
     "a NO DATA, 2 bad usage or an unreadable file.\n"
 
 typedef struct fopts {
+    int cases;
     const char *device, *markdown;
     char **paths;
     int npaths;
@@ -704,6 +710,10 @@ static int parse_args(int argc, char **argv, fopts_t *o, FILE *out, FILE *err)
             fputs(FLOORS_HELP, out);
             return fopts_free(o), 0;
         }
+        if (!strcmp(a, "--cases")) {
+            o->cases = 1;
+            continue;
+        }
         if (!strncmp(a, "--", 2)) {
             char name[32];
             snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
@@ -724,8 +734,90 @@ static int parse_args(int argc, char **argv, fopts_t *o, FILE *out, FILE *err)
         }
         if (expand(a, &o->paths, &o->npaths, msg, sizeof msg)) return fopts_free(o), usage(err, msg);
     }
-    if (!o->npaths) return usage(err, "give at least one results CSV");
+    if (!o->npaths && !o->cases) return usage(err, "give at least one results CSV");
+    if (o->npaths && o->cases) return fopts_free(o), usage(err, "--cases takes no results CSV");
     return -1;
+}
+
+/* ------------------------------------------------------------------ --cases */
+
+#define MAX_CASES 1024
+
+typedef struct fcase {
+    const char *suite;
+    char shape[512];
+    char ours[256], peers[256]; /* "a|b" alternatives */
+} fcase_t;
+
+/* Add variant v to the alternatives list (no repeats). */
+static void add_alt(char *list, size_t n, const char *v)
+{
+    char pad[300];
+    snprintf(pad, sizeof pad, "|%s|", v);
+    char have[300];
+    snprintf(have, sizeof have, "|%s|", list);
+    if (strstr(have, pad)) return;
+    const size_t l = strlen(list);
+    snprintf(list + l, n - l, "%s%s", l ? "|" : "", v);
+}
+
+static void add_side(fcase_t *c, const attn_floor_side_t *side)
+{
+    if (!side->variant) return;
+    const int peer = side->backend && !strcmp(side->backend, "peer");
+    if (peer) add_alt(c->peers, sizeof c->peers, side->variant);
+    else add_alt(c->ours, sizeof c->ours, side->variant);
+}
+
+/* Every combination of floor f's listed values as a --shape value, merged into cases. */
+static int floor_cases(const attn_floor_t *f, fcase_t *cases, int *ncases, char *err, size_t n)
+{
+    where_t w;
+    if (parse_where(f->where, &w, err, n)) return -1;
+    if (!w.n) return 0;
+    int idx[MAX_WHERE] = {0};
+    for (;;) {
+        char shape[512] = "";
+        for (int a = 0; a < w.n; a++) {
+            const size_t l = strlen(shape);
+            snprintf(shape + l, sizeof shape - l, "%s%s=%.0f", a ? "," : "", w.axis[a],
+                     w.v[a][idx[a]]);
+        }
+        int k = 0;
+        while (k < *ncases && (strcmp(cases[k].suite, f->suite) || strcmp(cases[k].shape, shape)))
+            k++;
+        if (k == *ncases) {
+            if (k == MAX_CASES) {
+                snprintf(err, n, "more than %d floor cases", MAX_CASES);
+                return -1;
+            }
+            cases[k] = (fcase_t){.suite = f->suite};
+            snprintf(cases[k].shape, sizeof cases[k].shape, "%s", shape);
+            (*ncases)++;
+        }
+        add_side(&cases[k], &f->num);
+        if (f->kind == ATTN_FLOOR_SPEEDUP) add_side(&cases[k], &f->den);
+        int a = w.n - 1;
+        while (a >= 0 && ++idx[a] == w.nv[a]) idx[a--] = 0;
+        if (a < 0) return 0;
+    }
+}
+
+/* --cases: one line per suite and case the floors judge. Exit status. */
+static int print_cases(const attn_floor_t *floors, FILE *out, FILE *err)
+{
+    static fcase_t cases[MAX_CASES];
+    int n = 0;
+    char msg[256];
+    for (int i = 0; floors[i].name; i++)
+        if (floor_cases(&floors[i], cases, &n, msg, sizeof msg)) {
+            fprintf(err, "attnbench floors: floor '%s': %s\n", floors[i].name, msg);
+            return 2;
+        }
+    for (int k = 0; k < n; k++)
+        fprintf(out, "%s\t%s\t^(%s)$\t%s%s%s\n", cases[k].suite, cases[k].shape, cases[k].ours,
+                cases[k].peers[0] ? "^(" : "", cases[k].peers, cases[k].peers[0] ? ")$" : "");
+    return 0;
 }
 
 /* Read the files (results.h: which row of a case counts). 0, or -1 with a message. */
@@ -797,6 +889,7 @@ int attn_floors_cli(const attn_floor_t *floors, int argc, char **argv, FILE *out
             fopts_free(&o);
             return 2;
         }
+    if (o.cases) return print_cases(floors, out, err);
     ctx_t c;
     FILE *md = NULL;
     rc = 2;

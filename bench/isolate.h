@@ -40,6 +40,8 @@ typedef struct attn_child {
  * decides when to stop and kills it) and is killed when its parent dies. Returns 0, or -1
  * with errno set. */
 int attn_child_start(attn_child_t *c, int (*fn)(void *arg, int fd), void *arg);
+/* What attn_child_start does (it is a weak symbol a test program may replace). */
+int attn_child_spawn(attn_child_t *c, int (*fn)(void *arg, int fd), void *arg);
 
 enum {
     ATTN_CHILD_END = 0,     /* no more messages; the child has been reaped (c->status) */

@@ -182,9 +182,14 @@ void run_case_isolated(run_t *r, const attn_suite_t *s, const int64_t *v, int in
         case_job_t job = {r, s, v, index, pos, ncases, from, csv};
         attn_child_t ch;
         if (attn_child_start(&ch, case_child, &job)) {
-            fprintf(stderr, "attnbench: cannot start a process for the case (%s); running it in "
-                            "this one\n", strerror(errno));
-            run_case(r, s, v, index, pos, ncases, csv, from);
+            /* Never run it here instead: this process has not opened the device (it must not,
+             * children could not use it then), so GPU rows would fail for the wrong reason. */
+            char why[160];
+            snprintf(why, sizeof why, "cannot start a process for the case: %s", strerror(errno));
+            fprintf(stderr, "attnbench: %s\n", why);
+            for (int j = from; j < nv; j++)
+                if (!done[j] && attn_selected(&r->sel, &s->variants[j]))
+                    parent_fail_row(r, csv, s, j, v, why);
             return;
         }
         child_end_t end;

@@ -12,12 +12,14 @@
  *   after      CPU, correct: must pass after all of the above
  *
  * Axis n (1..4, swept 1,2): the case has 64·n elements. */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "isolate.h"
 #include "registry.h"
 #include "run.h"
 #include "util.h"
@@ -147,5 +149,16 @@ static const attn_suite_t planted_suite = {
 };
 
 const attn_suite_t *const attn_suites[] = {&planted_suite, NULL};
+
+/* PLANTED_FORK_FAILS set: every child process fails to start, as fork() does when the process
+ * table is full (root ignores RLIMIT_NPROC, so it cannot be provoked for real here). */
+int attn_child_start(attn_child_t *c, int (*fn)(void *arg, int fd), void *arg)
+{
+    if (getenv("PLANTED_FORK_FAILS")) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return attn_child_spawn(c, fn, arg);
+}
 
 int main(int argc, char **argv) { return attn_main(argc, argv); }

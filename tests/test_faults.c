@@ -364,3 +364,28 @@ Test(concurrent, two_runs_append_to_one_csv, .init = setup, .fini = teardown, .t
     unload(&t);
     free(h), free(csv), free(log[0]), free(log[1]);
 }
+
+/* When a case's process cannot be started (fork fails), the case is never run in the parent,
+ * which has not opened the device: its variants get failed rows naming why, and the run says a
+ * variant failed. (tests/planted.c fails every process start under PLANTED_FORK_FAILS.) */
+Test(planted, failed_fork_fails_the_rows_never_runs_in_the_parent, .init = setup,
+     .fini = teardown)
+{
+    const char *bin = tst_bin("ATTNBENCH_TEST_BIN");
+    char *csv = tst_path(dir, "planted.csv"), *out = NULL;
+    setenv("PLANTED_FORK_FAILS", "1", 1);
+    int rc = tst_run(bin, dir, (const char *[]){"--sweep", "--isolate", "--variant", "before|after",
+                                                "--csv", csv, "--no-plots", FAST, NULL}, &out);
+    unsetenv("PLANTED_FORK_FAILS");
+    cr_expect_eq(rc, 1, "exit %d; output:\n%s", rc, out);
+    table_t t;
+    load(csv, NULL, &t);
+    cr_expect_eq(t.n, 4, "%d rows (2 cases x 2 variants); output:\n%s", t.n, out);
+    for (int i = 0; i < t.n; i++) {
+        cr_expect_str_eq(cell(&t, i, "status"), "fail", "row %d ran after all", i);
+        cr_expect(strstr(cell(&t, i, "reason"), "cannot start a process for the case"),
+                  "row %d: reason '%s'", i, cell(&t, i, "reason"));
+    }
+    unload(&t);
+    free(out), free(csv);
+}
