@@ -62,10 +62,15 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
                : 0;
 }
 
+/* One of --warmup untimed runs: each lasts at least its share of --warmup-ms of kernel time,
+ * so that clocks idle while the CPU prepared the case have ramped up before the first sample
+ * (a count of runs says nothing for a 10 µs kernel). */
 static int warmup(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t n)
 {
-    (void)e;
-    return attn_gpu_run_sync(xr->s, xr->x, xr->c->v, xr->rin, xr->rout, xr->rws, err, n);
+    const double ms = e->o->warmup > 0 ? e->o->warmup_ms / e->o->warmup : 0;
+    int runs = 0;
+    return attn_gpu_warmup(xr->s, xr->x, xr->c->v, xr->rin, xr->rout, xr->rws, ms, 1, &runs, err,
+                           n);
 }
 
 static int sample(const attn_exec_t *e, attn_xrun_t *xr, double *ms, char *err, size_t n)
