@@ -434,3 +434,17 @@ int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
     free(text), free(csv);
     return skipped;
 }
+
+double *tst_dalloc(int64_t n)
+{
+    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
+    cr_assert_not_null(p);
+    return p;
+}
+
+float *tst_falloc(int64_t n)
+{
+    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
+    cr_assert_not_null(p);
+    return p;
+}

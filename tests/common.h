@@ -40,6 +40,10 @@ int tst_run_bin(const char *cwd, const char *const *args, char **output);
  * executable (the test fails otherwise). */
 const char *tst_bin(const char *env);
 
+/* n zeroed doubles or floats (at least one), never NULL (the test fails instead). */
+double *tst_dalloc(int64_t n);
+float *tst_falloc(int64_t n);
+
 /* Like tst_run_bin, for any binary. */
 int tst_run(const char *bin, const char *cwd, const char *const *args, char **output);
 

@@ -19,12 +19,6 @@
 #include "common.h"
 #include "util.h"
 
-static double *dalloc(int64_t n)
-{
-    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* ------------------------------------------------------------------ hand-computed cases */
 
@@ -257,7 +251,7 @@ Test(aaconv_f32, agrees_with_reference)
 {
     for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
         gen_t g = gen_open(shapes[c]);
-        double *ref = dalloc(g.ny);
+        double *ref = tst_dalloc(g.ny);
         float *y = malloc((size_t)g.ny * sizeof *y);
         aaconv_ref(&g.sh, &g.t, ref, NULL);
         aaconv_cpu_f32(&g.sh, &g.t, y);
@@ -274,7 +268,7 @@ Test(aaconv_f32, agrees_with_reference)
 Test(aaconv_reference, row_sel_only_selected_rows)
 {
     gen_t g = gen_open("B=2,Fout=32,H=7,stride=2"); /* N = 16 */
-    double *all = dalloc(g.ny), *some = dalloc(g.ny);
+    double *all = tst_dalloc(g.ny), *some = tst_dalloc(g.ny);
     for (int64_t e = 0; e < g.ny; e++) some[e] = -12345.0;
     uint8_t sel[32] = {0};
     sel[3] = sel[20] = 1;
@@ -369,7 +363,7 @@ Test(aaconv_f32, planted_bugs_rejected)
 {
     for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
         gen_t g = gen_open(shapes[c]);
-        double *ref = dalloc(g.ny);
+        double *ref = tst_dalloc(g.ny);
         float *y = malloc((size_t)g.ny * sizeof *y);
         aaconv_ref(&g.sh, &g.t, ref, NULL);
         const double tol = g.s->tolerance(g.s, g.v, ATTN_F32);

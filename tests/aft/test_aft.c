@@ -19,18 +19,6 @@
 #include "common.h"
 #include "util.h"
 
-static double *dalloc(int64_t n)
-{
-    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
-static float *falloc(int64_t n)
-{
-    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* ------------------------------------------------------------------ hand-computed cases */
 
@@ -128,7 +116,7 @@ static acase_t make_case(const char *shape)
     c.v = tst_case(c.su, shape);
     c.su->layout(c.su, c.v, &c.L);
     cr_assert_eq(c.L.nin, 6);
-    for (int i = 0; i < c.L.nin; i++) c.in[i] = falloc(attn_tensor_numel(&c.L.in[i]));
+    for (int i = 0; i < c.L.nin; i++) c.in[i] = tst_falloc(attn_tensor_numel(&c.L.in[i]));
     c.su->generate(c.su, c.v, 42, (void *const *)c.in);
     c.s = (aft_shape_t){tst_axis(c.su, c.v, "B"),    tst_axis(c.su, c.v, "T"),
                         tst_axis(c.su, c.v, "D"),    tst_axis(c.su, c.v, "Dh"),
@@ -136,7 +124,7 @@ static acase_t make_case(const char *shape)
                         tst_axis(c.su, c.v, "Tmax")};
     c.t = (aft_inputs_t){c.in[0], c.in[1], c.in[2], c.in[3], c.in[4], c.in[5]};
     c.ny = attn_tensor_numel(&c.L.out);
-    c.ref = dalloc(c.ny);
+    c.ref = tst_dalloc(c.ny);
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
     c.tol32 = c.su->tolerance(c.su, c.v, ATTN_F32);
     return c;
@@ -206,7 +194,7 @@ Test(aft_invariant, row_selection)
         const int64_t rows = c.L.out_rows, D = c.s.D;
         uint8_t *sel = calloc((size_t)rows, 1);
         attn_sample_rows(sel, rows, 10, 7);
-        double *part = dalloc(c.ny);
+        double *part = tst_dalloc(c.ny);
         for (int64_t e = 0; e < c.ny; e++) part[e] = -12345;
         c.su->reference(c.su, c.v, (const void *const *)c.in, part, sel);
         for (int64_t e = 0; e < c.ny; e++)
@@ -245,7 +233,7 @@ static float bias_bug(const aft_shape_t *s, const float *w, int64_t t, int64_t t
 static void f32_copy(const aft_shape_t *s, const aft_inputs_t *in, float *out, bug_t bug)
 {
     const int64_t T = s->T, D = s->D, Dh = s->Dh;
-    float *qkv = falloc(T * 3 * Dh), *m = falloc(Dh), *y = falloc(Dh);
+    float *qkv = tst_falloc(T * 3 * Dh), *m = tst_falloc(Dh), *y = tst_falloc(Dh);
     for (int64_t b = 0; b < s->B; b++) {
         for (int64_t t = 0; t < T; t++)
             for (int64_t j = 0; j < 3 * Dh; j++) {
@@ -296,7 +284,7 @@ Test(aft_f32, variant_and_copy_within_tolerance)
                             "B=1,T=64,D=32,form=2,s=5,kshift=-100", "B=1,T=20,Tmax=31,D=8,form=0"};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         acase_t c = make_case(shapes[k]);
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         aft_cpu_f32(&c.s, &c.t, out);
         attn_check_t r = check_f32(&c, out);
         cr_expect(r.ok, "%s cpu-f32: err %g > %g", shapes[k], r.max_abs_err, r.tol_abs);
@@ -325,7 +313,7 @@ Test(aft_f32, planted_bugs_rejected)
     };
     for (size_t k = 0; k < sizeof plants / sizeof plants[0]; k++) {
         acase_t c = make_case(plants[k].shape);
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         f32_copy(&c.s, &c.t, out, plants[k].bug);
         attn_check_t r = check_f32(&c, out);
         cr_expect(!r.ok, "planted '%s' at %s passed (err %g, tol %g)", bug_name[plants[k].bug],
@@ -349,7 +337,7 @@ Test(aft_f32, large_k_is_finite)
         acase_t c = make_case(shapes[k]);
         for (int64_t e = 0; e < c.ny; e++) cr_assert(isfinite(c.ref[e]), "%s ref[%lld] = %g",
                                                    shapes[k], (long long)e, c.ref[e]);
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         aft_cpu_f32(&c.s, &c.t, out);
         attn_check_t r = check_f32(&c, out);
         cr_expect(r.ok && r.nonfinite == 0, "%s: err %g tol %g, %lld non-finite", shapes[k],

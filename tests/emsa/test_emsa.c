@@ -21,18 +21,6 @@
 #include "emsa_ref.h"
 #include "util.h"
 
-static double *dalloc(int64_t n)
-{
-    double *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
-static float *falloc(int64_t n)
-{
-    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* ------------------------------------------------------------------ hand-computed cases */
 
@@ -126,7 +114,7 @@ static ecase_t make_case(const char *shape)
     c.v = tst_case(c.su, shape);
     c.su->layout(c.su, c.v, &c.L);
     cr_assert_eq(c.L.nin, 8);
-    for (int i = 0; i < c.L.nin; i++) c.in[i] = falloc(attn_tensor_numel(&c.L.in[i]));
+    for (int i = 0; i < c.L.nin; i++) c.in[i] = tst_falloc(attn_tensor_numel(&c.L.in[i]));
     c.su->generate(c.su, c.v, 42, (void *const *)c.in);
     c.s = (emsa_shape_t){tst_axis(c.su, c.v, "B"), tst_axis(c.su, c.v, "C"),
                          tst_axis(c.su, c.v, "H"), tst_axis(c.su, c.v, "W"),
@@ -134,7 +122,7 @@ static ecase_t make_case(const char *shape)
     c.t = (emsa_inputs_t){c.in[0], c.in[1], c.in[2], c.in[3], c.in[4], c.in[5], c.in[6], c.in[7]};
     c.ny = attn_tensor_numel(&c.L.out);
     c.Np = emsa_reduced_side(c.s.H, c.s.r) * emsa_reduced_side(c.s.W, c.s.r);
-    c.ref = dalloc(c.ny);
+    c.ref = tst_dalloc(c.ny);
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
     c.tol32 = c.su->tolerance(c.su, c.v, ATTN_F32);
     return c;
@@ -155,7 +143,7 @@ static void plain_attention(const ecase_t *c, double *y)
     const int64_t C = s->C, N = s->H * s->W, Np = c->Np, r = s->r, k = r + 1;
     const int64_t Wr = emsa_reduced_side(s->W, r);
     const float *w = c->t.wqkv, *bq = c->t.bqkv;
-    double *src = dalloc(Np * C), *K = dalloc(Np * C), *V = dalloc(Np * C), *a = dalloc(Np);
+    double *src = tst_dalloc(Np * C), *K = tst_dalloc(Np * C), *V = tst_dalloc(Np * C), *a = tst_dalloc(Np);
     for (int64_t b = 0; b < s->B; b++) {
         const float *x = c->t.x + b * N * C;
         for (int64_t j = 0; j < Np; j++) {
@@ -236,7 +224,7 @@ Test(emsa_invariant, one_head_is_plain_attention)
                                          "B=1,C=32,heads=1,r=8,H=16"};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         ecase_t c = make_case(shapes[k]);
-        double *y = dalloc(c.ny);
+        double *y = tst_dalloc(c.ny);
         plain_attention(&c, y);
         double m = 0;
         for (int64_t e = 0; e < c.ny; e++) m = fmax(m, fabs(y[e] - c.ref[e]));
@@ -251,7 +239,7 @@ Test(emsa_invariant, instance_norm_moments)
 {
     ecase_t c = make_case("B=2,C=32,heads=4,r=2,H=8,W=6");
     const int64_t N = c.s.H * c.s.W, Np = c.Np, h = c.s.h;
-    double *P = dalloc(h * N * Np);
+    double *P = tst_dalloc(h * N * Np);
     for (int64_t b = 0; b < c.s.B; b++) {
         emsa_ref_map(&c.s, &c.t, b, P);
         for (int64_t g = 0; g < h; g++) {
@@ -273,7 +261,7 @@ Test(emsa_invariant, instance_norm_moments)
 Test(emsa_invariant, row_selection)
 {
     ecase_t c = make_case("B=3,C=16,heads=2,r=2,H=5,W=6");
-    double *y = dalloc(c.ny);
+    double *y = tst_dalloc(c.ny);
     uint8_t *sel = calloc((size_t)c.L.out_rows, 1);
     for (int64_t e = 0; e < c.ny; e++) y[e] = 12345.0;
     sel[0] = sel[c.L.out_rows - 1] = sel[31] = 1; /* batch 0, 1 and 2 */
@@ -314,8 +302,8 @@ static void f32_copy(const emsa_shape_t *s, const emsa_inputs_t *in, float *y, b
     const int64_t Hr = emsa_reduced_side(H, r), Wr = emsa_reduced_side(W, r), Np = Hr * Wr;
     const float scale = bug == BUG_SCALE ? 1.0f : 1.0f / sqrtf((float)dk);
     const float mu = bug == BUG_UNBIASED ? 0.0f : 1.0f / (float)Np;
-    float *xr = falloc(Np * C), *q = falloc(N * C), *k = falloc(Np * C), *v = falloc(Np * C);
-    float *o = falloc(N * C), *P = falloc(h * N * Np), *S = falloc(h * Np), *sq = falloc(h);
+    float *xr = tst_falloc(Np * C), *q = tst_falloc(N * C), *k = tst_falloc(Np * C), *v = tst_falloc(Np * C);
+    float *o = tst_falloc(N * C), *P = tst_falloc(h * N * Np), *S = tst_falloc(h * Np), *sq = tst_falloc(h);
     for (int64_t b = 0; b < s->B; b++) {
         const float *x = in->x + b * N * C, *src = x;
         if (r > 1 && bug != BUG_KV_FROM_X) {
@@ -408,7 +396,7 @@ Test(emsa_f32, variant_and_planted_bugs)
                                          "B=2,C=32,heads=8,r=1,H=5"};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         ecase_t c = make_case(shapes[k]);
-        float *yf = falloc(c.ny);
+        float *yf = tst_falloc(c.ny);
         emsa_cpu_f32(&c.s, &c.t, yf);
         attn_check_t ck = attn_compare(yf, ATTN_F32, c.ref, c.ny, c.s.C, NULL, c.tol32);
         cr_expect(ck.ok, "%s: cpu-f32 err %g > tol %g", shapes[k], ck.max_abs_err, ck.tol_abs);

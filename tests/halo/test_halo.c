@@ -25,18 +25,6 @@
 #include "halo_ref.h"
 #include "util.h"
 
-static double *dalloc(int64_t n)
-{
-    double *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
-static float *falloc(int64_t n)
-{
-    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* y element (b, c, py, px) of shape s. */
 static int64_t yi(const halo_shape_t *s, int64_t b, int64_t c, int64_t py, int64_t px)
@@ -175,7 +163,7 @@ static hcase_t make_case(const char *shape)
     c.v = tst_case(c.su, shape);
     c.su->layout(c.su, c.v, &c.L);
     cr_assert_eq(c.L.nin, 7);
-    for (int i = 0; i < c.L.nin; i++) c.in[i] = falloc(attn_tensor_numel(&c.L.in[i]));
+    for (int i = 0; i < c.L.nin; i++) c.in[i] = tst_falloc(attn_tensor_numel(&c.L.in[i]));
     c.su->generate(c.su, c.v, 42, (void *const *)c.in);
     c.s = (halo_shape_t){tst_axis(c.su, c.v, "B"),     tst_axis(c.su, c.v, "C"),
                          tst_axis(c.su, c.v, "H"),     tst_axis(c.su, c.v, "W"),
@@ -183,7 +171,7 @@ static hcase_t make_case(const char *shape)
                          tst_axis(c.su, c.v, "heads"), tst_axis(c.su, c.v, "d")};
     c.t = inputs(c.in);
     c.ny = attn_tensor_numel(&c.L.out);
-    c.ref = dalloc(c.ny);
+    c.ref = tst_dalloc(c.ny);
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
     c.tol32 = c.su->tolerance(c.su, c.v, ATTN_F32);
     c.tol16 = c.su->tolerance(c.su, c.v, ATTN_BF16);
@@ -225,9 +213,9 @@ static void oracle(const halo_shape_t *s, const halo_inputs_t *in, double *y)
 {
     const int64_t C = s->C, bs = s->b, h = s->h, Wn = bs + 2 * h, d = s->d, Di = s->Nh * d;
     const int64_t Hp = s->H + 2 * h, Wp = s->W + 2 * h;
-    double *xpad = dalloc(C * Hp * Wp), *ones = dalloc(Hp * Wp);
-    double *xw = dalloc(Wn * Wn * C), *K = dalloc(Wn * Wn * Di), *V = dalloc(Wn * Wn * Di);
-    double *Q = dalloc(Di), *O = dalloc(Di), *S = dalloc(Wn * Wn);
+    double *xpad = tst_dalloc(C * Hp * Wp), *ones = tst_dalloc(Hp * Wp);
+    double *xw = tst_dalloc(Wn * Wn * C), *K = tst_dalloc(Wn * Wn * Di), *V = tst_dalloc(Wn * Wn * Di);
+    double *Q = tst_dalloc(Di), *O = tst_dalloc(Di), *S = tst_dalloc(Wn * Wn);
     int *valid = malloc((size_t)(Wn * Wn) * sizeof *valid);
     for (int64_t b = 0; b < s->B; b++) {
         for (int64_t e = 0; e < C * Hp * Wp; e++) xpad[e] = 0;
@@ -307,7 +295,7 @@ Test(halo_reference, matches_independent_oracle)
 {
     for (size_t t = 0; t < sizeof oracle_shapes / sizeof oracle_shapes[0]; t++) {
         hcase_t c = make_case(oracle_shapes[t]);
-        double *w = dalloc(c.ny);
+        double *w = tst_dalloc(c.ny);
         oracle(&c.s, &c.t, w);
         int64_t at = 0;
         const double dlt = max_abs_diff(c.ref, w, c.ny, &at);
@@ -348,7 +336,7 @@ Test(halo_mask, corner_equals_softmax_over_in_image_keys)
     const halo_shape_t *s = &c.s;
     const int64_t bs = s->b, h = s->h, Wn = bs + 2 * h, d = s->d, Di = s->Nh * d, C = s->C;
     const int64_t corners[4][2] = {{0, 0}, {0, s->W - 1}, {s->H - 1, 0}, {s->H - 1, s->W - 1}};
-    double *p = dalloc(Wn * Wn), *o = dalloc(Di), *q = dalloc(Di);
+    double *p = tst_dalloc(Wn * Wn), *o = tst_dalloc(Di), *q = tst_dalloc(Di);
     for (int64_t b = 0; b < s->B; b++)
         for (int k = 0; k < 4; k++) {
             const int64_t py = corners[k][0], px = corners[k][1];
@@ -425,7 +413,7 @@ Test(halo_mask, outside_the_window_changes_nothing)
         for (int64_t py = 0; py < s->H; py++)
             for (int64_t px = 0; px < s->W; px++)
                 if (py < lo || py >= hi || px < lo || px >= hi) x[yi(s, 0, ch, py, px)] = 3.0f * (float)(py - px);
-    double *y = dalloc(c.ny);
+    double *y = tst_dalloc(c.ny);
     halo_ref(s, &c.t, y, NULL);
     int changed_elsewhere = 0;
     for (int64_t ch = 0; ch < s->C; ch++)
@@ -459,7 +447,7 @@ Test(halo_invariant, shift_by_one_block)
     hcase_t c = make_case("B=2,C=6,H=32,block=4,halo=2,heads=2,d=4");
     const halo_shape_t *s = &c.s;
     const int64_t bs = s->b, H = s->H, W = s->W;
-    float *xs = falloc(s->B * s->C * H * W);
+    float *xs = tst_falloc(s->B * s->C * H * W);
     for (int64_t b = 0; b < s->B; b++)
         for (int64_t ch = 0; ch < s->C; ch++)
             for (int64_t py = 0; py < H; py++)
@@ -467,7 +455,7 @@ Test(halo_invariant, shift_by_one_block)
                     xs[yi(s, b, ch, (py + bs) % H, (px + bs) % W)] = c.t.x[yi(s, b, ch, py, px)];
     halo_inputs_t t2 = c.t;
     t2.x = xs;
-    double *y2 = dalloc(c.ny);
+    double *y2 = tst_dalloc(c.ny);
     halo_ref(s, &t2, y2, NULL);
     for (int64_t b = 0; b < s->B; b++)
         for (int64_t ch = 0; ch < s->C; ch++)
@@ -494,7 +482,7 @@ Test(halo_reference, row_sel_only_selected_rows)
     cr_assert_eq(c.L.out_rows, rows);
     uint8_t *sel = calloc((size_t)rows, 1);
     sel[0] = sel[13] = sel[HW - 1] = sel[2 * HW + 50] = sel[rows - 1] = 1; /* batch 1: none */
-    double *y = dalloc(c.ny);
+    double *y = tst_dalloc(c.ny);
     for (int64_t e = 0; e < c.ny; e++) y[e] = 777.0;
     halo_ref(s, &c.t, y, sel);
     for (int64_t e = 0; e < c.ny; e++) {
@@ -522,7 +510,7 @@ Test(halo_reference, sampled_equals_full)
         hcase_t c = make_case(shapes[t]);
         const int64_t rows = c.L.out_rows;
         uint8_t *sel = malloc((size_t)rows);
-        double *y = dalloc(c.ny);
+        double *y = tst_dalloc(c.ny);
         cr_assert_not_null(sel);
         const int64_t wants[] = {3, rows / 10, rows / 3};
         for (size_t w = 0; w < sizeof wants / sizeof wants[0]; w++) {
@@ -611,7 +599,7 @@ Test(halo_suite, generator)
     attn_layout_t L;
     su->layout(su, v, &L);
     float *a[7], *b[7];
-    for (int i = 0; i < 7; i++) a[i] = falloc(attn_tensor_numel(&L.in[i])), b[i] = falloc(attn_tensor_numel(&L.in[i]));
+    for (int i = 0; i < 7; i++) a[i] = tst_falloc(attn_tensor_numel(&L.in[i])), b[i] = tst_falloc(attn_tensor_numel(&L.in[i]));
     su->generate(su, v, 9, (void *const *)a);
     su->generate(su, v, 9, (void *const *)b);
     const double sigma[7] = {1, 1 / 8.0, 1 / 8.0, 1 / 8.0, 1 / 8.0, 1 / 4.0, 1 / 4.0};
@@ -745,8 +733,8 @@ static void f32_copy(const halo_shape_t *s, const halo_inputs_t *in, float *y, b
     const int64_t C = s->C, H = s->H, W = s->W, HW = H * W, d = s->d, Nh = s->Nh, Di = Nh * d;
     const int64_t bs = s->b, h = bug == BUG_NO_HALO ? 0 : s->h, Wn = s->b + 2 * s->h;
     const float scale = bug == BUG_SCALE ? 1.0f : 1.0f / sqrtf((float)d);
-    float *Q = falloc(s->B * HW * Di), *KV = falloc(s->B * HW * 2 * Di);
-    float *o = falloc(Di), *l = falloc(Wn * Wn);
+    float *Q = tst_falloc(s->B * HW * Di), *KV = tst_falloc(s->B * HW * 2 * Di);
+    float *o = tst_falloc(Di), *l = tst_falloc(Wn * Wn);
     for (int64_t b = 0; b < s->B; b++)
         for (int64_t p = 0; p < HW; p++) {
             for (int64_t r = 0; r < 2 * Di; r++) {
@@ -855,7 +843,7 @@ Test(halo_f32, agrees_with_reference)
     const attn_variant_t *x = tst_variant(tst_suite("halo"), "cpu-f32");
     for (size_t t = 0; t < NSHAPES; t++) {
         hcase_t c = make_case(shapes[t]);
-        float *out = falloc(c.ny), *out2 = falloc(c.ny);
+        float *out = tst_falloc(c.ny), *out2 = tst_falloc(c.ny);
         memset(out, 0xFF, (size_t)c.ny * 4);
         halo_cpu_f32(&c.s, &c.t, out);
         attn_check_t k = check(&c, out, ATTN_F32, c.ref, c.tol32);
@@ -878,7 +866,7 @@ Test(halo_f32, agrees_with_reference)
 Test(halo_f32, bf16_precision_rejected)
 {
     hcase_t c = make_case("B=2,C=64,H=16,block=4,halo=2,heads=4,d=32");
-    float *out = falloc(c.ny);
+    float *out = tst_falloc(c.ny);
     halo_cpu_f32(&c.s, &c.t, out);
     for (int64_t e = 0; e < c.ny; e++) out[e] = bf(out[e], 1);
     attn_check_t k = check(&c, out, ATTN_F32, c.ref, c.tol32);
@@ -897,7 +885,7 @@ Test(halo_f32, planted_bugs_rejected)
     };
     for (size_t t = 0; t < sizeof bug_shapes / sizeof bug_shapes[0]; t++) {
         hcase_t c = make_case(bug_shapes[t]);
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         f32_copy(&c.s, &c.t, out, BUG_NONE, 0);
         attn_check_t good = check(&c, out, ATTN_F32, c.ref, c.tol32);
         cr_expect(good.ok, "'%s': the faithful copy fails (%g > %g)", bug_shapes[t],
@@ -927,9 +915,9 @@ Test(halo_bf16, emulated_pipeline_within_tolerance)
         hcase_t c = make_case(shapes[t]);
         for (int i = 0; i < c.L.nin; i++)
             for (int64_t e = 0; e < attn_tensor_numel(&c.L.in[i]); e++) c.in[i][e] = bf(c.in[i][e], 1);
-        double *ref = dalloc(c.ny);
+        double *ref = tst_dalloc(c.ny);
         c.su->reference(c.su, c.v, (const void *const *)c.in, ref, NULL);
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         f32_copy(&c.s, &c.t, out, BUG_NONE, 1);
         attn_check_t k = check(&c, out, ATTN_F32, ref, c.tol16);
         cr_expect(k.ok && k.max_abs_err <= 0.5 * k.tol_abs,

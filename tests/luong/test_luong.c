@@ -19,18 +19,6 @@
 #include "luong_ref.h"
 #include "util.h"
 
-static float *falloc(int64_t n)
-{
-    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
-static double *dalloc(int64_t n)
-{
-    double *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* Reference and f32 variant on a hand case: c must equal want[0..Dk·B·T) within tol. */
 static void expect_context(const luong_shape_t *s, const luong_inputs_t *in, const double *want,
@@ -136,10 +124,10 @@ static lcase_t make_case(const char *suite, const char *shape)
     c.su = tst_suite(suite);
     c.v = tst_case(c.su, shape);
     c.su->layout(c.su, c.v, &c.L);
-    for (int i = 0; i < c.L.nin; i++) c.in[i] = falloc(attn_tensor_numel(&c.L.in[i]));
+    for (int i = 0; i < c.L.nin; i++) c.in[i] = tst_falloc(attn_tensor_numel(&c.L.in[i]));
     c.su->generate(c.su, c.v, 7, (void *const *)c.in);
     c.ny = attn_tensor_numel(&c.L.out);
-    c.ref = dalloc(c.ny);
+    c.ref = tst_dalloc(c.ny);
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
     return c;
 }
@@ -166,8 +154,8 @@ Test(luong_invariant, additive_w2_zero_is_uniform)
     const luong_shape_t s = shape_of(&c, LUONG_CONCAT);
     memset(c.in[3], 0, sizeof(float) * (size_t)(s.A * s.Dk)); /* W2 */
     const luong_inputs_t in = {c.in[0], c.in[1], NULL, c.in[2], c.in[3], c.in[4]};
-    double *ref = dalloc(c.ny);
-    float *f = falloc(c.ny);
+    double *ref = tst_dalloc(c.ny);
+    float *f = tst_falloc(c.ny);
     luong_ref(&s, &in, ref, NULL);
     luong_cpu_f32(&s, &in, f);
     for (int64_t b = 0; b < s.B; b++)
@@ -337,7 +325,7 @@ Test(luong_f32, agrees_with_reference)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         lcase_t c = make_case(cases[k].suite, cases[k].shape);
         const attn_variant_t *f = tst_variant(c.su, "cpu-f32");
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         cr_assert_eq(f->run(c.su, f, c.v, (const void *const *)c.in, out, NULL, NULL), 0);
         const double tol = c.su->tolerance(c.su, c.v, ATTN_F32);
         const attn_check_t r = attn_compare(out, ATTN_F32, c.ref, c.ny, tst_axis(c.su, c.v, "Dk"),
@@ -368,7 +356,7 @@ typedef enum bug {
 static void buggy_f32(const luong_shape_t *s, const luong_inputs_t *in, float *c, bug_t bug)
 {
     const int64_t B = s->B, T = s->T, S = s->S, Dq = s->Dq, Dk = s->Dk, A = s->A;
-    float *e = falloc(T * S);
+    float *e = tst_falloc(T * S);
     for (int64_t b = 0; b < B; b++) {
         const int64_t bk = bug == BUG_KEYS_BATCH0 ? 0 : b;
         for (int64_t t = 0; t < T; t++) {
@@ -444,7 +432,7 @@ Test(luong_f32, planted_bugs_rejected)
         luong_inputs_t in = {c.in[0], c.in[1], NULL, NULL, NULL, NULL};
         if (s.score == LUONG_GENERAL) in.wa = c.in[2];
         if (s.score == LUONG_CONCAT) in.w1 = c.in[2], in.w2 = c.in[3], in.v = c.in[4];
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         buggy_f32(&s, &in, out, cases[k].bug);
         const double tol = c.su->tolerance(c.su, c.v, ATTN_F32);
         const attn_check_t r = attn_compare(out, ATTN_F32, c.ref, c.ny, s.Dk, NULL, tol);

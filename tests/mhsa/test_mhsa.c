@@ -13,18 +13,6 @@
 #include "mhsa_ref.h"
 #include "util.h"
 
-static double *dalloc(int64_t n)
-{
-    double *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
-static float *falloc(int64_t n)
-{
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* Random q, k, v for shape s (N(0,1), seeded). */
 typedef struct qkv {
@@ -38,7 +26,7 @@ static qkv_t make_qkv(int64_t B, int64_t H, int64_t Nq, int64_t Nk, int64_t d, i
 {
     qkv_t t = {{B, H, Nq, Nk, d, causal}, NULL, NULL, NULL, B * H * Nq * d, B * H * Nk * d,
                B * H * Nq * d};
-    t.q = falloc(t.nq), t.k = falloc(t.nk), t.v = falloc(t.nk);
+    t.q = tst_falloc(t.nq), t.k = tst_falloc(t.nk), t.v = tst_falloc(t.nk);
     attn_fill_normal(t.q, (size_t)t.nq, 1.0, seed, 1);
     attn_fill_normal(t.k, (size_t)t.nk, 1.0, seed, 2);
     attn_fill_normal(t.v, (size_t)t.nk, 1.0, seed, 3);
@@ -170,7 +158,7 @@ Test(reference_hand, large_logits_are_stable)
 static void oracle(const mhsa_shape_t *s, const float *q, const float *k, const float *v,
                    const int32_t *kv_len, double *o)
 {
-    double *S = dalloc(s->Nk);
+    double *S = tst_dalloc(s->Nk);
     for (int64_t b = 0; b < s->B; b++)
         for (int64_t h = 0; h < s->H; h++)
             for (int64_t i = 0; i < s->Nq; i++) {
@@ -219,7 +207,7 @@ Test(reference_random, matches_textbook_oracle)
     for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
         qkv_t x = make_qkv(cs[t].B, cs[t].H, cs[t].Nq, cs[t].Nk, cs[t].d, cs[t].causal, 100 + t);
         int32_t len[3] = {(int32_t)cs[t].Nk, 0, (int32_t)(cs[t].Nk / 2)}; /* all, none, half */
-        double *o = dalloc(x.no), *w = dalloc(x.no);
+        double *o = tst_dalloc(x.no), *w = tst_dalloc(x.no);
         mhsa_ref(&x.s, x.q, x.k, x.v, cs[t].pad ? len : NULL, o, NULL);
         oracle(&x.s, x.q, x.k, x.v, cs[t].pad ? len : NULL, w);
         int64_t at = 0;
@@ -239,7 +227,7 @@ Test(reference_random, probs_rows_sum_to_one_masked_zero)
     for (int causal = 0; causal <= 1; causal++) {
         qkv_t x = make_qkv(3, 2, 11, 17, 8, causal, 7);
         const int32_t len[3] = {17, 6, 0};
-        double *p = dalloc(x.s.Nk);
+        double *p = tst_dalloc(x.s.Nk);
         for (int64_t b = 0; b < 3; b++)
             for (int64_t h = 0; h < 2; h++)
                 for (int64_t i = 0; i < 11; i++) {
@@ -268,7 +256,7 @@ Test(reference_random, probs_rows_sum_to_one_masked_zero)
 Test(reference_random, key_permutation_invariance)
 {
     qkv_t x = make_qkv(2, 3, 17, 23, 8, 0, 11);
-    float *kp = falloc(x.nk), *vp = falloc(x.nk);
+    float *kp = tst_falloc(x.nk), *vp = tst_falloc(x.nk);
     int64_t perm[23];
     for (int j = 0; j < 23; j++) perm[j] = j;
     attn_rng_t r;
@@ -283,7 +271,7 @@ Test(reference_random, key_permutation_invariance)
                 kp[(bh * 23 + j) * 8 + c] = x.k[(bh * 23 + perm[j]) * 8 + c];
                 vp[(bh * 23 + j) * 8 + c] = x.v[(bh * 23 + perm[j]) * 8 + c];
             }
-    double *o = dalloc(x.no), *op = dalloc(x.no);
+    double *o = tst_dalloc(x.no), *op = tst_dalloc(x.no);
     mhsa_ref(&x.s, x.q, x.k, x.v, NULL, o, NULL);
     mhsa_ref(&x.s, x.q, kp, vp, NULL, op, NULL);
     int64_t at = 0;
@@ -297,7 +285,7 @@ Test(reference_random, key_permutation_invariance)
 Test(reference_random, causal_row0_is_v0_and_future_ignored)
 {
     qkv_t x = make_qkv(2, 2, 9, 9, 16, 1, 13);
-    double *o = dalloc(x.no), *o2 = dalloc(x.no);
+    double *o = tst_dalloc(x.no), *o2 = tst_dalloc(x.no);
     mhsa_ref(&x.s, x.q, x.k, x.v, NULL, o, NULL);
     for (int64_t bh = 0; bh < 4; bh++)
         for (int64_t c = 0; c < 16; c++)
@@ -328,7 +316,7 @@ Test(reference_random, kv_len_equals_truncation)
         const int64_t B = 3, H = 2, Nq = 10, Nk = 14, d = 8;
         qkv_t x = make_qkv(B, H, Nq, Nk, d, causal, 17 + causal);
         const int32_t len[3] = {9, 0, 14};
-        double *o = dalloc(x.no);
+        double *o = tst_dalloc(x.no);
         for (int64_t e = 0; e < x.no; e++) o[e] = NAN;
         mhsa_ref(&x.s, x.q, x.k, x.v, len, o, NULL);
         for (int64_t b = 0; b < B; b++) {
@@ -342,14 +330,14 @@ Test(reference_random, kv_len_equals_truncation)
             }
             /* batch b alone, K and V cut to L keys */
             mhsa_shape_t t = {1, H, Nq, L, d, causal};
-            float *kt = falloc(H * L * d), *vt = falloc(H * L * d);
+            float *kt = tst_falloc(H * L * d), *vt = tst_falloc(H * L * d);
             for (int64_t h = 0; h < H; h++)
                 for (int64_t j = 0; j < L; j++)
                     for (int64_t c = 0; c < d; c++) {
                         kt[(h * L + j) * d + c] = x.k[((b * H + h) * Nk + j) * d + c];
                         vt[(h * L + j) * d + c] = x.v[((b * H + h) * Nk + j) * d + c];
                     }
-            double *ot = dalloc(per);
+            double *ot = tst_dalloc(per);
             mhsa_ref(&t, x.q + b * per, kt, vt, NULL, ot, NULL);
             for (int64_t e = 0; e < per; e++)
                 cr_assert_eq(o[b * per + e], ot[e], "causal=%d b=%lld (kv_len %lld) elem %lld: "
@@ -367,7 +355,7 @@ Test(reference_random, row_sel_only_selected_rows)
 {
     qkv_t x = make_qkv(2, 2, 8, 12, 4, 1, 19);
     const int64_t rows = 2 * 2 * 8;
-    double *full = dalloc(x.no), *o = dalloc(x.no);
+    double *full = tst_dalloc(x.no), *o = tst_dalloc(x.no);
     mhsa_ref(&x.s, x.q, x.k, x.v, NULL, full, NULL);
     uint8_t sel[32] = {0};
     sel[0] = sel[5] = sel[17] = sel[rows - 1] = 1;
@@ -458,7 +446,7 @@ static void f32_copy(const mhsa_shape_t *s, const float *q, const float *k, cons
 {
     const int64_t d = s->d;
     const float scale = bug == BUG_SCALE ? 1.0f / (float)d : 1.0f / sqrtf((float)d);
-    float *acc = falloc(d);
+    float *acc = tst_falloc(d);
     for (int64_t b = 0; b < s->B; b++)
         for (int64_t h = 0; h < s->H; h++) {
             const int64_t bh = b * s->H + h;
@@ -517,11 +505,11 @@ static fcase_t make_case(const char *shape)
     c.v = tst_case(c.su, shape);
     c.su->layout(c.su, c.v, &c.L);
     for (int i = 0; i < c.L.nin; i++)
-        c.in[i] = falloc(attn_tensor_numel(&c.L.in[i]) + 1); /* floats and int32 are 4 bytes */
+        c.in[i] = tst_falloc(attn_tensor_numel(&c.L.in[i]) + 1); /* floats and int32 are 4 bytes */
     c.su->generate(c.su, c.v, 42, c.in);
     c.no = attn_tensor_numel(&c.L.out);
     c.row_len = c.no / c.L.out_rows;
-    c.ref = dalloc(c.no);
+    c.ref = tst_dalloc(c.no);
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
     c.tol = c.su->tolerance(c.su, c.v, ATTN_F32);
     c.s = (mhsa_shape_t){tst_axis(c.su, c.v, "B"), tst_axis(c.su, c.v, "H"),
@@ -571,7 +559,7 @@ Test(f32_variant, agrees_with_reference)
     const attn_variant_t *x = tst_variant(tst_suite("mhsa"), "cpu-f32");
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         fcase_t c = make_case(shapes[t]);
-        float *out = falloc(c.no), *out2 = falloc(c.no);
+        float *out = tst_falloc(c.no), *out2 = tst_falloc(c.no);
         memset(out, 0xFF, (size_t)c.no * 4);
         mhsa_cpu_f32(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out);
         attn_check_t k = check_f32(&c, out);
@@ -593,7 +581,7 @@ Test(f32_variant, agrees_with_reference)
 Test(f32_variant, bf16_precision_rejected)
 {
     fcase_t c = make_case("N=64,d=16,D=32,tokens=128");
-    float *out = falloc(c.no);
+    float *out = tst_falloc(c.no);
     mhsa_cpu_f32(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out);
     for (int64_t e = 0; e < c.no; e++) out[e] = attn_bf16_to_f32(attn_f32_to_bf16(out[e]));
     attn_check_t k = check_f32(&c, out);
@@ -618,7 +606,7 @@ Test(f32_variant, planted_bugs_rejected)
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         fcase_t c = make_case(cases[t].shape);
-        float *out = falloc(c.no);
+        float *out = tst_falloc(c.no);
         f32_copy(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out, BUG_NONE);
         attn_check_t good = check_f32(&c, out);
         cr_expect(good.ok, "%s: the faithful copy fails (err %g, tol %g)", cases[t].shape,

@@ -21,18 +21,6 @@
 #include "outlook_ref.h"
 #include "util.h"
 
-static double *dalloc(int64_t n)
-{
-    double *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
-static float *falloc(int64_t n)
-{
-    float *p = calloc((size_t)(n > 0 ? n : 1), sizeof *p);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* ------------------------------------------------------------------ hand-computed cases */
 
@@ -104,7 +92,7 @@ static ocase_t make_case(const char *shape)
     ocase_t c = {.su = tst_suite("outlook")};
     c.v = tst_case(c.su, shape);
     c.su->layout(c.su, c.v, &c.L);
-    for (int i = 0; i < c.L.nin; i++) c.in[i] = falloc(attn_tensor_numel(&c.L.in[i]));
+    for (int i = 0; i < c.L.nin; i++) c.in[i] = tst_falloc(attn_tensor_numel(&c.L.in[i]));
     c.su->generate(c.su, c.v, 7, (void *const *)c.in);
     c.s = (outlook_shape_t){tst_axis(c.su, c.v, "B"), tst_axis(c.su, c.v, "H"),
                             tst_axis(c.su, c.v, "W"), tst_axis(c.su, c.v, "C"),
@@ -112,7 +100,7 @@ static ocase_t make_case(const char *shape)
                             tst_axis(c.su, c.v, "stride")};
     c.t = (outlook_inputs_t){c.in[0], c.in[1], c.in[2], c.in[3], c.in[4], c.in[5]};
     c.ny = attn_tensor_numel(&c.L.out);
-    c.ref = dalloc(c.ny);
+    c.ref = tst_dalloc(c.ny);
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
     c.tol32 = c.su->tolerance(c.su, c.v, ATTN_F32);
     return c;
@@ -148,9 +136,9 @@ static void identity_case(const char *shape)
     memset(wa, 0, (size_t)(R * C) * sizeof *wa);
     for (int64_t r = 0; r < R; r++) ba[r] = ((r / k2) % k2 == r % k2) ? 4000.f * sqrtf((float)d) : 0.f;
     c.su->reference(c.su, c.v, (const void *const *)c.in, c.ref, NULL);
-    float *yf = falloc(c.ny);
+    float *yf = tst_falloc(c.ny);
     outlook_cpu_f32(s, &c.t, yf);
-    double *want = dalloc(c.ny), *v = dalloc(C);
+    double *want = tst_dalloc(c.ny), *v = tst_dalloc(C);
     int64_t interior = 0;
     for (int64_t b = 0; b < s->B; b++)
         for (int64_t py = 0; py < s->H; py++)
@@ -213,7 +201,7 @@ Test(outlook_reference, row_sel_only_selected_rows)
     const int64_t rows = c.L.out_rows;
     uint8_t *sel = calloc((size_t)rows, 1);
     attn_sample_rows(sel, rows, 7, 3);
-    double *y = dalloc(c.ny);
+    double *y = tst_dalloc(c.ny);
     for (int64_t e = 0; e < c.ny; e++) y[e] = -12345.0;
     c.su->reference(c.su, c.v, (const void *const *)c.in, y, sel);
     for (int64_t e = 0; e < c.ny; e++) {
@@ -323,7 +311,7 @@ static void f32_copy(const outlook_shape_t *s, const outlook_inputs_t *in, float
     const int64_t d = C / s->Nh, R = s->Nh * k2 * k2;
     const int64_t sp = bug == BUG_NO_STRIDE ? 1 : st; /* stride used in pix(n, m) */
     const float scale = bug == BUG_NO_SCALE ? 1.f : (float)(1.0 / sqrt((double)d));
-    float *v = falloc(HW * C), *prob = falloc(hp * wp * R), *pool = falloc(C), *fold = falloc(C);
+    float *v = tst_falloc(HW * C), *prob = tst_falloc(hp * wp * R), *pool = tst_falloc(C), *fold = tst_falloc(C);
     for (int64_t b = 0; b < s->B; b++) {
         const float *xb = in->x + b * HW * C;
         for (int64_t q = 0; q < HW; q++)
@@ -412,7 +400,7 @@ Test(outlook_f32, agrees_with_reference)
     const attn_variant_t *x = tst_variant(tst_suite("outlook"), "cpu-f32");
     for (size_t t = 0; t < NSHAPES; t++) {
         ocase_t c = make_case(shapes[t]);
-        float *out = falloc(c.ny), *out2 = falloc(c.ny);
+        float *out = tst_falloc(c.ny), *out2 = tst_falloc(c.ny);
         memset(out, 0xFF, (size_t)c.ny * 4);
         cr_assert_eq(x->run(c.su, x, c.v, (const void *const *)c.in, out, NULL, NULL), 0);
         attn_check_t k = check(&c, out, c.ref, c.tol32);
@@ -436,7 +424,7 @@ Test(outlook_f32, planted_bugs_rejected)
 {
     for (size_t t = 0; t < NSHAPES; t++) {
         ocase_t c = make_case(shapes[t]);
-        float *out = falloc(c.ny);
+        float *out = tst_falloc(c.ny);
         for (int bug = 1; bug < NBUGS; bug++) {
             if (bug == BUG_POOL_PAD && c.s.H % c.s.s == 0 && c.s.W % c.s.s == 0) continue;
             if (bug == BUG_NO_STRIDE && c.s.s == 1) continue;
