@@ -245,6 +245,8 @@ Test(parse, bad_options_named)
         {{"--shard", "2/2"}, "2/2"},
         {{"--isolate", "--no-isolate"}, "--isolate|--no-isolate"},
         {{"--sweep", "--check-shapes"}, "--sweep|--check-shapes"},
+        {{"--timeout", "5", "--no-isolate"}, "--timeout|--no-isolate"},
+        {{"--axis", "N=64", "--axis", "N=128"}, "N=128|axis N|twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 0);
 }
@@ -276,6 +278,8 @@ Test(parse, bad_shapes_named)
         {{"--shape", "N=64", "--axis", "d=0,64"}, "d=0"},
         {{"--shape", "N=64", "--axis", "Z=1"}, "Z"},
         {{"--shape", "N=64", "--axis", "causal=0,3"}, "causal=3"},
+        {{"--shape", "N=64,N=128"}, "N=64,N=128|axis N|twice"}, /* the last value won */
+        {{"--shape", "d=64,N=64,d=128"}, "axis d|twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 1);
 }

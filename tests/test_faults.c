@@ -107,6 +107,11 @@ Test(options, isolate_and_timeout)
     cr_expect(o.isolate == 1 && o.timeout == 2.5);
     cr_expect_eq(parse((const char *[]){"--no-isolate", NULL}, &o, err, sizeof err), 0);
     cr_expect_eq(o.isolate, 0);
+    /* --timeout alone implies --isolate (it used to be ignored in process) */
+    cr_expect_eq(parse((const char *[]){"--timeout", "7", NULL}, &o, err, sizeof err), 0, "%s", err);
+    cr_expect(o.isolate == 1 && o.timeout == 7, "isolate %d", o.isolate);
+    cr_expect_eq(parse((const char *[]){"--timeout", "7", "--no-isolate", NULL}, &o, err, sizeof err), -1);
+    cr_expect(strstr(err, "--timeout") && strstr(err, "--no-isolate"), "%s", err);
     const char *const *bad[] = {(const char *[]){"--timeout", "0", NULL},
                                 (const char *[]){"--timeout", "-1", NULL},
                                 (const char *[]){"--timeout=x", NULL},
