@@ -658,12 +658,19 @@ Test(binary, tiny_cpu_run_writes_csv, .init = setup, .fini = teardown)
         cr_expect_str_eq(cell(&t, r, "N"), "37");
         cr_expect_str_eq(cell(&t, r, "Nk"), "37");
         cr_expect_str_eq(cell(&t, r, "d"), "8");
-        cr_expect_str_eq(cell(&t, r, "checked_rows"), "148/148");
+        cr_expect_str_eq(cell(&t, r, "rows_checked"), "148");
+        cr_expect_str_eq(cell(&t, r, "rows"), "148");
         cr_expect_str_eq(cell(&t, r, "seed"), "42");
         cr_expect(atoi(cell(&t, r, "samples")) >= 2, "samples %s", cell(&t, r, "samples"));
         cr_expect(atof(cell(&t, r, "median_ms")) > 0);
-        cr_expect(atof(cell(&t, r, "max_abs_err")) <= atof(cell(&t, r, "tolerance")));
-        cr_expect(atof(cell(&t, r, "tolerance")) > 0);
+        cr_expect(atof(cell(&t, r, "max_abs_err")) <= atof(cell(&t, r, "tolerance_abs")));
+        cr_expect(atof(cell(&t, r, "tolerance_abs")) > 0);
+        /* relative, as in --plan rows: the suite's tolerance for the dtype */
+        const attn_variant_t *x = tst_variant(tst_suite("mhsa"), names[r]);
+        int64_t *v = tst_case(tst_suite("mhsa"), TINY);
+        cr_expect_float_eq(atof(cell(&t, r, "tolerance_rel")),
+                           tst_suite("mhsa")->tolerance(tst_suite("mhsa"), v, x->dtype), 1e-9);
+        free(v);
         /* flops = 4·B·H·N·Nk·d */
         cr_expect_float_eq(atof(cell(&t, r, "flops")), 4.0 * 2 * 2 * 37 * 37 * 8, 1.0);
         cr_expect(strlen(cell(&t, r, "timestamp")) == 20, "timestamp %s", cell(&t, r, "timestamp"));
@@ -794,7 +801,8 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
             cr_expect_eq(atoll(f[4 + a]), v[a], "row %d axis %s", i, s->axes[a].name);
         const double fl = atof(f[tst_csv_col(lines[0], "flops")]);
         const double by = atof(f[tst_csv_col(lines[0], "bytes")]);
-        const double tol = atof(f[tst_csv_col(lines[0], "tolerance")]);
+        const double tol = atof(f[tst_csv_col(lines[0], "tolerance_rel")]);
+        cr_expect_str_empty(f[tst_csv_col(lines[0], "tolerance_abs")]);
         cr_expect(fabs(fl / s->flops(s, v) - 1) < 1e-5, "row %d flops %g", i, fl);
         cr_expect(fabs(by / s->bytes(s, v, attn_dtype_size(x->dtype)) - 1) < 1e-5, "row %d bytes", i);
         cr_expect(fabs(tol / s->tolerance(s, v, x->dtype) - 1) < 1e-5, "row %d tolerance %g", i, tol);
