@@ -192,7 +192,7 @@ const attn_option_t attn_options[] = {
          "never timed)"),
     SET("--sweep", sweep, ATTN_SEC_SELECT,
         "the suite's default grid (the smaller CPU grid when no GPU\n"
-        "variant can run)"),
+        "variant can run, and for emu; never for --backend gpu)"),
     CALL("--shape", "k=v,...", shapes, parse_shape, ATTN_SEC_SELECT,
          "one case; axes not given take defaults or are derived;\n"
          "repeatable. Values take k/m suffixes (16k = 16384)"),
@@ -262,8 +262,10 @@ const attn_option_t attn_options[] = {
     /* Output */
     STRING("--csv", "PATH", csv, 1, "a path", ATTN_SEC_OUTPUT,
            "append rows to PATH ({suite} in PATH is replaced by the\n"
-           "suite's name). Default: results/run-<time>/<suite>.csv for\n"
-           "runs that time; none for --check"),
+           "suite's name; missing directories are created, and said so;\n"
+           "- is standard output, for one suite). Default: a new\n"
+           "results/run-<time>/<suite>.csv for runs that time; none for\n"
+           "--check"),
     STRING("--dump", "DIR", dump, 1, "a directory", ATTN_SEC_OUTPUT,
            "write inputs, reference and outputs as .npy + manifest.json"),
     SET("--plan", plan, ATTN_SEC_OUTPUT,
@@ -331,7 +333,9 @@ void attn_print_help(FILE *f)
                 print_option(f, &attn_options[i]);
     }
     fputs("\n"
-          "Exit status: 0 all ok, 1 a variant failed (its check, a crash or a hang), 2 bad usage,\n"
+          "Exit status: 0 checked and all ok, 1 a variant failed (its check, a crash or a hang),\n"
+          "2 bad usage, 3 nothing checked (every selected variant skipped: no device for\n"
+          "--backend gpu, no emulator module for --backend emu, no case a variant takes),\n"
           "130/143 stopped by SIGINT/SIGTERM (the rows finished so far are in the CSV).\n",
           f);
 }

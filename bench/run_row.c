@@ -95,6 +95,8 @@ void run_write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_
 {
     char cs[512], line[1200];
     attn_case_str(s, v, cs, sizeof cs);
+    if (r->child_fd < 0 && !r->first_skip[0] && !strcmp(res->status, "skip"))
+        snprintf(r->first_skip, sizeof r->first_skip, "%.60s: %.180s", x->name, res->reason);
     stdout_line(s, x, cs, res, s->flops(s, v), s->bytes(s, v, attn_dtype_size(x->dtype)), line,
                 sizeof line);
     if (r->child_fd < 0) {

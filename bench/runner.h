@@ -30,6 +30,7 @@ typedef struct run {
     char *mbuf;          /* child: the memstream's buffer */
     size_t mlen;
     int nfail, nok, nskip;
+    char first_skip[256]; /* the reason of the first skip row written in this process, or "" */
     int isolate;         /* each case in a child process (run_case_isolated) */
     int calibrate;       /* measure the device's ceilings when it is opened (probe or here) */
     int child_fd;        /* in a case's child: the message pipe to the parent; else -1 */

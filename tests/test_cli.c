@@ -643,7 +643,9 @@ static void free_table(table_t *t)
 Test(binary, tiny_cpu_run_writes_csv, .init = setup, .fini = teardown)
 {
     char *csv = tst_path(dir, "out/r.csv");
-    free(RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", csv, FAST));
+    char *o = RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", csv, FAST);
+    cr_expect(strstr(o, "created the missing directories"), "out/ was created silently:\n%s", o);
+    free(o);
     table_t t;
     load_table(csv, &t);
     cr_assert_eq(t.n, 2, "%d rows", t.n);
@@ -1009,4 +1011,129 @@ Test(binary, list_markdown_names_every_variant_once, .init = setup, .fini = tear
     o = RUN(2, "--markdown");
     cr_expect(strstr(o, "--markdown goes with --list"), "%s", o);
     free(o);
+}
+
+/* ------------------------------------------------------------------ no verdict without evidence */
+
+/* Nothing checked is not ok: when every selected variant skips every case, exit 3 with a line
+ * saying why; one variant checked is enough for 0. */
+Test(binary, nothing_checked_exits_3, .init = setup, .fini = teardown)
+{
+    /* fused takes d in {64, 128} only (and needs a device): on any machine, nothing is checked */
+    char *o = RUN(3, "--suite", "mhsa", "--check", "--variant", "^fused$", "--shape", "d=48");
+    cr_expect(strstr(o, "nothing checked"), "%s", o);
+    free(o);
+    o = RUN(0, "--suite", "mhsa", "--check", "--variant", "^(fused|cpu-f32)$", "--shape", TINY);
+    cr_expect(!strstr(o, "nothing checked"), "%s", o);
+    free(o);
+    char reason[256];
+    if (no_device(reason, sizeof reason)) {
+        o = RUN(3, "--suite", "mhsa", "--check", "--backend", "gpu", "--shape", TINY);
+        cr_expect(strstr(o, "nothing checked") && strstr(o, reason), "%s", o);
+        free(o);
+    }
+    cr_expect(dir_is_empty(dir), "--check wrote files");
+}
+
+/* --backend gpu never falls back to the CPU grid: without a device a sweep records the GPU
+ * grid's cases as skipped (the same cases, and shard split, as on a GPU machine) and exits 3. */
+Test(binary, gpu_sweep_keeps_the_gpu_grid, .init = setup, .fini = teardown, .timeout = 60)
+{
+    char reason[256];
+    if (!no_device(reason, sizeof reason)) cr_skip_test("a CUDA device is present");
+    const attn_suite_t *s = tst_suite("mhsa");
+    attn_opts_t opts;
+    attn_opts_init(&opts);
+    opts.sweep = 1;
+    int64_t *cases;
+    char err[256];
+    const int ngpu = attn_build_cases(s, &opts, 0, &cases, err, sizeof err);
+    cr_assert_gt(ngpu, 0, "%s", err);
+    free(cases);
+    char *o = RUN(3, "--suite", "mhsa", "--sweep", "--backend", "gpu", "--variant", "^naive$",
+                  "--csv", "-", "--no-plots");
+    int rows = 0;
+    for (const char *p = o; (p = strstr(p, "\nmhsa,naive,gpu,")); p++) rows++;
+    cr_expect_eq(rows, ngpu, "%d rows for the %d cases of the GPU grid:\n%s", rows, ngpu, o);
+    cr_expect(strstr(o, "no fallback to the CPU grid") && !strstr(o, "CPU sweep grid"), "%s", o);
+    cr_expect(strstr(o, "nothing checked"), "%s", o);
+    free(o);
+    /* the default backend still runs the CPU grid without a device, says so, and is ok when its
+     * CPU variants pass (one case of it here) */
+    o = RUN(0, "--suite", "mhsa", "--sweep", "--variant", "^(reference|naive)$", "--check",
+            "--shard", "0/1000000", "--no-plots");
+    cr_expect(strstr(o, "smaller CPU sweep grid") && strstr(o, "GPU variants are recorded as skipped"),
+              "%s", o);
+    free(o);
+}
+
+/* Under --backend emu every selected variant is emulated: no module, nothing checked (exit 3). */
+Test(binary, emu_without_module_exits_3, .init = setup, .fini = teardown)
+{
+    setenv("ATTNBENCH_EMU_LIB", "/nonexistent/libattn_emu.so", 1);
+    char *o = RUN(3, "--suite", "mhsa", "--backend", "emu", "--check", "--shape", TINY);
+    cr_expect(strstr(o, "nothing checked") && strstr(o, "/nonexistent/libattn_emu.so"), "%s", o);
+    free(o);
+    unsetenv("ATTNBENCH_EMU_LIB");
+}
+
+/* An emulated sweep says what it does: the GPU variants run emulated (on the CPU grid). */
+Test(binary, emulated_sweep_says_what_it_runs, .init = setup, .fini = teardown, .timeout = 60)
+{
+    char *out = NULL;
+    const int rc = tst_run_bin(dir, (const char *[]){"--suite", "mhsa", "--sweep", "--backend",
+                                                     "emu", "--variant", "^tiled$", "--check",
+                                                     "--shard", "0/1000000", "--no-plots", NULL},
+                               &out);
+    if (rc == 3 && strstr(out, "cannot be loaded")) cr_skip_test("no emulator: %s", out);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "host emulator") && !strstr(out, "recorded as skipped"), "%s", out);
+    free(out);
+}
+
+/* --csv - writes the header and rows to standard output (the per-row lines go to stderr), never
+ * a file named "-"; with several suites (several headers) it is refused. */
+Test(binary, csv_dash_is_standard_output, .init = setup, .fini = teardown)
+{
+    char *o = RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--check", "--csv", "-");
+    attn_row_t h;
+    attn_row_init(&h);
+    attn_csv_header(tst_suite("mhsa"), &h);
+    cr_expect(strstr(o, h.buf), "no header in the output:\n%s", o);
+    attn_row_free(&h);
+    cr_expect(strstr(o, "\nmhsa,cpu-f32,cpu,f32,"), "no row in the output:\n%s", o);
+    cr_expect(dir_is_empty(dir), "--csv - created a file");
+    free(o);
+    o = RUN(2, "--backend", "cpu", "--check", "--csv", "-");
+    cr_expect(strstr(o, "--csv -"), "%s", o);
+    free(o);
+}
+
+/* Two timed runs started together (the same second, likely) get run directories of their own. */
+Test(binary, run_directories_are_unique, .init = setup, .fini = teardown, .timeout = 60)
+{
+    const char *args[] = {"--suite", "mhsa", "--backend", "cpu", "--shape", TINY, FAST, NULL};
+    char *c1 = tst_path(dir, "c1.txt"), *c2 = tst_path(dir, "c2.txt");
+    const pid_t p1 = tst_spawn(tst_bin("ATTNBENCH_BIN"), dir, args, c1);
+    const pid_t p2 = tst_spawn(tst_bin("ATTNBENCH_BIN"), dir, args, c2);
+    cr_expect_eq(tst_wait(p1), 0);
+    cr_expect_eq(tst_wait(p2), 0);
+    char *results = tst_path(dir, "results");
+    DIR *d = opendir(results);
+    cr_assert_not_null(d, "no results/");
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        n++;
+        char *csv = tst_path(results, e->d_name), *f = tst_path(csv, "mhsa.csv");
+        table_t t;
+        load_table(f, &t);
+        cr_expect_eq(t.n, 2, "%s: %d rows: two runs in one directory?", f, t.n);
+        free_table(&t);
+        free(f), free(csv);
+    }
+    closedir(d);
+    cr_expect_eq(n, 2, "%d run directories for two runs", n);
+    free(results), free(c1), free(c2);
 }
