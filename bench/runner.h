@@ -106,5 +106,8 @@ int run_dump_open(run_t *r);
 void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tensor_t *t,
               const char *descr, const void *data, int64_t esize);
 void run_dump_close(run_t *r);
+/* --dump of a case whose reference was sampled: the checked rows' indices (int64, ascending) as
+ * DIR/<suite>-<case>-rows-checked.npy; nothing when every row is checked. */
+void run_dump_rows(run_t *r, const attn_case_t *c);
 
 #endif

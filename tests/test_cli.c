@@ -1137,3 +1137,68 @@ Test(binary, run_directories_are_unique, .init = setup, .fini = teardown, .timeo
     cr_expect_eq(n, 2, "%d run directories for two runs", n);
     free(results), free(c1), free(c2);
 }
+
+/* --dump of a sampled reference: the checked rows' indices (and how many) in the manifest, the
+ * reference NaN exactly outside them; the bf16-rounded inputs a bf16 variant saw. */
+Test(binary, dump_names_sampled_rows_and_bf16_inputs, .init = setup, .fini = teardown)
+{
+    char *dd = tst_path(dir, "dump"), *out = NULL;
+    const int rc = tst_run_bin(dir, (const char *[]){"--suite", "mhsa", "--backend", "emu",
+                                                     "--variant", "^cublas-bf16$", "--shape", TINY,
+                                                     "--check", "--ref-gflop", "0", "--dump", dd,
+                                                     NULL},
+                               &out);
+    if (rc == 3 && strstr(out, "cannot be loaded")) cr_skip_test("no emulator: %s", out);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    const attn_suite_t *s = tst_suite("mhsa");
+    int64_t *v = tst_case(s, TINY);
+    attn_layout_t L;
+    s->layout(s, v, &L);
+    char *mpath = tst_path(dd, "manifest.json");
+    char *manifest = tst_read_file(mpath, NULL);
+    cr_assert_not_null(manifest);
+    const char *end = json_value(manifest);
+    cr_expect(end && !*json_ws(end), "manifest.json is not valid JSON:\n%s", manifest);
+    const char *ref = strstr(manifest, "\"file\": \"mhsa-000-ref-bf16in.npy\"");
+    cr_assert_not_null(ref, "%s", manifest);
+    cr_expect(strstr(ref, "\"rows_checked_file\": \"mhsa-000-rows-checked.npy\""), "%s", manifest);
+    const char *k = strstr(ref, "\"rows_checked\": ");
+    cr_assert_not_null(k, "%s", manifest);
+    const long long nk = atoll(k + 16);
+    cr_expect(nk > 0 && nk < L.out_rows, "rows_checked %lld of %lld", nk, (long long)L.out_rows);
+    cr_expect(strstr(manifest, "\"file\": \"mhsa-000-rows-checked.npy\""), "%s", manifest);
+
+    attn_tensor_t it = {.name = "rows_checked", .ndim = 1, .shape = {nk}};
+    char *ip = tst_path(dd, "mhsa-000-rows-checked.npy"), *rp = tst_path(dd, "mhsa-000-ref-bf16in.npy");
+    const char *idata, *rdata;
+    const size_t ioff = check_npy(ip, "<i8", &it, 8, &idata);
+    const size_t roff = check_npy(rp, "<f8", &L.out, 8, &rdata);
+    const int64_t *idx = (const int64_t *)(const void *)(idata + ioff);
+    const double *r = (const double *)(const void *)(rdata + roff);
+    const int64_t row_len = attn_tensor_numel(&L.out) / L.out_rows;
+    unsigned char *in = calloc((size_t)L.out_rows, 1);
+    for (long long i = 0; i < nk; i++) {
+        cr_assert(idx[i] >= 0 && idx[i] < L.out_rows && (i == 0 || idx[i] > idx[i - 1]),
+                  "index %lld: %lld", i, (long long)idx[i]);
+        in[idx[i]] = 1;
+    }
+    for (int64_t row = 0; row < L.out_rows; row++)
+        cr_expect(isnan(r[row * row_len]) == !in[row], "row %lld: ref %g, %s the sample",
+                  (long long)row, r[row * row_len], in[row] ? "in" : "not in");
+    free(in), free((void *)idata), free((void *)rdata), free(ip), free(rp);
+
+    /* q-bf16: q rounded to bf16, as the variant read it */
+    char *qp = tst_path(dd, "mhsa-000-q.npy"), *qb = tst_path(dd, "mhsa-000-q-bf16.npy");
+    const char *qd, *bd;
+    const size_t qo = check_npy(qp, "<f4", &L.in[0], 4, &qd), bo = check_npy(qb, "<f4", &L.in[0], 4, &bd);
+    const float *q = (const float *)(const void *)(qd + qo), *b = (const float *)(const void *)(bd + bo);
+    int bad = 0;
+    for (int64_t e = 0; e < attn_tensor_numel(&L.in[0]); e++)
+        bad += b[e] != attn_bf16_to_f32(attn_f32_to_bf16(q[e]));
+    cr_expect_eq(bad, 0, "%d elements of q-bf16.npy are not q rounded to bf16", bad);
+    cr_expect(strstr(manifest, "\"file\": \"mhsa-000-q-bf16.npy\""), "%s", manifest);
+    cr_expect(!tst_exists(tst_path(dd, "mhsa-000-kv_len-bf16.npy")), "int32 input rounded");
+    free((void *)qd), free((void *)bd), free(qp), free(qb);
+    free(manifest), free(mpath), free(dd), free(v);
+}
