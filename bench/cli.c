@@ -95,6 +95,13 @@ static int parse_axis(const char *arg, attn_opts_t *o, char *err, size_t n)
     }
     memcpy(a->name, arg, (size_t)(eq - arg));
     a->name[eq - arg] = 0;
+    /* a second --axis of the same name would silently replace the first */
+    for (int k = 0; k < o->naxis - 1; k++)
+        if (!strcmp(o->axis[k].name, a->name)) {
+            snprintf(err, n, "--axis '%s': axis %s is given twice (list its values in one --axis)",
+                     arg, a->name);
+            return -1;
+        }
     a->n = 0;
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", eq + 1);
@@ -185,7 +192,7 @@ const attn_option_t attn_options[] = {
          "never timed)"),
     SET("--sweep", sweep, ATTN_SEC_SELECT,
         "the suite's default grid (the smaller CPU grid when no GPU\n"
-        "variant can run)"),
+        "variant can run, and for emu; never for --backend gpu)"),
     CALL("--shape", "k=v,...", shapes, parse_shape, ATTN_SEC_SELECT,
          "one case; axes not given take defaults or are derived;\n"
          "repeatable. Values take k/m suffixes (16k = 16384)"),
@@ -244,8 +251,9 @@ const attn_option_t attn_options[] = {
           "run everything in this process (the default otherwise)"),
     {.name = "--timeout", .kind = ATTN_OPT_DOUBLE, FIELD(timeout), .min = 0, .min_open = 1,
      .max = 1e6, .expect = "a number of seconds above 0", .section = ATTN_SEC_FAULTS, .arg = "S",
-     .help = "isolated: kill a case's process after S seconds without progress\n"
-             "(no finished run, sample or row; default 120)"},
+     .help = "kill a case's process after S seconds without progress\n"
+             "(no finished run, sample or row; default 120); implies\n"
+             "--isolate (refused with --no-isolate)"},
     CALL("--shard", "I/N", shard_i, parse_shard, ATTN_SEC_FAULTS,
          "run only the cases whose index modulo N is I (0 <= I < N), e.g.\n"
          "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with\n"
@@ -254,8 +262,10 @@ const attn_option_t attn_options[] = {
     /* Output */
     STRING("--csv", "PATH", csv, 1, "a path", ATTN_SEC_OUTPUT,
            "append rows to PATH ({suite} in PATH is replaced by the\n"
-           "suite's name). Default: results/run-<time>/<suite>.csv for\n"
-           "runs that time; none for --check"),
+           "suite's name; missing directories are created, and said so;\n"
+           "- is standard output, for one suite). Default: a new\n"
+           "results/run-<time>/<suite>.csv for runs that time; none for\n"
+           "--check"),
     STRING("--dump", "DIR", dump, 1, "a directory", ATTN_SEC_OUTPUT,
            "write inputs, reference and outputs as .npy + manifest.json"),
     SET("--plan", plan, ATTN_SEC_OUTPUT,
@@ -323,7 +333,9 @@ void attn_print_help(FILE *f)
                 print_option(f, &attn_options[i]);
     }
     fputs("\n"
-          "Exit status: 0 all ok, 1 a variant failed (its check, a crash or a hang), 2 bad usage,\n"
+          "Exit status: 0 checked and all ok, 1 a variant failed (its check, a crash or a hang),\n"
+          "2 bad usage, 3 nothing checked (every selected variant skipped: no device for\n"
+          "--backend gpu, no emulator module for --backend emu, no case a variant takes),\n"
           "130/143 stopped by SIGINT/SIGTERM (the rows finished so far are in the CSV).\n",
           f);
 }
@@ -411,6 +423,7 @@ static const struct {
     {"--sweep", "--check-shapes", ": a sweep runs the suite's grid"},
     {"--sweep", "--shape", ": a sweep runs the suite's grid"},
     {"--isolate", "--no-isolate", ""},
+    {"--timeout", "--no-isolate", ": the timeout kills an isolated case's process"},
 };
 
 static int seen_option(const unsigned char *seen, const char *name)
@@ -434,6 +447,9 @@ static int validate(attn_opts_t *o, const unsigned char *seen, char *err, size_t
                      exclusive[k].why);
             return -1;
         }
+    /* --timeout is only kept by an isolated run (the parent kills a silent child): it implies
+     * --isolate rather than being ignored */
+    if (seen_option(seen, "--timeout")) o->isolate = 1;
     return 0;
 }
 
@@ -512,6 +528,7 @@ static int apply_shape(const attn_suite_t *s, const char *shape, int64_t *v, cha
     strcpy(buf, shape);
     char *save = NULL;
     int count = 0;
+    unsigned char given[ATTN_MAX_AXES] = {0};
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save), count++) {
         char *eq = strchr(t, '=');
         if (!eq || eq == t) {
@@ -526,6 +543,10 @@ static int apply_shape(const attn_suite_t *s, const char *shape, int64_t *v, cha
             for (int k = 0; k < s->naxes && off > 0 && (size_t)off < n; k++)
                 off += snprintf(err + off, n - (size_t)off, " %s", s->axes[k].name);
             if (off > 0 && (size_t)off < n) snprintf(err + off, n - (size_t)off, ")");
+            return -1;
+        }
+        if (given[i]++) { /* the last value would silently win */
+            snprintf(err, n, "--shape '%s': axis %s is given twice", shape, t);
             return -1;
         }
         int64_t x;

@@ -39,8 +39,14 @@ NUM(pct_peak)
 NUM(pct_bw)
 NUM(max_abs_err)
 NUM(rel_l2_err)
-NUM(tolerance)
-STR(checked_rows)
+NUM(tolerance_rel)
+NUM(tolerance_abs)
+/* rows_checked, rows: empty when nothing was checked */
+#define COUNT(f) \
+    static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) \
+    { if (rv->f >= 0) attn_row_int(r, (long long)rv->f); else attn_row_str(r, NULL); }
+COUNT(rows_checked)
+COUNT(rows)
 static void put_seed(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_int(r, (long long)rv->seed); }
 STR(device)
 DEV(sm, attn_row_int(r, d->sm))
@@ -67,7 +73,8 @@ static const struct column {
     {"tflops", put_tflops},       {"gbps", put_gbps},
     {"pct_peak", put_pct_peak},   {"pct_bw", put_pct_bw},
     {"max_abs_err", put_max_abs_err}, {"rel_l2_err", put_rel_l2_err},
-    {"tolerance", put_tolerance}, {"checked_rows", put_checked_rows},
+    {"tolerance_rel", put_tolerance_rel}, {"tolerance_abs", put_tolerance_abs},
+    {"rows_checked", put_rows_checked}, {"rows", put_rows},
     {"seed", put_seed},           {"device", put_device},
     {"sm", put_sm},               {"driver", put_driver},
     {"runtime", put_runtime},     {"sm_clock_mhz", put_clock},

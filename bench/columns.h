@@ -15,8 +15,10 @@ typedef struct attn_rowvals {
     const char *variant, *backend, *dtype, *status, *reason;
     const attn_stats_t *st;        /* NULL: not timed (samples .. iqr_ms empty) */
     double flops, bytes, tflops, gbps, pct_peak, pct_bw;
-    double max_abs_err, rel_l2_err, tolerance;
-    const char *checked_rows;      /* "checked/rows", or NULL */
+    double max_abs_err, rel_l2_err;
+    double tolerance_rel;          /* the suite's tolerance for the dtype: of max|ref| */
+    double tolerance_abs;          /* tolerance_rel · max|ref| of a checked case; else NaN */
+    int64_t rows_checked, rows;    /* output rows compared, of rows; negative: not checked */
     uint64_t seed;
     const char *device;
     const attn_device_t *dev;      /* the GPU of the row; NULL: sm .. peak_gbps empty */

@@ -87,6 +87,19 @@ int attn_mkdirs(const char *path, int is_dir)
     return 0;
 }
 
+int attn_mkdir_unique(char *dir, size_t n)
+{
+    char stem[1024];
+    if (snprintf(stem, sizeof stem, "%s", dir) >= (int)sizeof stem) return errno = ENAMETOOLONG, -1;
+    if (attn_mkdirs(stem, 0)) return -1;
+    for (int k = 1; k <= 1000; k++) {
+        if (k > 1 && snprintf(dir, n, "%s-%d", stem, k) >= (int)n) return errno = ENAMETOOLONG, -1;
+        if (!mkdir(dir, 0777)) return 0;
+        if (errno != EEXIST) return -1;
+    }
+    return -1; /* errno EEXIST */
+}
+
 static int write_all(int fd, const char *s, size_t n)
 {
     while (n) {
@@ -100,10 +113,47 @@ static int write_all(int fd, const char *s, size_t n)
     return 0;
 }
 
+/* The directory part of path ("" when it has none). */
+static void dir_of(const char *path, char *dir, size_t n)
+{
+    snprintf(dir, n, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    else dir[0] = 0;
+}
+
+/* "-": the header and rows on a duplicate of standard output; no lock, nothing to check. */
+static int open_stdout(attn_csv_t *c, const char *header, char *err, size_t n)
+{
+    const int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    const size_t hl = strlen(header);
+    char *line = fd >= 0 ? malloc(hl + 1) : NULL;
+    if (line) memcpy(line, header, hl), line[hl] = '\n';
+    fflush(stdout);
+    if (!line || write_all(fd, line, hl + 1)) {
+        snprintf(err, n, "cannot write CSV rows to standard output (--csv -): %s",
+                 strerror(errno));
+        free(line);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    free(line);
+    c->fd = fd;
+    c->to_stdout = 1;
+    snprintf(c->path, sizeof c->path, "standard output");
+    return 0;
+}
+
 int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err, size_t n)
 {
     c->fd = -1;
+    c->to_stdout = c->created_dir = 0;
+    if (!strcmp(path, "-")) return open_stdout(c, header, err, n);
     snprintf(c->path, sizeof c->path, "%s", path);
+    char dir[1024];
+    struct stat ds;
+    dir_of(path, dir, sizeof dir);
+    c->created_dir = dir[0] && stat(dir, &ds) != 0;
     if (attn_mkdirs(path, 0)) {
         snprintf(err, n, "cannot create the directory of CSV path '%s': %s", path,
                  strerror(errno));

@@ -13,7 +13,9 @@
 
 typedef struct attn_csv {
     int fd;
-    char path[1024];
+    char path[1024];      /* "standard output" for --csv - */
+    int to_stdout;        /* opened as "-": rows go to standard output */
+    int created_dir;      /* the directory of path did not exist and was created */
 } attn_csv_t;
 
 /* A growing line of CSV fields with RFC 4180 quoting. */
@@ -34,8 +36,9 @@ void attn_row_num(attn_row_t *r, double v);           /* %.6g; NaN → empty fie
  * README "CSV schema". */
 void attn_csv_header(const attn_suite_t *s, attn_row_t *r);
 
-/* Open path for appending (creating parent directories). Returns 0, or -1 with a message in
- * err naming the path and the reason. */
+/* Open path for appending (creating parent directories, and setting created_dir then). The
+ * path "-" is standard output: the header is written first, always. Returns 0, or -1 with a
+ * message in err naming the path and the reason. */
 int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err, size_t n);
 
 /* Append one row (without newline). Returns 0 or -1 (errno set). */
@@ -48,5 +51,11 @@ void attn_csv_close(attn_csv_t *c);
 
 /* mkdir -p of the directory part of path (or of path itself when is_dir). */
 int attn_mkdirs(const char *path, int is_dir);
+
+/* Create directory dir (its parents as needed) as a new directory of this process: when dir
+ * exists (another run started in the same second), dir-2, dir-3, ... each made by mkdir, which
+ * fails on an existing name, so two processes never share one. The name made is left in dir (n
+ * bytes). 0, or -1 (errno set). */
+int attn_mkdir_unique(char *dir, size_t n);
 
 #endif

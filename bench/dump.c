@@ -1,7 +1,11 @@
 /* --dump DIR: each tensor of a case as DIR/<suite>-<case>-<what>.npy, and manifest.json naming
- * every file with its role, dtype, shape and case. */
+ * every file with its role, dtype, shape and case. Entries of output-shaped tensors (outputs,
+ * references) say how many rows were checked; when the reference was sampled, its rows outside
+ * the sample are NaN and the checked rows' indices are in <suite>-<case>-rows-checked.npy
+ * (int64), which those entries name as "rows_checked_file". */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "npy.h"
@@ -40,7 +44,32 @@ static void dump_entry(run_t *r, const char *file, const attn_tensor_t *t, const
     for (int i = 0; i < c->s->naxes; i++)
         fprintf(r->manifest, "%s\"%s\": %lld", i ? ", " : "", c->s->axes[i].name,
                 (long long)c->v[i]);
-    fputs("}}", r->manifest);
+    fputs("}", r->manifest);
+    if (t == &c->L.out) {
+        fprintf(r->manifest, ", \"rows_checked\": %lld, \"rows\": %lld",
+                (long long)c->rows_checked, (long long)c->L.out_rows);
+        if (c->row_sel)
+            fprintf(r->manifest, ", \"rows_checked_file\": \"%s-%03d-rows-checked.npy\"",
+                    c->s->name, c->index);
+    }
+    fputs("}", r->manifest);
+}
+
+void run_dump_rows(run_t *r, const attn_case_t *c)
+{
+    if (!c->row_sel) return;
+    int64_t *idx = malloc((size_t)(c->rows_checked > 0 ? c->rows_checked : 1) * sizeof *idx);
+    if (!idx) {
+        fprintf(stderr, "attnbench: --dump: out of host memory for the checked rows\n");
+        return;
+    }
+    int64_t k = 0;
+    for (int64_t i = 0; i < c->L.out_rows && k < c->rows_checked; i++)
+        if (c->row_sel[i]) idx[k++] = i;
+    const attn_tensor_t t = {.name = "rows_checked", .kind = ATTN_T_INT32, .ndim = 1,
+                             .shape = {k}, .dims = "r"};
+    run_dump(r, c, "rows-checked", &t, "<i8", idx, 8);
+    free(idx);
 }
 
 void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tensor_t *t,

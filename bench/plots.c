@@ -444,8 +444,9 @@ static void place(pics_t *P)
         }
         if (!ok && !fail) continue;
         error_point(P, K_ERR, ser, pan, xs, get(P, at, "rel_l2_err"), 1, fail, at);
-        double tol;
-        if (isnum(get(P, at, "tolerance"), &tol) && tol > 0)
+        double tol; /* the absolute bound; "tolerance" in CSVs written before it was named so */
+        if ((isnum(get(P, at, "tolerance_abs"), &tol) || isnum(get(P, at, "tolerance"), &tol)) &&
+            tol > 0)
             error_point(P, K_RATIO, ser, pan, xs, get(P, at, "max_abs_err"), tol, fail, at);
     }
 }

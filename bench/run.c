@@ -1,7 +1,8 @@
 /* The run: parse → load (suites, variants, device) → compute (cases) → print. What one case does
  * is in run_case.c, isolated cases in run_isolated.c; bench/runner.h lists the run's files.
- * The steps below return -1 to go on, else the exit status (0 all ok, 1 a variant failed its
- * check or no device, 2 bad usage, 128 + signal when stopped). */
+ * The steps below return -1 to go on, else the exit status (attn_exit_t in run.h: 0 checked and
+ * all ok, 1 a variant failed its check or no device, 2 bad usage, 3 nothing checked; 128 + signal
+ * when stopped). */
 #include "run.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "compare.h"
 #include "emu.h"
@@ -42,7 +44,7 @@ static void on_stop_signal(int sig)
 static int usage_error(const char *msg)
 {
     fprintf(stderr, "attnbench: %s\n(see attnbench --help)\n", msg);
-    return 2;
+    return ATTN_EXIT_USAGE;
 }
 
 /* ---------------------------------------------------------------- provenance */
@@ -185,13 +187,19 @@ static void load_device(run_t *r, int want_device)
 }
 
 /* A stale emulator module (built from other sources than this program) is refused outright:
- * it would check old kernels (bench/emu.h). A module that is merely missing is each emulated
- * row's skip reason. Returns -1 to go on, else the exit status. */
+ * it would check old kernels (bench/emu.h). A module that cannot be loaded leaves nothing to
+ * check under --backend emu (every selected variant is emulated): exit 3, saying why. Returns -1
+ * to go on, else the exit status. */
 static int load_emulator(run_t *r)
 {
     char why[512];
     if (strcmp(r->o.backend, "emu") || r->o.plan || r->o.list) return -1;
-    return attn_emu_open(why, sizeof why) == -2 ? usage_error(why) : -1;
+    const int rc = attn_emu_open(why, sizeof why);
+    if (rc == -2) return usage_error(why);
+    if (rc == 0) return -1;
+    fprintf(stderr, "attnbench: nothing checked: --backend emu runs only emulated variants, and "
+                    "the emulator module cannot be loaded (%s)\n", why);
+    return ATTN_EXIT_UNCHECKED;
 }
 
 /* ---------------------------------------------------------------- compute */
@@ -210,11 +218,24 @@ static int build_cases(run_t *r, const attn_suite_t *const *suites, int ns, int 
             gpu_runnable |= attn_selected(&r->sel, x) && attn_exec_of(&r->sel, x)->uses_device &&
                             !attn_unavailable(&r->sel, suites[k], x);
         }
-    const int cpu_grid = r->o.plan ? !want_gpu : !gpu_runnable;
-    if (r->o.sweep && cpu_grid && !r->o.plan)
-        fprintf(stderr, "attnbench: %s: running the smaller CPU sweep grid (CPU variants only; "
-                        "GPU variants are recorded as skipped)\n",
-                r->dev.reason);
+    /* --backend gpu asks for the GPU grid: without a device its rows are skips on that grid
+     * (the exit status says nothing was checked), never a quiet run of the CPU grid with another
+     * shard split. Emulation runs the CPU grid: the emulator is slow. */
+    const int gpu_only = !strcmp(r->o.backend, "gpu");
+    const int cpu_grid = r->o.plan ? !want_gpu : !gpu_only && !gpu_runnable;
+    if (r->o.sweep && !r->o.plan) {
+        if (!strcmp(r->o.backend, "emu"))
+            fprintf(stderr, "attnbench: --backend emu: running the smaller CPU sweep grid (the "
+                            "GPU variants run in the host emulator, checked and never timed)\n");
+        else if (gpu_only && !gpu_runnable)
+            fprintf(stderr, "attnbench: --backend gpu: %s: the GPU sweep grid is recorded as "
+                            "skipped (no fallback to the CPU grid)\n", r->dev.reason);
+        else if (cpu_grid && want_gpu)
+            fprintf(stderr, "attnbench: %s: running the smaller CPU sweep grid (CPU variants "
+                            "only; GPU variants are recorded as skipped)\n", r->dev.reason);
+        else if (cpu_grid)
+            fprintf(stderr, "attnbench: running the smaller CPU sweep grid (CPU variants only)\n");
+    }
     for (int k = 0; k < ns; k++) {
         ncases[k] = attn_build_cases(suites[k], &r->o, cpu_grid, &cases[k], err, sizeof err);
         if (ncases[k] < 0) return usage_error(err);
@@ -229,12 +250,13 @@ static int build_cases(run_t *r, const attn_suite_t *const *suites, int ns, int 
 }
 
 /* --csv PATH for suite s of ns: {suite} replaced, else -<suite> before the extension when several
- * suites run; without --csv, results/run-<time>/<suite>.csv. */
+ * suites run; "-" (standard output) as it is; without --csv, results/run-<time>/<suite>.csv. */
 static void csv_path(const run_t *r, const attn_suite_t *s, int ns, char *out, size_t n)
 {
     const char *p = r->o.csv;
     const char *at = p ? strstr(p, "{suite}") : NULL;
     if (!p) snprintf(out, n, "%s/%s.csv", r->run_dir, s->name);
+    else if (!strcmp(p, "-")) snprintf(out, n, "-");
     else if (at) snprintf(out, n, "%.*s%s%s", (int)(at - p), p, s->name, at + 7);
     else if (ns > 1) {
         const char *dot = strrchr(p, '.');
@@ -250,6 +272,16 @@ static int open_outputs(run_t *r, const attn_suite_t *const *suites, int ns, att
 {
     char err[1024];
     const int want_csv = r->o.csv || (!r->o.check_only && !r->o.plan);
+    const int to_stdout = r->o.csv && !strcmp(r->o.csv, "-");
+    if (to_stdout && ns > 1)
+        return usage_error("--csv -: standard output takes the rows of one suite (their headers "
+                           "differ); name one with --suite, or use --csv 'DIR/{suite}.csv'");
+    /* a run directory of its own, even for runs started in the same second */
+    if (want_csv && !r->o.csv && attn_mkdir_unique(r->run_dir, sizeof r->run_dir)) {
+        fprintf(stderr, "attnbench: cannot create the run directory %s: %s\n", r->run_dir,
+                strerror(errno));
+        return ATTN_EXIT_USAGE;
+    }
     for (int k = 0; k < ns; k++) {
         csv[k].fd = -1;
         if (!want_csv) continue;
@@ -262,16 +294,24 @@ static int open_outputs(run_t *r, const attn_suite_t *const *suites, int ns, att
         if (rc) {
             for (int j = 0; j < k; j++) attn_csv_close(&csv[j]);
             fprintf(stderr, "attnbench: %s\n", err);
-            return 2;
+            return ATTN_EXIT_USAGE;
         }
+        if (csv[k].created_dir && r->o.csv)
+            fprintf(stderr, "attnbench: --csv: created the missing directories of %s\n",
+                    paths[k]);
     }
-    if (r->o.dump && run_dump_open(r)) return 2;
+    /* --csv -: standard output carries the rows alone; the lines printed per row go to stderr */
+    if (to_stdout && want_csv) {
+        fflush(stdout);
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+    }
+    if (r->o.dump && run_dump_open(r)) return ATTN_EXIT_USAGE;
     return -1;
 }
 
 /* --plan: per suite the header (on stdout without --csv) and the planned rows of its cases. */
 static int plan(run_t *r, const attn_suite_t *const *suites, int ns, int64_t **cases,
-                const int *ncases, attn_csv_t *csv, char (*paths)[1024])
+                const int *ncases, attn_csv_t *csv)
 {
     long g = 0;
     for (int k = 0; k < ns; k++) {
@@ -289,8 +329,8 @@ static int plan(run_t *r, const attn_suite_t *const *suites, int ns, int64_t **c
         }
         free(cases[k]);
         if (c) {
+            fprintf(stderr, "plan: %s\n", c->path);
             attn_csv_close(c);
-            fprintf(stderr, "plan: %s\n", paths[k]);
         }
     }
     fflush(stdout);
@@ -349,14 +389,18 @@ static void render_plots(const attn_suite_t *s, const char *csv)
                         "status %d)\n", outdir, csv, st);
 }
 
-/* Close the outputs, render a sweep's plots, print the totals; the exit status. */
+/* Close the outputs, render a sweep's plots, print the totals; the exit status: 1 when a variant
+ * failed, 3 when nothing was checked (every row a skip: no device for --backend gpu, a variant
+ * that takes none of the cases), else 0. */
 static int report(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_t *csv,
-                  char (*paths)[1024])
+                  char (*paths)[1024], int want_device)
 {
+    int to_stdout = 0;
     for (int k = 0; k < ns; k++)
         if (csv[k].fd >= 0) {
+            to_stdout |= csv[k].to_stdout;
+            fprintf(stderr, "results: %s\n", csv[k].path);
             attn_csv_close(&csv[k]);
-            fprintf(stderr, "results: %s\n", paths[k]);
         }
     run_dump_close(r);
     attn_gpu_close();
@@ -367,7 +411,7 @@ static int report(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_
         return 128 + attn_stop_signal;
     }
     const int want_csv = r->o.csv || !r->o.check_only;
-    if (r->o.sweep && want_csv && !r->o.no_plots) {
+    if (r->o.sweep && want_csv && !r->o.no_plots && !to_stdout) {
         if (r->o.shard_n > 1)
             fprintf(stderr, "attnbench: shard %d/%d: no plots of a part; render them after "
                             "`attnbench merge` (plots/render.sh)\n", r->o.shard_i, r->o.shard_n);
@@ -375,7 +419,14 @@ static int report(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_
             for (int k = 0; k < ns; k++) render_plots(suites[k], paths[k]);
     }
     fprintf(stderr, "%d ok, %d failed, %d skipped\n", r->nok, r->nfail, r->nskip);
-    return r->nfail ? 1 : 0;
+    if (r->nfail) return ATTN_EXIT_FAILED;
+    if (r->nok || !r->nskip) return ATTN_EXIT_OK;
+    const char *why = want_device && !r->dev.usable ? r->dev.reason
+                      : r->first_skip[0]           ? r->first_skip
+                                                   : "see the rows' reasons";
+    fprintf(stderr, "attnbench: nothing checked: every selected variant skipped every case (%s); "
+                    "exit status %d\n", why, ATTN_EXIT_UNCHECKED);
+    return ATTN_EXIT_UNCHECKED;
 }
 
 int attn_main(int argc, char **argv)
@@ -414,9 +465,9 @@ int attn_main(int argc, char **argv)
     static attn_csv_t csv[MAX_SUITES];
     static char paths[MAX_SUITES][1024];
     if ((rc = open_outputs(r, suites, ns, csv, paths)) >= 0) return rc;
-    if (r->o.plan) return plan(r, suites, ns, cases, ncases, csv, paths);
+    if (r->o.plan) return plan(r, suites, ns, cases, ncases, csv);
     compute(r, suites, ns, cases, ncases, nmine, csv);
 
     /* print */
-    return report(r, suites, ns, csv, paths);
+    return report(r, suites, ns, csv, paths, want_device);
 }

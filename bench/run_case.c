@@ -138,10 +138,11 @@ static void make_inputs(run_t *r, attn_case_t *c, result_t *res, int nv)
             }
         return;
     }
-    if (r->o.dump)
-        for (int i = 0; i < c->L.nin; i++)
-            run_dump(r, c, c->L.in[i].name, &c->L.in[i],
-                     c->L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c->gen[i], 4);
+    if (!r->o.dump) return;
+    for (int i = 0; i < c->L.nin; i++)
+        run_dump(r, c, c->L.in[i].name, &c->L.in[i],
+                 c->L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c->gen[i], 4);
+    run_dump_rows(r, c);
 }
 
 int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int pos, int ncases,
@@ -195,9 +196,17 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
         }
     }
     if (r->o.dump)
-        for (int k = 0; k < 2; k++)
-            if (c.cls[k].ready)
-                run_dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
+        for (int k = 0; k < 2; k++) {
+            if (!c.cls[k].ready) continue;
+            run_dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
+            /* what bf16 variants saw: the float inputs rounded to bf16 (widened back to f32) */
+            for (int i = 0; k && i < c.L.nin; i++) {
+                char what[64];
+                snprintf(what, sizeof what, "%s-bf16", c.L.in[i].name);
+                if (c.cls[1].bits[i])
+                    run_dump(r, &c, what, &c.L.in[i], "<f4", c.cls[1].in[i], 4);
+            }
+        }
 done:
     attn_case_free(&c);
     return rc;

@@ -45,8 +45,7 @@ static void result_row(const run_t *r, const attn_suite_t *s, const attn_variant
     const double gbps = timed ? by / (res->st.median * 1e-3) / 1e9 : NAN;
     /* The share of the device's measured ceilings (GPU rows of a calibrated run). */
     const attn_device_t *d = e->dev && e->dev->usable ? e->dev : NULL;
-    char cr[64], where[160];
-    snprintf(cr, sizeof cr, "%lld/%lld", (long long)res->rows_checked, (long long)res->rows);
+    char where[160];
     const attn_rowvals_t rv = {
         .s = s, .v = v, .variant = x->name, .backend = e->backend,
         .dtype = attn_dtype_name(x->dtype), .status = res->status, .reason = res->reason,
@@ -59,8 +58,10 @@ static void result_row(const run_t *r, const attn_suite_t *s, const attn_variant
                       : NAN,
         .max_abs_err = res->checked ? res->chk.max_abs_err : NAN,
         .rel_l2_err = res->checked ? res->chk.rel_l2_err : NAN,
-        .tolerance = res->checked ? res->chk.tol_abs : NAN,
-        .checked_rows = res->checked ? cr : NULL, .seed = r->o.seed,
+        .tolerance_rel = s->tolerance(s, v, x->dtype),
+        .tolerance_abs = res->checked ? res->chk.tol_abs : NAN,
+        .rows_checked = res->checked ? res->rows_checked : -1,
+        .rows = res->checked ? res->rows : -1, .seed = r->o.seed,
         .device = e->where(e, r->cpu_name, where, sizeof where), .dev = d,
         .git = r->git, .stamp = r->stamp,
     };
@@ -94,6 +95,8 @@ void run_write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_
 {
     char cs[512], line[1200];
     attn_case_str(s, v, cs, sizeof cs);
+    if (r->child_fd < 0 && !r->first_skip[0] && !strcmp(res->status, "skip"))
+        snprintf(r->first_skip, sizeof r->first_skip, "%.60s: %.180s", x->name, res->reason);
     stdout_line(s, x, cs, res, s->flops(s, v), s->bytes(s, v, attn_dtype_size(x->dtype)), line,
                 sizeof line);
     if (r->child_fd < 0) {
@@ -116,8 +119,9 @@ void run_write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_
 }
 
 /* --plan: the rows a run would write for every selected variant at case v, status "planned",
- * with flops, bytes (at the variant's dtype) and the RELATIVE tolerance (max|out - ref| /
- * max|ref|) filled and nothing measured; reason says when the variant cannot take the case.
+ * with flops, bytes (at the variant's dtype) and tolerance_rel (of max|out - ref| / max|ref|)
+ * filled and nothing measured (tolerance_abs needs the reference); reason says when the
+ * variant cannot take the case.
  * Peers scripts fill in the rest and write rows of the same schema. */
 void run_plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t *csv)
 {
@@ -132,7 +136,8 @@ void run_plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t
             .reason = x->supports ? x->supports(s, x, v) : NULL,
             .flops = s->flops(s, v), .bytes = s->bytes(s, v, attn_dtype_size(x->dtype)),
             .tflops = NAN, .gbps = NAN, .pct_peak = NAN, .pct_bw = NAN, .max_abs_err = NAN,
-            .rel_l2_err = NAN, .tolerance = s->tolerance(s, v, x->dtype), .seed = r->o.seed,
+            .rel_l2_err = NAN, .tolerance_rel = s->tolerance(s, v, x->dtype),
+            .tolerance_abs = NAN, .rows_checked = -1, .rows = -1, .seed = r->o.seed,
             .git = r->git, .stamp = r->stamp,
         };
         attn_columns_row(&rv, &row);

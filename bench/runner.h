@@ -30,6 +30,7 @@ typedef struct run {
     char *mbuf;          /* child: the memstream's buffer */
     size_t mlen;
     int nfail, nok, nskip;
+    char first_skip[256]; /* the reason of the first skip row written in this process, or "" */
     int isolate;         /* each case in a child process (run_case_isolated) */
     int calibrate;       /* measure the device's ceilings when it is opened (probe or here) */
     int child_fd;        /* in a case's child: the message pipe to the parent; else -1 */
@@ -105,5 +106,8 @@ int run_dump_open(run_t *r);
 void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tensor_t *t,
               const char *descr, const void *data, int64_t esize);
 void run_dump_close(run_t *r);
+/* --dump of a case whose reference was sampled: the checked rows' indices (int64, ascending) as
+ * DIR/<suite>-<case>-rows-checked.npy; nothing when every row is checked. */
+void run_dump_rows(run_t *r, const attn_case_t *c);
 
 #endif

@@ -405,7 +405,7 @@ int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
     const int c_var = tst_csv_col(h, "variant"), c_st = tst_csv_col(h, "status"),
               c_why = tst_csv_col(h, "reason"), c_be = tst_csv_col(h, "backend"),
               c_med = tst_csv_col(h, "median_ms"), c_err = tst_csv_col(h, "max_abs_err"),
-              c_tol = tst_csv_col(h, "tolerance");
+              c_tol = tst_csv_col(h, "tolerance_abs");
     for (int i = 1; i < nl; i++) {
         char *f[64];
         int k = tst_csv_split(L[i], f, 64);
@@ -425,7 +425,7 @@ int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
             cr_expect_str_eq(f[c_st], "ok", "%s %s line %d: %s (%s)", suite, x->name, i + 1,
                              f[c_st], f[c_why]);
             cr_expect(f[c_err][0] && atof(f[c_err]) <= atof(f[c_tol]) && atof(f[c_tol]) > 0,
-                      "%s %s line %d: error '%s' vs tolerance '%s'", suite, x->name, i + 1,
+                      "%s %s line %d: error '%s' vs tolerance_abs '%s'", suite, x->name, i + 1,
                       f[c_err], f[c_tol]);
         }
         tst_csv_free(f, k);

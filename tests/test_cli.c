@@ -245,6 +245,8 @@ Test(parse, bad_options_named)
         {{"--shard", "2/2"}, "2/2"},
         {{"--isolate", "--no-isolate"}, "--isolate|--no-isolate"},
         {{"--sweep", "--check-shapes"}, "--sweep|--check-shapes"},
+        {{"--timeout", "5", "--no-isolate"}, "--timeout|--no-isolate"},
+        {{"--axis", "N=64", "--axis", "N=128"}, "N=128|axis N|twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 0);
 }
@@ -276,6 +278,8 @@ Test(parse, bad_shapes_named)
         {{"--shape", "N=64", "--axis", "d=0,64"}, "d=0"},
         {{"--shape", "N=64", "--axis", "Z=1"}, "Z"},
         {{"--shape", "N=64", "--axis", "causal=0,3"}, "causal=3"},
+        {{"--shape", "N=64,N=128"}, "N=64,N=128|axis N|twice"}, /* the last value won */
+        {{"--shape", "d=64,N=64,d=128"}, "axis d|twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_bad(&bad[i], 1);
 }
@@ -639,7 +643,9 @@ static void free_table(table_t *t)
 Test(binary, tiny_cpu_run_writes_csv, .init = setup, .fini = teardown)
 {
     char *csv = tst_path(dir, "out/r.csv");
-    free(RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", csv, FAST));
+    char *o = RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--csv", csv, FAST);
+    cr_expect(strstr(o, "created the missing directories"), "out/ was created silently:\n%s", o);
+    free(o);
     table_t t;
     load_table(csv, &t);
     cr_assert_eq(t.n, 2, "%d rows", t.n);
@@ -654,12 +660,19 @@ Test(binary, tiny_cpu_run_writes_csv, .init = setup, .fini = teardown)
         cr_expect_str_eq(cell(&t, r, "N"), "37");
         cr_expect_str_eq(cell(&t, r, "Nk"), "37");
         cr_expect_str_eq(cell(&t, r, "d"), "8");
-        cr_expect_str_eq(cell(&t, r, "checked_rows"), "148/148");
+        cr_expect_str_eq(cell(&t, r, "rows_checked"), "148");
+        cr_expect_str_eq(cell(&t, r, "rows"), "148");
         cr_expect_str_eq(cell(&t, r, "seed"), "42");
         cr_expect(atoi(cell(&t, r, "samples")) >= 2, "samples %s", cell(&t, r, "samples"));
         cr_expect(atof(cell(&t, r, "median_ms")) > 0);
-        cr_expect(atof(cell(&t, r, "max_abs_err")) <= atof(cell(&t, r, "tolerance")));
-        cr_expect(atof(cell(&t, r, "tolerance")) > 0);
+        cr_expect(atof(cell(&t, r, "max_abs_err")) <= atof(cell(&t, r, "tolerance_abs")));
+        cr_expect(atof(cell(&t, r, "tolerance_abs")) > 0);
+        /* relative, as in --plan rows: the suite's tolerance for the dtype */
+        const attn_variant_t *x = tst_variant(tst_suite("mhsa"), names[r]);
+        int64_t *v = tst_case(tst_suite("mhsa"), TINY);
+        cr_expect_float_eq(atof(cell(&t, r, "tolerance_rel")),
+                           tst_suite("mhsa")->tolerance(tst_suite("mhsa"), v, x->dtype), 1e-9);
+        free(v);
         /* flops = 4·B·H·N·Nk·d */
         cr_expect_float_eq(atof(cell(&t, r, "flops")), 4.0 * 2 * 2 * 37 * 37 * 8, 1.0);
         cr_expect(strlen(cell(&t, r, "timestamp")) == 20, "timestamp %s", cell(&t, r, "timestamp"));
@@ -790,7 +803,8 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
             cr_expect_eq(atoll(f[4 + a]), v[a], "row %d axis %s", i, s->axes[a].name);
         const double fl = atof(f[tst_csv_col(lines[0], "flops")]);
         const double by = atof(f[tst_csv_col(lines[0], "bytes")]);
-        const double tol = atof(f[tst_csv_col(lines[0], "tolerance")]);
+        const double tol = atof(f[tst_csv_col(lines[0], "tolerance_rel")]);
+        cr_expect_str_empty(f[tst_csv_col(lines[0], "tolerance_abs")]);
         cr_expect(fabs(fl / s->flops(s, v) - 1) < 1e-5, "row %d flops %g", i, fl);
         cr_expect(fabs(by / s->bytes(s, v, attn_dtype_size(x->dtype)) - 1) < 1e-5, "row %d bytes", i);
         cr_expect(fabs(tol / s->tolerance(s, v, x->dtype) - 1) < 1e-5, "row %d tolerance %g", i, tol);
@@ -997,4 +1011,194 @@ Test(binary, list_markdown_names_every_variant_once, .init = setup, .fini = tear
     o = RUN(2, "--markdown");
     cr_expect(strstr(o, "--markdown goes with --list"), "%s", o);
     free(o);
+}
+
+/* ------------------------------------------------------------------ no verdict without evidence */
+
+/* Nothing checked is not ok: when every selected variant skips every case, exit 3 with a line
+ * saying why; one variant checked is enough for 0. */
+Test(binary, nothing_checked_exits_3, .init = setup, .fini = teardown)
+{
+    /* fused takes d in {64, 128} only (and needs a device): on any machine, nothing is checked */
+    char *o = RUN(3, "--suite", "mhsa", "--check", "--variant", "^fused$", "--shape", "d=48");
+    cr_expect(strstr(o, "nothing checked"), "%s", o);
+    free(o);
+    o = RUN(0, "--suite", "mhsa", "--check", "--variant", "^(fused|cpu-f32)$", "--shape", TINY);
+    cr_expect(!strstr(o, "nothing checked"), "%s", o);
+    free(o);
+    char reason[256];
+    if (no_device(reason, sizeof reason)) {
+        o = RUN(3, "--suite", "mhsa", "--check", "--backend", "gpu", "--shape", TINY);
+        cr_expect(strstr(o, "nothing checked") && strstr(o, reason), "%s", o);
+        free(o);
+    }
+    cr_expect(dir_is_empty(dir), "--check wrote files");
+}
+
+/* --backend gpu never falls back to the CPU grid: without a device a sweep records the GPU
+ * grid's cases as skipped (the same cases, and shard split, as on a GPU machine) and exits 3. */
+Test(binary, gpu_sweep_keeps_the_gpu_grid, .init = setup, .fini = teardown, .timeout = 60)
+{
+    char reason[256];
+    if (!no_device(reason, sizeof reason)) cr_skip_test("a CUDA device is present");
+    const attn_suite_t *s = tst_suite("mhsa");
+    attn_opts_t opts;
+    attn_opts_init(&opts);
+    opts.sweep = 1;
+    int64_t *cases;
+    char err[256];
+    const int ngpu = attn_build_cases(s, &opts, 0, &cases, err, sizeof err);
+    cr_assert_gt(ngpu, 0, "%s", err);
+    free(cases);
+    char *o = RUN(3, "--suite", "mhsa", "--sweep", "--backend", "gpu", "--variant", "^naive$",
+                  "--csv", "-", "--no-plots");
+    int rows = 0;
+    for (const char *p = o; (p = strstr(p, "\nmhsa,naive,gpu,")); p++) rows++;
+    cr_expect_eq(rows, ngpu, "%d rows for the %d cases of the GPU grid:\n%s", rows, ngpu, o);
+    cr_expect(strstr(o, "no fallback to the CPU grid") && !strstr(o, "CPU sweep grid"), "%s", o);
+    cr_expect(strstr(o, "nothing checked"), "%s", o);
+    free(o);
+    /* the default backend still runs the CPU grid without a device, says so, and is ok when its
+     * CPU variants pass (one case of it here) */
+    o = RUN(0, "--suite", "mhsa", "--sweep", "--variant", "^(reference|naive)$", "--check",
+            "--shard", "0/1000000", "--no-plots");
+    cr_expect(strstr(o, "smaller CPU sweep grid") && strstr(o, "GPU variants are recorded as skipped"),
+              "%s", o);
+    free(o);
+}
+
+/* Under --backend emu every selected variant is emulated: no module, nothing checked (exit 3). */
+Test(binary, emu_without_module_exits_3, .init = setup, .fini = teardown)
+{
+    setenv("ATTNBENCH_EMU_LIB", "/nonexistent/libattn_emu.so", 1);
+    char *o = RUN(3, "--suite", "mhsa", "--backend", "emu", "--check", "--shape", TINY);
+    cr_expect(strstr(o, "nothing checked") && strstr(o, "/nonexistent/libattn_emu.so"), "%s", o);
+    free(o);
+    unsetenv("ATTNBENCH_EMU_LIB");
+}
+
+/* An emulated sweep says what it does: the GPU variants run emulated (on the CPU grid). */
+Test(binary, emulated_sweep_says_what_it_runs, .init = setup, .fini = teardown, .timeout = 60)
+{
+    char *out = NULL;
+    const int rc = tst_run_bin(dir, (const char *[]){"--suite", "mhsa", "--sweep", "--backend",
+                                                     "emu", "--variant", "^tiled$", "--check",
+                                                     "--shard", "0/1000000", "--no-plots", NULL},
+                               &out);
+    if (rc == 3 && strstr(out, "cannot be loaded")) cr_skip_test("no emulator: %s", out);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "host emulator") && !strstr(out, "recorded as skipped"), "%s", out);
+    free(out);
+}
+
+/* --csv - writes the header and rows to standard output (the per-row lines go to stderr), never
+ * a file named "-"; with several suites (several headers) it is refused. */
+Test(binary, csv_dash_is_standard_output, .init = setup, .fini = teardown)
+{
+    char *o = RUN(0, "--suite", "mhsa", "--backend", "cpu", "--shape", TINY, "--check", "--csv", "-");
+    attn_row_t h;
+    attn_row_init(&h);
+    attn_csv_header(tst_suite("mhsa"), &h);
+    cr_expect(strstr(o, h.buf), "no header in the output:\n%s", o);
+    attn_row_free(&h);
+    cr_expect(strstr(o, "\nmhsa,cpu-f32,cpu,f32,"), "no row in the output:\n%s", o);
+    cr_expect(dir_is_empty(dir), "--csv - created a file");
+    free(o);
+    o = RUN(2, "--backend", "cpu", "--check", "--csv", "-");
+    cr_expect(strstr(o, "--csv -"), "%s", o);
+    free(o);
+}
+
+/* Two timed runs started together (the same second, likely) get run directories of their own. */
+Test(binary, run_directories_are_unique, .init = setup, .fini = teardown, .timeout = 60)
+{
+    const char *args[] = {"--suite", "mhsa", "--backend", "cpu", "--shape", TINY, FAST, NULL};
+    char *c1 = tst_path(dir, "c1.txt"), *c2 = tst_path(dir, "c2.txt");
+    const pid_t p1 = tst_spawn(tst_bin("ATTNBENCH_BIN"), dir, args, c1);
+    const pid_t p2 = tst_spawn(tst_bin("ATTNBENCH_BIN"), dir, args, c2);
+    cr_expect_eq(tst_wait(p1), 0);
+    cr_expect_eq(tst_wait(p2), 0);
+    char *results = tst_path(dir, "results");
+    DIR *d = opendir(results);
+    cr_assert_not_null(d, "no results/");
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        n++;
+        char *csv = tst_path(results, e->d_name), *f = tst_path(csv, "mhsa.csv");
+        table_t t;
+        load_table(f, &t);
+        cr_expect_eq(t.n, 2, "%s: %d rows: two runs in one directory?", f, t.n);
+        free_table(&t);
+        free(f), free(csv);
+    }
+    closedir(d);
+    cr_expect_eq(n, 2, "%d run directories for two runs", n);
+    free(results), free(c1), free(c2);
+}
+
+/* --dump of a sampled reference: the checked rows' indices (and how many) in the manifest, the
+ * reference NaN exactly outside them; the bf16-rounded inputs a bf16 variant saw. */
+Test(binary, dump_names_sampled_rows_and_bf16_inputs, .init = setup, .fini = teardown)
+{
+    char *dd = tst_path(dir, "dump"), *out = NULL;
+    const int rc = tst_run_bin(dir, (const char *[]){"--suite", "mhsa", "--backend", "emu",
+                                                     "--variant", "^cublas-bf16$", "--shape", TINY,
+                                                     "--check", "--ref-gflop", "0", "--dump", dd,
+                                                     NULL},
+                               &out);
+    if (rc == 3 && strstr(out, "cannot be loaded")) cr_skip_test("no emulator: %s", out);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    const attn_suite_t *s = tst_suite("mhsa");
+    int64_t *v = tst_case(s, TINY);
+    attn_layout_t L;
+    s->layout(s, v, &L);
+    char *mpath = tst_path(dd, "manifest.json");
+    char *manifest = tst_read_file(mpath, NULL);
+    cr_assert_not_null(manifest);
+    const char *end = json_value(manifest);
+    cr_expect(end && !*json_ws(end), "manifest.json is not valid JSON:\n%s", manifest);
+    const char *ref = strstr(manifest, "\"file\": \"mhsa-000-ref-bf16in.npy\"");
+    cr_assert_not_null(ref, "%s", manifest);
+    cr_expect(strstr(ref, "\"rows_checked_file\": \"mhsa-000-rows-checked.npy\""), "%s", manifest);
+    const char *k = strstr(ref, "\"rows_checked\": ");
+    cr_assert_not_null(k, "%s", manifest);
+    const long long nk = atoll(k + 16);
+    cr_expect(nk > 0 && nk < L.out_rows, "rows_checked %lld of %lld", nk, (long long)L.out_rows);
+    cr_expect(strstr(manifest, "\"file\": \"mhsa-000-rows-checked.npy\""), "%s", manifest);
+
+    attn_tensor_t it = {.name = "rows_checked", .ndim = 1, .shape = {nk}};
+    char *ip = tst_path(dd, "mhsa-000-rows-checked.npy"), *rp = tst_path(dd, "mhsa-000-ref-bf16in.npy");
+    const char *idata, *rdata;
+    const size_t ioff = check_npy(ip, "<i8", &it, 8, &idata);
+    const size_t roff = check_npy(rp, "<f8", &L.out, 8, &rdata);
+    const int64_t *idx = (const int64_t *)(const void *)(idata + ioff);
+    const double *r = (const double *)(const void *)(rdata + roff);
+    const int64_t row_len = attn_tensor_numel(&L.out) / L.out_rows;
+    unsigned char *in = calloc((size_t)L.out_rows, 1);
+    for (long long i = 0; i < nk; i++) {
+        cr_assert(idx[i] >= 0 && idx[i] < L.out_rows && (i == 0 || idx[i] > idx[i - 1]),
+                  "index %lld: %lld", i, (long long)idx[i]);
+        in[idx[i]] = 1;
+    }
+    for (int64_t row = 0; row < L.out_rows; row++)
+        cr_expect(isnan(r[row * row_len]) == !in[row], "row %lld: ref %g, %s the sample",
+                  (long long)row, r[row * row_len], in[row] ? "in" : "not in");
+    free(in), free((void *)idata), free((void *)rdata), free(ip), free(rp);
+
+    /* q-bf16: q rounded to bf16, as the variant read it */
+    char *qp = tst_path(dd, "mhsa-000-q.npy"), *qb = tst_path(dd, "mhsa-000-q-bf16.npy");
+    const char *qd, *bd;
+    const size_t qo = check_npy(qp, "<f4", &L.in[0], 4, &qd), bo = check_npy(qb, "<f4", &L.in[0], 4, &bd);
+    const float *q = (const float *)(const void *)(qd + qo), *b = (const float *)(const void *)(bd + bo);
+    int bad = 0;
+    for (int64_t e = 0; e < attn_tensor_numel(&L.in[0]); e++)
+        bad += b[e] != attn_bf16_to_f32(attn_f32_to_bf16(q[e]));
+    cr_expect_eq(bad, 0, "%d elements of q-bf16.npy are not q rounded to bf16", bad);
+    cr_expect(strstr(manifest, "\"file\": \"mhsa-000-q-bf16.npy\""), "%s", manifest);
+    cr_expect(!tst_exists(tst_path(dd, "mhsa-000-kv_len-bf16.npy")), "int32 input rounded");
+    free((void *)qd), free((void *)bd), free(qp), free(qb);
+    free(manifest), free(mpath), free(dd), free(v);
 }

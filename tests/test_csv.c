@@ -4,6 +4,7 @@
  * reject merged, cut-off, missing and duplicated rows. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,13 @@ Test(csv_header, documented_columns)
     char *h = header_of("mhsa");
     cr_expect_str_eq(h, "suite,variant,backend,dtype,B,H,N,Nk,d,causal,kvpad,tokens,D,"
                         "status,reason,samples,median_ms,min_ms,max_ms,iqr_ms,flops,bytes,"
-                        "tflops,gbps,pct_peak,pct_bw,max_abs_err,rel_l2_err,tolerance,"
-                        "checked_rows,seed,device,sm,driver,runtime,sm_clock_mhz,peak_tflops,"
-                        "peak_gbps,git_commit,timestamp");
+                        "tflops,gbps,pct_peak,pct_bw,max_abs_err,rel_l2_err,tolerance_rel,"
+                        "tolerance_abs,rows_checked,rows,seed,device,sm,driver,runtime,"
+                        "sm_clock_mhz,peak_tflops,peak_gbps,git_commit,timestamp");
     /* and generically: four leading columns, then exactly the suite's axes in order */
     char *f[128];
     int n = tst_csv_split(h, f, 128);
-    cr_assert_eq(n, 4 + s->naxes + 27);
+    cr_assert_eq(n, 4 + s->naxes + 29);
     for (int i = 0; i < s->naxes; i++) cr_expect_str_eq(f[4 + i], s->axes[i].name);
     cr_expect_str_eq(f[4 + s->naxes], "status");
     cr_expect_str_eq(f[n - 1], "timestamp");
@@ -338,6 +339,69 @@ Test(csv_file, bad_paths_refused, .init = setup, .fini = teardown)
 
 /* 4 processes append 200 rows each to one file, each through its own attn_csv_open (racing on
  * the header too): exactly the header plus 800 complete, parseable rows, none lost or torn. */
+/* "-" is standard output: the header, then the rows, on whatever fd 1 is; no file named "-". */
+Test(csv_file, dash_is_standard_output, .init = setup, .fini = teardown)
+{
+    char *path = tst_path(dir, "stdout.txt");
+    fflush(stdout);
+    const int saved = dup(STDOUT_FILENO);
+    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert(saved >= 0 && fd >= 0);
+    dup2(fd, STDOUT_FILENO);
+    close(fd);
+    attn_csv_t c;
+    char err[256] = "";
+    const int rc = attn_csv_open(&c, "-", "a,b", err, sizeof err);
+    attn_row_t r;
+    attn_row_init(&r);
+    attn_row_str(&r, "1"), attn_row_str(&r, "2");
+    const int rc2 = rc ? -1 : attn_csv_append(&c, &r);
+    attn_row_free(&r);
+    attn_csv_close(&c);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_expect_eq(rc2, 0);
+    cr_expect(c.to_stdout && !c.created_dir);
+    char *got = tst_read_file(path, NULL);
+    cr_expect_str_eq(got, "a,b\n1,2\n");
+    cr_expect(!tst_exists("-"), "a file named - was created");
+    free(got), free(path);
+}
+
+/* A missing directory is created, and the open says so (created_dir); an existing one is not. */
+Test(csv_file, created_directory_is_reported, .init = setup, .fini = teardown)
+{
+    char *p = tst_path(dir, "new/sub/r.csv"), *q = tst_path(dir, "new/sub/s.csv");
+    attn_csv_t c;
+    char err[256];
+    cr_assert_eq(attn_csv_open(&c, p, "a,b", err, sizeof err), 0, "%s", err);
+    cr_expect(c.created_dir, "the new directory was not reported");
+    attn_csv_close(&c);
+    cr_assert_eq(attn_csv_open(&c, q, "a,b", err, sizeof err), 0, "%s", err);
+    cr_expect(!c.created_dir, "an existing directory was reported as created");
+    attn_csv_close(&c);
+    free(p), free(q);
+}
+
+/* Run directories: a second (and third) of the same name become NAME-2, NAME-3, each new. */
+Test(csv_file, run_directories_are_unique, .init = setup, .fini = teardown)
+{
+    char stem[512], a[1024], b[1024], c[1024];
+    snprintf(stem, sizeof stem, "%s/results/run-20260101-000000", dir);
+    snprintf(a, sizeof a, "%s", stem), snprintf(b, sizeof b, "%s", stem), snprintf(c, sizeof c, "%s", stem);
+    cr_assert_eq(attn_mkdir_unique(a, sizeof a), 0, "%s", strerror(errno));
+    cr_assert_eq(attn_mkdir_unique(b, sizeof b), 0, "%s", strerror(errno));
+    cr_assert_eq(attn_mkdir_unique(c, sizeof c), 0, "%s", strerror(errno));
+    cr_expect_str_eq(a, stem);
+    cr_expect(strcmp(a, b) && strcmp(b, c) && strcmp(a, c), "shared: %s %s %s", a, b, c);
+    char want[1024];
+    snprintf(want, sizeof want, "%s-2", stem);
+    cr_expect_str_eq(b, want);
+    struct stat st;
+    cr_expect(!stat(b, &st) && S_ISDIR(st.st_mode) && !stat(c, &st) && S_ISDIR(st.st_mode));
+}
+
 Test(csv_file, concurrent_appends, .init = setup, .fini = teardown, .timeout = 60)
 {
     enum { W = 4, PER = 200, NF = 36 };

@@ -107,6 +107,11 @@ Test(options, isolate_and_timeout)
     cr_expect(o.isolate == 1 && o.timeout == 2.5);
     cr_expect_eq(parse((const char *[]){"--no-isolate", NULL}, &o, err, sizeof err), 0);
     cr_expect_eq(o.isolate, 0);
+    /* --timeout alone implies --isolate (it used to be ignored in process) */
+    cr_expect_eq(parse((const char *[]){"--timeout", "7", NULL}, &o, err, sizeof err), 0, "%s", err);
+    cr_expect(o.isolate == 1 && o.timeout == 7, "isolate %d", o.isolate);
+    cr_expect_eq(parse((const char *[]){"--timeout", "7", "--no-isolate", NULL}, &o, err, sizeof err), -1);
+    cr_expect(strstr(err, "--timeout") && strstr(err, "--no-isolate"), "%s", err);
     const char *const *bad[] = {(const char *[]){"--timeout", "0", NULL},
                                 (const char *[]){"--timeout", "-1", NULL},
                                 (const char *[]){"--timeout=x", NULL},
@@ -235,7 +240,9 @@ Test(memory, too_big_for_the_host_is_skipped_before_allocating, .init = setup, .
                                           iso ? "--isolate" : "--no-isolate", "--shape",
                                           "B=64,H=16,N=64k,d=256", "--cpu-max-gflop", "1e9",
                                           "--csv", csv, NULL}, &out);
-        cr_expect_eq(rc, 0, "exit %d:\n%s", rc, out);
+        /* every row a skip: nothing was checked, which is not ok (exit 3) */
+        cr_expect_eq(rc, 3, "exit %d:\n%s", rc, out);
+        cr_expect(strstr(out, "nothing checked"), "%s", out);
         free(out);
     }
     char *h = header_of("mhsa");

@@ -75,7 +75,8 @@ def tally(rows):
         t = num(r.get("tflops"))
         if st == "ok" and t is not None and (s["tflops"] is None or t > s["tflops"]):
             s["tflops"] = t
-        e, tol = num(r.get("max_abs_err")), num(r.get("tolerance"))
+        # the absolute bound: tolerance_abs ("tolerance" in CSVs written before it was split)
+        e, tol = num(r.get("max_abs_err")), num(r.get("tolerance_abs") or r.get("tolerance"))
         if e is not None and tol:
             q = e / tol
             if s["ratio"] is None or q > s["ratio"]:

@@ -360,7 +360,7 @@ def get_plan(args):
     if not lines or not lines[0].startswith("suite,"):
         raise UsageError("the plan of %s has no CSV header" % args.attnbench)
     header, cols = lines[0], csv_split(lines[0])
-    for c in ("suite", "variant", "dtype", "status", "flops", "bytes", "tolerance"):
+    for c in ("suite", "variant", "dtype", "status", "flops", "bytes", "tolerance_rel"):
         if c not in cols:
             raise UsageError("the plan's header has no column '%s': %s" % (c, header))
     rows = []
@@ -748,7 +748,7 @@ def mhsa_peer(ctx, name, v, case, tol_rel):
     got = out.reshape(B * H * N, d)[r_t]
     chk = compare(got, case["ref"], tol_rel, dims, shape,
                   lambda e: rows[e // d] * d + e % d)
-    res = {"checked": chk, "checked_rows": "%d/%d" % (len(rows), B * H * N)}
+    res = {"checked": chk, "rows_checked": len(rows), "rows": B * H * N}
     if bad:
         chk.update(ok=False, reason=bad, max_abs_err=math.inf, rel_l2_err=math.inf)
     if not chk["ok"]:
@@ -905,7 +905,7 @@ def halo_peer(ctx, name, v, case, tol_rel):
     chk = compare(out[sel], ref, tol_rel, dims, [B, C, H, W],
                   lambda e: sel[e // chw] * chw + e % chw)
     del ref
-    res = {"checked": chk, "checked_rows": "%d/%d" % (len(sel) * H * W, B * H * W)}
+    res = {"checked": chk, "rows_checked": len(sel) * H * W, "rows": B * H * W}
     if bad:
         chk.update(ok=False, reason=bad, max_abs_err=math.inf, rel_l2_err=math.inf)
     if not chk["ok"]:
@@ -950,7 +950,8 @@ def case_str(axes, row):
 
 KNOWN = {"suite", "variant", "backend", "dtype", "status", "reason", "samples", "median_ms",
          "min_ms", "max_ms", "iqr_ms", "flops", "bytes", "tflops", "gbps", "pct_peak", "pct_bw",
-         "max_abs_err", "rel_l2_err", "tolerance", "checked_rows", "seed", "device", "sm",
+         "max_abs_err", "rel_l2_err", "tolerance_rel", "tolerance_abs", "rows_checked", "rows",
+         "seed", "device", "sm",
          "driver", "runtime", "sm_clock_mhz", "peak_tflops", "peak_gbps", "git_commit",
          "timestamp"}
 
@@ -965,6 +966,7 @@ def make_row(cols, axes, plan, name, res, prov, args):
                reason=res.get("reason", ""), seed=args.seed)
     fl, by = float(plan["flops"]), float(plan["bytes"])
     row["flops"], row["bytes"] = fl, by
+    row["tolerance_rel"] = float(plan["tolerance_rel"])
     t = res.get("timing")
     if t:
         row.update(t)
@@ -973,7 +975,8 @@ def make_row(cols, axes, plan, name, res, prov, args):
     chk = res.get("checked")
     if chk:
         row.update(max_abs_err=chk["max_abs_err"], rel_l2_err=chk["rel_l2_err"],
-                   tolerance=chk["tol_abs"], checked_rows=res["checked_rows"])
+                   tolerance_abs=chk["tol_abs"], rows_checked=res["rows_checked"],
+                   rows=res["rows"])
     for k in ("device", "sm", "driver", "runtime", "sm_clock_mhz", "git_commit", "timestamp"):
         row[k] = prov[k]
     if args.calib and prov["gpu"]:  # a GPU's ceilings say nothing of a CPU row
@@ -1013,7 +1016,7 @@ def run(args):
     for n, plan_row in enumerate(plan, 1):
         v = suite["axes"](plan_row)
         cs = case_str(axes, plan_row)
-        tol_rel = float(plan_row["tolerance"])
+        tol_rel = float(plan_row["tolerance_rel"])
         print("[%d/%d] %s %s" % (n, len(plan), args.suite, cs), file=sys.stderr, flush=True)
         case, case_err = None, None
         try:
@@ -1121,7 +1124,7 @@ def halo_plan_tolerance(args, shape):
     a = argparse.Namespace(attnbench=args.attnbench, suite="halo", sweep=False, shape=[shape])
     try:
         _, _, _, rows = get_plan(a)
-        return float(rows[0]["tolerance"])
+        return float(rows[0]["tolerance_rel"])
     except (UsageError, ValueError, KeyError):
         return None
 
