@@ -5,8 +5,9 @@
 # CSV for every suite and the summary.
 #   usage: gpu_session_dry_run.sh SOURCE_ROOT ATTNBENCH [EMU_MODULE]
 set -u
-root=$1 bin=$2 mod=${3:-}
+root=$1 bin=$(realpath "$2") mod=${3:-}
 [ -n "$mod" ] && [ -f "$mod" ] || { echo "gpu_session_dry_run: no emulator in this build: skipped"; exit 77; }
+mod=$(realpath "$mod") # the script runs from the repository root
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-session-dry.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "gpu_session_dry_run: FAIL: $*" >&2; exit 1; }

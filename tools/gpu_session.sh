@@ -193,7 +193,7 @@ stage_sanitizer() {
         for tool in memcheck racecheck synccheck; do
             vre=.
             [ $tool = memcheck ] || vre='^(tiled|tensor-core|fused.*|local-efficient)$'
-            local cmd=(compute-sanitizer --tool "$tool" --error-exitcode 3 "$BIN" --suite "$s"
+            local cmd=(compute-sanitizer --tool "$tool" --error-exitcode 86 "$BIN" --suite "$s"
                        --backend gpu --variant "$vre" --check --no-isolate --shape "$shape")
             if [ $dry = 1 ]; then
                 echo "${cmd[*]}" >>"$W/sanitizer/commands.txt"
