@@ -9,6 +9,7 @@
 #ifndef ATTN_LAUNCH_CUH
 #define ATTN_LAUNCH_CUH
 
+#include <cstdint>
 #include <cstdio>
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
@@ -61,6 +62,16 @@ static inline int attn_refuse(const char *why, const char *who)
     if (!why) return 0;
     std::fprintf(stderr, "%s: %s\n", who, why);
     return (int)cudaErrorInvalidValue;
+}
+
+/* Operands that a kernel moves 16 bytes at a time (vector loads, cp.async): `addrs` is the OR of
+ * their addresses, `what` names them. Misaligned: "who: what must be 16-byte aligned" and
+ * cudaErrorMisalignedAddress; else 0. */
+static inline int attn_require_align16(uintptr_t addrs, const char *what, const char *who)
+{
+    if (!(addrs & 15)) return 0;
+    std::fprintf(stderr, "%s: %s must be 16-byte aligned\n", who, what);
+    return (int)cudaErrorMisalignedAddress;
 }
 
 #define ATTN_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))

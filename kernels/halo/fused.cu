@@ -397,10 +397,9 @@ extern "C" int halo_fused_launch(const halo_problem_t *p, const halo_tensors_t *
 {
     if (int e = attn_launch_check(halo_fused_supports(p), ws, "halo_fused_launch")) return e;
     /* cp.async moves 16-byte chunks of rel rows */
-    if (((uintptr_t)t->rel_w | (uintptr_t)t->rel_h) & 15) {
-        std::fprintf(stderr, "halo_fused_launch: rel_w, rel_h must be 16-byte aligned\n");
-        return (int)cudaErrorMisalignedAddress;
-    }
+    if (int e = attn_require_align16((uintptr_t)t->rel_w | (uintptr_t)t->rel_h, "rel_w, rel_h",
+                                     "halo_fused_launch"))
+        return e;
     attn_ws_t w = {(char *)ws, 0};
     const halo_proj_t pr = halo_proj_take(&w, p, sizeof(bf16));
 

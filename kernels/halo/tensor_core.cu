@@ -313,10 +313,9 @@ extern "C" int halo_tensor_core_launch(const halo_problem_t *p, const halo_tenso
                                   "halo_tensor_core_launch"))
         return e;
     /* 16-byte loads of rel rows (d % 16 == 0 keeps every row start aligned) */
-    if (((uintptr_t)t->rel_w | (uintptr_t)t->rel_h) & 15) {
-        std::fprintf(stderr, "halo_tensor_core_launch: rel_w, rel_h must be 16-byte aligned\n");
-        return (int)cudaErrorMisalignedAddress;
-    }
+    if (int e = attn_require_align16((uintptr_t)t->rel_w | (uintptr_t)t->rel_h, "rel_w, rel_h",
+                                     "halo_tensor_core_launch"))
+        return e;
     attn_ws_t w = {(char *)ws, 0};
     const halo_proj_t pr = halo_proj_take(&w, p, sizeof(bf16));
     float *S;

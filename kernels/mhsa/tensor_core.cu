@@ -249,10 +249,9 @@ extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tenso
         return (int)cudaErrorInvalidValue;
     }
     /* 16-byte vector loads of Q/K/V rows (d % 16 == 0 keeps every row start aligned) */
-    if (((uintptr_t)q | (uintptr_t)k | (uintptr_t)v) & 15) {
-        std::fprintf(stderr, "mhsa_tensor_core_launch: q, k, v must be 16-byte aligned\n");
-        return (int)cudaErrorMisalignedAddress;
-    }
+    if (int e = attn_require_align16((uintptr_t)q | (uintptr_t)k | (uintptr_t)v, "q, k, v",
+                                     "mhsa_tensor_core_launch"))
+        return e;
     const bf16 *Q = static_cast<const bf16 *>(q);
     const bf16 *K = static_cast<const bf16 *>(k);
     const bf16 *V = static_cast<const bf16 *>(v);
