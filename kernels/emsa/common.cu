@@ -68,6 +68,14 @@ emsa_bufs_t emsa_bufs_take(attn_ws_t *w, const emsa_problem_t *p, int with_s)
     return b;
 }
 
+size_t emsa_workspace_bytes(const emsa_problem_t *p, int with_s)
+{
+    if (emsa_problem_reason(p)) return 0;
+    attn_ws_t w = {NULL, 0};
+    emsa_bufs_take(&w, p, with_s);
+    return w.used;
+}
+
 /* Sum of v over the CTA (blockDim.x a multiple of 32, at most 1024), returned to every thread.
  * red has 32 floats; a barrier at the end makes red reusable. */
 static __device__ float emsa_block_sum(float v, float *red)

@@ -50,10 +50,7 @@ static int cublas_gemm(const emsa_gemm_t *g, cudaStream_t stream)
 
 extern "C" size_t emsa_cublas_workspace(const emsa_problem_t *p)
 {
-    if (emsa_problem_reason(p)) return 0;
-    attn_ws_t w = {NULL, 0};
-    emsa_bufs_take(&w, p, 1);
-    return w.used;
+    return emsa_workspace_bytes(p, 1);
 }
 
 extern "C" int emsa_cublas_launch(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws,

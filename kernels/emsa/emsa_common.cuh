@@ -51,6 +51,8 @@ typedef struct emsa_bufs {
 } emsa_bufs_t;
 
 emsa_bufs_t emsa_bufs_take(attn_ws_t *w, const emsa_problem_t *p, int with_s);
+/* The bytes of emsa_bufs_take(with_s) alone; 0 for a malformed problem. */
+size_t emsa_workspace_bytes(const emsa_problem_t *p, int with_s);
 
 typedef struct emsa_gemm {
     int M, Nn, K;            /* C is M × Nn per batch entry, the sum runs over K */

@@ -157,10 +157,7 @@ extern "C" const char *emsa_fused_supports(const emsa_problem_t *p)
 
 extern "C" size_t emsa_fused_workspace(const emsa_problem_t *p)
 {
-    if (emsa_problem_reason(p)) return 0;
-    attn_ws_t w = {NULL, 0};
-    emsa_bufs_take(&w, p, 0);
-    return w.used;
+    return emsa_workspace_bytes(p, 0);
 }
 
 extern "C" int emsa_fused_launch(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws,

@@ -71,6 +71,14 @@ halo_proj_t halo_proj_take(attn_ws_t *w, const halo_problem_t *p, size_t elem)
     return r;
 }
 
+size_t halo_proj_workspace(const halo_problem_t *p, size_t elem)
+{
+    if (halo_problem_reason(p)) return 0;
+    attn_ws_t w = {NULL, 0};
+    halo_proj_take(&w, p, elem);
+    return w.used;
+}
+
 int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,
                      void *Q, void *KV, cudaStream_t stream)
 {

@@ -369,10 +369,7 @@ extern "C" const char *halo_fused_supports(const halo_problem_t *p)
 
 extern "C" size_t halo_fused_workspace(const halo_problem_t *p)
 {
-    if (halo_problem_reason(p)) return 0;
-    attn_ws_t w = {NULL, 0};
-    halo_proj_take(&w, p, sizeof(bf16));
-    return w.used;
+    return halo_proj_workspace(p, sizeof(bf16));
 }
 
 template <int D>

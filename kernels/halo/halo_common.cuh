@@ -57,6 +57,9 @@ typedef struct halo_proj {
 
 /* Takes Q, KV and O (in that order) of elem-byte elements. */
 halo_proj_t halo_proj_take(attn_ws_t *w, const halo_problem_t *p, size_t elem);
+/* The bytes of halo_proj_take alone (the whole workspace of naive, tiled and fused); 0 for a
+ * malformed problem. */
+size_t halo_proj_workspace(const halo_problem_t *p, size_t elem);
 
 
 int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,

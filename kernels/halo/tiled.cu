@@ -192,10 +192,7 @@ extern "C" const char *halo_tiled_supports(const halo_problem_t *p)
 
 extern "C" size_t halo_tiled_workspace(const halo_problem_t *p)
 {
-    if (halo_problem_reason(p)) return 0;
-    attn_ws_t w = {NULL, 0};
-    halo_proj_take(&w, p, sizeof(float));
-    return w.used;
+    return halo_proj_workspace(p, sizeof(float));
 }
 
 extern "C" int halo_tiled_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
