@@ -58,28 +58,30 @@ const char *aaconv_problem_reason(const aaconv_problem_t *p)
     return NULL;
 }
 
-aaconv_qkvo_t aaconv_qkvo_take(aaconv_ws_t *w, const aaconv_problem_t *p)
+aaconv_qkvo_t aaconv_qkvo_take(attn_ws_t *w, const aaconv_problem_t *p)
 {
     const size_t rows = (size_t)p->B * aaconv_sizes(p).N;
     aaconv_qkvo_t r;
-    r.q = (float *)aaconv_ws_take(w, rows * p->dk * sizeof(float));
-    r.k = (float *)aaconv_ws_take(w, rows * p->dk * sizeof(float));
-    r.v = (float *)aaconv_ws_take(w, rows * p->dv * sizeof(float));
-    r.o = (float *)aaconv_ws_take(w, rows * p->dv * sizeof(float));
+    r.q = (float *)attn_ws_take(w, rows * p->dk * sizeof(float));
+    r.k = (float *)attn_ws_take(w, rows * p->dk * sizeof(float));
+    r.v = (float *)attn_ws_take(w, rows * p->dv * sizeof(float));
+    r.o = (float *)attn_ws_take(w, rows * p->dv * sizeof(float));
     return r;
 }
 
-int aaconv_ws_check(const void *ws, const char *who)
+float *aaconv_s_take(attn_ws_t *w, const aaconv_problem_t *p)
 {
-    if (ws == NULL) {
-        std::fprintf(stderr, "%s: workspace is NULL\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    if ((uintptr_t)ws & 255) {
-        std::fprintf(stderr, "%s: workspace must be 256-byte aligned\n", who);
-        return (int)cudaErrorMisalignedAddress;
-    }
-    return 0;
+    const size_t N = (size_t)aaconv_sizes(p).N;
+    return (float *)attn_ws_take(w, (size_t)p->B * p->Nh * N * N * sizeof(float));
+}
+
+size_t aaconv_workspace_bytes(const aaconv_problem_t *p, bool with_s)
+{
+    if (aaconv_problem_reason(p)) return 0;
+    attn_ws_t w = {NULL, 0};
+    aaconv_qkvo_take(&w, p);
+    if (with_s) aaconv_s_take(&w, p);
+    return w.used;
 }
 
 /* Thread e = (img·(Fc + Cq) + ch)·N + pix: consecutive threads take consecutive output pixels

@@ -13,24 +13,10 @@
 
 #include "aaconv_common.cuh"
 #include "launch.cuh"
+#include "warp.cuh"
 
 #define NAIVE_THREADS 128
 #define NAIVE_DC 16
-
-/* q·k + q·rw + q·rh; both passes call it, so the maximal logit gives e^0 = 1 exactly. */
-static __device__ __forceinline__ float naive_logit(const float *__restrict__ q,
-                                                    const float *__restrict__ k,
-                                                    const float *__restrict__ rw,
-                                                    const float *__restrict__ rh, int d)
-{
-    float s = 0.f;
-    for (int c = 0; c < d; c++) {
-        s = fmaf(q[c], k[c], s);
-        s = fmaf(q[c], rw[c], s);
-        s = fmaf(q[c], rh[c], s);
-    }
-    return s;
-}
 
 /* Thread ((img·Nh + n)·N + i): a warp takes neighbouring queries of one head. */
 __global__ void __launch_bounds__(NAIVE_THREADS)
@@ -50,8 +36,9 @@ aaconv_naive_kernel(const float *__restrict__ Q, const float *__restrict__ K,
     /* pass 1: row max */
     float m = -INFINITY;
     for (int j = 0; j < N; j++)
-        m = fmaxf(m, naive_logit(q, Kb + (size_t)j * dkh, rel_w + (j % Ho - ix + Ho - 1) * dkh,
-                                 rel_h + (j / Ho - iy + Ho - 1) * dkh, dkh));
+        m = fmaxf(m, attn_rel_logit(q, Kb + (size_t)j * dkh,
+                                    rel_w + (j % Ho - ix + Ho - 1) * dkh,
+                                    rel_h + (j / Ho - iy + Ho - 1) * dkh, dkh));
 
     /* pass 2, per chunk of NAIVE_DC columns: denominator and P·V */
     for (int c0 = 0; c0 < dvh; c0 += NAIVE_DC) {
@@ -60,9 +47,9 @@ aaconv_naive_kernel(const float *__restrict__ Q, const float *__restrict__ K,
         for (int cc = 0; cc < NAIVE_DC; cc++) acc[cc] = 0.f;
         float l = 0.f;
         for (int j = 0; j < N; j++) {
-            const float p = expf(naive_logit(q, Kb + (size_t)j * dkh,
-                                             rel_w + (j % Ho - ix + Ho - 1) * dkh,
-                                             rel_h + (j / Ho - iy + Ho - 1) * dkh, dkh) - m);
+            const float p = expf(attn_rel_logit(q, Kb + (size_t)j * dkh,
+                                                rel_w + (j % Ho - ix + Ho - 1) * dkh,
+                                                rel_h + (j / Ho - iy + Ho - 1) * dkh, dkh) - m);
             l += p;
             const float *v = Vb + (size_t)j * dvh + c0;
 #pragma unroll
@@ -79,21 +66,14 @@ aaconv_naive_kernel(const float *__restrict__ Q, const float *__restrict__ K,
 
 extern "C" size_t aaconv_naive_workspace(const aaconv_problem_t *p)
 {
-    if (aaconv_problem_reason(p)) return 0;
-    aaconv_ws_t w = {NULL, 0};
-    aaconv_qkvo_take(&w, p);
-    return w.used;
+    return aaconv_workspace_bytes(p, false);
 }
 
 extern "C" int aaconv_naive_launch(const aaconv_problem_t *p, const aaconv_tensors_t *t,
                                    void *ws, attn_stream_t stream)
 {
-    if (const char *why = aaconv_problem_reason(p)) {
-        std::fprintf(stderr, "aaconv_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aaconv_ws_check(ws, "aaconv_naive_launch")) return e;
-    aaconv_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(aaconv_problem_reason(p), ws, "aaconv_naive_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const aaconv_qkvo_t b = aaconv_qkvo_take(&w, p);
     const aaconv_sizes_t z = aaconv_sizes(p);
 

@@ -96,32 +96,20 @@ extern "C" const char *aaconv_tensor_core_supports(const aaconv_problem_t *p)
     return NULL;
 }
 
-static float *take_s(aaconv_ws_t *w, const aaconv_problem_t *p)
-{
-    const size_t N = (size_t)aaconv_sizes(p).N;
-    return (float *)aaconv_ws_take(w, (size_t)p->B * p->Nh * N * N * sizeof(float));
-}
-
 extern "C" size_t aaconv_tensor_core_workspace(const aaconv_problem_t *p)
 {
-    if (aaconv_problem_reason(p)) return 0;
-    aaconv_ws_t w = {NULL, 0};
-    aaconv_qkvo_take(&w, p);
-    take_s(&w, p);
-    return w.used;
+    return aaconv_workspace_bytes(p, true);
 }
 
 extern "C" int aaconv_tensor_core_launch(const aaconv_problem_t *p, const aaconv_tensors_t *t,
                                          void *ws, attn_stream_t stream)
 {
-    if (const char *why = aaconv_tensor_core_supports(p)) {
-        std::fprintf(stderr, "aaconv_tensor_core_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aaconv_ws_check(ws, "aaconv_tensor_core_launch")) return e;
-    aaconv_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(aaconv_tensor_core_supports(p), ws,
+                                  "aaconv_tensor_core_launch"))
+        return e;
+    attn_ws_t w = {(char *)ws, 0};
     const aaconv_qkvo_t b = aaconv_qkvo_take(&w, p);
-    float *S = take_s(&w, p);
+    float *S = aaconv_s_take(&w, p);
     const aaconv_sizes_t z = aaconv_sizes(p);
     const unsigned nt = ATTN_CEIL_DIV(z.N, TC), batch = (unsigned)(p->B * p->Nh);
 

@@ -116,21 +116,14 @@ extern "C" const char *aaconv_tiled_supports(const aaconv_problem_t *p)
 
 extern "C" size_t aaconv_tiled_workspace(const aaconv_problem_t *p)
 {
-    if (aaconv_problem_reason(p)) return 0;
-    aaconv_ws_t w = {NULL, 0};
-    aaconv_qkvo_take(&w, p);
-    return w.used;
+    return aaconv_workspace_bytes(p, false);
 }
 
 extern "C" int aaconv_tiled_launch(const aaconv_problem_t *p, const aaconv_tensors_t *t,
                                    void *ws, attn_stream_t stream)
 {
-    if (const char *why = aaconv_tiled_supports(p)) {
-        std::fprintf(stderr, "aaconv_tiled_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aaconv_ws_check(ws, "aaconv_tiled_launch")) return e;
-    aaconv_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(aaconv_tiled_supports(p), ws, "aaconv_tiled_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const aaconv_qkvo_t b = aaconv_qkvo_take(&w, p);
     const aaconv_sizes_t z = aaconv_sizes(p);
 

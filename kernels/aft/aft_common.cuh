@@ -1,16 +1,14 @@
 /* What the aft variants share (implemented in common.cu), internal to kernels/aft:
  *
  *   aft_problem_reason   NULL, or why a problem is malformed; every launcher checks it first
- *   aft_ws_t             a bump allocator over the workspace (regions 256-byte aligned; a
- *                        workspace function runs the same takes on a NULL base)
  *   aft_common_take      QKV (B·T, 3·Dh), Y (B·T, Dh), m (B, Dh), r (T): the first regions of
- *                        every variant's workspace
+ *                        every variant's workspace (attn_ws_t, kernels/common/workspace.cuh)
  *   aft_project_qkv      QKV = x·Wqkvᵀ + bqkv (bias broadcast + one cuBLAS GEMM)
  *   aft_project_out      out = Y·Wpᵀ + bp (bias broadcast + one cuBLAS GEMM)
  *   aft_colmax           m[b, c] = max over t of K[b, t, c]
  *   aft_rowmax           r[t] = max over t' < T of w'[t, t'] (one warp per row)
  *   aft_bias_dev         w'[t, t'] of the form, on the device
- * cuBLAS calls use the process's handle, attn_cublas_handle (kernels/common/launch.cuh). */
+ * cuBLAS calls use the process's handle, attn_cublas_handle (kernels/common/attn_kernel.cu). */
 #ifndef AFT_COMMON_CUH
 #define AFT_COMMON_CUH
 
@@ -19,29 +17,15 @@
 #include <cublas_v2.h>
 
 #include "aft_kernels.h"
+#include "workspace.cuh"
 
 const char *aft_problem_reason(const aft_problem_t *p);
-
-static inline size_t aft_align256(size_t n) { return (n + 255) & ~(size_t)255; }
-
-typedef struct aft_ws {
-    char *base;  /* NULL: only count */
-    size_t used; /* bytes taken so far */
-} aft_ws_t;
-
-static inline void *aft_ws_take(aft_ws_t *w, size_t bytes)
-{
-    void *ptr = w->base ? (void *)(w->base + w->used) : NULL;
-    w->used += aft_align256(bytes);
-    return ptr;
-}
 
 typedef struct aft_common {
     float *qkv, *y, *m, *r;
 } aft_common_t;
 
-aft_common_t aft_common_take(aft_ws_t *w, const aft_problem_t *p);
-int aft_ws_check(const void *ws, const char *who);
+aft_common_t aft_common_take(attn_ws_t *w, const aft_problem_t *p);
 int aft_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, float *qkv,
                     cudaStream_t stream);
 int aft_project_out(const aft_problem_t *p, const aft_tensors_t *t, const float *y,

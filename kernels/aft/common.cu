@@ -18,7 +18,6 @@
 #include "aft_common.cuh"
 #include "launch.cuh"
 
-#define AFT_BCAST_THREADS 256
 #define AFT_COLMAX_THREADS 128
 #define AFT_ROWMAX_THREADS 128 /* 4 warps, one row each */
 
@@ -50,52 +49,22 @@ const char *aft_problem_reason(const aft_problem_t *p)
     return NULL;
 }
 
-aft_common_t aft_common_take(aft_ws_t *w, const aft_problem_t *p)
+aft_common_t aft_common_take(attn_ws_t *w, const aft_problem_t *p)
 {
     const size_t BT = (size_t)p->B * p->T;
     aft_common_t c;
-    c.qkv = (float *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(float));
-    c.y = (float *)aft_ws_take(w, BT * p->Dh * sizeof(float));
-    c.m = (float *)aft_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
-    c.r = (float *)aft_ws_take(w, (size_t)p->T * sizeof(float));
+    c.qkv = (float *)attn_ws_take(w, BT * 3 * p->Dh * sizeof(float));
+    c.y = (float *)attn_ws_take(w, BT * p->Dh * sizeof(float));
+    c.m = (float *)attn_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
+    c.r = (float *)attn_ws_take(w, (size_t)p->T * sizeof(float));
     return c;
-}
-
-int aft_ws_check(const void *ws, const char *who)
-{
-    if (ws == NULL) {
-        std::fprintf(stderr, "%s: workspace is NULL\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    if ((uintptr_t)ws & 255) {
-        std::fprintf(stderr, "%s: workspace must be 256-byte aligned\n", who);
-        return (int)cudaErrorMisalignedAddress;
-    }
-    return 0;
-}
-
-/* dst (rows, n) row-major = bias[c] in every row; grid-stride. */
-__global__ void __launch_bounds__(AFT_BCAST_THREADS)
-aft_bcast_kernel(float *__restrict__ dst, const float *__restrict__ bias, int n, long long total)
-{
-    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < total;
-         e += (long long)gridDim.x * blockDim.x)
-        dst[e] = bias[e % n];
-}
-
-static int aft_bcast(float *dst, const float *bias, int n, long long rows, cudaStream_t stream)
-{
-    const long long total = rows * n;
-    const long long blocks = ATTN_CEIL_DIV(total, (long long)AFT_BCAST_THREADS);
-    const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
-    return ATTN_LAUNCH(aft_bcast_kernel, grid, AFT_BCAST_THREADS, 0, stream, dst, bias, n, total);
 }
 
 int aft_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, float *qkv,
                     cudaStream_t stream)
 {
     const int BT = p->B * p->T, H3 = 3 * p->Dh;
-    if (int e = aft_bcast(qkv, (const float *)t->bqkv, H3, BT, stream)) return e;
+    if (int e = attn_bias_rows(qkv, (const float *)t->bqkv, H3, BT, stream)) return e;
     cublasHandle_t h;
     if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f;
@@ -110,7 +79,8 @@ int aft_project_out(const aft_problem_t *p, const aft_tensors_t *t, const float 
                     cudaStream_t stream)
 {
     const int BT = p->B * p->T;
-    if (int e = aft_bcast((float *)t->out, (const float *)t->bp, p->D, BT, stream)) return e;
+    if (int e = attn_bias_rows((float *)t->out, (const float *)t->bp, p->D, BT, stream))
+        return e;
     cublasHandle_t h;
     if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f;

@@ -60,14 +60,14 @@ typedef struct cublas_ws {
     float *E, *Zs, *N;
 } cublas_ws_t;
 
-static cublas_ws_t cublas_take(aft_ws_t *w, const aft_problem_t *p)
+static cublas_ws_t cublas_take(attn_ws_t *w, const aft_problem_t *p)
 {
     const size_t zn = (size_t)p->T * 2 * p->B * p->Dh;
     cublas_ws_t r;
     r.cm = aft_common_take(w, p);
-    r.E = (float *)aft_ws_take(w, (size_t)p->T * p->T * sizeof(float));
-    r.Zs = (float *)aft_ws_take(w, zn * sizeof(float));
-    r.N = (float *)aft_ws_take(w, zn * sizeof(float));
+    r.E = (float *)attn_ws_take(w, (size_t)p->T * p->T * sizeof(float));
+    r.Zs = (float *)attn_ws_take(w, zn * sizeof(float));
+    r.N = (float *)attn_ws_take(w, zn * sizeof(float));
     return r;
 }
 
@@ -81,7 +81,7 @@ extern "C" const char *aft_cublas_supports(const aft_problem_t *p)
 extern "C" size_t aft_cublas_workspace(const aft_problem_t *p)
 {
     if (aft_problem_reason(p) || aft_cublas_supports(p)) return 0;
-    aft_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     cublas_take(&w, p);
     return w.used;
 }
@@ -93,12 +93,8 @@ extern "C" int aft_cublas_launch(const aft_problem_t *p, const aft_tensors_t *t,
 {
     const char *why = aft_problem_reason(p);
     if (!why) why = aft_cublas_supports(p);
-    if (why) {
-        std::fprintf(stderr, "aft_cublas_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aft_ws_check(ws, "aft_cublas_launch")) return e;
-    aft_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(why, ws, "aft_cublas_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const cublas_ws_t cw = cublas_take(&w, p);
     const aft_common_t &cm = cw.cm;
     const long long btd = (long long)p->B * p->T * p->Dh, tt = (long long)p->T * p->T;

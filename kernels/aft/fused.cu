@@ -96,15 +96,15 @@ typedef struct fused_ws {
     float *m, *r, *qkv32;
 } fused_ws_t;
 
-static fused_ws_t fused_take(aft_ws_t *w, const aft_problem_t *p)
+static fused_ws_t fused_take(attn_ws_t *w, const aft_problem_t *p)
 {
     const size_t BT = (size_t)p->B * p->T;
     fused_ws_t r;
-    r.qkv = (bf16 *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(bf16));
-    r.y = (bf16 *)aft_ws_take(w, BT * p->Dh * sizeof(bf16));
-    r.m = (float *)aft_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
-    r.r = (float *)aft_ws_take(w, (size_t)p->T * sizeof(float));
-    r.qkv32 = (float *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(float));
+    r.qkv = (bf16 *)attn_ws_take(w, BT * 3 * p->Dh * sizeof(bf16));
+    r.y = (bf16 *)attn_ws_take(w, BT * p->Dh * sizeof(bf16));
+    r.m = (float *)attn_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
+    r.r = (float *)attn_ws_take(w, (size_t)p->T * sizeof(float));
+    r.qkv32 = (float *)attn_ws_take(w, BT * 3 * p->Dh * sizeof(float));
     return r;
 }
 
@@ -118,7 +118,7 @@ extern "C" const char *aft_fused_supports(const aft_problem_t *p)
 extern "C" size_t aft_fused_workspace(const aft_problem_t *p)
 {
     if (aft_problem_reason(p) || aft_fused_supports(p)) return 0;
-    aft_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     fused_take(&w, p);
     return w.used;
 }
@@ -128,12 +128,8 @@ extern "C" int aft_fused_launch(const aft_problem_t *p, const aft_tensors_t *t, 
 {
     const char *why = aft_problem_reason(p);
     if (!why) why = aft_fused_supports(p);
-    if (why) {
-        std::fprintf(stderr, "aft_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aft_ws_check(ws, "aft_fused_launch")) return e;
-    aft_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(why, ws, "aft_fused_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const fused_ws_t fw = fused_take(&w, p);
 
     if (int e = aft_bf16_project_qkv(p, t, fw.qkv32, fw.m, fw.qkv, stream)) return e;

@@ -68,7 +68,7 @@ aft_naive_simple_kernel(const float *__restrict__ qkv, float *__restrict__ Y, in
 extern "C" size_t aft_naive_workspace(const aft_problem_t *p)
 {
     if (aft_problem_reason(p)) return 0;
-    aft_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     aft_common_take(&w, p);
     return w.used;
 }
@@ -76,12 +76,8 @@ extern "C" size_t aft_naive_workspace(const aft_problem_t *p)
 extern "C" int aft_naive_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws,
                                 attn_stream_t stream)
 {
-    if (const char *why = aft_problem_reason(p)) {
-        std::fprintf(stderr, "aft_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aft_ws_check(ws, "aft_naive_launch")) return e;
-    aft_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(aft_problem_reason(p), ws, "aft_naive_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const aft_common_t cm = aft_common_take(&w, p);
 
     if (int e = aft_project_qkv(p, t, cm.qkv, stream)) return e;

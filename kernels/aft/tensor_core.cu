@@ -49,8 +49,7 @@ static int aft_bf16_bcast(bf16 *dst, const bf16 *bias, int n, long long rows,
                           cudaStream_t stream)
 {
     const long long total = rows * n;
-    const long long blocks = ATTN_CEIL_DIV(total, (long long)TC_THREADS);
-    const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
+    const unsigned grid = attn_grid_stride(total, TC_THREADS);
     return ATTN_LAUNCH(aft_bf16_bcast_kernel, grid, TC_THREADS, 0, stream, dst, bias, n, total);
 }
 
@@ -89,8 +88,7 @@ int aft_bf16_project_qkv(const aft_problem_t *p, const aft_tensors_t *t, float *
 {
     const int BT = p->B * p->T, H3 = 3 * p->Dh;
     const long long total = (long long)BT * H3;
-    const long long blocks = ATTN_CEIL_DIV(total, (long long)TC_THREADS);
-    const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
+    const unsigned grid = attn_grid_stride(total, TC_THREADS);
     int err = ATTN_LAUNCH(aft_bf16_bcast_f32_kernel, grid, TC_THREADS, 0, stream, qkv32,
                           (const bf16 *)t->bqkv, H3, total);
     if (err) return err;
@@ -220,19 +218,19 @@ typedef struct tc_ws {
     float *m, *r, *N, *qkv32;
 } tc_ws_t;
 
-static tc_ws_t tc_take(aft_ws_t *w, const aft_problem_t *p)
+static tc_ws_t tc_take(attn_ws_t *w, const aft_problem_t *p)
 {
     const size_t BT = (size_t)p->B * p->T, Tp = aft_pad16(p->T);
     const size_t Np = aft_pad16(2 * p->B * p->Dh);
     tc_ws_t r;
-    r.qkv = (bf16 *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(bf16));
-    r.y = (bf16 *)aft_ws_take(w, BT * p->Dh * sizeof(bf16));
-    r.m = (float *)aft_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
-    r.r = (float *)aft_ws_take(w, (size_t)p->T * sizeof(float));
-    r.E = (bf16 *)aft_ws_take(w, Tp * Tp * sizeof(bf16));
-    r.Z = (bf16 *)aft_ws_take(w, Tp * Np * sizeof(bf16));
-    r.N = (float *)aft_ws_take(w, Tp * Np * sizeof(float));
-    r.qkv32 = (float *)aft_ws_take(w, BT * 3 * p->Dh * sizeof(float));
+    r.qkv = (bf16 *)attn_ws_take(w, BT * 3 * p->Dh * sizeof(bf16));
+    r.y = (bf16 *)attn_ws_take(w, BT * p->Dh * sizeof(bf16));
+    r.m = (float *)attn_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
+    r.r = (float *)attn_ws_take(w, (size_t)p->T * sizeof(float));
+    r.E = (bf16 *)attn_ws_take(w, Tp * Tp * sizeof(bf16));
+    r.Z = (bf16 *)attn_ws_take(w, Tp * Np * sizeof(bf16));
+    r.N = (float *)attn_ws_take(w, Tp * Np * sizeof(float));
+    r.qkv32 = (float *)attn_ws_take(w, BT * 3 * p->Dh * sizeof(float));
     return r;
 }
 
@@ -249,7 +247,7 @@ extern "C" const char *aft_tensor_core_supports(const aft_problem_t *p)
 extern "C" size_t aft_tensor_core_workspace(const aft_problem_t *p)
 {
     if (aft_problem_reason(p) || aft_tensor_core_supports(p)) return 0;
-    aft_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     tc_take(&w, p);
     return w.used;
 }
@@ -261,12 +259,8 @@ extern "C" int aft_tensor_core_launch(const aft_problem_t *p, const aft_tensors_
 {
     const char *why = aft_problem_reason(p);
     if (!why) why = aft_tensor_core_supports(p);
-    if (why) {
-        std::fprintf(stderr, "aft_tensor_core_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aft_ws_check(ws, "aft_tensor_core_launch")) return e;
-    aft_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(why, ws, "aft_tensor_core_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const tc_ws_t tw = tc_take(&w, p);
     const int Tp = aft_pad16(p->T), Np = aft_pad16(2 * p->B * p->Dh);
     const long long btd = (long long)p->B * p->T * p->Dh;

@@ -162,19 +162,19 @@ typedef struct tiled_ws {
     float *G, *Z;
 } tiled_ws_t;
 
-static tiled_ws_t tiled_take(aft_ws_t *w, const aft_problem_t *p)
+static tiled_ws_t tiled_take(attn_ws_t *w, const aft_problem_t *p)
 {
     tiled_ws_t r;
     r.cm = aft_common_take(w, p);
-    r.G = (float *)aft_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
-    r.Z = (float *)aft_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
+    r.G = (float *)attn_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
+    r.Z = (float *)attn_ws_take(w, (size_t)p->B * p->Dh * sizeof(float));
     return r;
 }
 
 extern "C" size_t aft_tiled_workspace(const aft_problem_t *p)
 {
     if (aft_problem_reason(p)) return 0;
-    aft_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     tiled_take(&w, p);
     return w.used;
 }
@@ -194,12 +194,8 @@ extern "C" const char *aft_local_efficient_supports(const aft_problem_t *p)
 static int tiled_run(const aft_problem_t *p, const aft_tensors_t *t, void *ws,
                      cudaStream_t stream, int corr, const char *who)
 {
-    if (const char *why = aft_problem_reason(p)) {
-        std::fprintf(stderr, "%s: %s\n", who, why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = aft_ws_check(ws, who)) return e;
-    aft_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(aft_problem_reason(p), ws, who)) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const tiled_ws_t tw = tiled_take(&w, p);
     const aft_common_t &cm = tw.cm;
 
@@ -242,9 +238,7 @@ extern "C" int aft_tiled_launch(const aft_problem_t *p, const aft_tensors_t *t, 
 extern "C" int aft_local_efficient_launch(const aft_problem_t *p, const aft_tensors_t *t,
                                           void *ws, attn_stream_t stream)
 {
-    if (const char *why = aft_local_efficient_supports(p)) {
-        std::fprintf(stderr, "aft_local_efficient_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(aft_local_efficient_supports(p), "aft_local_efficient_launch"))
+        return e;
     return tiled_run(p, t, ws, stream, 1, "aft_local_efficient_launch");
 }

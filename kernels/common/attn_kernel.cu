@@ -25,3 +25,21 @@ int attn_cublas_handle(cublasHandle_t *out, cudaStream_t stream)
     *out = handle;
     return 0;
 }
+
+#define ATTN_BIAS_THREADS 256
+
+/* Y[e] = bias[e % cols]; grid-stride over the n = rows·cols elements. */
+__global__ void __launch_bounds__(ATTN_BIAS_THREADS)
+attn_bias_rows_kernel(float *__restrict__ Y, const float *__restrict__ bias, int cols, long long n)
+{
+    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n;
+         e += (long long)gridDim.x * blockDim.x)
+        Y[e] = bias[e % cols];
+}
+
+int attn_bias_rows(float *Y, const float *bias, int cols, long long rows, cudaStream_t stream)
+{
+    const long long n = rows * cols;
+    return ATTN_LAUNCH(attn_bias_rows_kernel, attn_grid_stride(n, ATTN_BIAS_THREADS),
+                       ATTN_BIAS_THREADS, 0, stream, Y, bias, cols, n);
+}

@@ -9,6 +9,7 @@
 #ifndef ATTN_LAUNCH_CUH
 #define ATTN_LAUNCH_CUH
 
+#include <cstdint>
 #include <cstdio>
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
@@ -54,10 +55,41 @@ static inline int attn_report_cublas(cublasStatus_t s, const char *what, const c
         if (attn_e_) return attn_e_;                                                             \
     } while (0)
 
+/* A launcher's refusal of a problem: `why` (NULL, or the reason its problem is malformed or
+ * unsupported) printed as "who: why", and cudaErrorInvalidValue; 0 when why is NULL. */
+static inline int attn_refuse(const char *why, const char *who)
+{
+    if (!why) return 0;
+    std::fprintf(stderr, "%s: %s\n", who, why);
+    return (int)cudaErrorInvalidValue;
+}
+
+/* Operands that a kernel moves 16 bytes at a time (vector loads, cp.async): `addrs` is the OR of
+ * their addresses, `what` names them. Misaligned: "who: what must be 16-byte aligned" and
+ * cudaErrorMisalignedAddress; else 0. */
+static inline int attn_require_align16(uintptr_t addrs, const char *what, const char *who)
+{
+    if (!(addrs & 15)) return 0;
+    std::fprintf(stderr, "%s: %s must be 16-byte aligned\n", who, what);
+    return (int)cudaErrorMisalignedAddress;
+}
+
 #define ATTN_CEIL_DIV(a, b) (((a) + (b) - 1) / (b))
+
+/* The grid of a grid-stride loop over n items, per_block to a block: ⌈n / per_block⌉ blocks,
+ * at most 2^20 (the loop covers the rest). */
+static inline unsigned attn_grid_stride(long long n, long long per_block)
+{
+    const long long blocks = ATTN_CEIL_DIV(n, per_block);
+    return (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
+}
 
 /* The process's cuBLAS handle, bound to `stream` (kernels/common/attn_kernel.cu). */
 int attn_cublas_handle(cublasHandle_t *out, cudaStream_t stream);
+
+/* Y (rows × cols, row-major fp32) = bias (cols) in every row: the broadcast a GEMM with beta = 1
+ * then adds onto (kernels/common/attn_kernel.cu). */
+int attn_bias_rows(float *Y, const float *bias, int cols, long long rows, cudaStream_t stream);
 
 /* Dynamic shared memory of a kernel, as bytes aligned to 128: declare it with this macro (the
  * one place a kernel body departs from plain CUDA), so that the host emulator can hand each

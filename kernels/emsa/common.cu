@@ -50,35 +50,30 @@ const char *emsa_problem_reason(const emsa_problem_t *p)
     return NULL;
 }
 
-emsa_bufs_t emsa_bufs_take(emsa_ws_t *w, const emsa_problem_t *p, int with_s)
+emsa_bufs_t emsa_bufs_take(attn_ws_t *w, const emsa_problem_t *p, int with_s)
 {
     const emsa_sizes_t z = emsa_sizes(p);
     const size_t B = (size_t)p->B, C = (size_t)p->C, f = sizeof(float);
     const size_t map = B * p->h * z.N * z.Np;
     emsa_bufs_t b;
-    b.xr = p->r > 1 ? (float *)emsa_ws_take(w, B * z.Np * C * f) : NULL;
-    b.q = (float *)emsa_ws_take(w, B * z.N * C * f);
-    b.k = (float *)emsa_ws_take(w, B * z.Np * C * f);
-    b.v = (float *)emsa_ws_take(w, B * z.Np * C * f);
-    b.s = with_s ? (float *)emsa_ws_take(w, map * f) : NULL;
-    b.pm = (float *)emsa_ws_take(w, map * f);
-    b.rowsq = (float *)emsa_ws_take(w, B * p->h * z.N * f);
-    b.inv = (float *)emsa_ws_take(w, B * p->h * f);
-    b.o = (float *)emsa_ws_take(w, B * z.N * C * f);
+    b.xr = p->r > 1 ? (float *)attn_ws_take(w, B * z.Np * C * f) : NULL;
+    b.q = (float *)attn_ws_take(w, B * z.N * C * f);
+    b.k = (float *)attn_ws_take(w, B * z.Np * C * f);
+    b.v = (float *)attn_ws_take(w, B * z.Np * C * f);
+    b.s = with_s ? (float *)attn_ws_take(w, map * f) : NULL;
+    b.pm = (float *)attn_ws_take(w, map * f);
+    b.rowsq = (float *)attn_ws_take(w, B * p->h * z.N * f);
+    b.inv = (float *)attn_ws_take(w, B * p->h * f);
+    b.o = (float *)attn_ws_take(w, B * z.N * C * f);
     return b;
 }
 
-int emsa_ws_check(const void *ws, const char *who)
+size_t emsa_workspace_bytes(const emsa_problem_t *p, int with_s)
 {
-    if (ws == NULL) {
-        std::fprintf(stderr, "%s: workspace is NULL\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    if ((uintptr_t)ws & 255) {
-        std::fprintf(stderr, "%s: workspace must be 256-byte aligned\n", who);
-        return (int)cudaErrorMisalignedAddress;
-    }
-    return 0;
+    if (emsa_problem_reason(p)) return 0;
+    attn_ws_t w = {NULL, 0};
+    emsa_bufs_take(&w, p, with_s);
+    return w.used;
 }
 
 /* Sum of v over the CTA (blockDim.x a multiple of 32, at most 1024), returned to every thread.
@@ -243,7 +238,7 @@ int emsa_run_steps(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws, e
                    cudaStream_t stream)
 {
     const emsa_sizes_t z = emsa_sizes(p);
-    emsa_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     const emsa_bufs_t b = emsa_bufs_take(&w, p, 1);
     const int C = p->C, h = p->h, N = z.N, Np = z.Np;
 
@@ -275,8 +270,7 @@ int emsa_run_steps(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws, e
                                 stream, (const float *)b.rowsq, b.inv, N, Np))
             return e;
         const long long n = rows * Np;
-        const long long blocks = ATTN_CEIL_DIV(n, (long long)EMSA_ELEM_THREADS);
-        const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
+        const unsigned grid = attn_grid_stride(n, EMSA_ELEM_THREADS);
         if (int e = ATTN_LAUNCH(emsa_norm_apply_kernel, grid, EMSA_ELEM_THREADS, 0, stream, b.pm,
                                 (const float *)b.inv, (long long)N * Np, 1.f / (float)Np, n))
             return e;

@@ -9,28 +9,14 @@
  * A two-level batch (z1, z2) is one strided-batched call over z2 per z1 (the strides of z1 and
  * z2 differ: e.g. the logits batch over heads g with stride dk inside each image b).
  *
- * The handle is a process-wide static created on first use and never destroyed; not
- * thread-safe: launch from one host thread. The stream is set on every call. */
+ * The cuBLAS handle is the process's one (attn_cublas_handle, kernels/common/attn_kernel.cu),
+ * bound to the stream on every call; not thread-safe: launch from one host thread. */
 #include <cstdio>
 
 #include "emsa_common.cuh"
 #include "launch.cuh"
 
 #define BIAS_THREADS 256
-
-static int cublas_handle(cublasHandle_t *out, cudaStream_t stream)
-{
-    static cublasHandle_t handle = NULL;
-    if (!handle) {
-        cublasHandle_t h;
-        ATTN_TRY_CUBLAS(cublasCreate(&h));
-        ATTN_TRY_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
-        handle = h;
-    }
-    ATTN_TRY_CUBLAS(cublasSetStream(handle, stream));
-    *out = handle;
-    return 0;
-}
 
 /* C[m, n] += bias[n] over an M × Nn matrix with leading dimension ldc, grid-stride. */
 __global__ void __launch_bounds__(BIAS_THREADS)
@@ -45,7 +31,7 @@ emsa_cublas_bias_kernel(float *__restrict__ C, const float *__restrict__ bias, i
 static int cublas_gemm(const emsa_gemm_t *g, cudaStream_t stream)
 {
     cublasHandle_t h;
-    if (int e = cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float zero = 0.f;
     const int nz1 = g->batch / g->nb2;
     for (int z1 = 0; z1 < nz1; z1++)
@@ -57,27 +43,19 @@ static int cublas_gemm(const emsa_gemm_t *g, cudaStream_t stream)
     if (!g->bias) return 0;
     /* bias only on unbatched GEMMs (the projections) */
     const long long n = (long long)g->M * g->Nn;
-    const long long blocks = ATTN_CEIL_DIV(n, (long long)BIAS_THREADS);
-    const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
+    const unsigned grid = attn_grid_stride(n, BIAS_THREADS);
     return ATTN_LAUNCH(emsa_cublas_bias_kernel, grid, BIAS_THREADS, 0, stream, g->Cm, g->bias,
                        g->Nn, g->ldc, n);
 }
 
 extern "C" size_t emsa_cublas_workspace(const emsa_problem_t *p)
 {
-    if (emsa_problem_reason(p)) return 0;
-    emsa_ws_t w = {NULL, 0};
-    emsa_bufs_take(&w, p, 1);
-    return w.used;
+    return emsa_workspace_bytes(p, 1);
 }
 
 extern "C" int emsa_cublas_launch(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws,
                                   attn_stream_t stream)
 {
-    if (const char *why = emsa_problem_reason(p)) {
-        std::fprintf(stderr, "emsa_cublas_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = emsa_ws_check(ws, "emsa_cublas_launch")) return e;
+    if (int e = attn_launch_check(emsa_problem_reason(p), ws, "emsa_cublas_launch")) return e;
     return emsa_run_steps(p, t, ws, cublas_gemm, stream);
 }

@@ -2,10 +2,8 @@
  *
  *   emsa_problem_reason  NULL, or why a problem is malformed; every launcher checks it first
  *   emsa_sizes_t         N, N', dk, the reduced map's sides
- *   emsa_ws_t, emsa_bufs_take  the workspace: a bump allocator of 256-byte aligned regions taken
- *                        in a fixed order (a workspace function runs the same takes on a NULL
- *                        base, so size and layout cannot disagree) — the pattern of
- *                        kernels/halo/halo_common.cuh, restated here to keep the suites apart
+ *   emsa_bufs_take       the workspace regions, taken in a fixed order with attn_ws_take
+ *                        (kernels/common/workspace.cuh)
  *   emsa_gemm_t          one (batched, two-level strided) row-major GEMM with bias:
  *                        C[z][m, n] = alpha·Σ_k A[z][m, k]·op(B[z])[k, n] + bias[n]
  *   emsa_run_steps       the whole unfused pipeline over a variant's GEMM: reduction,
@@ -20,6 +18,7 @@
 #include <cuda_runtime.h>
 
 #include "emsa_kernels.h"
+#include "workspace.cuh"
 
 #define EMSA_EPS 1e-5f
 
@@ -44,18 +43,6 @@ static inline emsa_sizes_t emsa_sizes(const emsa_problem_t *p)
 
 const char *emsa_problem_reason(const emsa_problem_t *p);
 
-typedef struct emsa_ws {
-    char *base;  /* NULL: only count */
-    size_t used;
-} emsa_ws_t;
-
-static inline void *emsa_ws_take(emsa_ws_t *w, size_t bytes)
-{
-    void *ptr = w->base ? (void *)(w->base + w->used) : NULL;
-    w->used += (bytes + 255) & ~(size_t)255;
-    return ptr;
-}
-
 /* The intermediates (all float): Xr (B, N', C) only when r > 1, Q (B, N, C), K, V (B, N', C),
  * S (B, h, N, N') only for the unfused pipeline, P (B, h, N, N'), rowsq (B, h, N), inv (B, h),
  * O (B, N, C). */
@@ -63,9 +50,9 @@ typedef struct emsa_bufs {
     float *xr, *q, *k, *v, *s, *pm, *rowsq, *inv, *o;
 } emsa_bufs_t;
 
-emsa_bufs_t emsa_bufs_take(emsa_ws_t *w, const emsa_problem_t *p, int with_s);
-
-int emsa_ws_check(const void *ws, const char *who);
+emsa_bufs_t emsa_bufs_take(attn_ws_t *w, const emsa_problem_t *p, int with_s);
+/* The bytes of emsa_bufs_take(with_s) alone; 0 for a malformed problem. */
+size_t emsa_workspace_bytes(const emsa_problem_t *p, int with_s);
 
 typedef struct emsa_gemm {
     int M, Nn, K;            /* C is M × Nn per batch entry, the sum runs over K */

@@ -157,22 +157,15 @@ extern "C" const char *emsa_fused_supports(const emsa_problem_t *p)
 
 extern "C" size_t emsa_fused_workspace(const emsa_problem_t *p)
 {
-    if (emsa_problem_reason(p)) return 0;
-    emsa_ws_t w = {NULL, 0};
-    emsa_bufs_take(&w, p, 0);
-    return w.used;
+    return emsa_workspace_bytes(p, 0);
 }
 
 extern "C" int emsa_fused_launch(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws,
                                  attn_stream_t stream)
 {
-    if (const char *why = emsa_fused_supports(p)) {
-        std::fprintf(stderr, "emsa_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = emsa_ws_check(ws, "emsa_fused_launch")) return e;
+    if (int e = attn_launch_check(emsa_fused_supports(p), ws, "emsa_fused_launch")) return e;
     const emsa_sizes_t z = emsa_sizes(p);
-    emsa_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     const emsa_bufs_t b = emsa_bufs_take(&w, p, 0);
 
     if (p->r > 1)

@@ -40,19 +40,12 @@ static int naive_gemm(const emsa_gemm_t *g, cudaStream_t stream)
 
 extern "C" size_t emsa_naive_workspace(const emsa_problem_t *p)
 {
-    if (emsa_problem_reason(p)) return 0;
-    emsa_ws_t w = {NULL, 0};
-    emsa_bufs_take(&w, p, 1);
-    return w.used;
+    return emsa_workspace_bytes(p, 1);
 }
 
 extern "C" int emsa_naive_launch(const emsa_problem_t *p, const emsa_tensors_t *t, void *ws,
                                  attn_stream_t stream)
 {
-    if (const char *why = emsa_problem_reason(p)) {
-        std::fprintf(stderr, "emsa_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = emsa_ws_check(ws, "emsa_naive_launch")) return e;
+    if (int e = attn_launch_check(emsa_problem_reason(p), ws, "emsa_naive_launch")) return e;
     return emsa_run_steps(p, t, ws, naive_gemm, stream);
 }

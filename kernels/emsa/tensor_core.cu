@@ -135,8 +135,8 @@ extern "C" size_t emsa_tensor_core_workspace(const emsa_problem_t *p)
     if (emsa_problem_reason(p)) return 0;
     long long n[9];
     tc_counts(p, n);
-    emsa_ws_t w = {NULL, 0};
-    for (int i = 0; i < 9; i++) emsa_ws_take(&w, (size_t)n[i] * sizeof(float));
+    attn_ws_t w = {NULL, 0};
+    for (int i = 0; i < 9; i++) attn_ws_take(&w, (size_t)n[i] * sizeof(float));
     emsa_bufs_take(&w, p, 1);
     return w.used;
 }
@@ -144,16 +144,12 @@ extern "C" size_t emsa_tensor_core_workspace(const emsa_problem_t *p)
 extern "C" int emsa_tensor_core_launch(const emsa_problem_t *p, const emsa_tensors_t *t,
                                        void *ws, attn_stream_t stream)
 {
-    if (const char *why = emsa_problem_reason(p)) {
-        std::fprintf(stderr, "emsa_tensor_core_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = emsa_ws_check(ws, "emsa_tensor_core_launch")) return e;
+    if (int e = attn_launch_check(emsa_problem_reason(p), ws, "emsa_tensor_core_launch")) return e;
     long long n[9];
     tc_counts(p, n);
-    emsa_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     float *f[9];
-    for (int i = 0; i < 9; i++) f[i] = (float *)emsa_ws_take(&w, (size_t)n[i] * sizeof(float));
+    for (int i = 0; i < 9; i++) f[i] = (float *)attn_ws_take(&w, (size_t)n[i] * sizeof(float));
     const void *src[8] = {t->x, t->wqkv, t->bqkv, t->wo, t->bo, t->srw, t->srp, t->tr};
     for (int i = 0; i < 8; i++)
         if (int e = ATTN_LAUNCH(emsa_tc_widen_kernel, conv_grid(n[i]), CONV_THREADS, 0, stream,

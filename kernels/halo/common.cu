@@ -1,7 +1,7 @@
 /* halo common: the parts every variant shares (declared in halo_common.cuh).
  *
  *   halo_problem_reason          problem checks
- *   halo_proj_take, halo_ws_check  the workspace: Q, KV, O first, then each variant's own regions
+ *   halo_proj_take               the workspace: Q, KV, O first, then each variant's own regions
  *   halo_project_qkv             the input projections, two strided-batched GEMMs over the images
  *   halo_bias_kernel<T>          y[b, c, :, :] = bo[c], the broadcast the output GEMM adds onto
  *   halo_project_out             bias broadcast, then y += Wo·Oᵀ (one GEMM, beta = 1)
@@ -18,8 +18,8 @@
  * The bias goes in through beta = 1 on a broadcast copy, so the bf16 y is rounded once, after
  * the bias is added in fp32.
  *
- * The handle is a process-wide static created on first use and never destroyed; not
- * thread-safe: launch from one host thread. The stream is set on every call. */
+ * The cuBLAS handle is the process's one (attn_cublas_handle, kernels/common/attn_kernel.cu),
+ * bound to the stream on every call; not thread-safe: launch from one host thread. */
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -61,27 +61,22 @@ const char *halo_problem_reason(const halo_problem_t *p)
     return NULL;
 }
 
-halo_proj_t halo_proj_take(halo_ws_t *w, const halo_problem_t *p, size_t elem)
+halo_proj_t halo_proj_take(attn_ws_t *w, const halo_problem_t *p, size_t elem)
 {
     const size_t rows = (size_t)p->B * p->H * p->W, Di = (size_t)p->Nh * p->d;
     halo_proj_t r;
-    r.q = halo_ws_take(w, rows * Di * elem);
-    r.kv = halo_ws_take(w, rows * 2 * Di * elem);
-    r.o = halo_ws_take(w, rows * Di * elem);
+    r.q = attn_ws_take(w, rows * Di * elem);
+    r.kv = attn_ws_take(w, rows * 2 * Di * elem);
+    r.o = attn_ws_take(w, rows * Di * elem);
     return r;
 }
 
-int halo_ws_check(const void *ws, const char *who)
+size_t halo_proj_workspace(const halo_problem_t *p, size_t elem)
 {
-    if (ws == NULL) {
-        std::fprintf(stderr, "%s: workspace is NULL\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    if ((uintptr_t)ws & 255) {
-        std::fprintf(stderr, "%s: workspace must be 256-byte aligned\n", who);
-        return (int)cudaErrorMisalignedAddress;
-    }
-    return 0;
+    if (halo_problem_reason(p)) return 0;
+    attn_ws_t w = {NULL, 0};
+    halo_proj_take(&w, p, elem);
+    return w.used;
 }
 
 int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,
@@ -121,8 +116,7 @@ int halo_project_out(const halo_problem_t *p, const halo_tensors_t *t, cudaDataT
 {
     const halo_sizes_t z = halo_sizes(p);
     const long long n = (long long)p->B * p->C * z.HW;
-    const long long blocks = ATTN_CEIL_DIV(n, (long long)HALO_BIAS_THREADS);
-    const unsigned grid = (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20)); /* grid-stride */
+    const unsigned grid = attn_grid_stride(n, HALO_BIAS_THREADS);
     int err;
     if (type == CUDA_R_16BF)
         err = ATTN_LAUNCH(halo_bias_kernel<__nv_bfloat16>, grid, HALO_BIAS_THREADS, 0, stream,

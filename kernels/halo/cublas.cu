@@ -26,8 +26,10 @@
 #include <cstdio>
 #include <cuda_bf16.h>
 
+#include "bf16.cuh"
 #include "halo_common.cuh"
 #include "launch.cuh"
+#include "warp.cuh"
 
 #define CUBLAS_ELEM_THREADS 256
 #define CUBLAS_SOFTMAX_ROWS 8 /* rows (one per warp) per softmax block */
@@ -41,21 +43,21 @@ template <typename T> struct halo_regions {
 };
 
 template <typename T>
-static halo_regions<T> cublas_take(halo_ws_t *w, const halo_problem_t *p)
+static halo_regions<T> cublas_take(attn_ws_t *w, const halo_problem_t *p)
 {
     const halo_sizes_t z = halo_sizes(p);
     const size_t G = (size_t)z.G, bs2 = (size_t)p->b * p->b, Wn2 = (size_t)z.Wn * z.Wn;
     const size_t d = p->d, rows = (size_t)p->B * z.HW * p->Nh, NR = 2 * z.Wn - 1;
     halo_regions<T> r;
     r.pr = halo_proj_take(w, p, sizeof(T));
-    r.Qb = (T *)halo_ws_take(w, G * bs2 * d * sizeof(T));
-    r.Kw = (T *)halo_ws_take(w, G * Wn2 * d * sizeof(T));
-    r.Vw = (T *)halo_ws_take(w, G * Wn2 * d * sizeof(T));
-    r.Ob = (T *)halo_ws_take(w, G * bs2 * d * sizeof(T));
-    r.RW = (float *)halo_ws_take(w, rows * NR * sizeof(float));
-    r.RH = (float *)halo_ws_take(w, rows * NR * sizeof(float));
-    r.S = (float *)halo_ws_take(w, G * bs2 * Wn2 * sizeof(float));
-    r.P = (T *)halo_ws_take(w, G * bs2 * Wn2 * sizeof(T));
+    r.Qb = (T *)attn_ws_take(w, G * bs2 * d * sizeof(T));
+    r.Kw = (T *)attn_ws_take(w, G * Wn2 * d * sizeof(T));
+    r.Vw = (T *)attn_ws_take(w, G * Wn2 * d * sizeof(T));
+    r.Ob = (T *)attn_ws_take(w, G * bs2 * d * sizeof(T));
+    r.RW = (float *)attn_ws_take(w, rows * NR * sizeof(float));
+    r.RH = (float *)attn_ws_take(w, rows * NR * sizeof(float));
+    r.S = (float *)attn_ws_take(w, G * bs2 * Wn2 * sizeof(float));
+    r.P = (T *)attn_ws_take(w, G * bs2 * Wn2 * sizeof(T));
     return r;
 }
 
@@ -111,12 +113,6 @@ halo_cublas_scatter_kernel(const T *__restrict__ Ob, T *__restrict__ O, int H, i
     O[((size_t)img * HW + py * W + px) * Di + n * d + c] = Ob[e];
 }
 
-static __device__ __forceinline__ void cublas_store(float *P, long long j, float x) { P[j] = x; }
-static __device__ __forceinline__ void cublas_store(bf16 *P, long long j, float x)
-{
-    P[j] = __float2bfloat16_rn(x);
-}
-
 /* One warp per row (g, i) of S; rows = G·b². The query's RW/RH row is (pixel, head) row
  * (img·HW + pixel)·Nh + n of the projection GEMMs. Masked keys get P = 0. */
 template <typename T>
@@ -153,18 +149,9 @@ halo_cublas_softmax_kernel(const float *__restrict__ S, const float *__restrict_
         const int ky = j / Wn, kx = j - ky * Wn;
         if (ky < ky_lo || ky >= ky_hi || kx < kx_lo || kx >= kx_hi) continue; /* masked */
         const float x = s[j] + rw[kx] + rh[ky];
-        const float m_new = fmaxf(m, x);
-        l = l * expf(m - m_new) + expf(x - m_new); /* m = −∞ at first: e^−∞ = 0 */
-        m = m_new;
+        attn_online_fold(m, l, x);
     }
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) {
-        const float m2 = __shfl_xor_sync(0xffffffffu, m, off);
-        const float l2 = __shfl_xor_sync(0xffffffffu, l, off);
-        const float m_new = fmaxf(m, m2);
-        if (m_new != -INFINITY) l = l * expf(m - m_new) + l2 * expf(m2 - m_new); /* no −∞ − −∞ */
-        m = m_new;
-    }
+    attn_online_merge_warp(m, l);
     const float inv_l = 1.f / l; /* l >= 1: the query's own pixel is unmasked */
 
     /* pass 2: P = e^(logit − m) / l at unmasked keys, 0 at masked ones */
@@ -173,7 +160,7 @@ halo_cublas_softmax_kernel(const float *__restrict__ S, const float *__restrict_
         float p = 0.f;
         if (ky >= ky_lo && ky < ky_hi && kx >= kx_lo && kx < kx_hi)
             p = expf(s[j] + rw[kx] + rh[ky] - m) * inv_l;
-        cublas_store(pr, j, p);
+        attn_st(pr, j, p);
     }
 }
 
@@ -181,18 +168,15 @@ template <typename T>
 static int cublas_halo(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
                        cudaDataType_t type, cudaStream_t stream, const char *who)
 {
-    if (const char *why = halo_problem_reason(p)) {
-        std::fprintf(stderr, "%s: %s\n", who, why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(halo_problem_reason(p), who)) return e;
     const halo_sizes_t z = halo_sizes(p);
     const long long rows = (long long)p->B * z.HW * p->Nh; /* (pixel, head) rows of Q */
     if (rows > INT_MAX || z.G > INT_MAX) {
         std::fprintf(stderr, "%s: B·H·W·Nh=%lld rows exceed a GEMM dimension\n", who, rows);
         return (int)cudaErrorInvalidValue;
     }
-    if (int e = halo_ws_check(ws, who)) return e;
-    halo_ws_t w = {(char *)ws, 0};
+    if (int e = attn_ws_check(ws, who)) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const halo_regions<T> r = cublas_take<T>(&w, p);
     const int d = p->d, bs2 = p->b * p->b, Wn2 = z.Wn * z.Wn, NR = 2 * z.Wn - 1;
     const int G = (int)z.G;
@@ -254,7 +238,7 @@ static int cublas_halo(const halo_problem_t *p, const halo_tensors_t *t, void *w
 extern "C" size_t halo_cublas_f32_workspace(const halo_problem_t *p)
 {
     if (halo_problem_reason(p)) return 0;
-    halo_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     cublas_take<float>(&w, p);
     return w.used;
 }
@@ -262,7 +246,7 @@ extern "C" size_t halo_cublas_f32_workspace(const halo_problem_t *p)
 extern "C" size_t halo_cublas_bf16_workspace(const halo_problem_t *p)
 {
     if (halo_problem_reason(p)) return 0;
-    halo_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     cublas_take<bf16>(&w, p);
     return w.used;
 }

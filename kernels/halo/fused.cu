@@ -369,10 +369,7 @@ extern "C" const char *halo_fused_supports(const halo_problem_t *p)
 
 extern "C" size_t halo_fused_workspace(const halo_problem_t *p)
 {
-    if (halo_problem_reason(p)) return 0;
-    halo_ws_t w = {NULL, 0};
-    halo_proj_take(&w, p, sizeof(bf16));
-    return w.used;
+    return halo_proj_workspace(p, sizeof(bf16));
 }
 
 template <int D>
@@ -395,17 +392,12 @@ static int halo_fused_launch_d(const halo_problem_t *p, const bf16 *Q, const bf1
 extern "C" int halo_fused_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
                                  attn_stream_t stream)
 {
-    if (const char *why = halo_fused_supports(p)) {
-        std::fprintf(stderr, "halo_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = halo_ws_check(ws, "halo_fused_launch")) return e;
+    if (int e = attn_launch_check(halo_fused_supports(p), ws, "halo_fused_launch")) return e;
     /* cp.async moves 16-byte chunks of rel rows */
-    if (((uintptr_t)t->rel_w | (uintptr_t)t->rel_h) & 15) {
-        std::fprintf(stderr, "halo_fused_launch: rel_w, rel_h must be 16-byte aligned\n");
-        return (int)cudaErrorMisalignedAddress;
-    }
-    halo_ws_t w = {(char *)ws, 0};
+    if (int e = attn_require_align16((uintptr_t)t->rel_w | (uintptr_t)t->rel_h, "rel_w, rel_h",
+                                     "halo_fused_launch"))
+        return e;
+    attn_ws_t w = {(char *)ws, 0};
     const halo_proj_t pr = halo_proj_take(&w, p, sizeof(bf16));
 
     if (int e = halo_project_qkv(p, t, CUDA_R_16BF, pr.q, pr.kv, stream)) return e;

@@ -2,10 +2,8 @@
  *
  *   halo_problem_reason  NULL, or why a problem is malformed; every launcher checks it first
  *   halo_sizes_t         sizes derived from a problem: HW, Di, Wn, the block grid, G
- *   halo_ws_t            a bump allocator over the workspace: regions are taken in a fixed order,
- *                        each 256-byte aligned; a workspace function runs the same takes on a NULL
- *                        base, so the byte count and the layout cannot disagree
- *   halo_proj_take       the pixel-major intermediates every variant starts with:
+ *   halo_proj_take       the pixel-major intermediates every variant starts with (the first
+ *                        regions of its workspace, attn_ws_t of kernels/common/workspace.cuh):
  *                        Q (B, HW, Di), KV (B, HW, 2·Di), O (B, HW, Di), in the variant's dtype
  *   halo_project_qkv     Q = d^-½·(Wq·x)ᵀ and KV = (Wkv·x)ᵀ per image (two cuBLAS GEMMs)
  *   halo_project_out     y = Wo·Oᵀ + bo per image (bias broadcast, then a GEMM with beta = 1)
@@ -20,6 +18,7 @@
 #include <cublas_v2.h>
 
 #include "halo_kernels.h"
+#include "workspace.cuh"
 
 /* Dynamic shared memory one CTA may ask for: the opt-in limit of sm_80 (163 KiB); sm_90 allows
  * 227 KiB, so a kernel under this cap runs on every architecture the build targets. */
@@ -52,30 +51,15 @@ static inline halo_sizes_t halo_sizes(const halo_problem_t *p)
  * the per-image sizes the GEMMs take. */
 const char *halo_problem_reason(const halo_problem_t *p);
 
-static inline size_t halo_align256(size_t n) { return (n + 255) & ~(size_t)255; }
-
-typedef struct halo_ws {
-    char *base;   /* NULL: only count */
-    size_t used;  /* bytes taken so far */
-} halo_ws_t;
-
-/* The next region of `bytes` (NULL when counting). The base must be 256-byte aligned. */
-static inline void *halo_ws_take(halo_ws_t *w, size_t bytes)
-{
-    void *ptr = w->base ? (void *)(w->base + w->used) : NULL;
-    w->used += halo_align256(bytes);
-    return ptr;
-}
-
 typedef struct halo_proj {
     void *q, *kv, *o;
 } halo_proj_t;
 
 /* Takes Q, KV and O (in that order) of elem-byte elements. */
-halo_proj_t halo_proj_take(halo_ws_t *w, const halo_problem_t *p, size_t elem);
-
-/* The workspace checks every launcher makes: ws present and 256-byte aligned (cudaMalloc's is). */
-int halo_ws_check(const void *ws, const char *who);
+halo_proj_t halo_proj_take(attn_ws_t *w, const halo_problem_t *p, size_t elem);
+/* The bytes of halo_proj_take alone (the whole workspace of naive, tiled and fused); 0 for a
+ * malformed problem. */
+size_t halo_proj_workspace(const halo_problem_t *p, size_t elem);
 
 
 int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,

@@ -19,24 +19,10 @@
 
 #include "halo_common.cuh"
 #include "launch.cuh"
+#include "warp.cuh"
 
 #define NAIVE_THREADS 128
 #define NAIVE_DC 64 /* output columns accumulated per pass over the keys */
-
-/* q·k + q·rw + q·rh. Both passes call it, so the maximal logit gives e^0 = 1 exactly. */
-static __device__ __forceinline__ float naive_logit(const float *__restrict__ q,
-                                                    const float *__restrict__ k,
-                                                    const float *__restrict__ rw,
-                                                    const float *__restrict__ rh, int d)
-{
-    float s = 0.f;
-    for (int c = 0; c < d; c++) {
-        s = fmaf(q[c], k[c], s);
-        s = fmaf(q[c], rw[c], s);
-        s = fmaf(q[c], rh[c], s);
-    }
-    return s;
-}
 
 /* Thread (img·HW + pixel)·Nh + n; a warp covers consecutive heads of neighbouring pixels, which
  * share most of their keys. */
@@ -70,8 +56,8 @@ halo_naive_kernel(const float *__restrict__ Q, const float *__restrict__ KV,
     for (int ky = ky_lo; ky < ky_hi; ky++)
         for (int kx = kx_lo; kx < kx_hi; kx++) {
             const size_t kp = (size_t)((wy + ky) * W + wx + kx) * 2 * Di;
-            m = fmaxf(m, naive_logit(q, K + kp, rel_w + (Wn - 1 + kx - qx) * d,
-                                     rel_h + (Wn - 1 + ky - qy) * d, d));
+            m = fmaxf(m, attn_rel_logit(q, K + kp, rel_w + (Wn - 1 + kx - qx) * d,
+                                        rel_h + (Wn - 1 + ky - qy) * d, d));
         }
 
     /* pass 2, per chunk of NAIVE_DC columns: softmax denominator and P·V */
@@ -83,8 +69,8 @@ halo_naive_kernel(const float *__restrict__ Q, const float *__restrict__ KV,
         for (int ky = ky_lo; ky < ky_hi; ky++)
             for (int kx = kx_lo; kx < kx_hi; kx++) {
                 const size_t kp = (size_t)((wy + ky) * W + wx + kx) * 2 * Di;
-                const float p = expf(naive_logit(q, K + kp, rel_w + (Wn - 1 + kx - qx) * d,
-                                                 rel_h + (Wn - 1 + ky - qy) * d, d) - m);
+                const float p = expf(attn_rel_logit(q, K + kp, rel_w + (Wn - 1 + kx - qx) * d,
+                                                    rel_h + (Wn - 1 + ky - qy) * d, d) - m);
                 l += p;
                 const float *v = V + kp + c0;
 #pragma unroll
@@ -100,21 +86,14 @@ halo_naive_kernel(const float *__restrict__ Q, const float *__restrict__ KV,
 
 extern "C" size_t halo_naive_workspace(const halo_problem_t *p)
 {
-    if (halo_problem_reason(p)) return 0;
-    halo_ws_t w = {NULL, 0};
-    halo_proj_take(&w, p, sizeof(float));
-    return w.used;
+    return halo_proj_workspace(p, sizeof(float));
 }
 
 extern "C" int halo_naive_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
                                  attn_stream_t stream)
 {
-    if (const char *why = halo_problem_reason(p)) {
-        std::fprintf(stderr, "halo_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = halo_ws_check(ws, "halo_naive_launch")) return e;
-    halo_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(halo_problem_reason(p), ws, "halo_naive_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const halo_proj_t pr = halo_proj_take(&w, p, sizeof(float));
 
     if (int e = halo_project_qkv(p, t, CUDA_R_32F, pr.q, pr.kv, stream)) return e;

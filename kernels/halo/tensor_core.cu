@@ -26,6 +26,7 @@
 
 #include "halo_common.cuh"
 #include "launch.cuh"
+#include "warp.cuh"
 
 using namespace nvcuda;
 typedef __nv_bfloat16 bf16;
@@ -185,18 +186,9 @@ halo_tensor_core_softmax_kernel(const float *__restrict__ S, bf16 *__restrict__ 
         const int ky = j / z.Wn, kx = j - ky * z.Wn;
         if (ky < ky_lo || ky >= ky_hi || kx < kx_lo || kx >= kx_hi) continue; /* masked */
         const float x = tc_logit(s, rw, rh, j, ky, kx);
-        const float m_new = fmaxf(m, x);
-        l = l * expf(m - m_new) + expf(x - m_new); /* m = −∞ at first: e^−∞ = 0 */
-        m = m_new;
+        attn_online_fold(m, l, x);
     }
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) {
-        const float m2 = __shfl_xor_sync(0xffffffffu, m, off);
-        const float l2 = __shfl_xor_sync(0xffffffffu, l, off);
-        const float m_new = fmaxf(m, m2);
-        if (m_new != -INFINITY) l = l * expf(m - m_new) + l2 * expf(m2 - m_new); /* no −∞ − −∞ */
-        m = m_new;
-    }
+    attn_online_merge_warp(m, l);
     const float inv_l = 1.f / l; /* l >= 1: the query's own pixel is unmasked */
 
     /* pass 2: P = e^(logit − m) / l at unmasked keys, 0 at masked and padded ones */
@@ -274,12 +266,12 @@ halo_tensor_core_pv_kernel(const bf16 *__restrict__ P, const bf16 *__restrict__ 
 }
 
 /* The regions after Q, KV, O. */
-static void tc_take(halo_ws_t *w, const halo_problem_t *p, float **S, bf16 **P)
+static void tc_take(attn_ws_t *w, const halo_problem_t *p, float **S, bf16 **P)
 {
     const TcDims z = tc_dims(p->b, p->h);
     const size_t G = (size_t)halo_sizes(p).G;
-    *S = (float *)halo_ws_take(w, G * z.M * z.NE * sizeof(float));
-    *P = (bf16 *)halo_ws_take(w, G * z.M * z.N16 * sizeof(bf16));
+    *S = (float *)attn_ws_take(w, G * z.M * z.NE * sizeof(float));
+    *P = (bf16 *)attn_ws_take(w, G * z.M * z.N16 * sizeof(bf16));
 }
 
 extern "C" const char *halo_tensor_core_supports(const halo_problem_t *p)
@@ -306,7 +298,7 @@ extern "C" const char *halo_tensor_core_supports(const halo_problem_t *p)
 extern "C" size_t halo_tensor_core_workspace(const halo_problem_t *p)
 {
     if (halo_problem_reason(p)) return 0;
-    halo_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     halo_proj_take(&w, p, sizeof(bf16));
     float *S;
     bf16 *P;
@@ -317,17 +309,14 @@ extern "C" size_t halo_tensor_core_workspace(const halo_problem_t *p)
 extern "C" int halo_tensor_core_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
                                        attn_stream_t stream)
 {
-    if (const char *why = halo_tensor_core_supports(p)) {
-        std::fprintf(stderr, "halo_tensor_core_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = halo_ws_check(ws, "halo_tensor_core_launch")) return e;
+    if (int e = attn_launch_check(halo_tensor_core_supports(p), ws,
+                                  "halo_tensor_core_launch"))
+        return e;
     /* 16-byte loads of rel rows (d % 16 == 0 keeps every row start aligned) */
-    if (((uintptr_t)t->rel_w | (uintptr_t)t->rel_h) & 15) {
-        std::fprintf(stderr, "halo_tensor_core_launch: rel_w, rel_h must be 16-byte aligned\n");
-        return (int)cudaErrorMisalignedAddress;
-    }
-    halo_ws_t w = {(char *)ws, 0};
+    if (int e = attn_require_align16((uintptr_t)t->rel_w | (uintptr_t)t->rel_h, "rel_w, rel_h",
+                                     "halo_tensor_core_launch"))
+        return e;
+    attn_ws_t w = {(char *)ws, 0};
     const halo_proj_t pr = halo_proj_take(&w, p, sizeof(bf16));
     float *S;
     bf16 *P;

@@ -25,6 +25,7 @@
 
 #include "halo_common.cuh"
 #include "launch.cuh"
+#include "warp.cuh"
 
 #define TILED_WARPS 8
 #define TILED_THREADS (TILED_WARPS * 32)
@@ -57,20 +58,6 @@ static __device__ __forceinline__ float tiled_dot(const float *a, const float *b
 #pragma unroll 4
     for (int c = 0; c < d; c++) s = fmaf(a[c], b[c], s);
     return s;
-}
-
-static __device__ __forceinline__ float tiled_warp_max(float x)
-{
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, off));
-    return x;
-}
-
-static __device__ __forceinline__ float tiled_warp_sum(float x)
-{
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
-    return x;
 }
 
 /* grid (nblocks, Nh / G, B), TILED_THREADS, dynamic smem tiled_smem_bytes(p, G). */
@@ -157,7 +144,7 @@ halo_tiled_kernel(const float *__restrict__ Q, const float *__restrict__ KV,
             P[j] = s;
             m = fmaxf(m, s);
         }
-        m = tiled_warp_max(m);
+        m = attn_warp_max(m);
 
         /* softmax numerators; each lane rereads only its own entries of P */
         float l = 0.f;
@@ -166,7 +153,7 @@ halo_tiled_kernel(const float *__restrict__ Q, const float *__restrict__ KV,
             P[j] = p;
             l += p;
         }
-        const float inv_l = 1.f / tiled_warp_sum(l); /* l >= 1: the maximum contributes e^0 */
+        const float inv_l = 1.f / attn_warp_sum(l); /* l >= 1: the maximum contributes e^0 */
         __syncwarp();
 
         /* P·V and write back */
@@ -205,21 +192,14 @@ extern "C" const char *halo_tiled_supports(const halo_problem_t *p)
 
 extern "C" size_t halo_tiled_workspace(const halo_problem_t *p)
 {
-    if (halo_problem_reason(p)) return 0;
-    halo_ws_t w = {NULL, 0};
-    halo_proj_take(&w, p, sizeof(float));
-    return w.used;
+    return halo_proj_workspace(p, sizeof(float));
 }
 
 extern "C" int halo_tiled_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
                                  attn_stream_t stream)
 {
-    if (const char *why = halo_tiled_supports(p)) {
-        std::fprintf(stderr, "halo_tiled_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = halo_ws_check(ws, "halo_tiled_launch")) return e;
-    halo_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(halo_tiled_supports(p), ws, "halo_tiled_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     const halo_proj_t pr = halo_proj_take(&w, p, sizeof(float));
 
     static bool smem_attr_set = false; /* beyond 48 KiB needs an opt-in, once */

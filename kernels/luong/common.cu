@@ -6,8 +6,8 @@
  * batch folds into M (M = B·T or B·S). The context per batch, c_b (T × Dk) = P_b (T × S)·h̄_b
  * (S × Dk), is the column-major c_bᵀ (Dk × T, ld Dk) = h̄_bᵀ (Dk × S, ld Dk) · P_bᵀ (S × T, ld S).
  *
- * The handle is a process-wide static created on first use and never destroyed; not
- * thread-safe: launch from one host thread. The stream is set on every call. */
+ * The cuBLAS handle is the process's one (attn_cublas_handle, kernels/common/attn_kernel.cu),
+ * bound to the stream on every call; not thread-safe: launch from one host thread. */
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -43,48 +43,21 @@ const char *luong_problem_reason(const luong_problem_t *p)
     return NULL;
 }
 
-luong_ops_t luong_proj_take(luong_ws_t *w, const luong_problem_t *p, size_t elem)
+luong_ops_t luong_proj_take(attn_ws_t *w, const luong_problem_t *p, size_t elem)
 {
     luong_ops_t o = {};
     const size_t BT = (size_t)p->B * p->T, BS = (size_t)p->B * p->S;
     if (p->score == LUONG_SCORE_GENERAL) {
         o.Dp = p->Dq;
-        o.k_buf = luong_ws_take(w, BS * p->Dq * elem);
+        o.k_buf = attn_ws_take(w, BS * p->Dq * elem);
     } else if (p->score == LUONG_SCORE_CONCAT) {
         o.Dp = p->A;
-        o.q_buf = luong_ws_take(w, BT * p->A * elem);
-        o.k_buf = luong_ws_take(w, BS * p->A * elem);
+        o.q_buf = attn_ws_take(w, BT * p->A * elem);
+        o.k_buf = attn_ws_take(w, BS * p->A * elem);
     } else {
         o.Dp = p->Dq;
     }
     return o;
-}
-
-int luong_ws_check(const void *ws, const char *who)
-{
-    if (ws == NULL) {
-        std::fprintf(stderr, "%s: workspace is NULL\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    if ((uintptr_t)ws & 255) {
-        std::fprintf(stderr, "%s: workspace is not 256-byte aligned\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    return 0;
-}
-
-int luong_cublas_handle(cublasHandle_t *out, cudaStream_t stream)
-{
-    static cublasHandle_t handle = NULL;
-    if (!handle) {
-        cublasHandle_t h;
-        ATTN_TRY_CUBLAS(cublasCreate(&h));
-        ATTN_TRY_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH)); /* no TF32 */
-        handle = h;
-    }
-    ATTN_TRY_CUBLAS(cublasSetStream(handle, stream));
-    *out = handle;
-    return 0;
 }
 
 /* Y (M × N) = X (M × K)·Wᵀ, W (N × K), all row-major. */
@@ -105,7 +78,7 @@ int luong_project(const luong_problem_t *p, const luong_tensors_t *t, cudaDataTy
     o->v = t->v;
     if (p->score == LUONG_SCORE_DOT) return 0;
     cublasHandle_t h;
-    if (int e = luong_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const int BT = p->B * p->T, BS = p->B * p->S;
     if (p->score == LUONG_SCORE_GENERAL) { /* K' = h̄·Waᵀ: row s is Wa·h̄_s */
         if (int e = project(h, t->hb, t->wa, o->k_buf, BS, p->Dq, p->Dk, type)) return e;
@@ -122,7 +95,7 @@ int luong_context_gemm(const luong_problem_t *p, const void *P, const void *hb, 
                        cudaDataType_t type, cudaStream_t stream)
 {
     cublasHandle_t h;
-    if (int e = luong_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f, zero = 0.f;
     const long long T = p->T, S = p->S, Dk = p->Dk;
     ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(

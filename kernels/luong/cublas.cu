@@ -14,20 +14,20 @@
 #include "luong_common.cuh"
 
 template <typename T_>
-static size_t cublas_take(luong_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
+static size_t cublas_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
                           T_ **P)
 {
     *o = luong_proj_take(w, p, sizeof(T_));
     const size_t n = (size_t)p->B * p->T * p->S;
-    *E = (float *)luong_ws_take(w, n * sizeof(float));
-    *P = (T_ *)luong_ws_take(w, n * sizeof(T_));
+    *E = (float *)attn_ws_take(w, n * sizeof(float));
+    *P = (T_ *)attn_ws_take(w, n * sizeof(T_));
     return w->used;
 }
 
 template <typename T_>
 static size_t cublas_workspace(const luong_problem_t *p)
 {
-    luong_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     luong_ops_t o;
     float *E;
     T_ *P;
@@ -47,12 +47,8 @@ template <typename T_>
 static int cublas_attention(const luong_problem_t *p, const luong_tensors_t *t, void *ws,
                             cudaDataType_t type, cudaStream_t stream, const char *who)
 {
-    if (const char *why = luong_problem_reason(p)) {
-        std::fprintf(stderr, "%s: %s\n", who, why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = luong_ws_check(ws, who)) return e;
-    luong_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(luong_problem_reason(p), ws, who)) return e;
+    attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o;
     float *E;
     T_ *P;
@@ -63,7 +59,7 @@ static int cublas_attention(const luong_problem_t *p, const luong_tensors_t *t, 
         if (int e = luong_scores_tiled<T_>(p, &o, E, stream)) return e;
     } else {
         cublasHandle_t h;
-        if (int e = luong_cublas_handle(&h, stream)) return e;
+        if (int e = attn_cublas_handle(&h, stream)) return e;
         const float one = 1.f, zero = 0.f;
         const long long T = p->T, S = p->S, Dp = o.Dp;
         ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(

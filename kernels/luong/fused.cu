@@ -150,7 +150,7 @@ extern "C" const char *luong_fused_supports(const luong_problem_t *p)
 
 extern "C" size_t luong_fused_workspace(const luong_problem_t *p)
 {
-    luong_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     luong_proj_take(&w, p, sizeof(float));
     return w.used ? w.used : 256;
 }
@@ -158,12 +158,8 @@ extern "C" size_t luong_fused_workspace(const luong_problem_t *p)
 extern "C" int luong_fused_launch(const luong_problem_t *p, const luong_tensors_t *t, void *ws,
                                   attn_stream_t stream)
 {
-    if (const char *why = luong_fused_supports(p)) {
-        std::fprintf(stderr, "luong_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = luong_ws_check(ws, "luong_fused_launch")) return e;
-    luong_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(luong_fused_supports(p), ws, "luong_fused_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o = luong_proj_take(&w, p, sizeof(float));
     if (int e = luong_project(p, t, CUDA_R_32F, &o, stream)) return e;
     const size_t smem = fused_smem(o.Dp, p->Dk);

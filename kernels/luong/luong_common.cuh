@@ -1,12 +1,9 @@
 /* What the luong variants share (implemented in common.cu), internal to kernels/luong:
  *
  *   luong_problem_reason  NULL, or why a problem is malformed; every launcher checks it first
- *   luong_ws_t            bump allocator over the workspace (256-byte aligned regions taken in a
- *                         fixed order; a NULL base only counts, so size and layout agree)
- *   luong_proj_take       the projection outputs a score function needs (Q', K')
+ *   luong_proj_take       the projection outputs a score function needs (Q', K'): workspace
+ *                         regions (attn_ws_t, kernels/common/workspace.cuh)
  *   luong_project         those projections as cuBLAS GEMMs; returns the score operands
- *   luong_cublas_handle   the suite's cuBLAS handle, bound to the stream
- *   luong_ld              a float from float or bf16 storage
  * GEMMs use CUBLAS_COMPUTE_32F under the default math mode (no TF32), type CUDA_R_32F or
  * CUDA_R_16BF for every operand. */
 #ifndef LUONG_COMMON_CUH
@@ -17,27 +14,11 @@
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
 
+#include "bf16.cuh"
 #include "luong_kernels.h"
-
-static __host__ __device__ __forceinline__ float luong_ld(const float *p, size_t i) { return p[i]; }
-static __host__ __device__ __forceinline__ float luong_ld(const __nv_bfloat16 *p, size_t i)
-{
-    return __bfloat162float(p[i]);
-}
+#include "workspace.cuh"
 
 const char *luong_problem_reason(const luong_problem_t *p);
-
-typedef struct luong_ws {
-    char *base;   /* NULL: only count */
-    size_t used;
-} luong_ws_t;
-
-static inline void *luong_ws_take(luong_ws_t *w, size_t bytes)
-{
-    void *ptr = w->base ? (void *)(w->base + w->used) : NULL;
-    w->used += (bytes + 255) & ~(size_t)255;
-    return ptr;
-}
 
 /* The score operands after projection: q (B·T rows) and k (B·S rows), Dp columns each, in the
  * variant's storage type; v (concat) is the input v. */
@@ -48,10 +29,8 @@ typedef struct luong_ops {
 } luong_ops_t;
 
 /* Takes the projection regions (elem-byte elements) and sets Dp. */
-luong_ops_t luong_proj_take(luong_ws_t *w, const luong_problem_t *p, size_t elem);
+luong_ops_t luong_proj_take(attn_ws_t *w, const luong_problem_t *p, size_t elem);
 
-int luong_ws_check(const void *ws, const char *who);
-int luong_cublas_handle(cublasHandle_t *out, cudaStream_t stream);
 
 /* Fills o->q_buf / o->k_buf with the projections of t (type: CUDA_R_32F or CUDA_R_16BF) and
  * points o->q, o->k at the score operands. */

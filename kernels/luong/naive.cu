@@ -67,7 +67,7 @@ luong_naive_kernel(const float *__restrict__ q, const float *__restrict__ k,
 
 extern "C" size_t luong_naive_workspace(const luong_problem_t *p)
 {
-    luong_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     luong_proj_take(&w, p, sizeof(float));
     return w.used ? w.used : 256;
 }
@@ -75,12 +75,8 @@ extern "C" size_t luong_naive_workspace(const luong_problem_t *p)
 extern "C" int luong_naive_launch(const luong_problem_t *p, const luong_tensors_t *t, void *ws,
                                   attn_stream_t stream)
 {
-    if (const char *why = luong_problem_reason(p)) {
-        std::fprintf(stderr, "luong_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = luong_ws_check(ws, "luong_naive_launch")) return e;
-    luong_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(luong_problem_reason(p), ws, "luong_naive_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o = luong_proj_take(&w, p, sizeof(float));
     if (int e = luong_project(p, t, CUDA_R_32F, &o, stream)) return e;
     const long long rows = (long long)p->B * p->T;

@@ -99,19 +99,19 @@ extern "C" const char *luong_tensor_core_supports(const luong_problem_t *p)
     return NULL;
 }
 
-static size_t tc_take(luong_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
+static size_t tc_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
                       bf16 **P)
 {
     *o = luong_proj_take(w, p, sizeof(bf16));
     const size_t n = (size_t)p->B * p->T * p->S;
-    *E = (float *)luong_ws_take(w, n * sizeof(float));
-    *P = (bf16 *)luong_ws_take(w, n * sizeof(bf16));
+    *E = (float *)attn_ws_take(w, n * sizeof(float));
+    *P = (bf16 *)attn_ws_take(w, n * sizeof(bf16));
     return w->used;
 }
 
 extern "C" size_t luong_tensor_core_workspace(const luong_problem_t *p)
 {
-    luong_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     luong_ops_t o;
     float *E;
     bf16 *P;
@@ -121,12 +121,10 @@ extern "C" size_t luong_tensor_core_workspace(const luong_problem_t *p)
 extern "C" int luong_tensor_core_launch(const luong_problem_t *p, const luong_tensors_t *t,
                                         void *ws, attn_stream_t stream)
 {
-    if (const char *why = luong_tensor_core_supports(p)) {
-        std::fprintf(stderr, "luong_tensor_core_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = luong_ws_check(ws, "luong_tensor_core_launch")) return e;
-    luong_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(luong_tensor_core_supports(p), ws,
+                                  "luong_tensor_core_launch"))
+        return e;
+    attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o;
     float *E;
     bf16 *P;

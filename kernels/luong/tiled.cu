@@ -32,9 +32,9 @@ luong_scores_kernel(const T_ *__restrict__ q, const T_ *__restrict__ k, const T_
     for (int d0 = 0; d0 < Dp; d0 += TILE) {
         /* load tile: query rows t0 + ty, key rows s0 + ty, columns d0 + tx; zero outside */
         const int d = d0 + tx;
-        Qs[ty][tx] = t0 + ty < T && d < Dp ? luong_ld(qb, (size_t)(t0 + ty) * Dp + d) : 0.f;
-        Ks[ty][tx] = s0 + ty < S && d < Dp ? luong_ld(kb, (size_t)(s0 + ty) * Dp + d) : 0.f;
-        if (CONCAT && ty == 0) vs[tx] = d < Dp ? luong_ld(v, d) : 0.f; /* v = 0: no term */
+        Qs[ty][tx] = t0 + ty < T && d < Dp ? attn_ld(qb, (size_t)(t0 + ty) * Dp + d) : 0.f;
+        Ks[ty][tx] = s0 + ty < S && d < Dp ? attn_ld(kb, (size_t)(s0 + ty) * Dp + d) : 0.f;
+        if (CONCAT && ty == 0) vs[tx] = d < Dp ? attn_ld(v, d) : 0.f; /* v = 0: no term */
         __syncthreads();
         /* scores: query ty, key tx */
 #pragma unroll
@@ -90,19 +90,19 @@ mhsa_problem_t luong_softmax_problem(const luong_problem_t *p)
     return m;
 }
 
-static size_t tiled_take(luong_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
+static size_t tiled_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
                          float **P)
 {
     *o = luong_proj_take(w, p, sizeof(float));
     const size_t n = (size_t)p->B * p->T * p->S;
-    *E = (float *)luong_ws_take(w, n * sizeof(float));
-    *P = (float *)luong_ws_take(w, n * sizeof(float));
+    *E = (float *)attn_ws_take(w, n * sizeof(float));
+    *P = (float *)attn_ws_take(w, n * sizeof(float));
     return w->used;
 }
 
 extern "C" size_t luong_tiled_workspace(const luong_problem_t *p)
 {
-    luong_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     luong_ops_t o;
     float *E, *P;
     return tiled_take(&w, p, &o, &E, &P);
@@ -111,12 +111,8 @@ extern "C" size_t luong_tiled_workspace(const luong_problem_t *p)
 extern "C" int luong_tiled_launch(const luong_problem_t *p, const luong_tensors_t *t, void *ws,
                                   attn_stream_t stream)
 {
-    if (const char *why = luong_problem_reason(p)) {
-        std::fprintf(stderr, "luong_tiled_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (int e = luong_ws_check(ws, "luong_tiled_launch")) return e;
-    luong_ws_t w = {(char *)ws, 0};
+    if (int e = attn_launch_check(luong_problem_reason(p), ws, "luong_tiled_launch")) return e;
+    attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o;
     float *E, *P;
     tiled_take(&w, p, &o, &E, &P);

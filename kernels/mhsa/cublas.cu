@@ -12,14 +12,12 @@
  *                  ld d), C = S (Nk × Nq, ld Nk)
  *   Oᵀ (d × Nq)  = Vᵀ·Pᵀ: A = V (d × Nk, ld d), B = P (Nk × Nq, ld Nk), C = O (d × Nq, ld d)
  *
- * The cuBLAS handle is a process-wide static created on first use (cublasCreate may synchronise
- * then) and never destroyed; it is not thread-safe: launch from one host thread. The stream is
- * set on every call. */
+ * The cuBLAS handle is the process's one (attn_cublas_handle, kernels/common/attn_kernel.cu),
+ * bound to the stream on every call; not thread-safe: launch from one host thread. */
 #include "launch.cuh"
 #include "mhsa_kernels.h"
 #include "mhsa_softmax.cuh"
-
-static size_t cublas_align256(size_t n) { return (n + 255) & ~(size_t)255; }
+#include "workspace.cuh"
 
 static size_t cublas_s_elems(const mhsa_problem_t *p)
 {
@@ -29,13 +27,13 @@ static size_t cublas_s_elems(const mhsa_problem_t *p)
 extern "C" size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p)
 {
     const size_t n = cublas_s_elems(p);
-    return cublas_align256(n * sizeof(float)) + cublas_align256(n * sizeof(float));
+    return attn_align256(n * sizeof(float)) + attn_align256(n * sizeof(float));
 }
 
 extern "C" size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p)
 {
     const size_t n = cublas_s_elems(p);
-    return cublas_align256(n * sizeof(float)) + cublas_align256(n * sizeof(__nv_bfloat16));
+    return attn_align256(n * sizeof(float)) + attn_align256(n * sizeof(__nv_bfloat16));
 }
 
 /* S = Q·Kᵀ then O = P·V for every head; `in` is the dtype of Q/K/V/P/O, S is always fp32.
@@ -52,7 +50,7 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
     if (!ws) return (int)cudaErrorInvalidValue;
 
     float *S = (float *)ws;
-    P_t *P = (P_t *)((char *)ws + cublas_align256(cublas_s_elems(p) * sizeof(float)));
+    P_t *P = (P_t *)((char *)ws + attn_align256(cublas_s_elems(p) * sizeof(float)));
 
     cublasHandle_t h;
     if (int e = attn_cublas_handle(&h, stream)) return e;

@@ -322,15 +322,11 @@ template <int MT>
 static int mhsa_fused_launch_mt(const char *who, const mhsa_problem_t *p, const void *q,
                                 const void *k, const void *v, void *o, attn_stream_t stream)
 {
-    if (const char *why = mhsa_fused_supports(p)) {
-        std::fprintf(stderr, "%s: %s\n", who, why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(mhsa_fused_supports(p), who)) return e;
     /* cp.async and the vector stores move 16-byte chunks of rows */
-    if (((uintptr_t)q | (uintptr_t)k | (uintptr_t)v | (uintptr_t)o) & 15) {
-        std::fprintf(stderr, "%s: q, k, v, o must be 16-byte aligned\n", who);
-        return (int)cudaErrorMisalignedAddress;
-    }
+    if (int e = attn_require_align16((uintptr_t)q | (uintptr_t)k | (uintptr_t)v | (uintptr_t)o,
+                                     "q, k, v, o", who))
+        return e;
     const bf16 *Q = static_cast<const bf16 *>(q);
     const bf16 *K = static_cast<const bf16 *>(k);
     const bf16 *V = static_cast<const bf16 *>(v);

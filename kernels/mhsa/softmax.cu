@@ -10,6 +10,7 @@
  * loop); VEC uses float4 loads and 4-wide stores when Nk % 4 == 0 and the pointers allow it.
  * OutT is float (P fp32) or __nv_bfloat16 (P bf16, rounded to nearest).
  * mhsa_softmax_f32 / mhsa_softmax_bf16: the launchers. */
+#include "bf16.cuh"
 #include "launch.cuh"
 #include "mhsa_softmax.cuh"
 
@@ -36,12 +37,6 @@ static __device__ __forceinline__ void softmax_store4(__nv_bfloat16 *P, int j, f
     t.h[0] = __floats2bfloat162_rn(a, b); /* .x = a (lower address), .y = b */
     t.h[1] = __floats2bfloat162_rn(c, d);
     *reinterpret_cast<uint2 *>(P + j) = t.u;
-}
-
-static __device__ __forceinline__ void softmax_store1(float *P, int j, float a) { P[j] = a; }
-static __device__ __forceinline__ void softmax_store1(__nv_bfloat16 *P, int j, float a)
-{
-    P[j] = __float2bfloat16_rn(a);
 }
 
 template <typename OutT, bool VEC>
@@ -116,7 +111,7 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
         }
     } else {
         for (int j = lane; j < Nk; j += 32)
-            softmax_store1(pr, j, j < jend ? expf(__fmul_rn(s[j], scale) - m) * inv_l : 0.f);
+            attn_st(pr, j, j < jend ? expf(__fmul_rn(s[j], scale) - m) * inv_l : 0.f);
     }
 }
 

@@ -19,6 +19,7 @@
 #include "launch.cuh"
 #include "mhsa_kernels.h"
 #include "mhsa_softmax.cuh"
+#include "workspace.cuh"
 
 using namespace nvcuda;
 typedef __nv_bfloat16 bf16;
@@ -210,8 +211,6 @@ mhsa_tensor_core_pv_kernel(const bf16 *__restrict__ P, const bf16 *__restrict__ 
     }
 }
 
-static size_t tc_align256(size_t n) { return (n + 255) & ~(size_t)255; }
-
 static size_t tc_elems(const mhsa_problem_t *p)
 {
     return (size_t)p->B * p->H * p->Nq * p->Nk;
@@ -236,7 +235,7 @@ extern "C" const char *mhsa_tensor_core_supports(const mhsa_problem_t *p)
 extern "C" size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p)
 {
     const size_t n = tc_elems(p);
-    return tc_align256(n * sizeof(float)) + tc_align256(n * sizeof(bf16));
+    return attn_align256(n * sizeof(float)) + attn_align256(n * sizeof(bf16));
 }
 
 extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
@@ -244,25 +243,22 @@ extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tenso
 {
     const void *q = t->q, *k = t->k, *v = t->v;
     void *o = t->o;
-    if (const char *why = mhsa_tensor_core_supports(p)) {
-        std::fprintf(stderr, "mhsa_tensor_core_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(mhsa_tensor_core_supports(p), "mhsa_tensor_core_launch")) return e;
     if (ws == NULL) {
         std::fprintf(stderr, "mhsa_tensor_core_launch: workspace is NULL\n");
         return (int)cudaErrorInvalidValue;
     }
     /* 16-byte vector loads of Q/K/V rows (d % 16 == 0 keeps every row start aligned) */
-    if (((uintptr_t)q | (uintptr_t)k | (uintptr_t)v) & 15) {
-        std::fprintf(stderr, "mhsa_tensor_core_launch: q, k, v must be 16-byte aligned\n");
-        return (int)cudaErrorMisalignedAddress;
-    }
+    if (int e = attn_require_align16((uintptr_t)q | (uintptr_t)k | (uintptr_t)v, "q, k, v",
+                                     "mhsa_tensor_core_launch"))
+        return e;
     const bf16 *Q = static_cast<const bf16 *>(q);
     const bf16 *K = static_cast<const bf16 *>(k);
     const bf16 *V = static_cast<const bf16 *>(v);
     bf16 *O = static_cast<bf16 *>(o);
     float *S = static_cast<float *>(ws);
-    bf16 *P = reinterpret_cast<bf16 *>(static_cast<char *>(ws) + tc_align256(tc_elems(p) * sizeof(float)));
+    bf16 *P = reinterpret_cast<bf16 *>(static_cast<char *>(ws) +
+                                       attn_align256(tc_elems(p) * sizeof(float)));
 
     const int tiles_m = ATTN_CEIL_DIV(p->Nq, TILE);
     const dim3 grid_s(tiles_m * ATTN_CEIL_DIV(p->Nk, TILE), p->H, p->B);

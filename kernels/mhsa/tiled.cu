@@ -21,6 +21,7 @@
 #include <cstdio>
 
 #include "launch.cuh"
+#include "warp.cuh"
 #include "mhsa_kernels.h"
 
 #define TILED_NW 4 /* warps per block */
@@ -41,20 +42,6 @@ template <int NC> static __device__ __forceinline__ void tiled_load(const float 
     const float *f = reinterpret_cast<const float *>(&t);
 #pragma unroll
     for (int n = 0; n < NC; n++) x[n] = f[n];
-}
-
-static __device__ __forceinline__ float tiled_warp_max(float x)
-{
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, off));
-    return x;
-}
-
-static __device__ __forceinline__ float tiled_warp_sum(float x)
-{
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
-    return x;
 }
 
 /* 3 blocks per SM: the kernel wants ~168 registers; capping it at 128 (4 blocks) spills. */
@@ -186,7 +173,7 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
                 const int i = wq0 + r;
                 const bool valid = j < kend && (!causal || j <= i);
                 const float x = valid ? __fmul_rn(s[r], scale) : -INFINITY;
-                const float m_new = fmaxf(m[r], tiled_warp_max(x));
+                const float m_new = fmaxf(m[r], attn_warp_max(x));
                 const float m_use = m_new == -INFINITY ? 0.f : m_new; /* no (−∞) − (−∞) */
                 const float p = expf(x - m_use);                      /* masked: exp(−∞) = 0 */
                 const float alpha = expf(m[r] - m_use);               /* rescale of l and O */
@@ -227,7 +214,7 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
     for (int r = 0; r < R; r++) {
         const int i = wq0 + r;
         if (i >= Nq) break; /* warp-uniform */
-        const float lt = tiled_warp_sum(l[r]);
+        const float lt = attn_warp_sum(l[r]);
         const float inv_l = lt > 0.f ? 1.f / lt : 0.f;
 #pragma unroll
         for (int n = 0; n < NC; n++) {
@@ -253,10 +240,7 @@ extern "C" int mhsa_tiled_launch(const mhsa_problem_t *p, const mhsa_tensors_t *
     const void *q = t->q, *k = t->k, *v = t->v;
     void *o = t->o;
     (void)ws;
-    if (const char *why = mhsa_tiled_supports(p)) {
-        std::fprintf(stderr, "mhsa_tiled_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(mhsa_tiled_supports(p), "mhsa_tiled_launch")) return e;
     const int Tr = ATTN_CEIL_DIV(p->Nq, TILED_BR);
     const long long blocks = (long long)p->B * p->H * Tr;
     if (blocks <= 0) return 0;

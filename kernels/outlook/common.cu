@@ -9,7 +9,8 @@
  * cuBLAS is column-major; row-major Y (rows × out) is column-major Yᵀ (out × rows, ld out)
  * = W·Xᵀ, with W (row-major out × in) the column-major in × out matrix transposed (op T, ld in)
  * and X (row-major rows × in) the column-major in × rows matrix (op N, ld in).
- * The handle is a process-wide static created on first use; the stream is set on every call. */
+ * The cuBLAS handle is the process's one (attn_cublas_handle, kernels/common/attn_kernel.cu),
+ * bound to the stream on every call; not thread-safe: launch from one host thread. */
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -47,76 +48,33 @@ const char *outlook_problem_reason(const outlook_problem_t *p)
     return NULL;
 }
 
-outlook_front_bufs_t outlook_front_take(outlook_ws_t *w, const outlook_problem_t *p)
+outlook_front_bufs_t outlook_front_take(attn_ws_t *w, const outlook_problem_t *p)
 {
     const outlook_sizes_t z = outlook_sizes(p);
     const size_t pix = (size_t)p->B * z.HW, win = (size_t)p->B * z.nwin;
     outlook_front_bufs_t b;
-    b.v = (float *)outlook_ws_take(w, pix * p->C * sizeof(float));
-    b.pool = (float *)outlook_ws_take(w, win * p->C * sizeof(float));
-    b.a = (float *)outlook_ws_take(w, win * z.R * sizeof(float));
-    b.fold = (float *)outlook_ws_take(w, pix * p->C * sizeof(float));
+    b.v = (float *)attn_ws_take(w, pix * p->C * sizeof(float));
+    b.pool = (float *)attn_ws_take(w, win * p->C * sizeof(float));
+    b.a = (float *)attn_ws_take(w, win * z.R * sizeof(float));
+    b.fold = (float *)attn_ws_take(w, pix * p->C * sizeof(float));
     return b;
 }
 
 int outlook_check(const outlook_problem_t *p, const void *ws, const char *who)
 {
-    if (const char *why = outlook_problem_reason(p)) {
-        std::fprintf(stderr, "%s: %s\n", who, why);
-        return (int)cudaErrorInvalidValue;
-    }
-    if (ws == NULL) {
-        std::fprintf(stderr, "%s: workspace is NULL\n", who);
-        return (int)cudaErrorInvalidValue;
-    }
-    if ((uintptr_t)ws & 255) {
-        std::fprintf(stderr, "%s: workspace must be 256-byte aligned\n", who);
-        return (int)cudaErrorMisalignedAddress;
-    }
-    return 0;
+    return attn_launch_check(outlook_problem_reason(p), ws, who);
 }
 
-int outlook_cublas_handle(cublasHandle_t *out, cudaStream_t stream)
-{
-    static cublasHandle_t handle = NULL;
-    if (!handle) {
-        cublasHandle_t h;
-        ATTN_TRY_CUBLAS(cublasCreate(&h));
-        ATTN_TRY_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH)); /* no TF32 */
-        handle = h;
-    }
-    ATTN_TRY_CUBLAS(cublasSetStream(handle, stream));
-    *out = handle;
-    return 0;
-}
-
-/* Y[r, c] = bias[c]; grid-stride over rows·cols. */
-__global__ void __launch_bounds__(OUTLOOK_THREADS)
-outlook_bias_kernel(float *__restrict__ Y, const float *__restrict__ bias, int cols, long long n)
-{
-    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n;
-         e += (long long)gridDim.x * blockDim.x)
-        Y[e] = bias[e % cols];
-}
-
-static unsigned grid_for(long long n)
-{
-    const long long blocks = ATTN_CEIL_DIV(n, (long long)OUTLOOK_THREADS);
-    return (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20)); /* kernels grid-stride */
-}
+static unsigned grid_for(long long n) { return attn_grid_stride(n, OUTLOOK_THREADS); }
 
 /* Y (rows, out) = X (rows, in)·Wᵀ + bias (bias may be NULL). */
 static int outlook_linear(const float *X, int rows, int in, const void *W, const void *bias,
                           int out, float *Y, cudaStream_t stream)
 {
-    if (bias) {
-        const long long n = (long long)rows * out;
-        if (int e = ATTN_LAUNCH(outlook_bias_kernel, grid_for(n), OUTLOOK_THREADS, 0, stream, Y,
-                                (const float *)bias, out, n))
-            return e;
-    }
+    if (bias)
+        if (int e = attn_bias_rows(Y, (const float *)bias, out, rows, stream)) return e;
     cublasHandle_t h;
-    if (int e = outlook_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f, beta = bias ? 1.f : 0.f;
     ATTN_TRY_CUBLAS(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, W, CUDA_R_32F,
                                  in, X, CUDA_R_32F, in, &beta, Y, CUDA_R_32F, out,

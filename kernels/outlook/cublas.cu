@@ -64,30 +64,26 @@ outlook_fold_kernel(const float *__restrict__ O, float *__restrict__ F, int H, i
     }
 }
 
-static unsigned cublas_grid(long long n)
-{
-    const long long blocks = ATTN_CEIL_DIV(n, (long long)CUBLAS_THREADS);
-    return (unsigned)(blocks < (1 << 20) ? blocks : (1 << 20));
-}
+static unsigned cublas_grid(long long n) { return attn_grid_stride(n, CUBLAS_THREADS); }
 
 typedef struct cublas_bufs {
     float *u, *o;
 } cublas_bufs_t;
 
-static cublas_bufs_t cublas_take(outlook_ws_t *w, const outlook_problem_t *p)
+static cublas_bufs_t cublas_take(attn_ws_t *w, const outlook_problem_t *p)
 {
     const outlook_sizes_t z = outlook_sizes(p);
     const size_t n = (size_t)p->B * z.nwin * z.k2 * p->C;
     cublas_bufs_t b;
-    b.u = (float *)outlook_ws_take(w, n * sizeof(float));
-    b.o = (float *)outlook_ws_take(w, n * sizeof(float));
+    b.u = (float *)attn_ws_take(w, n * sizeof(float));
+    b.o = (float *)attn_ws_take(w, n * sizeof(float));
     return b;
 }
 
 extern "C" size_t outlook_cublas_workspace(const outlook_problem_t *p)
 {
     if (outlook_problem_reason(p)) return 0;
-    outlook_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     outlook_front_take(&w, p);
     cublas_take(&w, p);
     return w.used;
@@ -103,7 +99,7 @@ extern "C" int outlook_cublas_launch(const outlook_problem_t *p, const outlook_t
                      "elements\n");
         return (int)cudaErrorInvalidValue;
     }
-    outlook_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     const outlook_front_bufs_t bf = outlook_front_take(&w, p);
     const cublas_bufs_t cb = cublas_take(&w, p);
     if (int e = outlook_front(p, t, &bf, stream)) return e;
@@ -116,7 +112,7 @@ extern "C" int outlook_cublas_launch(const outlook_problem_t *p, const outlook_t
         return e;
 
     cublasHandle_t h;
-    if (int e = outlook_cublas_handle(&h, stream)) return e;
+    if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f, zero = 0.f;
     ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(
         h, CUBLAS_OP_N, CUBLAS_OP_N, z.d, z.k2, z.k2, &one, cb.u, CUDA_R_32F, z.d,

@@ -16,26 +16,13 @@
 #include <cmath>
 
 #include "outlook_common.cuh"
+#include "warp.cuh"
 #include "launch.cuh"
 
 #define FUSED_THREADS 256
 #define FUSED_WARPS (FUSED_THREADS / 32)
 #define FUSED_MAX_K2 64 /* two logits per lane */
 #define FUSED_NCH 4     /* channel groups of 32 per lane: d <= 128 */
-
-static __device__ __forceinline__ float warp_max(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
-static __device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 __global__ void __launch_bounds__(FUSED_THREADS)
 outlook_fused_kernel(const float *__restrict__ V, const float *__restrict__ A,
@@ -67,10 +54,10 @@ outlook_fused_kernel(const float *__restrict__ V, const float *__restrict__ A,
             /* softmax of the row over m' */
             const float l0 = lane < k2 ? scale * a[lane] : -INFINITY;
             const float l1 = lane + 32 < k2 ? scale * a[lane + 32] : -INFINITY;
-            const float mxl = warp_max(fmaxf(l0, l1));
+            const float mxl = attn_warp_max(fmaxf(l0, l1));
             const float e0 = lane < k2 ? expf(l0 - mxl) : 0.f;
             const float e1 = lane + 32 < k2 ? expf(l1 - mxl) : 0.f;
-            const float inv = 1.f / warp_sum(e0 + e1); /* >= 1 term equal to 1 */
+            const float inv = 1.f / attn_warp_sum(e0 + e1); /* >= 1 term equal to 1 */
             const float p0 = e0 * inv, p1 = e1 * inv;
             /* a·v over the in-image m' (v = 0 elsewhere) */
             for (int m2 = 0; m2 < k2; m2++) {
@@ -110,7 +97,7 @@ extern "C" const char *outlook_fused_supports(const outlook_problem_t *p)
 extern "C" size_t outlook_fused_workspace(const outlook_problem_t *p)
 {
     if (outlook_fused_supports(p)) return 0;
-    outlook_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     outlook_front_take(&w, p);
     return w.used;
 }
@@ -119,12 +106,9 @@ extern "C" int outlook_fused_launch(const outlook_problem_t *p, const outlook_te
                                     void *ws, attn_stream_t stream)
 {
     if (int e = outlook_check(p, ws, "outlook_fused_launch")) return e;
-    if (const char *why = outlook_fused_supports(p)) {
-        std::fprintf(stderr, "outlook_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(outlook_fused_supports(p), "outlook_fused_launch")) return e;
     const outlook_sizes_t z = outlook_sizes(p);
-    outlook_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     const outlook_front_bufs_t bf = outlook_front_take(&w, p);
     if (int e = outlook_front(p, t, &bf, stream)) return e;
 

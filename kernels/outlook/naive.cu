@@ -49,7 +49,7 @@ outlook_naive_kernel(const float *__restrict__ V, const float *__restrict__ A,
 extern "C" size_t outlook_naive_workspace(const outlook_problem_t *p)
 {
     if (outlook_problem_reason(p)) return 0;
-    outlook_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     outlook_front_take(&w, p);
     return w.used;
 }
@@ -59,7 +59,7 @@ extern "C" int outlook_naive_launch(const outlook_problem_t *p, const outlook_te
 {
     if (int e = outlook_check(p, ws, "outlook_naive_launch")) return e;
     const outlook_sizes_t z = outlook_sizes(p);
-    outlook_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     const outlook_front_bufs_t bf = outlook_front_take(&w, p);
     if (int e = outlook_front(p, t, &bf, stream)) return e;
     if (int e = outlook_softmax(p, bf.a, stream)) return e;

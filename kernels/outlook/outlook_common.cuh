@@ -2,9 +2,8 @@
  *
  *   outlook_problem_reason  NULL, or why a problem is malformed; every launcher checks it first
  *   outlook_sizes_t         sizes derived from a problem
- *   outlook_ws_t            a bump allocator over the workspace (as halo's: regions taken in a
- *                           fixed order, 256-byte aligned; counting on a NULL base)
- *   outlook_front_take      the intermediates every variant starts with: V (B·HW, C),
+ *   outlook_front_take      the intermediates every variant starts with (workspace regions,
+ *                           attn_ws_t of kernels/common/workspace.cuh): V (B·HW, C),
  *                           pooled x P (B·h'w', C), logits A (B·h'w', k⁴·Nh), fold F (B·HW, C)
  *   outlook_front           V = x·Wvᵀ, P = AvgPool_σ(x), A = P·Waᵀ + ba (cuBLAS + a pool kernel)
  *   outlook_softmax         A ← softmax over each k² row of d^-½·A, in place
@@ -18,6 +17,7 @@
 #include <cublas_v2.h>
 
 #include "outlook_kernels.h"
+#include "workspace.cuh"
 
 typedef struct outlook_sizes {
     int HW;       /* pixels per image */
@@ -43,23 +43,11 @@ static inline outlook_sizes_t outlook_sizes(const outlook_problem_t *p)
 
 const char *outlook_problem_reason(const outlook_problem_t *p);
 
-typedef struct outlook_ws {
-    char *base;  /* NULL: only count */
-    size_t used;
-} outlook_ws_t;
-
-static inline void *outlook_ws_take(outlook_ws_t *w, size_t bytes)
-{
-    void *ptr = w->base ? (void *)(w->base + w->used) : NULL;
-    w->used += (bytes + 255) & ~(size_t)255;
-    return ptr;
-}
-
 typedef struct outlook_front_bufs {
     float *v, *pool, *a, *fold;
 } outlook_front_bufs_t;
 
-outlook_front_bufs_t outlook_front_take(outlook_ws_t *w, const outlook_problem_t *p);
+outlook_front_bufs_t outlook_front_take(attn_ws_t *w, const outlook_problem_t *p);
 
 /* The checks every launcher makes first: the problem, and ws present and 256-byte aligned. */
 int outlook_check(const outlook_problem_t *p, const void *ws, const char *who);
@@ -69,7 +57,6 @@ int outlook_front(const outlook_problem_t *p, const outlook_tensors_t *t,
 int outlook_softmax(const outlook_problem_t *p, float *a, cudaStream_t stream);
 int outlook_back(const outlook_problem_t *p, const outlook_tensors_t *t, const float *fold,
                  cudaStream_t stream);
-int outlook_cublas_handle(cublasHandle_t *out, cudaStream_t stream);
 
 /* The window row i whose output row my lands on image row y (iσ − p + my = y), or −1. */
 static __host__ __device__ __forceinline__ int outlook_win(int y, int my, int pad, int s, int n)

@@ -117,7 +117,7 @@ extern "C" const char *outlook_tiled_supports(const outlook_problem_t *p)
 extern "C" size_t outlook_tiled_workspace(const outlook_problem_t *p)
 {
     if (outlook_tiled_supports(p)) return 0;
-    outlook_ws_t w = {NULL, 0};
+    attn_ws_t w = {NULL, 0};
     outlook_front_take(&w, p);
     return w.used;
 }
@@ -126,12 +126,9 @@ extern "C" int outlook_tiled_launch(const outlook_problem_t *p, const outlook_te
                                     void *ws, attn_stream_t stream)
 {
     if (int e = outlook_check(p, ws, "outlook_tiled_launch")) return e;
-    if (const char *why = outlook_tiled_supports(p)) {
-        std::fprintf(stderr, "outlook_tiled_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(outlook_tiled_supports(p), "outlook_tiled_launch")) return e;
     const outlook_sizes_t z = outlook_sizes(p);
-    outlook_ws_t w = {(char *)ws, 0};
+    attn_ws_t w = {(char *)ws, 0};
     const outlook_front_bufs_t bf = outlook_front_take(&w, p);
     if (int e = outlook_front(p, t, &bf, stream)) return e;
     if (int e = outlook_softmax(p, bf.a, stream)) return e;

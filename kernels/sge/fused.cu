@@ -18,26 +18,20 @@
 #include "launch.cuh"
 #include "mma.cuh"
 #include "sge_kernels.h"
+#include "warp.cuh"
 
 #define FUSED_THREADS 512
 #define FUSED_WARPS (FUSED_THREADS / 32)
-
-static __device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 /* Σ v over the CTA, returned to every thread; red is reusable when it returns. */
 static __device__ __forceinline__ float block_sum(float v, float *red)
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    v = warp_sum(v);
+    v = attn_warp_sum(v);
     if (lane == 0) red[warp] = v;
     __syncthreads();
     float s = lane < FUSED_WARPS ? red[lane] : 0.f;
-    s = warp_sum(s);
+    s = attn_warp_sum(s);
     __syncthreads();
     return s;
 }
@@ -81,7 +75,7 @@ sge_fused_kernel(const float *__restrict__ x, const float *__restrict__ w,
     for (int c = warp; c < Cg; c += FUSED_WARPS) {
         float s = 0.f;
         for (int q = lane; q < HW; q += 32) s += src[c * HW + q];
-        s = warp_sum(s);
+        s = attn_warp_sum(s);
         if (lane == 0) p[c] = s / (float)HW;
     }
     __syncthreads();
@@ -144,10 +138,7 @@ extern "C" int sge_fused_launch(const sge_problem_t *p, const sge_tensors_t *t, 
                                 attn_stream_t stream)
 {
     (void)ws;
-    if (const char *why = sge_problem_reason(p)) {
-        std::fprintf(stderr, "sge_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(sge_problem_reason(p), "sge_fused_launch")) return e;
     const int HW = p->H * p->W, Cg = p->C / p->G;
     const long long slabs = (long long)p->B * p->G;
     if (slabs > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;

@@ -91,10 +91,7 @@ extern "C" size_t sge_naive_workspace(const sge_problem_t *p)
 extern "C" int sge_naive_launch(const sge_problem_t *p, const sge_tensors_t *t, void *ws,
                                 attn_stream_t stream)
 {
-    if (const char *why = sge_problem_reason(p)) {
-        std::fprintf(stderr, "sge_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(sge_problem_reason(p), "sge_naive_launch")) return e;
     const int HW = p->H * p->W, Cg = p->C / p->G;
     const long long planes = (long long)p->B * p->C, slabs = (long long)p->B * p->G;
     const long long pixels = slabs * HW, n = planes * HW;

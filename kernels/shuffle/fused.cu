@@ -19,16 +19,10 @@
 
 #include "launch.cuh"
 #include "shuffle_kernels.h"
+#include "warp.cuh"
 
 #define FUSED_WARPS 4 /* planes per CTA */
 #define FUSED_NV 25   /* float4s per lane held in registers: planes up to 3200 floats */
-
-static __device__ __forceinline__ float warp_sum(float v)
-{
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
 
 static __device__ __forceinline__ float gated(float v, float mu, float A, float D)
 {
@@ -91,7 +85,7 @@ shuffle_fused_kernel(const float *__restrict__ x, const float *__restrict__ cw,
         s1 += (r[4 * j] + r[4 * j + 1]) + (r[4 * j + 2] + r[4 * j + 3]);
     }
     /* statistics: μ, then Σ(x − μ)² over the valid elements */
-    const float mu = warp_sum(s1) / (float)HW;
+    const float mu = attn_warp_sum(s1) / (float)HW;
     float s2 = 0.f;
 #pragma unroll
     for (int j = 0; j < FUSED_NV; j++)
@@ -101,7 +95,7 @@ shuffle_fused_kernel(const float *__restrict__ x, const float *__restrict__ cw,
             const float d = r[4 * j + e] - mu;
             s2 += q < HW ? d * d : 0.f;
         }
-    const float var = warp_sum(s2) / (float)HW;
+    const float var = attn_warp_sum(s2) / (float)HW;
     float A, D;
     gate_coeffs(k, Cg, mu, var, cw, cb, sw, sb, gamma, beta, A, D);
 
@@ -147,7 +141,7 @@ shuffle_fused_2pass_kernel(const float *__restrict__ x, const float *__restrict_
         s1 += d;
         s2 += d * d;
     }
-    s1 = warp_sum(s1), s2 = warp_sum(s2);
+    s1 = attn_warp_sum(s1), s2 = attn_warp_sum(s2);
     const float mu = x0 + s1 / (float)HW;
     const float var = fmaxf(0.f, (s2 - s1 * s1 / (float)HW) / (float)HW);
     float A, D;
@@ -161,10 +155,7 @@ extern "C" int shuffle_fused_launch(const shuffle_problem_t *p, const shuffle_te
                                     void *ws, attn_stream_t stream)
 {
     (void)ws;
-    if (const char *why = shuffle_problem_reason(p)) {
-        std::fprintf(stderr, "shuffle_fused_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(shuffle_problem_reason(p), "shuffle_fused_launch")) return e;
     const int HW = p->H * p->W, Cg = p->C / (2 * p->G);
     const long long planes = (long long)p->B * p->C;
     const long long grid = ATTN_CEIL_DIV(planes, (long long)FUSED_WARPS);

@@ -82,10 +82,7 @@ extern "C" size_t shuffle_naive_workspace(const shuffle_problem_t *p)
 extern "C" int shuffle_naive_launch(const shuffle_problem_t *p, const shuffle_tensors_t *t,
                                     void *ws, attn_stream_t stream)
 {
-    if (const char *why = shuffle_problem_reason(p)) {
-        std::fprintf(stderr, "shuffle_naive_launch: %s\n", why);
-        return (int)cudaErrorInvalidValue;
-    }
+    if (int e = attn_refuse(shuffle_problem_reason(p), "shuffle_naive_launch")) return e;
     const int HW = p->H * p->W, Cg = p->C / (2 * p->G);
     const long long planes = (long long)p->B * p->C, n = planes * HW;
     const long long g1 = ATTN_CEIL_DIV(planes, (long long)NAIVE_THREADS);
