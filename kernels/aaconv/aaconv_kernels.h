@@ -1,4 +1,4 @@
-/* aaconv GPU launchers: attention-augmented convolution with 2-D relative logits (SPEC.md,
+/* aaconv GPU launchers: attention-augmented convolution with 2-D relative logits (docs/suites.md,
  * "aaconv"), end to end: conv branch, qkv conv, attention, 1×1 output conv, channel concat.
  *
  * Tensors (row-major, contiguous; float, or bf16 in the bf16 variants):

@@ -5,7 +5,7 @@
  *                           one thread per (image, channel, output pixel) of the Fc + Cq channels;
  *                           channels [0, Fc) are the conv branch (written into y), the rest the
  *                           qkv conv (written head-major into Q, K, V; q scaled by dkh^−½ after
- *                           the bias, as q ×= dkh^−½ in SPEC)
+ *                           the bias, as q ×= dkh^−½ in docs/suites.md)
  *   aaconv_rel_softmax_kernel  one CTA per row (bn, i) of S: rw[jx] = q_i·rel_w[jx − ix + Wo − 1]
  *                           and rh[jy] = q_i·rel_h[jy − iy + Ho − 1] into shared memory (2·Ho
  *                           dots), then S[i, j] += rw[jx] + rh[jy] by index, softmax in place

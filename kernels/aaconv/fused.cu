@@ -11,7 +11,7 @@
  *        O_tile = P·V on tensor cores; o = o·e^(m_old − m) + O_tile;
  *     3. O = o / l (fp32) for the 1×1 output conv.
  *   aaconv_back          1×1 output conv into the bf16 y (common.cu)
- * One 16×16×16 MMA covers a head: dkh, dvh <= 16 (supports(); SPEC's sweep has dkh <= 13,
+ * One 16×16×16 MMA covers a head: dkh, dvh <= 16 (supports(); the contract's sweep has dkh <= 13,
  * dvh <= 6); the relative rows are 2·16·Ho floats of static shared memory: Ho <= 64. */
 #include <cmath>
 #include <cstdio>

@@ -8,7 +8,7 @@
  *   aaconv_tc_pv_kernel      one warp per (image·head, 16 queries): P (rounded to bf16) · V over
  *                            key tiles of 16, zero-padded past N and dvh
  *   aaconv_back              1×1 output conv into the bf16 y (common.cu)
- * One MMA k-step covers a head: dkh, dvh <= 16 (supports(); SPEC's sweep has dkh <= 13). */
+ * One MMA k-step covers a head: dkh, dvh <= 16 (supports(); the contract's sweep has dkh <= 13). */
 #include <cstdio>
 #include <cuda_bf16.h>
 #include <mma.h>

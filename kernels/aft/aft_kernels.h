@@ -1,4 +1,4 @@
-/* aft GPU launchers: the Attention Free Transformer (SPEC.md, "aft"), end to end: projections,
+/* aft GPU launchers: the Attention Free Transformer (docs/suites.md), end to end: projections,
  * the AFT weighted average, output projection. Variants are f32 except tensor-core and fused
  * (bf16 bits in and out, fp32 accumulation).
  *
@@ -49,7 +49,7 @@ int aft_naive_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws, a
 /* tiled: full/local by smem tiles (e^{w'} tile × e^K, e^K⊙V tiles; local reads w only inside
  * the band); simple by a block reduction over T. */
 int aft_tiled_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws, attn_stream_t s);
-/* local-efficient: local only, SPEC's efficient form: global sums (w' = 0) plus a banded
+/* local-efficient: local only, the contract's efficient form: global sums (w' = 0) plus a banded
  * correction Σ_{|t−t'|<s} (e^{w} − 1)·e^K·(V, 1), O(T·s). */
 int aft_local_efficient_launch(const aft_problem_t *p, const aft_tensors_t *t, void *ws,
                                attn_stream_t s);

@@ -1,4 +1,4 @@
-/* aft cublas: the unfused baseline for full, as the paper writes it (and as SPEC.md asks: two
+/* aft cublas: the unfused baseline for full, as the paper writes it (as docs/suites.md asks: two
  * GEMMs of e^w with e^K⊙V and e^K, the batch stacked into N):
  *   aft_project_qkv, aft_colmax, aft_rowmax   (common.cu)
  *   aft_cublas_ew_kernel    E (T × T) = e^{w[t, t'] − r_t}, shared by every batch

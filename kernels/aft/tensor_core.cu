@@ -1,4 +1,4 @@
-/* aft tensor-core: full only, bf16 storage, the two GEMMs of SPEC on tensor cores (our own wmma
+/* aft tensor-core: full only, bf16 storage, the two GEMMs of the contract on tensor cores (our own wmma
  * kernel, bf16 operands, fp32 accumulate), unfused like the cublas baseline:
  *   aft_bf16_project_qkv    QKV (B·T, 3·Dh) = x·Wqkvᵀ + bqkv in fp32 (cuBLAS, CUDA_R_16BF
  *                           operands, fp32 output and compute; bias broadcast then beta = 1),

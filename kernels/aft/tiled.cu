@@ -9,7 +9,7 @@
  *                       (BT × BK) into smem, then num += E_w·(e^K⊙V), den += E_w·e^K.
  *     CORR = 0 (tiled, full/local): E_w = e^{w'−r} over every t' tile; for local w is read only
  *              inside the band (outside it w' = 0, E_w = e^{−r}).
- *     CORR = 1 (local-efficient): the SPEC's efficient form. Starting from the global sums,
+ *     CORR = 1 (local-efficient): the the contract's efficient form. Starting from the global sums,
  *              num = e^{−r}·G, den = e^{−r}·Z, only the t' tiles meeting the band are visited,
  *              with E_w = e^{w−r} − e^{−r} inside it and 0 outside: the correction
  *              Σ_{|t−t'|<s} (e^{w} − 1)·e^K·(V, 1), scaled by e^{−r}. O(T·s) instead of O(T²).

@@ -1,4 +1,4 @@
-/* emsa GPU launchers: ResT efficient multi-head self-attention with spatial reduction (SPEC.md
+/* emsa GPU launchers: ResT efficient multi-head self-attention, spatial reduction (docs/suites.md
  * "emsa"), end to end: reduction, projections, attention with head transform and InstanceNorm,
  * output projection.
  *

@@ -1,4 +1,4 @@
-/* emsa fused: the two-phase attention of SPEC.md, fp32 on CUDA cores, logits never stored.
+/* emsa fused: the two-phase attention of docs/suites.md, fp32 on CUDA cores, logits never stored.
  *
  *   emsa_reduce_kernel, emsa_tiled_gemm   Xr and the Q, K, V projections (common.cu, tiled.cu)
  *   emsa_fused_phase1_kernel  CTA per (b, query row i): q row in smem; the logits of every head

@@ -1,5 +1,5 @@
 /* halo GPU launchers: HaloNet blocked local self-attention with a halo and 2-D relative
- * positions (SPEC.md, "halo"), end to end: projections, attention, output projection.
+ * positions (docs/suites.md, "halo"), end to end: projections, attention, output projection.
  *
  * Tensors (row-major, contiguous):
  *   x (B, C, H, W)  input;            y (B, C, H, W)  output

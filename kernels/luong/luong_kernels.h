@@ -1,4 +1,4 @@
-/* additive / luong GPU launchers: encoder–decoder attention (SPEC.md "additive / luong").
+/* additive / luong GPU launchers: encoder–decoder attention (docs/suites.md "additive / luong").
  * Both suites use these launchers; additive is score = LUONG_SCORE_CONCAT.
  *
  * Tensors (row-major, contiguous):

@@ -1,4 +1,4 @@
-/* mhsa GPU launchers: scaled dot-product multi-head attention, the core only (SPEC.md, "mhsa").
+/* mhsa GPU launchers: scaled dot-product multi-head attention, the core only (docs/suites.md).
  *
  * Layout: Q (B, H, Nq, d), K and V (B, H, Nk, d), O (B, H, Nq, d), row-major, contiguous.
  * S = Q·Kᵀ·scale; key j is masked (−∞) when causal and j > i (query i, both counted from 0), or

@@ -1,4 +1,4 @@
-/* outlook GPU launchers: VOLO outlook attention (SPEC.md, "outlook"), end to end.
+/* outlook GPU launchers: VOLO outlook attention (docs/suites.md, "outlook"), end to end.
  *
  * Tensors (row-major, contiguous, f32):
  *   x (B, H, W, C) input;  y (B, H, W, C) output

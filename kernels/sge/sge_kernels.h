@@ -1,4 +1,4 @@
-/* sge GPU launchers: Spatial Group-wise Enhance (SPEC.md "sge").
+/* sge GPU launchers: Spatial Group-wise Enhance (docs/suites.md "sge").
  *
  * Tensors (row-major, contiguous, f32, device pointers): x (B, C, H, W) input, out (B, C, H, W)
  * output, w, b (G) per-group affine. Slab (b, g) = channels g·Cg … g·Cg + Cg − 1 of batch b

@@ -1,6 +1,6 @@
 /* shuffle fused: one pass, one warp per (b, k) channel plane.
  *
- * A plane of HW ≤ FUSED_NV·128 floats (56² = 3136 ≤ 3200: every plane of SPEC's grid) is read
+ * A plane of HW ≤ FUSED_NV·128 floats (56² = 3136 ≤ 3200: every plane of its grid) is read
  * once into registers: lane L holds r[4j + e], element
  *   vectorised (plane 16-byte aligned: HW % 4 == 0 and x, out aligned)  (32·j + L)·4 + e  (one
  *                                                                       float4 load per j)
@@ -10,7 +10,7 @@
  *   gate argument z = (x − μ)·A + D (channel branch: A = 0, D = cw·μ + cb; spatial branch:
  *   A = sw·γ/√(σ² + eps), D = sw·β + sb); out = x·σ(z), stored to output channel
  *   2·(k mod C/2) + k div C/2 (the channel shuffle is only this store index).
- * Larger planes (outside SPEC's grid) take the two-pass path: pass 1 streams the plane for Σ and
+ * Larger planes (outside its grid) take the two-pass path: pass 1 streams the plane for Σ and
  * Σ(x − x₀)² around its first element x₀ (shifted sums: var = (S2 − S1²/n)/n without the
  * cancellation of raw moments when |μ| ≫ σ), pass 2 streams it again for the gated store: two
  * reads and one write instead of one and one. */

@@ -1,4 +1,4 @@
-/* shuffle GPU launchers: Shuffle Attention (SA-Net, SPEC.md "shuffle").
+/* shuffle GPU launchers: Shuffle Attention (SA-Net, docs/suites.md "shuffle").
  *
  * Tensors (row-major, contiguous, f32, device pointers):
  *   x (B, C, H, W) input; out (B, C, H, W) output; cw, cb, sw, sb, gamma, beta (Cg) parameters,
