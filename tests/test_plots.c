@@ -766,6 +766,13 @@ Test(plots_cmd, baseline_and_no_empty_pictures, .init = setup, .fini = teardown)
     /* fused at N=1024, d=64: 0.8 / 1 */
     cr_expect(strstr(sp, "1024 0.8\n") && !strstr(sp, "1024 1\n"), "speedups over the peer:\n%s", sp);
     free(gp), free(sp), free(kept), free(out);
+    /* render.sh passes its fifth argument on as --baseline */
+    char *od3 = tst_path(dir, "bysh");
+    rc = tst_run(bash_path(), dir, (const char *[]){ATTN_SOURCE_ROOT "/plots/render.sh", csv, od3, "N",
+                                                    "d", "sdpa-flash", NULL}, &out);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "mhsa-speedup.png") && strstr(out, "baseline") == NULL, "%s", out);
+    free(out), free(od3);
     /* a baseline no row has: no speedup picture, and the old one is removed */
     char *spf = tst_path(od, "mhsa-speedup.png");
     cr_assert(tst_exists(spf));
