@@ -1241,6 +1241,12 @@ static int render_suite(const attn_results_t *res, const char *suite, int si, co
                         "%d sets of pictures, one per value%s (%s-<picture>-%s...)\n",
                 suite, list, ncombo, nvary > 1 ? " combination" : "", suite, combo[0]);
     }
+    if (nvary) { /* the unsplit pictures of an earlier run would be stale */
+        snprintf(P0.fname, sizeof P0.fname, "%s", suite);
+        for (char *c = P0.fname; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') *c = '_';
+        for (int i = 0; i < NOF(KORDER); i++) drop_stale(&P0, KORDER[i]);
+    }
     pics_free(&P0);
     for (int ci = 0; ci < (nvary ? ncombo : 1) && rc != 2; ci++) {
         pics_t P = base;

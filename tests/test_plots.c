@@ -698,10 +698,19 @@ Test(render, an_axis_off_x_and_panels_splits_the_pictures, .init = setup, .fini 
     ";median_ms=1;tflops=" #tf ";" DEV
     char *csv = write_csv("h.csv", h, (const char *[]){R(1024, 16, 16, 100), R(4096, 4, 16, 200),
                                                        R(1024, 16, 32, 300), R(4096, 4, 32, 400), NULL});
+    /* first one H: one set of pictures, not split */
+    char *one = write_csv("one.csv", h, (const char *[]){R(1024, 16, 16, 100), R(4096, 4, 16, 200), NULL});
 #undef R
-    int rc = render(csv, od, "N", "", &out, &kept);
+    char *unsplit = tst_path(od, "mhsa-throughput.svg");
+    int rc = render(one, od, "N", "", &out, &kept);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(tst_exists(unsplit), "%s", out);
+    free(out), free(kept), free(one);
+    rc = render(csv, od, "N", "", &out, &kept);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert_not_null(kept, "%s", out);
+    cr_expect(!tst_exists(unsplit), "the unsplit picture of the earlier run is left:\n%s", out);
+    free(unsplit);
     cr_expect_eq(points_of(kept, 1), 4, "every row drawn:\n%s", out);
     char *a = tst_path(od, "mhsa-throughput-H=16.svg"), *b = tst_path(od, "mhsa-throughput-H=32.svg");
     cr_expect(tst_exists(a) && tst_exists(b), "one picture per H:\n%s", out);
