@@ -625,7 +625,7 @@ static void print_only(const group_t *one, const group_t *other, int count)
 }
 
 /* The spread between runs, and the change it lets a gate see. */
-static void print_noise(const group_t *B, const group_t *N)
+static void print_noise(const group_t *B, const group_t *N, double fail_above)
 {
     if (!B->pooled_df && !N->pooled_df) {
         printf("run-to-run spread: not measured (one run per side); the bands hold each run's own "
@@ -643,8 +643,12 @@ static void print_noise(const group_t *B, const group_t *N)
     }
     const double vb = B->pooled_df ? B->pooled_var : N->pooled_var;
     const double vn = N->pooled_df ? N->pooled_var : B->pooled_var;
+    const double least = (exp(3 * sqrt(vb / B->n + vn / N->n)) - 1) * 100;
     printf("\nsmallest change these runs can tell from noise (3 SD of the ratio): %.1f %%; a "
-           "--fail-above below it gates on noise\n", (exp(3 * sqrt(vb / B->n + vn / N->n)) - 1) * 100);
+           "--fail-above below it gates on noise\n", least);
+    if (fail_above >= 0 && fail_above < least)
+        printf("note: --fail-above %g %% is below it: a pass says only that no row changed by more "
+               "than about %.0f %%\n", fail_above, least);
 }
 
 /* The summary; returns the exit status --fail-above asks for (0 or 1). */
@@ -658,7 +662,7 @@ static int print_summary(const group_t *B, const group_t *N, const outcome_t *o,
         printf("; geometric-mean ratio %.3f (new/base) over %d timed pairs", exp(o->sum_log / o->ntimed),
                o->ntimed);
     printf("; %d only in base, %d only in new\n", o->only_b, o->only_n);
-    print_noise(B, N);
+    print_noise(B, N, op->fail_above);
     if (o->broke) printf("%d rows fail their check in NEW that passed in BASE\n", o->broke);
     if (o->missing)
         printf("%d rows timed in BASE are missing or untimed in NEW%s\n", o->missing,
@@ -791,7 +795,9 @@ int attn_compare_main(int argc, char **argv)
         fprintf(stderr, "attnbench compare: nothing to judge: no case is timed in both BASE and NEW "
                         "(%d cases in BASE, %d in NEW)\n", out.np, out.np - out.only_b + out.only_n);
         if (!status) status = 2;
-    }
+    } else if (out.ntimed && out.ntimed == out.count[ATTN_AMBIGUOUS])
+        printf("note: all %d timed pairs are ambiguous: a pass says no row is beyond its spread, "
+               "not that none changed\n", out.ntimed);
     if (o.plot && out.ntimed && draw(&B, &out, &o) && !status) status = 2;
     fflush(stdout);
     free(out.p);
