@@ -1,12 +1,20 @@
-/* attnbench compare BASE.csv NEW.csv: the rows of two runs matched by suite, variant, backend,
- * dtype and every axis, each pair given its time ratio NEW/BASE and a verdict that takes each
- * row's spread into account.
+/* attnbench compare BASE.csv NEW.csv (or BASE.csv... -- NEW.csv..., --base F --new F: repeated
+ * runs per side): the rows of two sides matched by suite, variant, backend, dtype and every axis,
+ * each pair given its time ratio NEW/BASE and a verdict that takes each row's spread, and the
+ * spread between runs, into account.
  *
  * The verdict, for rows with a median m, an interquartile range iqr and n samples each:
  *   e = 1.58 · iqr / (m · √n)   each row's relative notch half-width (McGill, Tukey & Larsen
  *                               1978: two medians whose notches do not overlap differ at about
  *                               95 % confidence)
- *   u = e_base + e_new          the notches' reach on the log-ratio: ln(ratio) ± u
+ *   u = e_base + e_new + 3·√(r_base + r_new)   the reach on the log-ratio: ln(ratio) ± u, where
+ *                               r is the run-to-run variance of ln(median) of a side divided by
+ *                               its number of runs: the larger of the variance pooled over every
+ *                               case with two or more runs and the case's own; a side of one run
+ *                               takes the other side's pooled variance; 0 when neither side has
+ *                               repeated runs (then only each run's own spread counts)
+ * A side of several runs: a case's median is the geometric mean of its runs' medians, its notch
+ * √(Σ e_i²)/k over its k timed runs, its samples the fewest of one run.
  *   L = ln(m_new / m_base), F = ln(1 + noise) (--noise PCT, default 2 %: changes smaller than
  *   this are not worth a word), A = ln(1 + max(noise, 5 %)) (the widest ± for which "same" is
  *   still a statement)
@@ -19,7 +27,10 @@
  * one; a fail after a timing is shown as such). Cases are matched without the device, so runs
  * on two GPUs compare; of one case on several devices in one file, the device measured last
  * counts (a note says how many). Rows not timed on both sides (skip, fail) get no verdict; a
- * row that was ok in BASE and fails its check in NEW is reported as such. */
+ * row that was ok in BASE and fails its check in NEW (in any run) is reported as such. A case
+ * timed in BASE and missing or untimed in NEW is MISSING; a row whose numbers cannot be read
+ * (samples not a whole number, iqr_ms or median_ms not a number; numbers are read as any CSV
+ * tool writes them: 10, 10.0, 1e3, quoted) or a record the reader skipped is malformed. */
 #ifndef ATTN_COMPARE_H
 #define ATTN_COMPARE_H
 
@@ -28,6 +39,8 @@ typedef enum attn_verdict { ATTN_SAME, ATTN_FASTER, ATTN_SLOWER, ATTN_AMBIGUOUS 
 typedef struct attn_timing {
     int n;             /* samples */
     double median, iqr;
+    double run_var;    /* variance of ln(median) from run-to-run variation (a run-to-run variance
+                        * divided by the number of runs combined); 0: not known */
 } attn_timing_t;
 
 #define ATTN_COMPARE_MIN_SAMPLES 5
@@ -40,8 +53,10 @@ attn_verdict_t attn_compare_verdict(attn_timing_t base, attn_timing_t new_, doub
 
 const char *attn_verdict_name(attn_verdict_t v);
 
-/* argv[0] = "compare". Exit status: 0, 1 a regression beyond --fail-above, 2 bad usage or
- * input (an unreadable file, different columns: the message names them). */
+/* argv[0] = "compare". Exit status: 0; 1 with --fail-above: a regression beyond it, a row that
+ * fails its check in NEW, a MISSING row (unless --allow-missing), or a malformed row; 2 bad usage
+ * or input (an unreadable file, different columns: the message names them), or nothing to judge
+ * (no case timed in both sides). */
 int attn_compare_main(int argc, char **argv);
 
 #endif

@@ -11,7 +11,7 @@
 
 static int usage(const char *msg)
 {
-    fprintf(stderr, "attnbench merge: %s\nusage: attnbench merge OUT.csv IN.csv...\n", msg);
+    fprintf(stderr, "attnbench merge: %s\nusage: attnbench merge [--skip-malformed] OUT.csv IN.csv...\n", msg);
     return 2;
 }
 
@@ -32,6 +32,7 @@ typedef struct job {
     char **paths;     /* the inputs */
     attn_table_t *in;
     attn_table_t have;  /* OUT's rows (none when it is missing or empty) */
+    int skip_malformed; /* --skip-malformed: merge the readable rows of an input with bad ones */
 } job_t;
 
 /* Returns -1 to go on, else the exit status (0 after --help, 2 on bad usage). */
@@ -39,20 +40,28 @@ static int parse_args(int argc, char **argv, job_t *j)
 {
     char msg[256];
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: attnbench merge OUT.csv IN.csv...\n"
+        printf("usage: attnbench merge [--skip-malformed] OUT.csv IN.csv...\n"
                "Appends the rows of the IN files (which must share one header) to OUT.csv,\n"
                "created with that header if missing; rows equal to one already there or earlier\n"
-               "are dropped. Exit status: 0, 2 bad usage or input (different headers: the\n"
-               "message names the file and the columns).\n");
+               "are dropped. An input with a malformed row (a wrong field count, broken quoting:\n"
+               "a row cut short) is refused and nothing is written, unless --skip-malformed,\n"
+               "which merges the readable rows and counts the skipped ones.\n"
+               "Exit status: 0, 2 bad usage or input (different headers: the message names the\n"
+               "file and the columns; a malformed row: the file and line).\n");
         return 0;
     }
     for (int i = 1; i < argc; i++)
-        if (!strncmp(argv[i], "-", 1) && strcmp(argv[i], "-")) {
+        if (!strcmp(argv[i], "--skip-malformed")) j->skip_malformed = 1;
+        else if (!strncmp(argv[i], "-", 1) && strcmp(argv[i], "-")) {
             snprintf(msg, sizeof msg, "unknown option '%.200s'", argv[i]);
             return usage(msg);
         }
-    if (argc < 3) return usage("give the output CSV and at least one input CSV");
-    j->out = argv[1], j->nin = argc - 2, j->paths = argv + 2;
+    /* the files: every argument but the option */
+    int nf = 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--skip-malformed")) argv[1 + nf++] = argv[i];
+    if (nf < 2) return usage("give the output CSV and at least one input CSV");
+    j->out = argv[1], j->nin = nf - 1, j->paths = argv + 2;
     return -1;
 }
 
@@ -75,6 +84,12 @@ static int load(job_t *j)
         if (attn_table_read(&j->in[k], j->paths[k], msg, sizeof msg) ||
             (k && attn_table_same_schema(&j->in[0], &j->in[k], msg, sizeof msg))) {
             fprintf(stderr, "attnbench merge: %s\n", msg);
+            return -1;
+        }
+        if (j->in[k].nbad && !j->skip_malformed) {
+            fprintf(stderr, "attnbench merge: '%s' has %d malformed row(s) (named above); nothing "
+                            "written. --skip-malformed merges its readable rows without them\n",
+                    j->paths[k], j->in[k].nbad);
             return -1;
         }
     }
@@ -134,7 +149,7 @@ static void print_summary(const job_t *j, int written, int ndup)
     int bad = 0, repeat = 0;
     for (int k = 0; k < j->nin; k++) bad += j->in[k].nbad, repeat += j->in[k].nrepeat;
     printf("merge: %d rows from %d files into %s (%d duplicates dropped", written, j->nin, j->out, ndup);
-    if (bad) printf(", %d malformed rows skipped", bad);
+    if (bad) printf(", %d malformed rows skipped (--skip-malformed)", bad);
     if (repeat) printf(", %d repeated header lines skipped", repeat);
     printf(")\n");
 }
@@ -165,6 +180,13 @@ int attn_merge_main(int argc, char **argv)
     int written = 0, ndup = 0;
     rc = 2;
     if (load(&j)) goto done;
+    int total = 0;
+    for (int k = 0; k < j.nin; k++) total += j.in[k].nrows;
+    if (!total) {
+        fprintf(stderr, "attnbench merge: no rows in %s: nothing to merge\n",
+                j.nin > 1 ? "any input" : j.paths[0]);
+        goto done;
+    }
     if (compute(&j, &text, &len, &written, &ndup)) {
         fprintf(stderr, "attnbench merge: out of memory\n");
         goto done;

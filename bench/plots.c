@@ -40,6 +40,7 @@ static const char *const CPAL[] = {"#444444", "#b8860b", "#6a3d9a", "#1b7837"};
 typedef struct point {
     const char *xs;   /* the x value as in the file */
     double x, y;
+    double ylo, yhi;  /* the IQR's reach (throughput, bandwidth); 0: none */
     int fail, nf;     /* from a fail row; non-finite (drawn at the top) */
     attn_rowref_t at;
 } point_t;
@@ -73,7 +74,17 @@ typedef struct bline {
 typedef struct pics {
     const attn_results_t *res;
     const char *suite, *xa, *panels, *csvname, *tmp, *outdir;
-    int si;                      /* the suite's number in the temporary files' names */
+    int si;                      /* the suite's number */
+    char tag[48];                /* the temporary files' names: the suite's number, and the
+                                  * picture set's ("3", "3c2") */
+    char fsuffix[512];           /* after the picture's kind in its file name: the values it
+                                  * fixes of axes that vary in the suite ("-B=2-H=8"), or "" */
+    char fixed[1024];            /* the title's line of the values every picture fixes */
+    const char *filter;          /* only the keys whose varying axes' values are this (combo) */
+    char **vary;                 /* axes neither on x nor panels with several values */
+    int nvary;
+    const char *bvariant;        /* --baseline: the speedup's baseline variant; NULL: cuBLAS */
+    int ndrawn;                  /* pictures drawn */
     char fname[256];             /* the suite's name as the pictures' file names begin */
     int np;
     char pan[MAX_PANEL_AXES][64];
@@ -177,10 +188,16 @@ static int ispow2(double x)
 }
 
 static int is_peer(const pics_t *P, attn_rowref_t at) { return !strcasecmp(std_col(P, at, C_BACKEND), "peer"); }
-static int is_cublas(const pics_t *P, attn_rowref_t at)
+/* Whether row at is the speedup's baseline: the --baseline variant (ours or a peer's), else our
+ * cuBLAS variants. */
+static int is_base(const pics_t *P, attn_rowref_t at)
 {
+    if (P->bvariant) return !strcmp(std_col(P, at, C_VARIANT), P->bvariant);
     return !strncmp(std_col(P, at, C_VARIANT), "cublas", 6) && !is_peer(P, at);
 }
+
+/* The baseline's name for labels: "cuBLAS" or the variant. */
+static const char *base_name(const pics_t *P) { return P->bvariant ? P->bvariant : "cuBLAS"; }
 
 /* ------------------------------------------------------------------ series, panels, ceilings */
 
@@ -272,7 +289,7 @@ static int by_bkey(const void *a, const void *b)
     return strcmp(((const bline_t *)a)->key, ((const bline_t *)b)->key);
 }
 
-/* Our cuBLAS time at row at's case, or 0. */
+/* The baseline's time at row at's case, or 0. */
 static double baseline(const pics_t *P, attn_rowref_t at)
 {
     bline_t want = {base_key(P, at), 0};
@@ -297,14 +314,15 @@ static int by_bkey_then_order(const void *a, const void *b)
     return c ? c : (x->ms > y->ms) - (x->ms < y->ms); /* ms holds the order until deduplicated */
 }
 
-/* The baselines: our cuBLAS timings, by dtype, device and case; of one case the later winner. */
+/* The baselines: the baseline variant's timings (our cuBLAS by default), by dtype, device and
+ * case; of one case the later winner. */
 static void collect_baselines(pics_t *P)
 {
     double *ms = xalloc(((size_t)P->nkeys + 1) * sizeof *ms);
     P->base = xalloc(((size_t)P->nkeys + 1) * sizeof *P->base);
     for (int i = 0; i < P->nkeys; i++) {
         const attn_rowref_t at = P->res->k[P->keys[i]].win;
-        if (!is_cublas(P, at)) continue;
+        if (!is_base(P, at)) continue;
         P->nbase_any++;
         double m;
         if (attn_results_kind(P->res, at, &m) != ATTN_ROW_TIMED) continue;
@@ -326,14 +344,23 @@ static void collect_baselines(pics_t *P)
     free(ms);
 }
 
+static void combo_of(const pics_t *P, attn_rowref_t at, char *b, size_t n);
+
 /* The suite's keys (in the order of their winners), series, panels, devices, ceilings, row
  * counts and baselines. */
 static void select_keys(pics_t *P)
 {
     const attn_results_t *res = P->res;
     P->keys = xalloc(((size_t)res->nkeys + 1) * sizeof *P->keys);
-    for (int i = 0; i < res->nkeys; i++)
-        if (!strcmp(std_col(P, res->k[i].win, C_SUITE), P->suite)) P->keys[P->nkeys++] = i;
+    for (int i = 0; i < res->nkeys; i++) {
+        if (strcmp(std_col(P, res->k[i].win, C_SUITE), P->suite)) continue;
+        if (P->filter) { /* one combination of the varying axes */
+            char c[1024];
+            combo_of(P, res->k[i].win, c, sizeof c);
+            if (strcmp(c, P->filter)) continue;
+        }
+        P->keys[P->nkeys++] = i;
+    }
 }
 
 static void scan(pics_t *P)
@@ -394,8 +421,8 @@ static plist_t *plist(const pics_t *P, int k, int ser, int pan)
 
 /* Set the point of series ser at x in panel pan of picture k: a later key's replaces an earlier
  * one's, and other axes in which they differ are noted. */
-static void point(pics_t *P, int k, int ser, int pan, const char *xs, double y, int fail, int nf,
-                  attn_rowref_t at)
+static point_t *point(pics_t *P, int k, int ser, int pan, const char *xs, double y, int fail, int nf,
+                      attn_rowref_t at)
 {
     plist_t *l = plist(P, k, ser, pan);
     int i = 0;
@@ -408,7 +435,8 @@ static void point(pics_t *P, int k, int ser, int pan, const char *xs, double y, 
             if (strcmp(get(P, l->p[i].at, P->oth[a]), get(P, at, P->oth[a]))) P->coll[a] = 1;
     double x = 0;
     isnum(xs, &x);
-    l->p[i] = (point_t){xs, x, y, fail, nf, at};
+    l->p[i] = (point_t){xs, x, y, 0, 0, fail, nf, at};
+    return &l->p[i];
 }
 
 /* The error pictures' point of one value (rel_l2_err, or max_abs_err / tolerance). */
@@ -416,7 +444,7 @@ static void error_point(pics_t *P, int k, int ser, int pan, const char *xs, cons
                         int fail, attn_rowref_t at)
 {
     double y;
-    if (isnum(v, &y)) point(P, k, ser, pan, xs, y / div > 0 ? y / div : 1e-17, fail, 0, at);
+    if (isnum(v, &y)) point(P, k, ser, pan, xs, y / div > 0 ? y / div : 0, fail, 0, at);
     else if (isinf_text(v)) point(P, k, ser, pan, xs, 0, fail, 1, at);
 }
 
@@ -435,10 +463,21 @@ static void place(pics_t *P)
             continue;
         }
         P->late_fail += attn_results_failed_after_timing(key);
-        if (ok && isnum(get(P, at, "tflops"), &y) && y > 0) point(P, K_TP, ser, pan, xs, y, 0, 0, at);
-        if (ok && isnum(get(P, at, "gbps"), &y) && y > 0) point(P, K_BW, ser, pan, xs, y, 0, 0, at);
-        /* speedup: the cuBLAS series themselves are the line at 1, so they are not drawn */
-        if (ok && !is_cublas(P, at) && attn_results_kind(P->res, at, &ms) == ATTN_ROW_TIMED) {
+        /* the IQR of the time as the rate's reach: rate · m / (m ± iqr/2) */
+        double m = 0, iqr = 0;
+        const int bars = ok && attn_results_kind(P->res, at, &m) == ATTN_ROW_TIMED &&
+                         isnum(get(P, at, "iqr_ms"), &iqr) && iqr > 0;
+        const int kk[2] = {K_TP, K_BW};
+        const char *col[2] = {"tflops", "gbps"};
+        for (int j = 0; j < 2; j++) {
+            if (!ok || !isnum(get(P, at, col[j]), &y) || !(y > 0)) continue;
+            point_t *pt = point(P, kk[j], ser, pan, xs, y, 0, 0, at);
+            if (!bars) continue;
+            pt->ylo = y * m / (m + iqr / 2);
+            pt->yhi = m > iqr / 2 ? y * m / (m - iqr / 2) : y * 2; /* a lower quartile near 0 */
+        }
+        /* speedup: the baseline series themselves are the line at 1, so they are not drawn */
+        if (ok && !is_base(P, at) && attn_results_kind(P->res, at, &ms) == ATTN_ROW_TIMED) {
             const double b = baseline(P, at);
             if (b > 0) point(P, K_SP, ser, pan, xs, b / ms, 0, 0, at);
         }
@@ -539,8 +578,8 @@ static void style(FILE *gp, const series_t *s)
 
 /* What one picture holds: its series (ours, then the peers), x values, y range, flags. */
 typedef struct pic {
-    int k, npts, nsers, *sers, nxd, allpos, allp2, anyfail, anynf, anyzero, nyf, nceil, *cl;
-    double *xd, xmin, xmax, ymin, ymax;
+    int k, npts, nsers, *sers, nxd, allpos, allp2, anyfail, anynf, anyzero, anybar, nyf, nceil, *cl;
+    double *xd, xmin, xmax, ymin, ymax, boty;
     char title1[1024], title2[1024];
     const char *ylab;
 } pic_t;
@@ -576,13 +615,19 @@ static void gather(const pics_t *P, pic_t *q)
                     if (x <= 0) q->allpos = 0;
                     if (!ispow2(x)) q->allp2 = 0;
                     q->anyfail |= pt->fail;
+                    q->anybar |= pt->yhi > 0;
                     if (pt->nf) {
                         q->anynf = 1;
                         continue;
                     }
-                    if ((q->k == K_ERR || q->k == K_RATIO) && pt->y == 1e-17) q->anyzero = 1;
-                    if (!q->nyf++ || pt->y < q->ymin) q->ymin = pt->y;
-                    if (q->nyf == 1 || pt->y > q->ymax) q->ymax = pt->y;
+                    if ((q->k == K_ERR || q->k == K_RATIO) && !(pt->y > 0)) {
+                        q->anyzero = 1; /* drawn at the bottom: no stretch of the y axis */
+                        continue;
+                    }
+                    const double lo = pt->ylo > 0 && pt->ylo < pt->y ? pt->ylo : pt->y;
+                    const double hi = pt->yhi > pt->y ? pt->yhi : pt->y;
+                    if (!q->nyf++ || lo < q->ymin) q->ymin = lo;
+                    if (q->nyf == 1 || hi > q->ymax) q->ymax = hi;
                 }
             }
         }
@@ -606,30 +651,22 @@ static void ceilings(const pics_t *P, pic_t *q)
     }
 }
 
-static void no_data(const pics_t *P, const pic_t *q, FILE *gp)
+/* Why picture q has no point (it is then not drawn). */
+static void no_data_msg(const pics_t *P, const pic_t *q, char *msg, size_t n)
 {
-    char msg[256], line[1024];
+    const char *b = base_name(P);
     switch (q->k) {
-    case K_TP: snprintf(msg, sizeof msg, "no data: no rows with status ok and a tflops value"); break;
+    case K_TP: snprintf(msg, n, "no rows with status ok and a tflops value"); break;
     case K_SP:
-        snprintf(msg, sizeof msg, "%s", !P->nbase_any ? "no cuBLAS baseline rows in this CSV" :
-                 !P->nbase_rows ? "no usable cuBLAS baseline rows (status ok with median_ms) in this CSV" :
-                 "no data: no ok variant row has a cuBLAS baseline of its dtype at the same case");
+        if (!P->nbase_any) snprintf(msg, n, "no %s baseline rows%s", b, P->bvariant ? "" : " (--baseline VARIANT names another)");
+        else if (!P->nbase_rows) snprintf(msg, n, "no usable %s baseline rows (status ok with median_ms)", b);
+        else snprintf(msg, n, "no ok row of another variant has a %s baseline of its dtype at the same case", b);
         break;
-    case K_ERR: snprintf(msg, sizeof msg, "no data: no rows (status ok or fail) with rel_l2_err"); break;
-    case K_RATIO: snprintf(msg, sizeof msg, "no data: no rows (status ok or fail) with max_abs_err and a tolerance"); break;
+    case K_ERR: snprintf(msg, n, "no rows (status ok or fail) with rel_l2_err"); break;
+    case K_RATIO: snprintf(msg, n, "no rows (status ok or fail) with max_abs_err and a tolerance"); break;
     default:
-        snprintf(msg, sizeof msg, "no data: no rows with status ok and a gbps value%s",
-                 P->have_gbps ? "" : " (the CSV has no gbps column)");
+        snprintf(msg, n, "no rows with status ok and a gbps value%s", P->have_gbps ? "" : " (the CSV has no gbps column)");
     }
-    fputs("set title ", gp), sq(gp, q->title1), fputs(".\"\\n\".", gp), sq(gp, q->title2);
-    fputs(" font ',15'\nunset border; unset xtics; unset ytics; unset key\nset label 1 ", gp);
-    sq(gp, msg);
-    fputs(" at screen 0.5, 0.52 center font ',16'\nset label 2 ", gp);
-    snprintf(line, sizeof line, "rows of suite %s in %s: %s", P->suite, P->csvname, P->stats);
-    sq(gp, line);
-    fputs(" at screen 0.5, 0.45 center font ',12' tc rgb '#555555'\n"
-          "set xrange [0:1]; set yrange [0:1]\nplot NaN notitle\n", gp);
 }
 
 /* x and y ranges and tics, shared by every panel of the picture. Returns where non-finite
@@ -670,6 +707,7 @@ static double ranges(pics_t *P, pic_t *q, FILE *gp)
     fprintf(gp, "set logscale y 10\nset yrange [%.17g:%.17g]\n", lo, hi);
     logtics(gp, lo, hi);
     fputs("unset mytics\n", gp);
+    q->boty = q->ymin / (pad > 1.2 ? pad / 1.12 : pad); /* exact zeros (error pictures) */
     return q->ymax * (pad > 1.2 ? pad / 1.12 : pad);
 }
 
@@ -700,13 +738,13 @@ static layout_t lay_out(const pics_t *P, const pic_t *q)
         ceil_label(P, q->k, q->cl[i], 1, lab, sizeof lab);
         if (strlen(lab) > maxlen) maxlen = strlen(lab);
     }
-    const int n = q->nsers + (errk && q->anyfail) + q->anynf + q->anyzero + (q->k == K_SP || q->k == K_RATIO) + q->nceil;
+    const int n = q->nsers + (errk && q->anyfail) + q->anynf + q->anyzero + q->anybar + (q->k == K_SP || q->k == K_RATIO) + q->nceil;
     L.legC = (int)(1100 / (maxlen * 8.5 + 85));
     if (L.legC < 1) L.legC = 1;
     if (L.legC > n) L.legC = n;
     const int legR = (n + L.legC - 1) / L.legC;
     L.legH = legR * 19 + 14;
-    L.topH = P->np ? 104 : 78;
+    L.topH = (P->np ? 104 : 78) + (P->fixed[0] ? 22 : 0);
     const double botH = 10 + L.legH + 66, gapx = 62, left = 96, right = 30;
     L.gapy = P->np ? 78 : 50;
     L.H = (int)(L.topH + L.rows * 210 + (L.rows - 1) * L.gapy + botH);
@@ -747,7 +785,7 @@ static void panel(const pics_t *P, const pic_t *q, const layout_t *L, int pidx, 
         fprintf(gp, " at graph 0.012, first %.10g left offset 0, 0.6 font ',9' tc rgb '%s' front\n", cv, cc);
     }
     char fdat[1200], dat[1200];
-    snprintf(fdat, sizeof fdat, "%s/f%d_%d_%d.dat", P->tmp, P->si, q->k, p + 1);
+    snprintf(fdat, sizeof fdat, "%s/f%s_%d_%d.dat", P->tmp, P->tag, q->k, p + 1);
     FILE *ff = NULL;
     int npan = 0;
     for (int i = 0; i < q->nsers; i++) npan += plist(P, q->k, q->sers[i], p)->n;
@@ -765,11 +803,16 @@ static void panel(const pics_t *P, const pic_t *q, const layout_t *L, int pidx, 
         point_t *xo = xalloc((size_t)l->n * sizeof *xo);
         memcpy(xo, l->p, (size_t)l->n * sizeof *xo);
         qsort(xo, (size_t)l->n, sizeof *xo, by_x);
-        snprintf(dat, sizeof dat, "%s/d%d_%d_%d_%d.dat", P->tmp, P->si, q->k, p + 1, s + 1);
-        FILE *d = fopen(dat, "w");
+        snprintf(dat, sizeof dat, "%s/d%s_%d_%d_%d.dat", P->tmp, P->tag, q->k, p + 1, s + 1);
+        FILE *d = fopen(dat, "w"), *e = NULL;
+        char edat[1200];
+        snprintf(edat, sizeof edat, "%s/e%s_%d_%d_%d.dat", P->tmp, P->tag, q->k, p + 1, s + 1);
+        const int errk = q->k == K_ERR || q->k == K_RATIO;
         for (int j = 0; d && j < l->n; j++) {
-            const double y = xo[j].nf ? topy : xo[j].y;
+            const double y = xo[j].nf ? topy : errk && !(xo[j].y > 0) ? q->boty : xo[j].y;
             fprintf(d, "%s %.10g\n", xo[j].xs, y);
+            if (xo[j].yhi > 0 && (e || (e = fopen(edat, "w"))))
+                fprintf(e, "%s %.10g %.10g %.10g\n", xo[j].xs, y, xo[j].ylo, xo[j].yhi);
             if (!xo[j].fail && !xo[j].nf) continue;
             if (!ff) ff = fopen(fdat, "w");
             if (ff) fprintf(ff, "%s %.10g\n", xo[j].xs, y);
@@ -779,6 +822,11 @@ static void panel(const pics_t *P, const pic_t *q, const layout_t *L, int pidx, 
         if (npan) fputs(", ", gp);
         sq(gp, dat);
         fprintf(gp, " using 1:2 with linespoints ls %d notitle", s + 1);
+        if (e) { /* the IQR as error bars */
+            fclose(e);
+            fputs(", ", gp), sq(gp, edat);
+            fprintf(gp, " using 1:2:3:4 with yerrorbars ls %d ps 0 notitle", s + 1);
+        }
         npan += l->n;
     }
     if (ff) {
@@ -801,7 +849,11 @@ static void key_strip(const pics_t *P, const pic_t *q, const layout_t *L, FILE *
         fprintf(gp, "%sNaN with linespoints ls %d title ", i ? ", " : "", q->sers[i] + 1);
         sq(gp, P->ser[q->sers[i]].label);
     }
-    if (q->k == K_SP) fputs(", NaN with lines lc rgb '#333333' lw 1.5 dt 2 title 'cuBLAS, same dtype (= 1)'", gp);
+    if (q->k == K_SP) {
+        char t[600];
+        snprintf(t, sizeof t, "%s, same dtype (= 1)", base_name(P));
+        fputs(", NaN with lines lc rgb '#333333' lw 1.5 dt 2 title ", gp), sq(gp, t);
+    }
     if (q->k == K_RATIO)
         fputs(", NaN with lines lc rgb '#cc0000' lw 1.5 dt 2 title 'fails above: max_abs_err > tolerance'", gp);
     for (int i = 0; i < q->nceil; i++) {
@@ -812,39 +864,47 @@ static void key_strip(const pics_t *P, const pic_t *q, const layout_t *L, FILE *
     }
     if ((q->k == K_ERR || q->k == K_RATIO) && q->anyfail) fputs(", NaN with points ls 100 title 'circled: status fail'", gp);
     if (q->anynf) fputs(", NaN with points lc rgb 'white' pt 1 ps 0 title 'non-finite (inf): drawn at the top'", gp);
-    if (q->anyzero) fputs(", NaN with points lc rgb 'white' pt 1 ps 0 title 'exactly 0: drawn at 1e-17'", gp);
+    if (q->anyzero) fputs(", NaN with points lc rgb 'white' pt 1 ps 0 title 'exactly 0: drawn at the bottom'", gp);
+    if (q->anybar) fputs(", NaN with points lc rgb 'white' pt 1 ps 0 title 'error bars: the IQR of the time'", gp);
     fputs("\nunset multiplot\n", gp);
 }
 
-/* The script of picture k (tmp/p<si>_<k>.gp); *H gets its height. */
-static void picture(pics_t *P, int k, int *H)
+/* The script of picture k (tmp/p<tag>_<k>.gp); *H gets its height. Returns 0, or -1 when the
+ * picture has no point (no script: it is not drawn; msg says why). */
+static int picture(pics_t *P, int k, int *H, char *msg, size_t mn)
 {
     static const char *const quant[] = {
         "", "throughput (higher is better)",
-        "speedup = median_ms(cuBLAS, same dtype and case) / median_ms(variant)",
+        "speedup = median_ms(BASELINE, same dtype and case) / median_ms(variant)",
         "relative L2 error vs the reference (lower is better)", "max abs error / tolerance (fails above 1)",
         "bandwidth = minimum bytes / median_ms (higher is better)"};
-    static const char *const ylab[] = {"", "throughput [TFLOP/s]", "speedup vs cuBLAS  [x]",
+    static const char *const ylab[] = {"", "throughput [TFLOP/s]", "speedup vs BASELINE  [x]",
                                        "rel. L2 error  ||out - ref|| / ||ref||  [1]",
                                        "max_abs_err / tolerance  [1]", "bandwidth [GB/s]"};
-    pic_t q = {.k = k, .ylab = ylab[k]};
-    snprintf(q.title1, sizeof q.title1, "attnbench %s: %s", P->suite, quant[k]);
+    char yl[600], qt[600];
+    snprintf(yl, sizeof yl, "speedup vs %s  [x]", base_name(P));
+    snprintf(qt, sizeof qt, "speedup = median_ms(%s, same dtype and case) / median_ms(variant)", base_name(P));
+    pic_t q = {.k = k, .ylab = k == K_SP ? yl : ylab[k]};
+    snprintf(q.title1, sizeof q.title1, "attnbench %s: %s", P->suite, k == K_SP ? qt : quant[k]);
     snprintf(q.title2, sizeof q.title2, "device: %s    x: %s%s%s", P->dlist, P->xa, P->np ? "    panels: " : "",
              P->np ? P->panels : "");
     gather(P, &q);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/p%d_%d.gp", P->tmp, P->si, k);
-    FILE *gp = fopen(path, "w");
+    int rc = 0;
     *H = 800;
+    if (!q.npts) {
+        no_data_msg(P, &q, msg, mn);
+        rc = -1;
+        free(q.sers), free(q.xd);
+        return rc;
+    }
+    char path[1200];
+    snprintf(path, sizeof path, "%s/p%s_%d.gp", P->tmp, P->tag, k);
+    FILE *gp = fopen(path, "w");
     if (!gp) {
         fprintf(stderr, "attnbench plots: cannot write %s: %s\n", path, strerror(errno));
         goto done;
     }
     fputs("reset\nset termoption noenhanced\nset encoding utf8\n", gp);
-    if (!q.npts) {
-        no_data(P, &q, gp);
-        goto done;
-    }
     const double topy = ranges(P, &q, gp);
     fputs("set grid xtics ytics lc rgb '#c4c4c4' lw 1 dt 1\nset border 3 lw 1.2\nset xtics nomirror\n"
           "set ytics nomirror\nunset key\nset tics out\nset style line 100 lc rgb 'black' pt 6 ps 2.4 lw 1.5\n", gp);
@@ -856,12 +916,14 @@ static void picture(pics_t *P, int k, int *H)
     const layout_t L = lay_out(P, &q);
     *H = L.H;
     fputs("set multiplot title ", gp), sq(gp, q.title1), fputs(".\"\\n\".", gp), sq(gp, q.title2);
+    if (P->fixed[0]) fputs(".\"\\n\".", gp), sq(gp, P->fixed);
     fputs(" font ',15'\n", gp);
     for (int pidx = 0; pidx < P->npanel; pidx++) panel(P, &q, &L, pidx, topy, gp);
     key_strip(P, &q, &L, gp);
 done:
     if (gp) fclose(gp);
     free(q.sers), free(q.xd), free(q.cl);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ running gnuplot */
@@ -899,11 +961,11 @@ static void print_file(const char *path)
 static int draw(const pics_t *P, int k, int H)
 {
     char run[1200], log[1200], script[1200], png[1200], svg[1200];
-    snprintf(run, sizeof run, "%s/run_%d_%d.gp", P->tmp, P->si, k);
+    snprintf(run, sizeof run, "%s/run_%s_%d.gp", P->tmp, P->tag, k);
     snprintf(log, sizeof log, "%s/gnuplot.log", P->tmp);
-    snprintf(script, sizeof script, "%s/p%d_%d.gp", P->tmp, P->si, k);
-    snprintf(png, sizeof png, "%s/%s-%s.png", P->outdir, P->fname, KNAME[k]);
-    snprintf(svg, sizeof svg, "%s/%s-%s.svg", P->outdir, P->fname, KNAME[k]);
+    snprintf(script, sizeof script, "%s/p%s_%d.gp", P->tmp, P->tag, k);
+    snprintf(png, sizeof png, "%s/%s-%s%s.png", P->outdir, P->fname, KNAME[k], P->fsuffix);
+    snprintf(svg, sizeof svg, "%s/%s-%s%s.svg", P->outdir, P->fname, KNAME[k], P->fsuffix);
     FILE *f = fopen(run, "w");
     if (!f) {
         fprintf(stderr, "attnbench plots: cannot write %s: %s\n", run, strerror(errno));
@@ -995,36 +1057,223 @@ static int axes(pics_t *P, char *err, size_t n)
     return 0;
 }
 
-/* Every picture of one suite of res into outdir. Returns 0, 1 a drawing failed, 2 bad axes. */
-static int render_suite(const attn_results_t *res, const char *suite, int si, const char *csvname,
-                        const char *outdir, const char *tmp, const char *xa, const char *panels)
+/* The values of the varying axes at row at: "B=2-H=8" (numbers as numbers). */
+static void combo_of(const pics_t *P, attn_rowref_t at, char *b, size_t n)
 {
-    pics_t P = {.res = res, .suite = suite, .si = si, .csvname = csvname, .outdir = outdir, .tmp = tmp,
-                .xa = xa, .panels = panels && *panels ? panels : NULL};
-    snprintf(P.fname, sizeof P.fname, "%s", suite);
-    for (char *c = P.fname; *c; c++)
-        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') *c = '_';
+    size_t off = 0;
+    b[0] = 0;
+    for (int a = 0; a < P->nvary && off < n; a++) {
+        const char *v = get(P, at, P->vary[a]);
+        char num[64];
+        double x;
+        if (isnum(v, &x)) {
+            snprintf(num, sizeof num, "%.10g", x);
+            v = num;
+        }
+        off += (size_t)snprintf(b + off, n - off, "%s%s=%s", a ? "-" : "", P->vary[a], v);
+    }
+}
+
+/* A value for grouping: numbers as numbers. */
+static void norm(const char *v, char *b, size_t n)
+{
+    double x;
+    if (isnum(v, &x)) snprintf(b, n, "%.10g", x);
+    else snprintf(b, n, "%s", v);
+}
+
+typedef struct gv {
+    char *g, *v;
+} gv_t;
+
+static int by_g_then_v(const void *a, const void *b)
+{
+    const gv_t *x = a, *y = b;
+    const int c = strcmp(x->g, y->g);
+    return c ? c : strcmp(x->v, y->v);
+}
+
+/* Whether axis `ax` splits P's keys: two keys with the same series (variant, backend, dtype,
+ * device), x, panel values and values of P's varying axes differ in it. */
+static int splits(const pics_t *P, const char *ax)
+{
+    gv_t *e = xalloc(((size_t)P->nkeys + 1) * sizeof *e);
+    for (int i = 0; i < P->nkeys; i++) {
+        const attn_rowref_t at = P->res->k[P->keys[i]].win;
+        char g[4096], c[1024], v[256];
+        size_t off = (size_t)snprintf(g, sizeof g, "%s\x1f%s\x1f%s\x1f%s", std_col(P, at, C_VARIANT),
+                                      std_col(P, at, C_BACKEND), std_col(P, at, C_DTYPE),
+                                      std_col(P, at, C_DEVICE));
+        for (int j = -1; j < P->np && off < sizeof g; j++) {
+            norm(get(P, at, j < 0 ? P->xa : P->pan[j]), v, sizeof v);
+            off += (size_t)snprintf(g + off, sizeof g - off, "\x1f%s", v);
+        }
+        combo_of(P, at, c, sizeof c);
+        if (off < sizeof g) snprintf(g + off, sizeof g - off, "\x1f%s", c);
+        norm(get(P, at, ax), v, sizeof v);
+        e[i] = (gv_t){xstrdup(g), xstrdup(v)};
+    }
+    qsort(e, (size_t)P->nkeys, sizeof *e, by_g_then_v);
+    int split = 0;
+    for (int i = 1; i < P->nkeys && !split; i++) split = !strcmp(e[i].g, e[i - 1].g) && strcmp(e[i].v, e[i - 1].v);
+    for (int i = 0; i < P->nkeys; i++) free(e[i].g), free(e[i].v);
+    free(e);
+    return split;
+}
+
+/* Remove a picture of an earlier run that this one does not draw (it would be stale). */
+static void drop_stale(const pics_t *P, int k)
+{
+    const char *ext[2] = {"png", "svg"};
+    for (int i = 0; i < 2; i++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s-%s%s.%s", P->outdir, P->fname, KNAME[k], P->fsuffix, ext[i]);
+        if (!unlink(path)) fprintf(stderr, "attnbench plots: removed %s of an earlier run\n", path);
+    }
+}
+
+/* One set of pictures: P's keys (all of its suite's, or those of one combination of the varying
+ * axes). Returns 0, 1 a drawing failed, 2 bad axes. */
+static int render_set(pics_t *P)
+{
     char msg[2048];
     int rc = 0;
-    select_keys(&P);
-    if (!P.nkeys) goto done;
-    if (axes(&P, msg, sizeof msg)) {
+    select_keys(P);
+    if (!P->nkeys) return 0;
+    if (axes(P, msg, sizeof msg)) {
         fprintf(stderr, "attnbench plots: %s\n", msg);
-        rc = 2;
-        goto done;
+        return 2;
     }
-    scan(&P); /* series and panels in the order of the keys' first rows */
-    sort_pics = &P;
-    qsort(P.keys, (size_t)P.nkeys, sizeof *P.keys, by_win); /* a later winner's point replaces */
-    place(&P);
-    warn_points(&P);
+    /* the title names the value of every axis neither on x nor a panel that is one here, and
+     * those that follow x or the panels */
+    const attn_rowref_t w0 = P->res->k[P->keys[0]].win;
+    size_t off = 0;
+    char follow[512] = "";
+    for (int a = 0; a < P->noth && off < sizeof P->fixed; a++) {
+        char v0[256], v[256];
+        norm(get(P, w0, P->oth[a]), v0, sizeof v0);
+        int one = 1;
+        for (int i = 1; i < P->nkeys && one; i++) {
+            norm(get(P, P->res->k[P->keys[i]].win, P->oth[a]), v, sizeof v);
+            one = !strcmp(v, v0);
+        }
+        if (one)
+            off += (size_t)snprintf(P->fixed + off, sizeof P->fixed - off, "%s%s=%s",
+                                    off ? "  " : "fixed: ", P->oth[a], get(P, w0, P->oth[a]));
+        else
+            snprintf(follow + strlen(follow), sizeof follow - strlen(follow), "%s%s",
+                     follow[0] ? "," : "", P->oth[a]);
+    }
+    if (follow[0] && off < sizeof P->fixed)
+        snprintf(P->fixed + off, sizeof P->fixed - off, "%s%s: follow x and the panels",
+                 off ? "    " : "", follow);
+    scan(P); /* series and panels in the order of the keys' first rows */
+    sort_pics = P;
+    qsort(P->keys, (size_t)P->nkeys, sizeof *P->keys, by_win); /* a later winner's point replaces */
+    place(P);
+    warn_points(P);
     for (int i = 0; i < NOF(KORDER) && !rc; i++) {
         int H;
-        picture(&P, KORDER[i], &H);
-        rc = draw(&P, KORDER[i], H);
+        if (picture(P, KORDER[i], &H, msg, sizeof msg)) {
+            fprintf(stderr, "attnbench plots: suite %s%s%s: no %s picture: %s\n", P->suite,
+                    P->filter ? " " : "", P->filter ? P->filter : "", KNAME[KORDER[i]], msg);
+            drop_stale(P, KORDER[i]);
+            continue;
+        }
+        rc = draw(P, KORDER[i], H);
+        P->ndrawn += !rc;
     }
-done:
-    pics_free(&P);
+    return rc;
+}
+
+/* Whether a suite with nothing to draw fails (attnbench plots: yes; the pictures at the end of a
+ * sweep, whose rows may all be skips on a machine without the device: a note only). */
+static int nothing_is_an_error = 1;
+
+/* Every picture of one suite of res into outdir. An axis that is neither x nor a panel and has
+ * several values splits the pictures: one set per combination of such values, named after them
+ * (S-throughput-B=2-H=8.png), so that every row is on a picture. Returns 0, 1 a drawing failed,
+ * 2 bad axes or nothing to draw. */
+static int render_suite(const attn_results_t *res, const char *suite, int si, const char *csvname,
+                        const char *outdir, const char *tmp, const char *xa, const char *panels,
+                        const char *baseline)
+{
+    const pics_t base = {.res = res, .suite = suite, .si = si, .csvname = csvname, .outdir = outdir,
+                         .tmp = tmp, .xa = xa, .panels = panels && *panels ? panels : NULL,
+                         .bvariant = baseline && *baseline ? baseline : NULL};
+    pics_t P0 = base;
+    char msg[2048];
+    select_keys(&P0);
+    if (!P0.nkeys) {
+        pics_free(&P0);
+        return 0;
+    }
+    if (axes(&P0, msg, sizeof msg)) {
+        fprintf(stderr, "attnbench plots: %s\n", msg);
+        pics_free(&P0);
+        return 2;
+    }
+    /* The axes that split: taken in column order, an axis neither on x nor a panel splits when
+     * two rows of one series, panel and x value (and equal values of the axes chosen so far)
+     * differ in it; an axis that follows x or the panels (W = H, say) does not. */
+    char **vary = xalloc(((size_t)P0.noth + 1) * sizeof *vary);
+    int nvary = 0;
+    for (int a = 0; a < P0.noth; a++) {
+        P0.vary = vary, P0.nvary = nvary;
+        if (splits(&P0, P0.oth[a])) vary[nvary++] = P0.oth[a];
+    }
+    char **combo = NULL;
+    int ncombo = 0, rc = 0, drawn = 0;
+    P0.vary = vary, P0.nvary = nvary;
+    for (int i = 0; nvary && i < P0.nkeys; i++) {
+        char c[1024];
+        combo_of(&P0, res->k[P0.keys[i]].win, c, sizeof c);
+        int seen = 0;
+        for (int j = 0; j < ncombo && !seen; j++) seen = !strcmp(combo[j], c);
+        if (seen) continue;
+        combo = xgrow(combo, (size_t)ncombo + 1, sizeof *combo);
+        combo[ncombo++] = xstrdup(c);
+    }
+    if (nvary) {
+        char list[512] = "";
+        for (int a = 0; a < nvary; a++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a ? "," : "", vary[a]);
+        fprintf(stderr, "attnbench plots: suite %s: %s neither on x nor a panel but with several values: "
+                        "%d sets of pictures, one per value%s (%s-<picture>-%s...)\n",
+                suite, list, ncombo, nvary > 1 ? " combination" : "", suite, combo[0]);
+    }
+    if (nvary) { /* the unsplit pictures of an earlier run would be stale */
+        snprintf(P0.fname, sizeof P0.fname, "%s", suite);
+        for (char *c = P0.fname; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') *c = '_';
+        for (int i = 0; i < NOF(KORDER); i++) drop_stale(&P0, KORDER[i]);
+    }
+    pics_free(&P0);
+    for (int ci = 0; ci < (nvary ? ncombo : 1) && rc != 2; ci++) {
+        pics_t P = base;
+        snprintf(P.fname, sizeof P.fname, "%s", suite);
+        for (char *c = P.fname; *c; c++)
+            if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-') *c = '_';
+        if (ci) snprintf(P.tag, sizeof P.tag, "%dc%d", si, ci + 1);
+        else snprintf(P.tag, sizeof P.tag, "%d", si);
+        if (nvary) {
+            P.vary = vary, P.nvary = nvary, P.filter = combo[ci];
+            snprintf(P.fsuffix, sizeof P.fsuffix, "-%s", combo[ci]);
+            for (char *c = P.fsuffix; *c; c++)
+                if (!isalnum((unsigned char)*c) && !strchr("._-=", *c)) *c = '_';
+        }
+        const int st = render_set(&P);
+        if (st > rc) rc = st;
+        drawn += P.ndrawn;
+        pics_free(&P);
+    }
+    for (int j = 0; j < ncombo; j++) free(combo[j]);
+    free(combo), free(vary);
+    if (!rc && !drawn) {
+        fprintf(stderr, "attnbench plots: suite %s: nothing to draw: no row has a value any picture "
+                        "shows (%s)\n", suite, csvname);
+        rc = nothing_is_an_error ? 2 : 0;
+    }
     return rc;
 }
 
@@ -1091,7 +1340,7 @@ static int gnuplot_ready(void)
 /* Draw suite (NULL: every suite of res, in the order of their first rows) with x axis xa and
  * panels. Returns 0, 1 a drawing failed, 2 bad axes, 127 no usable gnuplot. */
 static int render_results(const attn_results_t *res, const char *suite, const char *csvname,
-                          const char *outdir, const char *xa, const char *panels)
+                          const char *outdir, const char *xa, const char *panels, const char *baseline)
 {
     if (!xa || !*xa) {
         fprintf(stderr, "attnbench plots: no x axis: name an axis column, e.g. N\n");
@@ -1113,7 +1362,7 @@ static int render_results(const attn_results_t *res, const char *suite, const ch
         for (int j = 0; j < ndone && !seen; j++) seen = !strcmp(done[j], s);
         if (seen) continue;
         done[ndone++] = s;
-        const int st = render_suite(res, s, ndone, csvname, outdir, tmp, xa, panels);
+        const int st = render_suite(res, s, ndone, csvname, outdir, tmp, xa, panels, baseline);
         if (st > rc) rc = st;
     }
     free(done);
@@ -1130,7 +1379,9 @@ int attn_plots_render(const char *csv, const char *outdir, const char *axis, con
         return 2;
     }
     if (!res.nkeys) fprintf(stderr, "attnbench plots: note: '%s' has no rows: nothing to draw\n", csv);
-    const int rc = res.nkeys ? render_results(&res, NULL, csv, outdir, axis, panels) : 0;
+    nothing_is_an_error = 0;
+    const int rc = res.nkeys ? render_results(&res, NULL, csv, outdir, axis, panels, NULL) : 0;
+    nothing_is_an_error = 1;
     attn_results_free(&res);
     return rc;
 }
@@ -1138,10 +1389,11 @@ int attn_plots_render(const char *csv, const char *outdir, const char *axis, con
 /* ------------------------------------------------------------------ attnbench plots */
 
 #define PLOTS_USAGE "usage: attnbench plots [--out DIR] CSV...\n" \
-                    "       attnbench plots [--out DIR] --x AXIS --panels AXES CSV...\n"
+                    "       attnbench plots [--out DIR] [--x AXIS --panels AXES] [--baseline VARIANT] CSV...\n"
 
 typedef struct popts {
     const char *out, *x, *panels;   /* x, panels: NULL: the registry's */
+    const char *baseline;           /* --baseline VARIANT: the speedup's; NULL: cuBLAS */
     const char **files;
     int nf;
 } popts_t;
@@ -1170,16 +1422,23 @@ static void help(void)
            "device, axes; files in the order given) the latest measurement is drawn: a timing or\n"
            "a fail; a --check row or a skip never hides one. Given more than one CSV, each\n"
            "suite's rows are also written (header, then every file's rows in the order given)\n"
-           "to DIR/<suite>-combined.csv, replacing it.\n"
+           "to DIR/<suite>-combined.csv, replacing it. Every row is on a picture: an axis\n"
+           "that is neither x nor a panel and has several values gives one set of pictures per\n"
+           "value (S-throughput-B=2-H=8.png...), and each title names the values it fixes. A\n"
+           "picture with no point is not drawn (stderr says why; an old file of it is removed).\n"
+           "Throughput and bandwidth points carry the IQR of the time as error bars.\n"
            "  --out DIR      where the pictures and combined CSVs go (created if missing; default:\n"
            "                 the directory of the first CSV)\n"
            "  --x AXIS       the axis on x instead of the suite's (by hand, any axis)\n"
+           "  --baseline VARIANT  the speedup picture's baseline (ours or a peer's; default:\n"
+           "                 our cuBLAS variants)\n"
            "  --panels AXES  comma-separated axes, one panel per value combination, instead of\n"
            "                 the suite's (\"\": one panel)\n"
            "ATTNBENCH_PLOTS_KEEP=1 keeps the gnuplot scripts and data files (directory on stderr).\n"
            "Prints the path of every file written. Exit status: 0, 1 rendering failed, 2 bad\n"
            "usage or input (a missing or unreadable file, one that is not a results CSV, an\n"
-           "unknown suite, files of one suite with different headers, an axis the suite lacks).\n");
+           "unknown suite, files of one suite with different headers, an axis the suite lacks,\n"
+           "nothing any picture can show).\n");
 }
 
 /* Returns -1 to go on, else the exit status (0 after --help, 2 on bad usage). */
@@ -1200,10 +1459,10 @@ static int parse_args(int argc, char **argv, popts_t *o)
             continue;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(), 0;
-        const char *names[] = {"--out", "--x", "--panels"};
-        const char **dst[] = {&o->out, &o->x, &o->panels};
+        const char *names[] = {"--out", "--x", "--panels", "--baseline"};
+        const char **dst[] = {&o->out, &o->x, &o->panels, &o->baseline};
         int opt = -1;
-        for (int k = 0; k < 3 && opt < 0; k++) {
+        for (int k = 0; k < 4 && opt < 0; k++) {
             const size_t l = strlen(names[k]);
             if (!strncmp(a, names[k], l) && (!a[l] || a[l] == '=')) opt = k;
         }
@@ -1419,7 +1678,7 @@ static int render_group(const attn_results_t *res, const popts_t *o, const group
     const char *xa = o->x ? o->x : s->plot_axis, *pn = o->panels ? o->panels : s->plot_panels;
     fprintf(stderr, "attnbench plots: rendering suite %s (x: %s, panels: %s) into %s\n", s->name, xa,
             pn && *pn ? pn : "none", outdir);
-    const int st = render_results(res, s->name, name, outdir, xa, pn);
+    const int st = render_results(res, s->name, name, outdir, xa, pn, o->baseline);
     if (st == 1 || st == 127)
         fprintf(stderr, "attnbench plots: rendering suite %s failed (exit status %d)\n", s->name, st);
     return st == 127 ? 1 : st;

@@ -9,8 +9,13 @@
  * suite is looked up by name in the registry (attn_suites[]) for its plot axis and panels
  * (--x and --panels override them). Given more than one file, each suite's rows (the header,
  * then the rows of every file in the order given) are also written to DIR/<suite>-combined.csv
- * (replaced when it exists). DIR defaults to the directory of the first CSV. Exit status: 0,
- * 1 rendering failed, 2 bad usage or input (the message names the file or the value).
+ * (replaced when it exists). DIR defaults to the directory of the first CSV. Every row is on
+ * a picture: an axis neither on x nor a panel with several values (not following x and the
+ * panels) splits the pictures into one set per value combination, named after it
+ * (S-throughput-B=2-H=8.png), and every title names the values it fixes. A picture with no
+ * point is not drawn (stderr says why; an old file of it is removed). --baseline VARIANT: the
+ * speedup's baseline (default: our cuBLAS variants). Exit status: 0, 1 rendering failed, 2 bad
+ * usage or input (the message names the file or the value), or nothing to draw.
  * ATTNBENCH_PLOTS_KEEP=1 keeps the temporary scripts and data files (the directory is named on
  * stderr). */
 #ifndef ATTN_PLOTS_H
@@ -21,7 +26,8 @@ int attn_plots_main(int argc, char **argv);
 
 /* Draw every suite of the results CSV at csv into outdir (created if missing) with x axis `axis`
  * and panels `panels` (comma-separated axes; NULL or "": one panel). The paths written go to
- * stdout, messages to stderr. Returns 0, 1 a drawing failed, 2 bad input (an unreadable file,
+ * stdout, messages to stderr (a suite with nothing to draw: a note, and 0: a sweep's rows may
+ * all be skips). Returns 0, 1 a drawing failed, 2 bad input (an unreadable file,
  * an axis the suite lacks), or 127 when gnuplot (with its pngcairo and svg terminals) cannot be
  * run (with a message). */
 int attn_plots_render(const char *csv, const char *outdir, const char *axis, const char *panels);

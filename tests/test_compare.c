@@ -21,7 +21,8 @@ static attn_verdict_t verdict(int nb, double mb, double ib, int nn, double mn, d
 {
     double ratio, u;
     const char *why;
-    attn_verdict_t v = attn_compare_verdict((attn_timing_t){nb, mb, ib}, (attn_timing_t){nn, mn, in_},
+    attn_verdict_t v = attn_compare_verdict((attn_timing_t){.n = nb, .median = mb, .iqr = ib},
+                                            (attn_timing_t){.n = nn, .median = mn, .iqr = in_},
                                             noise, &ratio, &u, &why);
     cr_expect_float_eq(ratio, mn / mb, 1e-12);
     cr_expect((v == ATTN_AMBIGUOUS) == (why != NULL), "a reason exactly when ambiguous");
@@ -75,6 +76,34 @@ typedef struct spec {
     double median, iqr;
 } spec_t;
 
+/* The field of column `name` for row s (a plausible value for every column). */
+static void field_of(const char *name, const spec_t *s, char *b, size_t n)
+{
+    b[0] = 0;
+    if (!strcmp(name, "suite")) snprintf(b, n, "mhsa");
+    else if (!strcmp(name, "variant")) snprintf(b, n, "%s", s->variant);
+    else if (!strcmp(name, "backend")) snprintf(b, n, "gpu");
+    else if (!strcmp(name, "dtype")) snprintf(b, n, "f32");
+    else if (!strcmp(name, "N") || !strcmp(name, "Nk")) snprintf(b, n, "%d", s->N);
+    else if (!strcmp(name, "B")) snprintf(b, n, "%d", 16384 / s->N > 0 ? 16384 / s->N : 1);
+    else if (!strcmp(name, "H")) snprintf(b, n, "32");
+    else if (!strcmp(name, "d")) snprintf(b, n, "64");
+    else if (!strcmp(name, "causal") || !strcmp(name, "kvpad")) snprintf(b, n, "0");
+    else if (!strcmp(name, "tokens")) snprintf(b, n, "16384");
+    else if (!strcmp(name, "D")) snprintf(b, n, "2048");
+    else if (!strcmp(name, "status")) snprintf(b, n, "%s", s->status);
+    else if (!strcmp(name, "reason"))
+        snprintf(b, n, "%s", !strcmp(s->status, "fail") ? "max |err| 1, too big" :
+                             !strcmp(s->status, "skip") ? "no CUDA device" : "");
+    else if (s->n && !strcmp(name, "samples")) snprintf(b, n, "%d", s->n);
+    else if (s->n && !strcmp(name, "median_ms")) snprintf(b, n, "%.9g", s->median);
+    else if (s->n && !strcmp(name, "iqr_ms")) snprintf(b, n, "%.9g", s->iqr);
+    else if (s->n && (!strcmp(name, "min_ms") || !strcmp(name, "max_ms")))
+        snprintf(b, n, "%.9g", s->median);
+    else if (!strcmp(name, "seed")) snprintf(b, n, "42");
+    else if (!strcmp(name, "timestamp")) snprintf(b, n, "2026-01-01T00:00:00Z");
+}
+
 static void add_row(attn_row_t *r, const char *header, const spec_t *s)
 {
     char *f[64];
@@ -82,31 +111,32 @@ static void add_row(attn_row_t *r, const char *header, const spec_t *s)
     cr_assert_gt(nf, 0);
     attn_row_clear(r);
     for (int c = 0; c < nf; c++) {
-        const char *name = f[c];
-        char b[64] = "";
-        if (!strcmp(name, "suite")) snprintf(b, sizeof b, "mhsa");
-        else if (!strcmp(name, "variant")) snprintf(b, sizeof b, "%s", s->variant);
-        else if (!strcmp(name, "backend")) snprintf(b, sizeof b, "gpu");
-        else if (!strcmp(name, "dtype")) snprintf(b, sizeof b, "f32");
-        else if (!strcmp(name, "N") || !strcmp(name, "Nk")) snprintf(b, sizeof b, "%d", s->N);
-        else if (!strcmp(name, "B")) snprintf(b, sizeof b, "%d", 16384 / s->N);
-        else if (!strcmp(name, "H")) snprintf(b, sizeof b, "32");
-        else if (!strcmp(name, "d")) snprintf(b, sizeof b, "64");
-        else if (!strcmp(name, "causal") || !strcmp(name, "kvpad")) snprintf(b, sizeof b, "0");
-        else if (!strcmp(name, "tokens")) snprintf(b, sizeof b, "16384");
-        else if (!strcmp(name, "D")) snprintf(b, sizeof b, "2048");
-        else if (!strcmp(name, "status")) snprintf(b, sizeof b, "%s", s->status);
-        else if (!strcmp(name, "reason"))
-            snprintf(b, sizeof b, "%s", !strcmp(s->status, "fail") ? "max |err| 1, too big" :
-                                        !strcmp(s->status, "skip") ? "no CUDA device" : "");
-        else if (s->n && !strcmp(name, "samples")) snprintf(b, sizeof b, "%d", s->n);
-        else if (s->n && !strcmp(name, "median_ms")) snprintf(b, sizeof b, "%.9g", s->median);
-        else if (s->n && !strcmp(name, "iqr_ms")) snprintf(b, sizeof b, "%.9g", s->iqr);
-        else if (s->n && (!strcmp(name, "min_ms") || !strcmp(name, "max_ms")))
-            snprintf(b, sizeof b, "%.9g", s->median);
-        else if (!strcmp(name, "seed")) snprintf(b, sizeof b, "42");
-        else if (!strcmp(name, "timestamp")) snprintf(b, sizeof b, "2026-01-01T00:00:00Z");
+        char b[64];
+        field_of(f[c], s, b, sizeof b);
         attn_row_str(r, b);
+    }
+    tst_csv_free(f, nf);
+}
+
+/* The row as pandas writes a results CSV back (read_csv, to_csv(quoting=QUOTE_NONNUMERIC)):
+ * integers of a column with a gap as floats ("20.0"), small and large numbers in exponent form,
+ * every text quoted, a missing number empty. */
+static void pandas_line(char *line, size_t n, const char *header, const spec_t *s)
+{
+    char *f[64];
+    int nf = tst_csv_split(header, f, 64);
+    size_t off = 0;
+    cr_assert_gt(nf, 0);
+    for (int c = 0; c < nf && off < n; c++) {
+        char b[64];
+        field_of(f[c], s, b, sizeof b);
+        char *e;
+        const int num = b[0] && (strtod(b, &e), !*e);
+        if (!strcmp(f[c], "samples") && num) snprintf(b, sizeof b, "%d.0", s->n);
+        else if (!strcmp(f[c], "median_ms") && num) snprintf(b, sizeof b, "%.15e", s->median);
+        else if (!strcmp(f[c], "iqr_ms") && num) snprintf(b, sizeof b, "%.3e", s->iqr);
+        off += (size_t)snprintf(line + off, n - off, "%s%s%s%s", c ? "," : "", num ? "" : "\"", b,
+                                num ? "" : "\"");
     }
     tst_csv_free(f, nf);
 }
@@ -114,7 +144,7 @@ static void add_row(attn_row_t *r, const char *header, const spec_t *s)
 static char *write_csv(const char *name, const char *header, const spec_t *rows, int n)
 {
     char *p = tst_path(dir, name);
-    size_t cap = 65536, len = 0;
+    size_t cap = 65536 + (size_t)n * 512, len = 0;
     char *text = malloc(cap);
     len += (size_t)snprintf(text, cap, "%s\n", header);
     attn_row_t r;
@@ -124,6 +154,25 @@ static char *write_csv(const char *name, const char *header, const spec_t *rows,
         len += (size_t)snprintf(text + len, cap - len, "%s\n", r.buf);
     }
     attn_row_free(&r);
+    tst_write_file(p, text, len);
+    free(text);
+    return p;
+}
+
+/* Like write_csv, the rows as pandas writes them back; `extra` (or NULL) appended as is. */
+static char *write_pandas_csv(const char *name, const char *header, const spec_t *rows, int n,
+                              const char *extra)
+{
+    char *p = tst_path(dir, name);
+    size_t cap = 65536 + (size_t)n * 1024, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "%s\n", header);
+    for (int i = 0; i < n; i++) {
+        pandas_line(text + len, cap - len, header, &rows[i]);
+        len += strlen(text + len);
+        len += (size_t)snprintf(text + len, cap - len, "\n");
+    }
+    if (extra) len += (size_t)snprintf(text + len, cap - len, "%s", extra);
     tst_write_file(p, text, len);
     free(text);
     return p;
@@ -339,4 +388,170 @@ Test(binary, plot_is_rendered, .init = setup, .fini = teardown)
     cr_expect(data && strstr(data, "<svg"), "%s is not an SVG", svg);
     free(data), free(out);
     free(b), free(n), free(png), free(svg), free(h);
+}
+
+/* ------------------------------------------------------------------ no verdict without evidence */
+
+/* Rows timed in BASE and missing or untimed in NEW fail the gate, counted, unless
+ * --allow-missing; a NEW with nothing timed is nothing to judge (never exit 0). */
+Test(binary, missing_or_untimed_in_new_fails_the_gate, .init = setup, .fini = teardown)
+{
+    char *h = header_of("mhsa");
+    const spec_t base[] = {{"naive", 128, "ok", 20, 1.0, 0.01}, {"tiled", 128, "ok", 20, 1.0, 0.01}};
+    const spec_t skips[] = {{"naive", 128, "skip", 0, 0, 0}, {"tiled", 128, "skip", 0, 0, 0}};
+    const spec_t half[] = {{"naive", 128, "ok", 20, 1.0, 0.01}, {"tiled", 128, "skip", 0, 0, 0}};
+    char *b = write_csv("b.csv", h, base, 2), *e = write_csv("e.csv", h, NULL, 0);
+    char *s = write_csv("s.csv", h, skips, 2), *p = write_csv("p.csv", h, half, 2), *out;
+    int rc = compare((const char *[]){b, e, "--fail-above", "5", NULL}, &out);
+    cr_expect_eq(rc, 1, "NEW with only a header passed the gate: exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "2 rows timed in BASE are missing or untimed in NEW"), "%s", out);
+    cr_expect(!strstr(out, "ok: no row"), "%s", out);
+    free(out);
+    rc = compare((const char *[]){b, s, "--fail-above", "5", NULL}, &out);
+    cr_expect_eq(rc, 1, "NEW with only skips passed the gate: exit %d\n%s", rc, out);
+    expect_verdict(out, "naive", "MISSING");
+    free(out);
+    /* nothing timed in NEW is nothing to judge: not 0 even when missing rows are allowed or
+     * there is no gate */
+    rc = compare((const char *[]){b, s, "--fail-above", "5", "--allow-missing", NULL}, &out);
+    cr_expect_eq(rc, 2, "exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "nothing to judge"), "%s", out);
+    free(out);
+    rc = compare((const char *[]){b, e, NULL}, &out);
+    cr_expect_eq(rc, 2, "exit %d\n%s", rc, out);
+    free(out);
+    /* one of two untimed: the gate fails with the count; --allow-missing accepts it */
+    rc = compare((const char *[]){b, p, "--fail-above", "5", NULL}, &out);
+    cr_expect_eq(rc, 1, "exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "1 rows timed in BASE are missing or untimed in NEW"), "%s", out);
+    free(out);
+    rc = compare((const char *[]){b, p, "--fail-above", "5", "--allow-missing", NULL}, &out);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "1 rows timed in BASE are missing or untimed in NEW (allowed"), "%s", out);
+    free(out);
+    free(b), free(e), free(s), free(p), free(h);
+}
+
+/* A CSV read and written back by pandas ("20.0" samples, exponents, quoted texts) compares like
+ * the original; a malformed row is counted and fails the gate. */
+Test(binary, numbers_as_csv_tools_write_them, .init = setup, .fini = teardown)
+{
+    char *h = header_of("mhsa");
+    const spec_t rows[] = {{"naive", 128, "ok", 20, 1.0, 0.01},
+                           {"tiled", 128, "ok", 20, 2.0, 0.02},
+                           {"fused", 128, "skip", 0, 0, 0}};
+    char *b = write_csv("b.csv", h, rows, 3), *pd = write_pandas_csv("pd.csv", h, rows, 3, NULL), *out;
+    char *text = tst_read_file(pd, NULL);
+    cr_assert(text && strstr(text, ",20.0,") && strstr(text, "e+00") && strstr(text, "\"naive\""),
+              "not written as pandas does:\n%s", text);
+    free(text);
+    int rc = compare((const char *[]){b, pd, "--fail-above", "5", NULL}, &out);
+    cr_expect_eq(rc, 0, "exit %d\n%s", rc, out);
+    expect_verdict(out, "naive", "same");
+    expect_verdict(out, "tiled", "same");
+    cr_expect(strstr(out, "2 same"), "%s", out);
+    free(out);
+    /* samples that are not a whole number, and a record cut short */
+    const spec_t odd[] = {{"naive", 128, "ok", 20, 1.0, 0.01}};
+    char *m = write_pandas_csv("m.csv", h, odd, 1, NULL);
+    text = tst_read_file(m, NULL);
+    char *at = strstr(text, ",20.0,");
+    cr_assert(at);
+    memcpy(at, ",2x.5,", 6);
+    tst_write_file(m, text, strlen(text));
+    free(text);
+    rc = compare((const char *[]){b, m, "--fail-above", "5", "--allow-missing", NULL}, &out);
+    cr_expect_eq(rc, 1, "a malformed row passed the gate: exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "1 malformed rows"), "%s", out);
+    free(out);
+    char *t = write_pandas_csv("t.csv", h, rows, 2, "\"mhsa\",\"naive\",\"gpu\"\n");
+    rc = compare((const char *[]){b, t, "--fail-above", "5", NULL}, &out);
+    cr_expect_eq(rc, 1, "a truncated row passed the gate: exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "1 malformed rows"), "%s", out);
+    free(out);
+    free(b), free(pd), free(m), free(t), free(h);
+}
+
+/* Repeated runs. A deterministic generator: each run shifts each row's median by a log-normal
+ * factor (SD `sigma`, the run-to-run variation of a real machine: clocks, placement, other
+ * load), while each run's own spread is tight (IQR 1 %, 50 samples: a notch of ±0.22 %). */
+static double gauss(unsigned long long *st)
+{
+    double u[2];
+    for (int i = 0; i < 2; i++) {
+        *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+        u[i] = ((double)(*st >> 11) + 0.5) / 9007199254740992.0;
+    }
+    return sqrt(-2 * log(u[0])) * cos(2 * M_PI * u[1]);
+}
+
+#define NCASES 40
+
+static char *run_csv(const char *name, const char *header, unsigned long long *st, double sigma,
+                     double slow_first)
+{
+    static char vn[NCASES][16];
+    spec_t rows[NCASES];
+    for (int i = 0; i < NCASES; i++) {
+        snprintf(vn[i], sizeof vn[i], "v%d", i);
+        const double m = (1.0 + 0.1 * i) * exp(sigma * gauss(st)) * (i ? 1 : slow_first);
+        rows[i] = (spec_t){vn[i], 128, "ok", 50, m, 0.01 * m};
+    }
+    return write_csv(name, header, rows, NCASES);
+}
+
+Test(binary, repeated_runs_carry_the_run_to_run_spread, .init = setup, .fini = teardown)
+{
+    char *h = header_of("mhsa"), *out;
+    int flagged_single = 0;
+    for (unsigned long long seed = 1; seed <= 5; seed++) {
+        unsigned long long st = seed * 7919;
+        const double sigma = 0.03;
+        char *b1 = run_csv("b1.csv", h, &st, sigma, 1), *b2 = run_csv("b2.csv", h, &st, sigma, 1);
+        char *n1 = run_csv("n1.csv", h, &st, sigma, 1), *n2 = run_csv("n2.csv", h, &st, sigma, 1);
+        /* one run per side: the band is each run's own spread; run-to-run variation is not in it
+         * and an A/A pair shows "regressions" */
+        int rc = compare((const char *[]){b1, n1, "--fail-above", "5", NULL}, &out);
+        flagged_single += rc == 1;
+        cr_expect(strstr(out, "run-to-run spread: not measured"), "%s", out);
+        free(out);
+        /* two runs per side: the A/A pair passes */
+        rc = compare((const char *[]){b1, b2, "--", n1, n2, "--fail-above", "5", NULL}, &out);
+        cr_expect_eq(rc, 0, "seed %llu: an A/A pair of two runs each failed the gate:\n%s", seed, out);
+        cr_expect(strstr(out, "40 rows in both") && strstr(out, "run-to-run spread of a median"),
+                  "%s", out);
+        /* 3 % between runs, two runs a side: 3 SD of the ratio is about 9.5 %, above the gate */
+        cr_expect(strstr(out, "note: --fail-above 5 % is below it"), "%s", out);
+        free(out);
+        rc = compare((const char *[]){"--base", b1, "--new", n1, "--base", b2, "--new", n2,
+                                      "--fail-above", "5", NULL}, &out);
+        cr_expect_eq(rc, 0, "seed %llu: --base/--new: exit %d\n%s", seed, rc, out);
+        free(out);
+        /* a real 20 % regression of one row in both NEW runs fails, on that row only */
+        char *s1 = run_csv("s1.csv", h, &st, sigma, 1.2), *s2 = run_csv("s2.csv", h, &st, sigma, 1.2);
+        rc = compare((const char *[]){b1, b2, "--", s1, s2, "--fail-above", "5", NULL}, &out);
+        cr_expect_eq(rc, 1, "seed %llu: +20 %% was not caught:\n%s", seed, out);
+        const char *l = line_of(out, "v0");
+        cr_expect(l && !strncmp(l, "slower", 6) && strstr(l, "REGRESSION") < strchr(l, '\n') &&
+                  strstr(l, "REGRESSION"), "seed %llu: v0: %.200s", seed, l ? l : "(none)");
+        cr_expect(strstr(out, "FAIL: 1 rows slower"), "seed %llu:\n%s", seed, out);
+        free(out);
+        free(b1), free(b2), free(n1), free(n2), free(s1), free(s2);
+    }
+    cr_expect_gt(flagged_single, 0, "the single-run A/A pairs never flagged noise: the test's "
+                                    "noise is not realistic");
+    /* usage of the several-file forms */
+    char *b = write_csv("b.csv", h, BASE, 2);
+    const char *const *bad[] = {
+        (const char *[]){b, "--", NULL},
+        (const char *[]){"--", b, NULL},
+        (const char *[]){"--base", b, NULL},
+        (const char *[]){"--base", b, "--new", b, b, NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = compare(bad[i], &out);
+        cr_expect_eq(rc, 2, "case %zu: %s", i, out);
+        free(out);
+    }
+    free(b), free(h);
 }

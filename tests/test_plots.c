@@ -173,13 +173,21 @@ static char *script(const char *kept, int k)
     return s;
 }
 
-static void expect_pictures(const char *outdir, const char *suite, const char *out)
+/* The pictures of suite in outdir whose kinds are in `only` (" throughput error ", NULL: every
+ * kind) exist and were printed; the others were not drawn (a picture with no point is not). */
+static void expect_only(const char *outdir, const char *suite, const char *out, const char *only)
 {
     for (size_t i = 0; i < sizeof PICTURES / sizeof *PICTURES; i++)
         for (int svg = 0; svg <= 1; svg++) {
-            char name[256];
+            char name[256], word[64];
             snprintf(name, sizeof name, "%s-%s.%s", suite, PICTURES[i], svg ? "svg" : "png");
+            snprintf(word, sizeof word, " %s ", PICTURES[i]);
             char *p = tst_path(outdir, name);
+            if (only && !strstr(only, word)) {
+                cr_expect(!tst_exists(p), "%s drawn without a point\n%s", p, out ? out : "");
+                free(p);
+                continue;
+            }
             size_t len = 0;
             char *data = tst_read_file(p, &len);
             cr_expect(data && len > 1000 && (svg ? strstr(data, "<svg") != NULL : !memcmp(data, "\x89PNG", 4)),
@@ -187,6 +195,11 @@ static void expect_pictures(const char *outdir, const char *suite, const char *o
             cr_expect(out && strstr(out, p), "path %s not printed:\n%s", p, out ? out : "");
             free(data), free(p);
         }
+}
+
+static void expect_pictures(const char *outdir, const char *suite, const char *out)
+{
+    expect_only(outdir, suite, out, NULL);
 }
 
 /* The style line of the series titled title in a picture's script ("lc rgb ... pt P dt D"), or
@@ -336,12 +349,13 @@ Test(render, csv_without_new_columns_still_renders, .init = setup, .fini = teard
     char *csv = write_csv("old.csv", old, OURS_ROWS), *out, *kept, *od = tst_path(dir, "out");
     int rc = render(csv, od, "N", "d", &out, &kept);
     cr_assert_eq(rc, 0, "%s", out);
-    expect_pictures(od, "mhsa", out);
+    /* no bandwidth picture: no gbps column, and stderr says so */
+    expect_only(od, "mhsa", out, " throughput speedup error error-ratio ");
+    cr_expect(strstr(out, "no bandwidth picture") && strstr(out, "no gbps column"), "%s", out);
     cr_assert_not_null(kept, "%s", out);
-    char *bw = script(kept, 5), *tp = script(kept, 1);
-    cr_expect(strstr(bw, "no gbps column"), "bandwidth of an old CSV:\n%s", bw);
+    char *tp = script(kept, 1);
     cr_expect(!strstr(tp, "measured") && strstr(tp, "fused/bf16"), "throughput of an old CSV:\n%s", tp);
-    free(bw), free(tp), free(kept), free(out), free(csv), free(od), free(old), free(h);
+    free(tp), free(kept), free(out), free(csv), free(od), free(old), free(h);
 }
 
 /* Repeated rows of one case: the rule of bench/results.h (the latest measurement: a timing or a
@@ -467,8 +481,9 @@ Test(plots_cmd, suite_axes_from_the_registry, .init = setup, .fini = teardown)
     int rc = plots((const char *[]){"--out", od, one, NULL}, &out);
     unsetenv("ATTNBENCH_PLOTS_KEEP");
     cr_assert_eq(rc, 0, "%s", out);
-    expect_pictures(od, "sge", out);
-    expect_pictures(od, "shuffle", out);
+    /* the rows have a time and tflops only: the throughput pictures alone */
+    expect_only(od, "sge", out, " throughput ");
+    expect_only(od, "shuffle", out, " throughput ");
     /* each suite alone, with its own axis and panels */
     const char *names[] = {"sge", "shuffle"};
     const char *p = out;
@@ -569,4 +584,218 @@ Test(plots_cmd, bad_input_exits_2_naming_it, .init = setup, .fini = teardown)
     free(out);
     free(c2), free(od), free(wrong), free(sge), free(alien), free(junk), free(gone), free(b), free(old),
         free(a), free(h);
+}
+
+/* ------------------------------------------------------------------ no row hidden */
+
+/* The lines of the data files of picture kind k of every picture set (d<tag>_<k>_<p>_<s>.dat). */
+static int points_of(const char *kept, int k)
+{
+    char pat[4096];
+    snprintf(pat, sizeof pat, "%s/d*_%d_*_*.dat", kept, k);
+    glob_t g;
+    int n = 0;
+    if (glob(pat, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            /* d<tag>_<k>_<p>_<s>.dat: exactly three '_' after the tag */
+            const char *b = strrchr(g.gl_pathv[i], '/') + 1;
+            int us = 0;
+            for (const char *c = b; *c; c++) us += *c == '_';
+            char want[16];
+            snprintf(want, sizeof want, "_%d_", k);
+            if (us != 3 || !strstr(b, want) || strstr(b, want) != strchr(b, '_')) continue;
+            n += count_lines(g.gl_pathv[i]);
+        }
+        globfree(&g);
+    }
+    return n;
+}
+
+/* The halo GPU grid (its rows from --plan, then given times): axes that are neither x nor a
+ * panel (B, C, heads) used to collapse to the last row; every row must be on a picture, and
+ * every picture's title names the values it fixes. */
+Test(plots_cmd, every_row_of_the_halo_grid_is_drawn, .init = setup, .fini = teardown, .timeout = 240)
+{
+    NEED_GNUPLOT();
+    char *plan = tst_path(dir, "plan.csv"), *csv = tst_path(dir, "halo.csv"), *out;
+    int rc = tst_run_bin(dir, (const char *[]){"--suite", "halo", "--sweep", "--plan", "--csv", plan,
+                                               NULL}, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    free(out);
+    char *text = tst_read_file(plan, NULL), **lines;
+    int tail, nl = tst_lines(text, &lines, &tail), nrows = 0;
+    cr_assert_gt(nl, 1);
+    const char *h = lines[0];
+    const int c_var = tst_csv_col(h, "variant"), c_be = tst_csv_col(h, "backend");
+    const int c_st = tst_csv_col(h, "status"), c_med = tst_csv_col(h, "median_ms");
+    const int c_iqr = tst_csv_col(h, "iqr_ms"), c_tf = tst_csv_col(h, "tflops"), c_n = tst_csv_col(h, "samples");
+    size_t cap = 1 << 22, len = 0;
+    char *all = malloc(cap);
+    len += (size_t)snprintf(all, cap, "%s\n", h);
+    attn_row_t r;
+    attn_row_init(&r);
+    for (int i = 1; i < nl; i++) {
+        char *f[128];
+        int nf = tst_csv_split(lines[i], f, 128);
+        cr_assert_gt(nf, c_tf);
+        if (strcmp(f[c_var], "fused") || strcmp(f[c_be], "gpu")) {
+            tst_csv_free(f, nf);
+            continue;
+        }
+        attn_row_clear(&r);
+        for (int c = 0; c < nf; c++) {
+            char v[64];
+            if (c == c_st) attn_row_str(&r, "ok");
+            else if (c == c_med) attn_row_str(&r, "1.5");
+            else if (c == c_iqr) attn_row_str(&r, "0.1");
+            else if (c == c_n) attn_row_str(&r, "20");
+            else if (c == c_tf) snprintf(v, sizeof v, "%d", 100 + nrows), attn_row_str(&r, v);
+            else attn_row_str(&r, f[c]);
+        }
+        len += (size_t)snprintf(all + len, cap - len, "%s\n", r.buf);
+        nrows++;
+        tst_csv_free(f, nf);
+    }
+    attn_row_free(&r);
+    tst_lines_free(lines, nl);
+    free(text);
+    cr_assert_eq(nrows, 216, "the halo GPU grid has 216 cases of variant fused");
+    tst_write_file(csv, all, len);
+    free(all);
+    char *od = tst_path(dir, "pics");
+    setenv("ATTNBENCH_PLOTS_KEEP", "1", 1);
+    rc = plots((const char *[]){"--out", od, csv, NULL}, &out);
+    unsetenv("ATTNBENCH_PLOTS_KEEP");
+    cr_assert_eq(rc, 0, "%s", out);
+    char *kept = kept_dir(out);
+    cr_assert_not_null(kept, "%s", out);
+    cr_expect_eq(points_of(kept, 1), 216, "throughput points of 216 rows:\n%s", out);
+    cr_expect(!strstr(out, "fell on the same point"), "%s", out);
+    /* every picture set's throughput title names what it fixes; files are named after it */
+    char pat[4096];
+    snprintf(pat, sizeof pat, "%s/p*_1.gp", kept);
+    glob_t g;
+    cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+    cr_expect_gt(g.gl_pathc, 1, "one set of pictures for 216 rows of several B, C, heads");
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *gp = tst_read_file(g.gl_pathv[i], NULL);
+        cr_expect(gp && strstr(gp, "fixed: B=") && strstr(gp, "heads="), "%s: title names no fixed "
+                  "values:\n%.2000s", g.gl_pathv[i], gp);
+        free(gp);
+    }
+    globfree(&g);
+    char *one = tst_path(od, "halo-throughput-B=1-C=256-heads=4.png");
+    cr_expect(tst_exists(one), "no %s:\n%s", one, out);
+    free(one), free(kept), free(out), free(od), free(csv), free(plan);
+}
+
+/* A small case of the same: H is neither x nor a panel and has two values; B follows N. */
+Test(render, an_axis_off_x_and_panels_splits_the_pictures, .init = setup, .fini = teardown)
+{
+    NEED_GNUPLOT();
+    char *h = header_of("mhsa"), *out, *kept, *od = tst_path(dir, "out");
+#define R(N, B, H, tf) "suite=mhsa;variant=fused;backend=gpu;dtype=bf16;N=" #N ";B=" #B ";H=" #H \
+    ";median_ms=1;tflops=" #tf ";" DEV
+    char *csv = write_csv("h.csv", h, (const char *[]){R(1024, 16, 16, 100), R(4096, 4, 16, 200),
+                                                       R(1024, 16, 32, 300), R(4096, 4, 32, 400), NULL});
+    /* first one H: one set of pictures, not split */
+    char *one = write_csv("one.csv", h, (const char *[]){R(1024, 16, 16, 100), R(4096, 4, 16, 200), NULL});
+#undef R
+    char *unsplit = tst_path(od, "mhsa-throughput.svg");
+    int rc = render(one, od, "N", "", &out, &kept);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(tst_exists(unsplit), "%s", out);
+    free(out), free(kept), free(one);
+    rc = render(csv, od, "N", "", &out, &kept);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_not_null(kept, "%s", out);
+    cr_expect(!tst_exists(unsplit), "the unsplit picture of the earlier run is left:\n%s", out);
+    free(unsplit);
+    cr_expect_eq(points_of(kept, 1), 4, "every row drawn:\n%s", out);
+    char *a = tst_path(od, "mhsa-throughput-H=16.svg"), *b = tst_path(od, "mhsa-throughput-H=32.svg");
+    cr_expect(tst_exists(a) && tst_exists(b), "one picture per H:\n%s", out);
+    char *gp = script(kept, 1);
+    cr_expect(strstr(gp, "fixed: ") && strstr(gp, "H=16") && strstr(gp, "B: follow x and the panels"),
+              "the title names what it fixes:\n%s", gp);
+    free(gp), free(a), free(b), free(kept), free(out), free(csv), free(od), free(h);
+}
+
+/* The reference's exact zero error is drawn at the bottom, not at 1e-17; throughput points carry
+ * the IQR as error bars. */
+Test(render, zero_error_at_the_bottom_and_iqr_bars, .init = setup, .fini = teardown)
+{
+    NEED_GNUPLOT();
+    char *h = header_of("mhsa"), *out, *kept, *od = tst_path(dir, "out");
+#define R(v, N, err) "suite=mhsa;variant=" v ";backend=gpu;dtype=bf16;N=" #N ";median_ms=1;iqr_ms=0.2;" \
+    "samples=20;tflops=300;max_abs_err=" #err ";rel_l2_err=" #err ";tolerance=0.01;" DEV
+    char *csv = write_csv("z.csv", h, (const char *[]){R("reference", 1024, 0), R("reference", 4096, 0),
+                                                       R("fused", 1024, 1e-3), R("fused", 4096, 2e-3), NULL});
+#undef R
+    int rc = render(csv, od, "N", "", &out, &kept);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_not_null(kept, "%s", out);
+    for (int k = 3; k <= 4; k++) {
+        char *gp = script(kept, k);
+        const char *yr = strstr(gp, "set yrange [");
+        cr_assert_not_null(yr, "%s", gp);
+        const double lo = strtod(yr + strlen("set yrange ["), NULL);
+        cr_expect(lo > 1e-6, "kind %d: exact zeros stretch the y axis down to %g:\n%s", k, lo, gp);
+        cr_expect(strstr(gp, "exactly 0: drawn at the bottom"), "kind %d: %s", k, gp);
+        free(gp);
+    }
+    char *tp = script(kept, 1);
+    cr_expect(strstr(tp, "yerrorbars"), "no error bars:\n%s", tp);
+    free(tp);
+    /* 300 TFLOP/s at 1 ms, IQR 0.2 ms: 300/1.1 .. 300/0.9 */
+    char p[4096];
+    snprintf(p, sizeof p, "%s/e1_1_1_1.dat", kept);
+    char *e = tst_read_file(p, NULL);
+    cr_expect(e && strstr(e, "1024 300 272.727272") && strstr(e, " 333.33333"), "error bars:\n%s", e);
+    free(e), free(kept), free(out), free(csv), free(od), free(h);
+}
+
+/* --baseline: the speedup over any variant (a peer's too); no picture without a point; nothing
+ * drawable at all is not a success. */
+Test(plots_cmd, baseline_and_no_empty_pictures, .init = setup, .fini = teardown)
+{
+    NEED_GNUPLOT();
+    char *h = header_of("mhsa"), *out;
+    const char *rows[16];
+    int n = 0;
+    for (int i = 0; OURS_ROWS[i]; i++) rows[n++] = OURS_ROWS[i];
+    for (int i = 0; PEER_ROWS[i]; i++) rows[n++] = PEER_ROWS[i];
+    rows[n] = NULL;
+    char *csv = write_csv("both.csv", h, rows), *od = tst_path(dir, "pics");
+    setenv("ATTNBENCH_PLOTS_KEEP", "1", 1);
+    int rc = plots((const char *[]){"--out", od, "--baseline", "sdpa-flash", csv, NULL}, &out);
+    unsetenv("ATTNBENCH_PLOTS_KEEP");
+    cr_assert_eq(rc, 0, "%s", out);
+    char *kept = kept_dir(out), *gp = script(kept, 2), *sp = data_of(kept, 2);
+    cr_expect(strstr(gp, "speedup vs sdpa-flash") && !strstr(gp, "cuBLAS"), "%s", gp);
+    /* fused at N=1024, d=64: 0.8 / 1 */
+    cr_expect(strstr(sp, "1024 0.8\n") && !strstr(sp, "1024 1\n"), "speedups over the peer:\n%s", sp);
+    free(gp), free(sp), free(kept), free(out);
+    /* render.sh passes its fifth argument on as --baseline */
+    char *od3 = tst_path(dir, "bysh");
+    rc = tst_run(bash_path(), dir, (const char *[]){ATTN_SOURCE_ROOT "/plots/render.sh", csv, od3, "N",
+                                                    "d", "sdpa-flash", NULL}, &out);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "mhsa-speedup.png") && strstr(out, "baseline") == NULL, "%s", out);
+    free(out), free(od3);
+    /* a baseline no row has: no speedup picture, and the old one is removed */
+    char *spf = tst_path(od, "mhsa-speedup.png");
+    cr_assert(tst_exists(spf));
+    rc = plots((const char *[]){"--out", od, "--baseline", "nosuch", csv, NULL}, &out);
+    cr_expect_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "no speedup picture") && strstr(out, "nosuch"), "%s", out);
+    cr_expect(!tst_exists(spf), "an empty or stale speedup picture is left:\n%s", out);
+    free(out);
+    /* only skips: nothing any picture shows */
+    char *sk = write_csv("skip.csv", h, (const char *[]){
+        "suite=mhsa;variant=fused;backend=gpu;dtype=bf16;N=1024;status=skip;reason=no device", NULL});
+    char *od2 = tst_path(dir, "skips");
+    rc = plots((const char *[]){"--out", od2, sk, NULL}, &out);
+    cr_expect_eq(rc, 2, "a CSV of skips drew nothing and exited %d:\n%s", rc, out);
+    cr_expect(strstr(out, "nothing to draw"), "%s", out);
+    free(out), free(od2), free(sk), free(spf), free(od), free(csv), free(h);
 }
