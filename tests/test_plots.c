@@ -114,12 +114,12 @@ static char *write_csv(const char *name, const char *header, const char *const *
 /* mhsa rows of ours (backend gpu) at N = 1024, 4096 in two panels (d = 64, 128) */
 #define OURS(N, d, med, tf, gb, peaks) \
     "suite=mhsa;variant=fused;backend=gpu;dtype=bf16;N=" #N ";d=" #d ";median_ms=" #med \
-    ";tflops=" #tf ";gbps=" #gb ";max_abs_err=1e-3;rel_l2_err=2e-3;tolerance=0.015;" DEV ";" peaks, \
+    ";tflops=" #tf ";gbps=" #gb ";max_abs_err=1e-3;rel_l2_err=2e-3;tolerance_abs=0.015;" DEV ";" peaks, \
     "suite=mhsa;variant=cublas-bf16;backend=gpu;dtype=bf16;N=" #N ";d=" #d ";median_ms=3" \
-    ";tflops=100;gbps=400;max_abs_err=1e-3;rel_l2_err=2e-3;tolerance=0.015;" DEV ";" peaks
+    ";tflops=100;gbps=400;max_abs_err=1e-3;rel_l2_err=2e-3;tolerance_abs=0.015;" DEV ";" peaks
 #define PEER(N, d) \
     "suite=mhsa;variant=sdpa-flash;backend=peer;dtype=bf16;N=" #N ";d=" #d ";median_ms=0.8" \
-    ";tflops=520;gbps=1234.5;max_abs_err=1e-3;rel_l2_err=2e-3;tolerance=0.015;" DEV ";" PEAKS
+    ";tflops=520;gbps=1234.5;max_abs_err=1e-3;rel_l2_err=2e-3;tolerance_abs=0.015;" DEV ";" PEAKS
 
 static const char *const OURS_ROWS[] = {
     OURS(1024, 64, 1, 300, 987.25, PEAKS), OURS(4096, 64, 1.5, 310, 900, PEAKS),
@@ -364,7 +364,7 @@ Test(render, repeated_rows_follow_the_one_rule, .init = setup, .fini = teardown)
 {
     NEED_GNUPLOT();
     char *h = header_of("mhsa"), *out, *kept, *od = tst_path(dir, "out");
-#define ROW(N, rest) "suite=mhsa;variant=fused;backend=gpu;dtype=bf16;N=" #N ";tolerance=0.015;" DEV ";" rest
+#define ROW(N, rest) "suite=mhsa;variant=fused;backend=gpu;dtype=bf16;N=" #N ";tolerance_abs=0.015;" DEV ";" rest
     char *csv = write_csv("rep.csv", h, (const char *[]){
         /* N=1024: timed twice, then a --check row (no time): the later timing and its errors */
         ROW(1024, "median_ms=2;tflops=100;gbps=400;rel_l2_err=1e-3;max_abs_err=1e-4"),
@@ -727,7 +727,7 @@ Test(render, zero_error_at_the_bottom_and_iqr_bars, .init = setup, .fini = teard
     NEED_GNUPLOT();
     char *h = header_of("mhsa"), *out, *kept, *od = tst_path(dir, "out");
 #define R(v, N, err) "suite=mhsa;variant=" v ";backend=gpu;dtype=bf16;N=" #N ";median_ms=1;iqr_ms=0.2;" \
-    "samples=20;tflops=300;max_abs_err=" #err ";rel_l2_err=" #err ";tolerance=0.01;" DEV
+    "samples=20;tflops=300;max_abs_err=" #err ";rel_l2_err=" #err ";tolerance_abs=0.01;" DEV
     char *csv = write_csv("z.csv", h, (const char *[]){R("reference", 1024, 0), R("reference", 4096, 0),
                                                        R("fused", 1024, 1e-3), R("fused", 4096, 2e-3), NULL});
 #undef R
