@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define STR(f) \
     static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_str(r, rv->f); }
@@ -52,7 +53,20 @@ STR(device)
 DEV(sm, attn_row_int(r, d->sm))
 DEV(driver, attn_row_int(r, d->driver))
 DEV(runtime, attn_row_int(r, d->runtime))
-DEV(clock, d->clock_mhz ? attn_row_int(r, d->clock_mhz) : attn_row_str(r, NULL))
+DEV(clock_max, d->clock_mhz ? attn_row_int(r, d->clock_mhz) : attn_row_str(r, NULL))
+static void put_clock(attn_row_t *r, const attn_rowvals_t *rv)
+{
+    if (rv->clock_mhz > 0) attn_row_int(r, (long long)(rv->clock_mhz + 0.5));
+    else attn_row_str(r, NULL);
+}
+/* NVML's clock event reasons as hex (0x0: none; 0x1 idle, 0x4 software power cap, 0x8 hardware
+ * slowdown, 0x20 and 0x40 software and hardware thermal slowdown, 0x80 power brake) */
+static void put_clock_events(attn_row_t *r, const attn_rowvals_t *rv)
+{
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%llx", rv->clock_events);
+    attn_row_str(r, rv->clock_mhz > 0 ? hex : NULL);
+}
 DEV(peak_tflops, attn_row_num(r, d->peak_tflops > 0 ? d->peak_tflops : NAN))
 DEV(peak_gbps, attn_row_num(r, d->peak_gbps > 0 ? d->peak_gbps : NAN))
 STR(git)
@@ -77,7 +91,8 @@ static const struct column {
     {"rows_checked", put_rows_checked}, {"rows", put_rows},
     {"seed", put_seed},           {"device", put_device},
     {"sm", put_sm},               {"driver", put_driver},
-    {"runtime", put_runtime},     {"sm_clock_mhz", put_clock},
+    {"runtime", put_runtime},     {"sm_clock_max_mhz", put_clock_max},
+    {"sm_clock_mhz", put_clock},  {"clock_events", put_clock_events},
     {"peak_tflops", put_peak_tflops}, {"peak_gbps", put_peak_gbps},
     {"git_commit", put_git},      {"timestamp", put_stamp},
 };

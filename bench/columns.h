@@ -22,6 +22,8 @@ typedef struct attn_rowvals {
     uint64_t seed;
     const char *device;
     const attn_device_t *dev;      /* the GPU of the row; NULL: sm .. peak_gbps empty */
+    double clock_mhz;              /* SM clock measured while timing; 0: not measured (empty) */
+    unsigned long long clock_events; /* NVML clock event reasons then (empty when not measured) */
     const char *git, *stamp;
 } attn_rowvals_t;
 

@@ -26,6 +26,11 @@ typedef struct attn_xrun {
     const void *rin[ATTN_MAX_TENSORS]; /* what run() gets when timed: inputs, output, workspace */
     void *rout, *rws;
     void *dev_in[ATTN_MAX_TENSORS];   /* the GPU executor's device inputs */
+    /* The SM clock read after each timed GPU sample (NVML): its sum over clock_n readings, and
+     * the clock event (throttle) reasons seen, ORed; clock_n 0: not measured. */
+    double clock_sum;
+    int clock_n;
+    unsigned long long clock_events;
 } attn_xrun_t;
 
 typedef struct attn_exec attn_exec_t;

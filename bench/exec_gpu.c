@@ -73,10 +73,19 @@ static int warmup(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t n)
                            n);
 }
 
+/* One timed sample, then the SM clock it ran at and any clock event (throttle) reasons, so a
+ * row says whether its device was throttled rather than the nominal clock alone. */
 static int sample(const attn_exec_t *e, attn_xrun_t *xr, double *ms, char *err, size_t n)
 {
-    (void)e;
-    return attn_gpu_sample(xr->s, xr->x, xr->c->v, xr->rin, xr->rout, xr->rws, ms, err, n);
+    if (attn_gpu_sample(xr->s, xr->x, xr->c->v, xr->rin, xr->rout, xr->rws, ms, err, n)) return -1;
+    unsigned mhz;
+    unsigned long long events;
+    if (attn_gpu_clock(e->dev->ordinal, &mhz, &events) == 0 && mhz) {
+        xr->clock_sum += mhz;
+        xr->clock_n++;
+        xr->clock_events |= events;
+    }
+    return 0;
 }
 
 static void release(const attn_exec_t *e, attn_xrun_t *xr)

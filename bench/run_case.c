@@ -117,6 +117,10 @@ static void run_variant(run_t *r, const attn_exec_t *e, attn_case_t *c, const at
     if (!r->o.check_only) {
         const int t = attn_exec_time(e, &xr, &res->st, err, sizeof err);
         res->interrupted = t == -2;
+        if (xr.clock_n) {
+            res->clock_mhz = xr.clock_sum / xr.clock_n;
+            res->clock_events = xr.clock_events;
+        }
         if (t == -1) goto failed;
     }
     goto out;

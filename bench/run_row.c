@@ -63,6 +63,7 @@ static void result_row(const run_t *r, const attn_suite_t *s, const attn_variant
         .rows_checked = res->checked ? res->rows_checked : -1,
         .rows = res->checked ? res->rows : -1, .seed = r->o.seed,
         .device = e->where(e, r->cpu_name, where, sizeof where), .dev = d,
+        .clock_mhz = res->clock_mhz, .clock_events = res->clock_events,
         .git = r->git, .stamp = r->stamp,
     };
     attn_columns_row(&rv, row);

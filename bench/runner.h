@@ -46,6 +46,8 @@ typedef struct result {
     attn_check_t chk;
     int64_t rows_checked, rows;
     int interrupted;      /* a stop signal cut it short: no row */
+    double clock_mhz;     /* the SM clock measured during the timed samples; 0: not measured */
+    unsigned long long clock_events; /* NVML clock event reasons seen then, ORed */
 } result_t;
 
 /* The signal (SIGINT, SIGTERM) that asked the run to stop; 0 while it goes on. */

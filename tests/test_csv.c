@@ -35,11 +35,12 @@ Test(csv_header, documented_columns)
                         "status,reason,samples,median_ms,min_ms,max_ms,iqr_ms,flops,bytes,"
                         "tflops,gbps,pct_peak,pct_bw,max_abs_err,rel_l2_err,tolerance_rel,"
                         "tolerance_abs,rows_checked,rows,seed,device,sm,driver,runtime,"
-                        "sm_clock_mhz,peak_tflops,peak_gbps,git_commit,timestamp");
+                        "sm_clock_max_mhz,sm_clock_mhz,clock_events,peak_tflops,peak_gbps,"
+                        "git_commit,timestamp");
     /* and generically: four leading columns, then exactly the suite's axes in order */
     char *f[128];
     int n = tst_csv_split(h, f, 128);
-    cr_assert_eq(n, 4 + s->naxes + 29);
+    cr_assert_eq(n, 4 + s->naxes + 31);
     for (int i = 0; i < s->naxes; i++) cr_expect_str_eq(f[4 + i], s->axes[i].name);
     cr_expect_str_eq(f[4 + s->naxes], "status");
     cr_expect_str_eq(f[n - 1], "timestamp");

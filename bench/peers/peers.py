@@ -442,9 +442,9 @@ def provenance(dev):
             if m:
                 rt = int(m.group(1)) * 1000 + int(m.group(2)) * 10
         p.update(device=torch.cuda.get_device_name(idx), sm=props.major * 10 + props.minor,
-                 driver=drv, runtime=rt, sm_clock_mhz=clock, gpu=True)
+                 driver=drv, runtime=rt, sm_clock_max_mhz=clock, gpu=True)
     else:
-        p.update(device=cpu_name(), sm=None, driver=None, runtime=None, sm_clock_mhz=None,
+        p.update(device=cpu_name(), sm=None, driver=None, runtime=None, sm_clock_max_mhz=None,
                  gpu=False)
     return p
 
@@ -952,7 +952,8 @@ KNOWN = {"suite", "variant", "backend", "dtype", "status", "reason", "samples", 
          "min_ms", "max_ms", "iqr_ms", "flops", "bytes", "tflops", "gbps", "pct_peak", "pct_bw",
          "max_abs_err", "rel_l2_err", "tolerance_rel", "tolerance_abs", "rows_checked", "rows",
          "seed", "device", "sm",
-         "driver", "runtime", "sm_clock_mhz", "peak_tflops", "peak_gbps", "git_commit",
+         "driver", "runtime", "sm_clock_max_mhz", "sm_clock_mhz", "clock_events", "peak_tflops",
+         "peak_gbps", "git_commit",
          "timestamp"}
 
 
@@ -977,7 +978,7 @@ def make_row(cols, axes, plan, name, res, prov, args):
         row.update(max_abs_err=chk["max_abs_err"], rel_l2_err=chk["rel_l2_err"],
                    tolerance_abs=chk["tol_abs"], rows_checked=res["rows_checked"],
                    rows=res["rows"])
-    for k in ("device", "sm", "driver", "runtime", "sm_clock_mhz", "git_commit", "timestamp"):
+    for k in ("device", "sm", "driver", "runtime", "sm_clock_max_mhz", "git_commit", "timestamp"):
         row[k] = prov[k]
     if args.calib and prov["gpu"]:  # a GPU's ceilings say nothing of a CPU row
         row["peak_tflops"] = args.calib["peak_tflops"]
