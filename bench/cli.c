@@ -177,6 +177,8 @@ const attn_option_t attn_options[] = {
         "cannot run here), then exit"),
     SET("--markdown", markdown, ATTN_SEC_SELECT,
         "with --list: print a Markdown table of every suite and variant"),
+    SET("--version", version, ATTN_SEC_SELECT,
+        "print the version, the commit and the build id, then exit"),
     SET("--list-suites", list_suites, ATTN_SEC_SELECT,
         "print the suites' names, one a line, then exit"),
     SET("--list-check-shapes", list_check_shapes, ATTN_SEC_SELECT,

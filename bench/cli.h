@@ -20,6 +20,7 @@ typedef struct attn_opts {
     int help, list, sweep, check_only, no_plots;
     int markdown;               /* with --list: a Markdown table of every suite and variant */
     int list_suites;            /* print the suites' names, one a line, and exit */
+    int version;                /* print version, commit and build id, and exit */
     int list_check_shapes;      /* print the selected suites' check shapes and exit */
     int plan;                   /* print the rows a run would write (status planned), run nothing */
     int calibrate;              /* measure the device's ceilings, print them, exit */

@@ -49,6 +49,9 @@ static int usage_error(const char *msg)
 
 /* ---------------------------------------------------------------- provenance */
 
+extern const char attn_build_commit[]; /* generated: bench/version.c.in */
+extern const char attn_build_id[];     /* generated: tools/build_id.py */
+
 static void read_cmd(const char *cmd, char *out, size_t n)
 {
     out[0] = 0;
@@ -71,7 +74,8 @@ static void git_commit(run_t *r)
     read_cmd("git -C '" ATTN_SOURCE_ROOT "' status --porcelain --untracked-files=no "
              "2>/dev/null | head -c 1",
              dirty, sizeof dirty);
-    if (!r->git[0]) snprintf(r->git, sizeof r->git, "unknown");
+    if (!r->git[0]) /* no .git here (a carried copy): the commit it was built from */
+        snprintf(r->git, sizeof r->git, "%s", attn_build_commit);
     else if (dirty[0]) strncat(r->git, "-dirty", sizeof r->git - strlen(r->git) - 1);
 }
 
@@ -113,6 +117,10 @@ static int parse(run_t *r, int argc, char **argv)
         return 0;
     }
     if (r->o.calibrate) return run_calibrate_main(r);
+    if (r->o.version) {
+        printf("attnbench %s commit %s build-id %s\n", ATTN_VERSION, attn_build_commit, attn_build_id);
+        return 0;
+    }
     if (r->o.list_suites) { /* for scripts: one name a line, in --list order */
         for (int i = 0; attn_suites[i]; i++) printf("%s\n", attn_suites[i]->name);
         return 0;

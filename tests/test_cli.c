@@ -1202,3 +1202,44 @@ Test(binary, dump_names_sampled_rows_and_bf16_inputs, .init = setup, .fini = tea
     free((void *)qd), free((void *)bd), free(qp), free(qb);
     free(manifest), free(mpath), free(dd), free(v);
 }
+
+/* Provenance without a .git (a tree carried to a lent GPU): the git_commit column is the commit
+ * the binary was built from (--version), not "unknown"; ATTNBENCH_GIT_COMMIT still wins. */
+Test(binary, commit_without_git_is_the_built_one, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    cr_assert_eq(tst_run_bin(dir, (const char *[]){"--version", NULL}, &out), 0, "%s", out);
+    char built[128] = "";
+    const char *c = strstr(out, " commit ");
+    cr_assert_not_null(c, "--version: %s", out);
+    sscanf(c + 8, "%127s", built);
+    cr_expect(strcmp(built, "unknown") && *built, "--version: %s", out);
+    free(out);
+    char *csv = tst_path(dir, "c.csv");
+    const char *args[] = {"--suite", "mhsa", "--variant", "^reference$", "--shape",
+                          "B=1,H=1,N=8,d=4", "--min-samples", "1", "--max-time", "0",
+                          "--csv", csv, NULL};
+    for (int env = 0; env < 2; env++) {
+        remove(csv);
+        setenv("GIT_DIR", "/nonexistent/.git", 1); /* the run-time git finds no repository */
+        if (env) setenv("ATTNBENCH_GIT_COMMIT", "abc123", 1);
+        const int rc = tst_run_bin(dir, args, &out);
+        unsetenv("GIT_DIR");
+        unsetenv("ATTNBENCH_GIT_COMMIT");
+        cr_expect_eq(rc, 0, "%s", out);
+        free(out);
+        char *text = tst_read_file(csv, NULL);
+        cr_assert_not_null(text);
+        char **L;
+        int tail, nl = tst_lines(text, &L, &tail);
+        cr_assert_geq(nl, 2);
+        char *f[128];
+        const int k = tst_csv_split(L[1], f, 128), col = tst_csv_col(L[0], "git_commit");
+        cr_assert(col >= 0 && k > col);
+        cr_expect_str_eq(f[col], env ? "abc123" : built);
+        tst_csv_free(f, k);
+        tst_lines_free(L, nl);
+        free(text);
+    }
+    free(csv);
+}

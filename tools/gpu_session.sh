@@ -136,7 +136,7 @@ stage_binary() {
 stage_facts() {
     {
         date -u +%Y-%m-%dT%H:%M:%SZ
-        echo "commit ${ATTNBENCH_COMMIT:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}"
+        "$BIN" --version   # the commit and build id the binary was built from
         nvcc --version 2>/dev/null | tail -n 2
         python3 -c 'import torch; print("torch", torch.__version__, torch.version.cuda)' 2>&1 | tail -n 1
         command -v ncu >/dev/null && ncu --version | tail -n 1
