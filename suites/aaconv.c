@@ -14,6 +14,7 @@
 
 #include "aaconv_ref.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "util.h"
 
@@ -306,24 +307,12 @@ static const char *const check_shapes[] = {
 const attn_suite_t aaconv_suite = {
     .name = "aaconv",
     .title = "Attention-augmented convolution with 2-D relative logits",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
+    ATTN_SUITE_FIELDS,
     .row_of = row_of,
     .ref_unit = ref_unit,
-    .in_sweep = NULL,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
     /* x = input side H (N = Ho² keys grows with it); one panel per stride and Fout (the width of
      * every GEMM-like loop). B is not a panel: rows differing only in B fall on one point and
      * the last in grid order (B = 64) is drawn. */
     .plot_axis = "H",
     .plot_panels = "stride,Fout",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .check_shapes = check_shapes,
 };

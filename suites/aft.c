@@ -16,6 +16,7 @@
 #include "aft_ref.h"
 #include "floors.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "util.h"
 
@@ -317,26 +318,13 @@ static const attn_floor_t floors[] = {
 const attn_suite_t aft_suite = {
     .name = "aft",
     .title = "Attention Free Transformer: full, simple, local",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
-    .row_of = NULL,
+    ATTN_SUITE_FIELDS,
+    ATTN_SUITE_FLOORS,
     .ref_unit = ref_unit,
     .in_sweep = in_sweep,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
     /* x = T (full scales as T², local as T·s, simple as T); one panel per form, window and
-     * D (= Dh in the grid): 3 + 3 + 9 = 15 panels on the GPU grid. Rows differing only in B
-     * fall on one point (render.sh draws the last, B = 32). */
+     * D (= Dh in the grid): 3 + 3 + 9 = 15 panels on the GPU grid; each B gets its own set of
+     * pictures (docs/plots.md). */
     .plot_axis = "T",
     .plot_panels = "form,s,D",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .nfloors = sizeof floors / sizeof floors[0],
-    .floors = floors,
-    .check_shapes = check_shapes,
 };

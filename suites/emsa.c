@@ -16,6 +16,7 @@
 
 #include "emsa_ref.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "util.h"
 
@@ -285,23 +286,11 @@ static const char *const check_shapes[] = {
 const attn_suite_t emsa_suite = {
     .name = "emsa",
     .title = "ResT efficient multi-head self-attention with spatial reduction",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
-    .row_of = NULL,
+    ATTN_SUITE_FIELDS,
     .ref_unit = ref_unit,
     .ref_unit_whole = 1,
     .in_sweep = in_sweep,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
     /* x = batch; one panel per ResT stage (its C identifies it once in_sweep pairs the axes). */
     .plot_axis = "B",
     .plot_panels = "C",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .check_shapes = check_shapes,
 };

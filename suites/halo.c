@@ -12,6 +12,7 @@
 #include "halo_ref.h"
 #include "floors.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "util.h"
 
@@ -280,27 +281,14 @@ static const attn_floor_t floors[] = {
 const attn_suite_t halo_suite = {
     .name = "halo",
     .title = "HaloNet blocked local self-attention with halo and relative positions",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
+    ATTN_SUITE_FIELDS,
+    ATTN_SUITE_FLOORS,
     .row_of = row_of,
     .in_sweep = in_sweep,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
     /* x = image size; one panel per window shape (block, halo) and head dim d: the axes that
      * change the attention's shape (Wn², the MMA tile in d). B, C and heads are not panels (the
-     * GPU grid would need 72): rows differing only in them fall on one point, render.sh warns
-     * and draws the last row in the file, which in grid order is B = 32, C = 512, heads = 8,
-     * the largest problem. Other slices: filter the CSV, or plots/render.sh with other panels. */
+     * GPU grid would need 72): each combination of theirs gets its own set of pictures
+     * (docs/plots.md). */
     .plot_axis = "H",
     .plot_panels = "block,halo,d",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .nfloors = sizeof floors / sizeof floors[0],
-    .floors = floors,
-    .check_shapes = check_shapes,
 };

@@ -295,8 +295,7 @@ const attn_suite_t luong_suite = {
     .bytes = luong_bytes,
     .tolerance = luong_tolerance,
     /* x = sequence length (S = T in the grid); a panel per (score, Dq): the axes that change
-     * the kernels' inner loops. B and A fall on one point per panel (render.sh draws the last
-     * row in grid order: B = 64, A = 256, the largest problem). */
+     * the kernels' inner loops. Each (B, A) gets its own set of pictures (docs/plots.md). */
     .plot_axis = "T",
     .plot_panels = "score,Dq",
     .nvariants = LUONG_NVARIANTS,

@@ -12,6 +12,7 @@
 #include "mhsa_ref.h"
 #include "floors.h"
 #include "registry.h"
+#include "suite_fields.h"
 #include "util.h"
 
 #ifdef ATTN_HAVE_CUDA
@@ -273,20 +274,8 @@ static const attn_floor_t floors[] = {
 const attn_suite_t mhsa_suite = {
     .name = "mhsa",
     .title = "scaled dot-product multi-head attention",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
+    ATTN_SUITE_FIELDS,
+    ATTN_SUITE_FLOORS,
     .plot_axis = "N",
     .plot_panels = "d,causal",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .nfloors = sizeof floors / sizeof floors[0],
-    .floors = floors,
-    .check_shapes = check_shapes,
 };

@@ -12,6 +12,7 @@
 
 #include "outlook_ref.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "util.h"
 
@@ -229,21 +230,10 @@ static const char *const check_shapes[] = {
 const attn_suite_t outlook_suite = {
     .name = "outlook",
     .title = "VOLO outlook attention",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
+    ATTN_SUITE_FIELDS,
     .in_sweep = in_sweep,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
     /* x = batch; one panel per window shape k (σ paired with it) and width C (heads follow C):
      * four panels of four points on the GPU grid. */
     .plot_axis = "B",
     .plot_panels = "k,C",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .check_shapes = check_shapes,
 };

@@ -13,6 +13,7 @@
 
 #include "floors.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "sge_ref.h"
 #include "util.h"
@@ -198,22 +199,10 @@ static const attn_floor_t floors[] = {
 const attn_suite_t sge_suite = {
     .name = "sge",
     .title = "Spatial Group-wise Enhance",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
+    ATTN_SUITE_FIELDS,
+    ATTN_SUITE_FLOORS,
     /* x = map size; one panel per C (slab size Cg·HW decides the fused path). B is not a panel:
-     * the last row in grid order, B = 64 (bandwidth-bound), is drawn. */
+     * each B gets its own set of pictures (docs/plots.md). */
     .plot_axis = "H",
     .plot_panels = "C",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .nfloors = sizeof floors / sizeof floors[0],
-    .floors = floors,
-    .check_shapes = check_shapes,
 };

@@ -12,6 +12,7 @@
 
 #include "floors.h"
 #include "cpu_adapters.h"
+#include "suite_fields.h"
 #include "registry.h"
 #include "shuffle_ref.h"
 #include "util.h"
@@ -217,23 +218,10 @@ static const attn_floor_t floors[] = {
 const attn_suite_t shuffle_suite = {
     .name = "shuffle",
     .title = "Shuffle Attention (SA-Net): channel and spatial gates, channel shuffle",
-    .naxes = NAXES,
-    .axes = axes,
-    .derive = derive,
-    .layout = layout,
-    .generate = generate,
-    .reference = reference,
-    .flops = flops,
-    .bytes = bytes,
-    .tolerance = tolerance,
+    ATTN_SUITE_FIELDS,
+    ATTN_SUITE_FLOORS,
     /* x = map size (bytes per plane: the fused kernel's unit of work); one panel per (C, G).
-     * B is not a panel: rows differing only in B fall on one point and render.sh draws the last
-     * in grid order, B = 64, the bandwidth-bound end. */
+     * B is not a panel: each B gets its own set of pictures (docs/plots.md). */
     .plot_axis = "H",
     .plot_panels = "C,G",
-    .nvariants = sizeof variants / sizeof variants[0],
-    .variants = variants,
-    .nfloors = sizeof floors / sizeof floors[0],
-    .floors = floors,
-    .check_shapes = check_shapes,
 };
