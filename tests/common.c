@@ -448,3 +448,12 @@ float *tst_falloc(int64_t n)
     cr_assert_not_null(p);
     return p;
 }
+
+int tst_subcommand(const char *cwd, const char *sub, const char *const *args, char **output)
+{
+    const char *a[64] = {sub};
+    int n = 1;
+    for (int i = 0; args[i] && n < 63; i++) a[n++] = args[i];
+    a[n] = NULL;
+    return tst_run(tst_bin("ATTNBENCH_BIN"), cwd, a, output);
+}

@@ -44,6 +44,9 @@ const char *tst_bin(const char *env);
 double *tst_dalloc(int64_t n);
 float *tst_falloc(int64_t n);
 
+/* `attnbench SUB args...` ($ATTNBENCH_BIN) in cwd, like tst_run_bin. */
+int tst_subcommand(const char *cwd, const char *sub, const char *const *args, char **output);
+
 /* Like tst_run_bin, for any binary. */
 int tst_run(const char *bin, const char *cwd, const char *const *args, char **output);
 

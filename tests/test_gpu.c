@@ -268,37 +268,10 @@ Test(gpu_device, unwritten_output_rejected, .timeout = 120)
 
 /* ------------------------------------------------------------------ main: skip without a GPU */
 
-/* Probe the device in a child process, so that this process (and Criterion's workers, forked
- * from it) start with no CUDA context. Returns 1 when usable; reason filled otherwise. */
-static int probe_device(char *reason, size_t n)
-{
-    int fd[2];
-    if (pipe(fd)) return snprintf(reason, n, "pipe failed"), 0;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        attn_device_t d;
-        const int ok = attn_gpu_open(&d, 0) == 0;
-        char msg[300];
-        int len = snprintf(msg, sizeof msg, "%d%s", ok, ok ? d.name : d.reason);
-        if (write(fd[1], msg, (size_t)len) < 0) _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
-    char msg[300] = "";
-    ssize_t got = pid > 0 ? read(fd[0], msg, sizeof msg - 1) : -1;
-    close(fd[0]);
-    if (pid > 0) waitpid(pid, NULL, 0);
-    if (got <= 0) return snprintf(reason, n, "device probe failed"), 0;
-    msg[got] = 0;
-    snprintf(reason, n, "%s", msg + 1);
-    return msg[0] == '1';
-}
-
 int main(int argc, char *argv[])
 {
     char reason[300];
-    if (!probe_device(reason, sizeof reason)) {
+    if (!tst_gpu_probe(reason, sizeof reason)) {
         printf("skipping the GPU tests: %s\n", reason);
         return 77;
     }

@@ -16,14 +16,6 @@ static void teardown(void)
     free(dir);
 }
 
-static int merge(const char *const *args, char **out)
-{
-    const char *a[16] = {"merge"};
-    int n = 1;
-    for (int i = 0; args[i]; i++) a[n++] = args[i];
-    a[n] = NULL;
-    return tst_run(tst_bin("ATTNBENCH_BIN"), dir, a, out);
-}
 
 #define HEADER "suite,variant,backend,dtype,N,status,median_ms\n"
 
@@ -51,21 +43,22 @@ Test(merge, a_truncated_row_fails_unless_skipped, .init = setup, .fini = teardow
     char *cut = file("cut.csv", HEADER "mhsa,tiled,cpu,f32,128,ok,2.5\nmhsa,tiled,cpu,f32,256\n"
                                        "mhsa,fused,cpu,f32,128,ok,3.5\n");
     char *o = tst_path(dir, "out.csv"), *out;
-    int rc = merge((const char *[]){o, good, cut, NULL}, &out);
+    int rc = tst_subcommand(dir, "merge", (const char *[]){o, good, cut, NULL}, &out);
     cr_expect_eq(rc, 2, "a malformed row must not merge silently: exit %d\n%s", rc, out);
     cr_expect(strstr(out, cut) && strstr(out, "malformed") && strstr(out, "--skip-malformed"),
               "the message names neither the file nor the way out:\n%s", out);
     cr_expect(strstr(out, "line 3"), "the reader names the line:\n%s", out);
     cr_expect(!tst_exists(o), "the output was written anyway");
     free(out);
-    rc = merge((const char *[]){"--skip-malformed", o, good, cut, NULL}, &out);
+    rc = tst_subcommand(dir, "merge",
+        (const char *[]){"--skip-malformed", o, good, cut, NULL}, &out);
     cr_expect_eq(rc, 0, "--skip-malformed: exit %d\n%s", rc, out);
     cr_expect(strstr(out, "3 rows") && strstr(out, "1 malformed rows skipped"), "%s", out);
     cr_expect_eq(rows_of(o), 3, "the readable rows are merged");
     free(out);
     /* the option may come after the files too */
     char *o2 = tst_path(dir, "out2.csv");
-    rc = merge((const char *[]){o2, cut, "--skip-malformed", NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){o2, cut, "--skip-malformed", NULL}, &out);
     cr_expect_eq(rc, 0, "%s", out);
     cr_expect_eq(rows_of(o2), 2);
     free(out);
@@ -76,11 +69,11 @@ Test(merge, nothing_to_merge_is_not_success, .init = setup, .fini = teardown)
 {
     char *h1 = file("h1.csv", HEADER), *h2 = file("h2.csv", HEADER);
     char *empty = file("empty.csv", ""), *o = tst_path(dir, "out.csv"), *out;
-    int rc = merge((const char *[]){o, h1, h2, NULL}, &out);
+    int rc = tst_subcommand(dir, "merge", (const char *[]){o, h1, h2, NULL}, &out);
     cr_expect_eq(rc, 2, "inputs with only a header: exit %d\n%s", rc, out);
     cr_expect(strstr(out, "no rows"), "%s", out);
     free(out);
-    rc = merge((const char *[]){o, empty, NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){o, empty, NULL}, &out);
     cr_expect_eq(rc, 2, "an empty input: exit %d\n%s", rc, out);
     cr_expect(strstr(out, empty), "%s", out);
     free(out);

@@ -115,14 +115,6 @@ static void run_ok(const char *const *args)
     free(out);
 }
 
-static int merge(const char *const *args, char **out)
-{
-    const char *a[16] = {"merge"};
-    int n = 1;
-    for (int i = 0; args[i]; i++) a[n++] = args[i];
-    a[n] = NULL;
-    return tst_run(tst_bin("ATTNBENCH_BIN"), dir, a, out);
-}
 
 Test(binary, shards_partition_the_sweep_and_merge_back, .init = setup, .fini = teardown,
      .timeout = 100)
@@ -161,7 +153,8 @@ Test(binary, shards_partition_the_sweep_and_merge_back, .init = setup, .fini = t
         }
 
     char *out;
-    int rc = merge((const char *[]){merged, part[0], part[1], part[2], NULL}, &out);
+    int rc = tst_subcommand(dir, "merge",
+        (const char *[]){merged, part[0], part[1], part[2], NULL}, &out);
     cr_expect_eq(rc, 0, "%s", out);
     free(out);
     int nm;
@@ -169,7 +162,7 @@ Test(binary, shards_partition_the_sweep_and_merge_back, .init = setup, .fini = t
     cr_expect_str_eq(km, kall, "the merged shards are not the unsharded sweep");
     free(km);
     /* merging again drops every row as a duplicate */
-    rc = merge((const char *[]){merged, part[2], part[0], NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){merged, part[2], part[0], NULL}, &out);
     cr_expect_eq(rc, 0, "%s", out);
     cr_expect(strstr(out, "0 rows") && strstr(out, "duplicates dropped"), "%s", out);
     free(out);
@@ -190,27 +183,27 @@ Test(binary, merge_refuses_mismatched_schemas, .init = setup, .fini = teardown, 
     memmove(h, h + 6, strlen(h + 6) + 1);
     tst_write_file(b, text, strlen(text));
     char *out;
-    int rc = merge((const char *[]){o, a, b, NULL}, &out);
+    int rc = tst_subcommand(dir, "merge", (const char *[]){o, a, b, NULL}, &out);
     cr_expect_eq(rc, 2, "%s", out);
     cr_expect(strstr(out, b) && strstr(out, "kvpad"), "the message names neither the file nor "
                                                       "the column: %s", out);
     cr_expect(!tst_exists(o), "the output was written anyway");
     free(out);
     /* an existing output with another header is refused too */
-    rc = merge((const char *[]){b, a, NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){b, a, NULL}, &out);
     cr_expect_eq(rc, 2, "%s", out);
     cr_expect(strstr(out, "kvpad") && strstr(out, "refusing"), "%s", out);
     free(out);
     /* the output among the inputs */
-    rc = merge((const char *[]){a, a, NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){a, a, NULL}, &out);
     cr_expect_eq(rc, 2, "%s", out);
     cr_expect(strstr(out, "both the output and an input"), "%s", out);
     free(out);
     /* usage */
-    rc = merge((const char *[]){o, NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){o, NULL}, &out);
     cr_expect_eq(rc, 2, "%s", out);
     free(out);
-    rc = merge((const char *[]){"--bogus", o, a, NULL}, &out);
+    rc = tst_subcommand(dir, "merge", (const char *[]){"--bogus", o, a, NULL}, &out);
     cr_expect(rc == 2 && strstr(out, "--bogus"), "%s", out);
     free(out);
     free(text), free(a), free(b), free(o);

@@ -246,17 +246,6 @@ Test(luong_suite, flops_and_bytes_as_spec)
 }
 
 /* derive(): S = T and Dk = Dq by default; dot with Dq ≠ Dk is refused naming both. */
-static int build(const char *suite, const char *shape, int sweep, int cpu, int64_t **cases,
-                 char *err, size_t n)
-{
-    attn_opts_t o;
-    attn_opts_init(&o);
-    if (shape) o.shapes[o.nshapes++] = shape;
-    o.sweep = sweep;
-    *cases = NULL;
-    err[0] = 0;
-    return attn_build_cases(tst_suite(suite), &o, cpu, cases, err, n);
-}
 
 Test(luong_suite, derive_and_errors)
 {
@@ -278,7 +267,7 @@ Test(luong_suite, derive_and_errors)
     char err[512];
     int64_t *cases;
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        const int n = build(bad[k].suite, bad[k].shape, 0, 0, &cases, err, sizeof err);
+        const int n = tst_build_cases(bad[k].suite, bad[k].shape, 0, 0, &cases, err, sizeof err);
         cr_expect_eq(n, -1, "--shape %s was accepted", bad[k].shape);
         cr_expect(strstr(err, bad[k].msg) != NULL, "--shape %s: message '%s' lacks '%s'",
                   bad[k].shape, err, bad[k].msg);
@@ -297,7 +286,7 @@ Test(luong_suite, sweep_grids)
     for (int k = 0; k < 2; k++) {
         const attn_suite_t *su = tst_suite(g[k].suite);
         for (int cpu = 0; cpu <= 1; cpu++) {
-            const int n = build(g[k].suite, NULL, 1, cpu, &cases, err, sizeof err);
+            const int n = tst_build_cases(g[k].suite, NULL, 1, cpu, &cases, err, sizeof err);
             cr_expect_eq(n, cpu ? g[k].cpu : g[k].gpu, "%s %s grid: %d cases (%s)", g[k].suite,
                          cpu ? "CPU" : "GPU", n, err);
             for (int i = 0; i < n; i++) {
