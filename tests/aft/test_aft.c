@@ -348,11 +348,6 @@ Test(aft_f32, large_k_is_finite)
 
 /* ------------------------------------------------------------------ registry */
 
-static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
-{
-    return tst_build_cases("aft", shape, sweep, cpu_grid, cases, err, n);
-}
-
 /* derive(): Dh = D, Tmax = T by default; bad shapes are refused with the values named. */
 Test(aft_suite, derive_and_errors)
 {
@@ -387,7 +382,7 @@ Test(aft_suite, sweep_grids)
     const attn_suite_t *su = tst_suite("aft");
     const int iform = attn_axis_index(su, "form"), is = attn_axis_index(su, "s");
     for (int cpu = 0; cpu <= 1; cpu++) {
-        const int n = build(NULL, 1, cpu, &cases, err, sizeof err);
+        const int n = tst_build_cases("aft", NULL, 1, cpu, &cases, err, sizeof err);
         cr_assert_eq(n, cpu ? 24 : 225, "%s grid: %d cases (%s)", cpu ? "CPU" : "GPU", n, err);
         for (int k = 0; k < n; k++) {
             const int64_t *v = cases + (size_t)k * (size_t)su->naxes;

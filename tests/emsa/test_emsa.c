@@ -424,11 +424,6 @@ Test(emsa_f32, variant_and_planted_bugs)
 
 /* ------------------------------------------------------------------ registry */
 
-static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
-{
-    return tst_build_cases("emsa", shape, sweep, cpu_grid, cases, err, n);
-}
-
 Test(emsa_suite, derive_and_errors)
 {
     const attn_suite_t *su = tst_suite("emsa");
@@ -458,7 +453,7 @@ Test(emsa_suite, sweep_grids)
     char err[512];
     int64_t *cases;
     for (int cpu = 0; cpu <= 1; cpu++) {
-        const int n = build(NULL, 1, cpu, &cases, err, sizeof err);
+        const int n = tst_build_cases("emsa", NULL, 1, cpu, &cases, err, sizeof err);
         cr_assert_eq(n, cpu ? 8 : 12, "%s grid: %d cases (%s)", cpu ? "CPU" : "GPU", n, err);
         for (int k = 0; k < n; k++) {
             const int64_t *v = cases + (size_t)k * (size_t)su->naxes;

@@ -247,11 +247,6 @@ Test(sge_f32, planted_bugs_rejected)
     }
 }
 
-static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
-{
-    return tst_build_cases("sge", shape, sweep, cpu_grid, cases, err, n);
-}
-
 Test(sge_suite, derive_and_errors)
 {
     const attn_suite_t *su = tst_suite("sge");
@@ -280,9 +275,9 @@ Test(sge_suite, flops_bytes_layout_grids)
     free(v);
     char err[512];
     int64_t *cases;
-    cr_expect_eq(build(NULL, 1, 0, &cases, err, sizeof err), 48, "%s", err);
+    cr_expect_eq(tst_build_cases("sge", NULL, 1, 0, &cases, err, sizeof err), 48, "%s", err);
     free(cases);
-    cr_expect_eq(build(NULL, 1, 1, &cases, err, sizeof err), 32, "%s", err);
+    cr_expect_eq(tst_build_cases("sge", NULL, 1, 1, &cases, err, sizeof err), 32, "%s", err);
     free(cases);
     gcase_t c = make_case("C=512");
     for (int i = 1; i < 3; i++)

@@ -267,11 +267,6 @@ Test(shuffle_f32, planted_bugs_rejected)
 
 /* ------------------------------------------------------------------ the registry entry */
 
-static int build(const char *shape, int sweep, int cpu_grid, int64_t **cases, char *err, size_t n)
-{
-    return tst_build_cases("shuffle", shape, sweep, cpu_grid, cases, err, n);
-}
-
 Test(shuffle_suite, derive_and_errors)
 {
     const attn_suite_t *su = tst_suite("shuffle");
@@ -305,9 +300,9 @@ Test(shuffle_suite, flops_bytes_layout_grids)
     free(v);
     char err[512];
     int64_t *cases;
-    cr_expect_eq(build(NULL, 1, 0, &cases, err, sizeof err), 96, "%s", err);
+    cr_expect_eq(tst_build_cases("shuffle", NULL, 1, 0, &cases, err, sizeof err), 96, "%s", err);
     free(cases);
-    cr_expect_eq(build(NULL, 1, 1, &cases, err, sizeof err), 32, "%s", err);
+    cr_expect_eq(tst_build_cases("shuffle", NULL, 1, 1, &cases, err, sizeof err), 32, "%s", err);
     free(cases);
     /* generated parameters are never zero */
     scase_t c = make_case("C=512,G=8");
