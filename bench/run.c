@@ -22,6 +22,7 @@
 #include "csv.h"
 #include "device.h"
 #include "emu.h"
+#include "emu/emu_api.h"
 #include "isolate.h"
 #include "floors.h"
 #include "merge.h"
@@ -470,23 +471,26 @@ static void dump(run_t *r, const casectx_t *c, const char *what, const attn_tens
         dump_entry(r, file, t, descr, what, c);
 }
 
-/* Run an emulated variant under each thread schedule (in order, reversed, shuffled) into out;
- * the outputs must be bit-identical, else a barrier is missing or a result depends on timing. */
+/* Run an emulated variant under each schedule of the emulator (thread order, cp.async landing,
+ * poison: bench/emu/emu_api.h) into out, the workspace poisoned differently from one schedule
+ * to the next; the outputs must be bit-identical, else a barrier is missing, a result depends
+ * on timing or on memory never written. */
 static int emu_schedules(run_t *r, const casectx_t *c, const attn_variant_t *x,
-                         const void *const *in, void *out, size_t osz, void *ws, char *err,
-                         size_t n)
+                         const void *const *in, void *out, size_t osz, void *ws, size_t wsz,
+                         char *err, size_t n)
 {
-    static const char *const name[] = {"in order", "reversed", "shuffled"};
+    static const char *const name[ATTN_EMU_NSCHEDULES] = ATTN_EMU_SCHEDULE_NAMES;
     unsigned char *first = malloc(osz ? osz : 1);
     if (!first) {
         snprintf(err, n, "out of host memory");
         return -1;
     }
     int rc = 0;
-    for (int sched = 0; sched < 3 && !rc; sched++) {
+    for (int sched = 0; sched < ATTN_EMU_NSCHEDULES && !rc; sched++) {
         heartbeat(r);
         attn_emu_schedule(sched, r->o.seed);
         memset(out, 0xFF, osz); /* NaN poison */
+        if (ws) memset(ws, sched & 1 ? 0x7F : 0xFF, wsz); /* NaN, or 3.4e38: read before written? */
         if (x->run(impl_suite(r, c->s), x, c->v, in, out, ws, NULL)) {
             const char *e = attn_emu_error();
             snprintf(err, n, "emulated run failed (%s schedule): %s", name[sched],
@@ -501,9 +505,10 @@ static int emu_schedules(run_t *r, const casectx_t *c, const attn_variant_t *x,
             char idx[160];
             attn_index_str(&c->L.out, (int64_t)(at / (size_t)es), idx, sizeof idx);
             snprintf(err, n,
-                     "race: output differs between thread schedules (in order vs %s) at %s: "
-                     "%g vs %g — a missing barrier?",
-                     name[sched], idx, attn_load(first, x->dtype, (int64_t)(at / (size_t)es)),
+                     "race: output differs between thread schedules (%s vs %s) at %s: "
+                     "%g vs %g — a missing barrier, or memory read before written?",
+                     name[0], name[sched], idx,
+                     attn_load(first, x->dtype, (int64_t)(at / (size_t)es)),
                      attn_load(out, x->dtype, (int64_t)(at / (size_t)es)));
             rc = -1;
         }
@@ -568,7 +573,7 @@ static void run_variant(run_t *r, casectx_t *c, const attn_variant_t *x, result_
         for (int i = 0; i < c->L.nin; i++)
             ein[i] = (k && c->L.in[i].kind == ATTN_T_FLOAT) ? (const void *)rc->bits[i] : rc->in[i];
         in = ein;
-        if (emu_schedules(r, c, x, ein, host_out, osz, host_ws, err, sizeof err)) goto failed;
+        if (emu_schedules(r, c, x, ein, host_out, osz, host_ws, wsz, err, sizeof err)) goto failed;
     } else {
         if (wsz && !(host_ws = aligned_alloc(256, (wsz + 255) / 256 * 256))) { /* as cudaMalloc */
             snprintf(err, sizeof err, "out of host memory for the workspace");
