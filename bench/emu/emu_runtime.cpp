@@ -644,6 +644,14 @@ void warp_op(const OpInfo &info, uint32_t mask, void *arg, const char *file, int
         fail("warp divergence: %s (%s:%d) reached while lanes %s wait at %s (%s:%d)", info.name,
              short_path(file), line, lanes_str(op->arrived).c_str(), op->info->name,
              short_path(op->file), op->line);
+    /* An .aligned instruction is one instruction that every lane executes: lanes arriving from
+     * different call sites (divergent branches) are divergence, however alike the operations
+     * (on the GPU the behaviour is undefined). */
+    if (op && info.aligned && (op->line != line || std::strcmp(op->file, file) != 0))
+        fail("warp divergence: %s at %s:%d reached while lanes %s wait at %s at %s:%d: every "
+             "lane of the warp must execute an .aligned instruction at the same call site",
+             info.name, short_path(file), line, lanes_str(op->arrived).c_str(), op->info->name,
+             short_path(op->file), op->line);
     if (!op) {
         op = &w.ops[w.nops++];
         op->info = &info;

@@ -408,6 +408,19 @@ __global__ void global_ldmatrix_kernel(const uint16_t *g, uint32_t *out)
     out[threadIdx.x] = r[0];
 }
 
+/* One mma at two call sites, lanes split between them: on the GPU, two instructions each
+ * executed by half a warp (undefined); merged into one, they would compute as if convergent. */
+__global__ void mma_two_sites_kernel(float *out)
+{
+    uint32_t a[4] = {0, 0, 0, 0};
+    float d[4] = {0, 0, 0, 0};
+    if (threadIdx.x < 16)
+        mma_m16n8k16_bf16(d, a, 0, 0);
+    else
+        mma_m16n8k16_bf16(d, a, 0, 0);
+    out[threadIdx.x] = d[0];
+}
+
 __global__ void wmma_pointer_kernel(const __nv_bfloat16 *A)
 {
     wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
@@ -453,6 +466,9 @@ static void test_reported_bugs()
     alignas(32) static __nv_bfloat16 A[512];
     CHECK(LAUNCH(wmma_pointer_kernel, 1, 32, 0, A) == cudaErrorLaunchFailure, "wmma pointers");
     CHECK(error_has("every lane must pass the same pointer"), "%s", last_error());
+
+    CHECK(LAUNCH(mma_two_sites_kernel, 1, 32, 0, f) == cudaErrorLaunchFailure, "two mma sites");
+    CHECK(error_has("same call site") && error_has("emu_test.cu"), "%s", last_error());
 
     std::vector<uint4> d4(32), s4(32);
     CHECK(LAUNCH(cp_async_global_kernel, 1, 32, 0, d4.data(), s4.data()) == cudaErrorLaunchFailure,
