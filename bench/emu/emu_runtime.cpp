@@ -1006,7 +1006,66 @@ const char *error_string_with_detail(int code, const char *standard)
     return E.code_message.c_str();
 }
 
+/* ---- misaligned accesses ------------------------------------------------------------------- */
+
+/* The emulated kernels are compiled with -fsanitize=alignment (bench/emu/meson.build) and no
+ * sanitizer runtime: a typed access whose address is not a multiple of its type's alignment
+ * (16 bytes for float4/uint4, 8 for float2/uint2, as the CUDA headers align them for the host
+ * compiler too; the GPU faults on such an access) calls these handlers, which fail the launch.
+ * The layout of the data is the sanitizer ABI's (GCC and Clang alike). */
+namespace {
+struct UbsanLocation {
+    const char *file;
+    uint32_t line, column;
+};
+struct UbsanType {
+    uint16_t kind, info;
+    char name[1];
+};
+struct UbsanTypeMismatch {
+    UbsanLocation loc;
+    const UbsanType *type;
+    unsigned char log_alignment;
+    unsigned char check_kind;
+};
+} // namespace
+
+[[noreturn]] static void misaligned(const UbsanTypeMismatch *d, uintptr_t p)
+{
+    static const char *const kinds[] = {"load of", "store to", "reference binding to",
+                                        "member access within", "member call on",
+                                        "constructor call on", "downcast of", "downcast of",
+                                        "upcast of", "cast to virtual base of"};
+    const char *kind = d->check_kind < sizeof kinds / sizeof *kinds ? kinds[d->check_kind]
+                                                                    : "access to";
+    const unsigned long align = 1ul << d->log_alignment;
+    const char *where = !p ? "null pointer"
+                        : in_shared(reinterpret_cast<const void *>(p), 1) ? "shared memory"
+                                                                            : "global memory";
+    if (!cur || !E.desc) { /* host code of a kernel file */
+        std::fprintf(stderr, "attn_emu: %s:%u: %s %s %s at %p (type alignment %lu)\n",
+                     short_path(d->loc.file), d->loc.line, kind, d->type->name, where,
+                     reinterpret_cast<void *>(p), align);
+        std::abort();
+    }
+    fail("misaligned %s %s at %p in %s (%s:%u): its type needs %lu-byte alignment", kind,
+         d->type->name, reinterpret_cast<void *>(p), where, short_path(d->loc.file), d->loc.line,
+         align);
+}
+
 } // namespace attn_emu
+
+extern "C" __attribute__((visibility("hidden"))) void
+__ubsan_handle_type_mismatch_v1(attn_emu::UbsanTypeMismatch *d, uintptr_t p)
+{
+    attn_emu::misaligned(d, p);
+}
+
+extern "C" __attribute__((visibility("hidden"))) void
+__ubsan_handle_type_mismatch_v1_abort(attn_emu::UbsanTypeMismatch *d, uintptr_t p)
+{
+    attn_emu::misaligned(d, p);
+}
 
 /* ---- C API -------------------------------------------------------------------------------- */
 

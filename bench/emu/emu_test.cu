@@ -421,6 +421,22 @@ __global__ void mma_two_sites_kernel(float *out)
     out[threadIdx.x] = d[0];
 }
 
+/* A float4 load 8 bytes past a 16-byte boundary, in global and in shared memory. */
+__global__ void misaligned_global_kernel(const float *in, float *out)
+{
+    const float4 v = *reinterpret_cast<const float4 *>(in + 2 + 4 * threadIdx.x);
+    out[threadIdx.x] = v.x;
+}
+
+__global__ void misaligned_shared_kernel(float *out)
+{
+    __shared__ __align__(16) float s[160];
+    s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    const float2 v = *reinterpret_cast<const float2 *>(&s[2 * threadIdx.x + 1]);
+    out[threadIdx.x] = v.x;
+}
+
 __global__ void wmma_pointer_kernel(const __nv_bfloat16 *A)
 {
     wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
@@ -469,6 +485,19 @@ static void test_reported_bugs()
 
     CHECK(LAUNCH(mma_two_sites_kernel, 1, 32, 0, f) == cudaErrorLaunchFailure, "two mma sites");
     CHECK(error_has("same call site") && error_has("emu_test.cu"), "%s", last_error());
+
+#ifdef ATTN_EMU_ALIGNMENT_CHECKS
+    alignas(16) static float fin[4 * 32 + 8];
+    CHECK(LAUNCH(misaligned_global_kernel, 1, 32, 0, fin, f) == cudaErrorLaunchFailure,
+          "misaligned float4");
+    CHECK(error_has("misaligned") && error_has("float4") && error_has("global memory") &&
+              error_has("16-byte alignment"),
+          "%s", last_error());
+    CHECK(LAUNCH(misaligned_shared_kernel, 1, 32, 0, f) == cudaErrorLaunchFailure,
+          "misaligned float2");
+    CHECK(error_has("float2") && error_has("shared memory") && error_has("8-byte alignment"),
+          "%s", last_error());
+#endif
 
     std::vector<uint4> d4(32), s4(32);
     CHECK(LAUNCH(cp_async_global_kernel, 1, 32, 0, d4.data(), s4.data()) == cudaErrorLaunchFailure,
