@@ -48,8 +48,8 @@ struct CpCopy {
 /* When the copies of the current schedule land (emu_api.h). */
 enum CopyLanding { LAND_AT_WAIT, LAND_AT_ISSUE, LAND_RANDOM };
 CopyLanding copy_landing();
-/* Perform a copy (reading its source now) unless it has landed. */
-void land(CpCopy &c);
+/* Perform a copy (reading its source now) unless it has landed; whether it landed now. */
+bool land(CpCopy &c);
 
 struct Thread : ThreadHead {
     Context ctx;
@@ -62,6 +62,7 @@ struct Thread : ThreadHead {
     /* issued, not yet performed cp.async copies; cp_groups[i] = end of committed group i */
     std::vector<CpCopy> cp;
     std::vector<size_t> cp_groups;
+    size_t cp_pending = 0; /* copies in cp not landed yet */
 #ifdef ATTN_EMU_ASAN
     void *fake_stack = nullptr;
     uintptr_t low_sp = 0; /* lowest stack pointer seen, for unpoisoning before reuse */

@@ -378,6 +378,7 @@ void cp_async(void *dst, const void *src, int cp_size, int src_size, const char 
     t->cp.push_back({static_cast<unsigned char *>(dst), static_cast<const unsigned char *>(src),
                      cp_size, src_size, false});
     if (copy_landing() == LAND_AT_ISSUE) land(t->cp.back());
+    else t->cp_pending++;
 }
 
 void cp_async_commit_group()
@@ -393,7 +394,8 @@ void cp_async_wait_group(int n, const char *file, int line)
     const size_t groups = t->cp_groups.size();
     if (groups <= (size_t)n) return;
     const size_t done = groups - (size_t)n, end = t->cp_groups[done - 1];
-    for (size_t i = 0; i < end; i++) land(t->cp[i]);
+    for (size_t i = 0; i < end; i++)
+        if (land(t->cp[i])) t->cp_pending--;
     t->cp.erase(t->cp.begin(), t->cp.begin() + (ptrdiff_t)end);
     t->cp_groups.erase(t->cp_groups.begin(), t->cp_groups.begin() + (ptrdiff_t)done);
     for (size_t &g : t->cp_groups) g -= end;

@@ -194,6 +194,8 @@ struct Emu {
     unsigned char *tls = nullptr; /* static: this module's TLS block of the calling thread */
     size_t tls_size = 0;
     std::vector<unsigned char> tls_saved;
+    std::vector<uint64_t> random_poison; /* drawn from the seed once, then varied per block */
+    uint64_t random_poison_seed = 0;
     std::unordered_map<const void *, int> max_dyn_smem;
 
     /* errors */
@@ -496,12 +498,13 @@ static void run_best()
 
 CopyLanding copy_landing() { return E.landing; }
 
-void land(CpCopy &c)
+bool land(CpCopy &c)
 {
-    if (c.landed) return;
+    if (c.landed) return false;
     std::memcpy(c.dst, c.src, (size_t)c.src_size);
     std::memset(c.dst + c.src_size, 0, (size_t)(c.cp_size - c.src_size));
     c.landed = true;
+    return true;
 }
 
 /* The running thread reached a synchronisation point: under LAND_RANDOM each of its copies in
@@ -509,11 +512,11 @@ void land(CpCopy &c)
  * its issue and its covering wait, which lands the rest), before another thread runs. */
 static inline void land_some(Thread *t)
 {
-    if (E.landing != LAND_RANDOM || t->cp.empty()) return;
+    if (E.landing != LAND_RANDOM || !t->cp_pending) return;
     uint64_t bits = 0;
     for (size_t i = 0; i < t->cp.size(); i++) {
         if (i % 64 == 0) bits = next_random();
-        if (bits >> (i % 64) & 1) land(t->cp[i]);
+        if (bits >> (i % 64) & 1 && land(t->cp[i])) t->cp_pending--;
     }
 }
 
@@ -683,6 +686,7 @@ unsigned live_lanes() { return E.warps[self()->warp].live; }
     t->state = ST_EXITED;
     t->cp.clear(); /* copies never waited for die with the thread (they could only fill smem) */
     t->cp_groups.clear();
+    t->cp_pending = 0;
     E.live--;
     Warp &w = E.warps[t->warp];
     const uint32_t bit = 1u << t->lane;
@@ -847,14 +851,24 @@ static void poison(unsigned char *p, size_t n, uint64_t block_seed)
     if (E.mode == ATTN_EMU_COPY_AT_ISSUE) {
         std::memset(p, 0x7f, n);
     } else if (E.mode == ATTN_EMU_COPY_RANDOM) {
-        uint64_t x = mix64(block_seed ^ 0x706f69736f6eull);
+        /* random words drawn once per seed, XORed with one random word per block: as cheap as
+         * a memset (the TLS block holds every kernel's static shared memory, ~200 KiB) */
+        const size_t words = (n + 7) / 8;
+        std::vector<uint64_t> &r = E.random_poison;
+        const uint64_t rs = mix64(E.seed ^ 0x706f69736f6eull);
+        if (r.size() < words || E.random_poison_seed != rs) {
+            r.resize(std::max(words, r.size()));
+            for (size_t i = 0; i < r.size(); i++) r[i] = mix64(rs + i);
+            E.random_poison_seed = rs;
+        }
+        const uint64_t key = mix64(block_seed);
         size_t i = 0;
         for (; i + 8 <= n; i += 8) {
-            const uint64_t r = mix64(x += 0x9e3779b97f4a7c15ull);
-            std::memcpy(p + i, &r, 8);
+            const uint64_t w = r[i / 8] ^ key;
+            std::memcpy(p + i, &w, 8);
         }
-        const uint64_t r = mix64(x + 0x9e3779b97f4a7c15ull);
-        std::memcpy(p + i, &r, n - i);
+        const uint64_t w = r[i / 8] ^ key;
+        std::memcpy(p + i, &w, n - i);
     } else {
         std::memset(p, 0xff, n);
     }
@@ -877,6 +891,7 @@ static bool run_block(uint64_t block_seed)
         t->state = ST_READY;
         t->cp.clear();
         t->cp_groups.clear();
+        t->cp_pending = 0;
 #ifdef ATTN_EMU_ASAN
         /* frames left by the previous run (never returned from) are still poisoned */
         if (t->low_sp) {
