@@ -867,8 +867,10 @@ static void poison(unsigned char *p, size_t n, uint64_t block_seed)
             const uint64_t w = r[i / 8] ^ key;
             std::memcpy(p + i, &w, 8);
         }
-        const uint64_t w = r[i / 8] ^ key;
-        std::memcpy(p + i, &w, n - i);
+        if (i < n) {
+            const uint64_t w = r[i / 8] ^ key;
+            std::memcpy(p + i, &w, n - i);
+        }
     } else {
         std::memset(p, 0xff, n);
     }
