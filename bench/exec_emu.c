@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "emu.h"
+#include "emu/emu_api.h"
 #include "exec.h"
 
 static char why_not[256]; /* why the module did not load */
@@ -52,8 +53,8 @@ static const char *where(const attn_exec_t *e, const char *cpu_name, char *buf, 
 }
 
 /* Where two schedules' outputs first differ, as a message in err. */
-static void race(const attn_xrun_t *xr, const unsigned char *first, const char *sched, char *err,
-                 size_t n)
+static void race(const attn_xrun_t *xr, const unsigned char *first, const char *first_sched,
+                 const char *sched, char *err, size_t n)
 {
     const unsigned char *out = xr->out;
     const size_t es = (size_t)attn_dtype_size(xr->x->dtype);
@@ -63,17 +64,18 @@ static void race(const attn_xrun_t *xr, const unsigned char *first, const char *
     char idx[160];
     attn_index_str(&xr->c->L.out, e, idx, sizeof idx);
     snprintf(err, n,
-             "race: output differs between thread schedules (in order vs %s) at %s: "
-             "%g vs %g — a missing barrier?",
-             sched, idx, attn_load(first, xr->x->dtype, e), attn_load(out, xr->x->dtype, e));
+             "race: output differs between thread schedules (%s vs %s) at %s: "
+             "%g vs %g — a missing barrier, or memory read before written?",
+             first_sched, sched, idx, attn_load(first, xr->x->dtype, e), attn_load(out, xr->x->dtype, e));
 }
 
-/* Run under each thread schedule (in order, reversed, shuffled) into xr->out: the outputs must
- * be bit-identical, else a barrier is missing or a result depends on timing. bf16 variants read
- * bf16 bits, as on the device. */
+/* Run under each schedule of the emulator (thread order, when cp.async copies land, the poison:
+ * bench/emu/emu_api.h) into xr->out, the workspace poisoned differently from one schedule to the
+ * next: the outputs must be bit-identical, else a barrier is missing, a result depends on timing
+ * or on memory never written. bf16 variants read bf16 bits, as on the device. */
 static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t n)
 {
-    static const char *const name[] = {"in order", "reversed", "shuffled"};
+    static const char *const name[ATTN_EMU_NSCHEDULES] = ATTN_EMU_SCHEDULE_NAMES;
     if (attn_host_workspace(xr, err, n)) return -1;
     for (int i = 0; i < xr->c->L.nin; i++)
         xr->rin[i] = xr->bits[i] ? (const void *)xr->bits[i] : xr->in[i];
@@ -83,10 +85,12 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
         return -1;
     }
     int rc = 0;
-    for (int sched = 0; sched < 3 && !rc; sched++) {
+    for (int sched = 0; sched < ATTN_EMU_NSCHEDULES && !rc; sched++) {
         if (xr->c->tick) xr->c->tick(xr->c->arg);
         attn_emu_schedule(sched, e->o->seed);
         memset(xr->out, 0xFF, xr->osz); /* NaN poison */
+        if (xr->rws) /* NaN, or 3.4e38: a workspace read before it is written shows */
+            memset(xr->rws, sched & 1 ? 0x7F : 0xFF, xr->wsz);
         if (xr->x->run(xr->s, xr->x, xr->c->v, xr->rin, xr->out, xr->rws, NULL)) {
             const char *why = attn_emu_error();
             snprintf(err, n, "emulated run failed (%s schedule): %s", name[sched],
@@ -95,7 +99,7 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
         } else if (sched == 0) {
             memcpy(first, xr->out, xr->osz);
         } else if (memcmp(first, xr->out, xr->osz)) {
-            race(xr, first, name[sched], err, n);
+            race(xr, first, name[0], name[sched], err, n);
             rc = -1;
         }
     }

@@ -7,12 +7,12 @@
  *    calling OS thread. Each CUDA thread of a block is a fiber with its own stack; fibers run
  *    cooperatively and switch only at synchronisation points: __syncthreads*, every warp
  *    collective (__shfl*_sync, votes, __syncwarp, wmma::*, mma/ldmatrix) and __nanosleep.
- *  - Which ready fiber runs next is the schedule's choice (attn_emu_set_schedule): threads are
- *    ranked in order, in reverse, or by a seeded permutation drawn anew at every block barrier,
- *    and the best-ranked ready thread always runs. So between two barriers one warp runs ahead
- *    of the others in the first two schedules, and warps interleave at every collective in the
- *    third: a kernel that misses a barrier reads data another warp has not written yet (or has
- *    already overwritten) and its output differs between schedules.
+ *  - Which ready fiber runs next is the schedule's choice (attn_emu_set_schedule, emu_api.h):
+ *    threads are ranked in order, in reverse, or by a seeded permutation drawn anew at every
+ *    block barrier, and the best-ranked ready thread runs. So between two barriers one warp runs
+ *    ahead in order or reversed, and warps interleave at every collective when shuffled: a kernel
+ *    that misses a barrier reads data another warp has not written yet (or has already
+ *    overwritten). cp.async copies land at the wait, at issue or at random points between.
  *  - __syncthreads waits for every thread of the block that has not exited; reaching it from two
  *    different call sites at once is reported as barrier divergence. A warp collective waits for
  *    the non-exited lanes of its mask (all lanes of the warp for the .aligned instructions: mma,
@@ -22,7 +22,7 @@
  *  - A warp collective is completed by its last arriving lane, which computes every lane's result
  *    (reading the other lanes' operands from their suspended stacks) and releases them.
  *  - Static __shared__ variables are `static thread_local`: all of them live in this module's TLS
- *    block, which the launch fills with 0xFF bytes (NaN as float or bf16, -1 as int) at the start
+ *    block, which the launch fills with the schedule's poison (0xFF, 0x7F or random) at the start
  *    of every block (saving the host's values of any other thread_local of the kernel files before
  *    the launch and restoring them after it). Dynamic shared memory (ATTN_DYNAMIC_SMEM) is one
  *    buffer of exactly the launch's byte count, poisoned the same way: a read past its end is a

@@ -19,21 +19,40 @@
 extern "C" {
 #endif
 
-/* The order in which ready emulated threads of a block run between synchronisation points.
- * A correct kernel gives bit-identical output under every schedule. */
+/* A schedule: the order in which ready emulated threads of a block run between
+ * synchronisation points, when cp.async copies land in shared memory, and the bytes shared
+ * memory is poisoned with at every block start. A correct kernel gives bit-identical output
+ * under every schedule.
+ *
+ *  mode  threads   cp.async copies land                       shared memory poison
+ *  0     in order  at the cp.async.wait_group covering them   0xFF bytes (NaN, int -1)
+ *  1     reversed  at the covering wait                       0xFF
+ *  2     shuffled  at the covering wait                       0xFF
+ *  3     in order  at issue                                   0x7F bytes (3.4e38, a large int)
+ *  4     shuffled  each at a seeded random synchronisation    seeded random bytes
+ *                  point of its thread between issue and wait
+ */
 enum attn_emu_schedule {
     ATTN_EMU_IN_ORDER = 0, /* lowest thread index first: warp 0 runs ahead to each barrier */
     ATTN_EMU_REVERSED = 1, /* highest thread index first */
-    ATTN_EMU_SHUFFLED = 2  /* a seeded random priority order, redrawn at every block barrier */
+    ATTN_EMU_SHUFFLED = 2, /* a seeded random priority order, redrawn at every block barrier */
+    ATTN_EMU_COPY_AT_ISSUE = 3, /* in order; copies land at once; poison 0x7F */
+    ATTN_EMU_COPY_RANDOM = 4    /* shuffled; copies land at random points; random poison */
 };
-#define ATTN_EMU_NSCHEDULES 3
+#define ATTN_EMU_NSCHEDULES 5
+/* attn_emu_schedule_name(mode) for mode 0 .. ATTN_EMU_NSCHEDULES - 1, for a harness that
+ * loads the module at run time (bench/run.c) and cannot call it before. */
+#define ATTN_EMU_SCHEDULE_NAMES                                                                  \
+    { "in-order", "reversed", "shuffled", "in-order, copies land at issue, poison 0x7f",         \
+      "shuffled, copies land at random points, random poison" }
 
 /* Select the schedule of the following launches, and clear the error state (below). The
- * permutations of ATTN_EMU_SHUFFLED depend on seed, on the number of launches since this call
- * and on the block, so a run repeats exactly after the same call. */
+ * random choices of ATTN_EMU_SHUFFLED and ATTN_EMU_COPY_RANDOM (permutations, landing points,
+ * poison bytes) depend on seed, on the number of launches since this call and on the block,
+ * so a run repeats exactly after the same call. */
 void attn_emu_set_schedule(int mode, uint64_t seed);
 
-/* "in-order", "reversed", "shuffled"; NULL for another mode. */
+/* The names above; NULL for another mode. */
 const char *attn_emu_schedule_name(int mode);
 
 /* Why the most recent failing emulated launch (or emulated cuBLAS call) failed since the last

@@ -35,12 +35,21 @@ struct Context {
 
 enum State : uint8_t { ST_READY, ST_RUNNING, ST_BARRIER, ST_WARP_OP, ST_EXITED };
 
-/* One cp.async copy, performed when a cp.async.wait_group covers its group. */
+/* One cp.async copy, performed (landed) when the schedule says: at issue, at a random later
+ * synchronisation point of its thread, or at the latest when a cp.async.wait_group covers its
+ * group. */
 struct CpCopy {
     unsigned char *dst;
     const unsigned char *src;
     int cp_size, src_size;
+    bool landed;
 };
+
+/* When the copies of the current schedule land (emu_api.h). */
+enum CopyLanding { LAND_AT_WAIT, LAND_AT_ISSUE, LAND_RANDOM };
+CopyLanding copy_landing();
+/* Perform a copy (reading its source now) unless it has landed; whether it landed now. */
+bool land(CpCopy &c);
 
 struct Thread : ThreadHead {
     Context ctx;
@@ -53,6 +62,7 @@ struct Thread : ThreadHead {
     /* issued, not yet performed cp.async copies; cp_groups[i] = end of committed group i */
     std::vector<CpCopy> cp;
     std::vector<size_t> cp_groups;
+    size_t cp_pending = 0; /* copies in cp not landed yet */
 #ifdef ATTN_EMU_ASAN
     void *fake_stack = nullptr;
     uintptr_t low_sp = 0; /* lowest stack pointer seen, for unpoisoning before reuse */

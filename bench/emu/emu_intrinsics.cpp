@@ -14,9 +14,12 @@
  *  - ldmatrix.m8n8.x{1,2,4}.b16: lanes 8i..8i+7 give the row addresses of matrix i (16-byte
  *    aligned, in shared memory); r[i] of lane L = {M_i[g][2t], M_i[g][2t+1]}, with .trans
  *    {M_i[2t][g], M_i[2t+1][g]} (M_i as stored: row j at the address of lane 8i + j).
- *  - cp.async: the copy is queued in the issuing thread and performed by the cp.async.wait_group
- *    that covers its group (groups close at commit_group), reading the source then: data is in
- *    shared memory only after the wait, never earlier; a copy never waited for never lands. */
+ *  - cp.async: the copy is queued in the issuing thread and performed (reading the source then)
+ *    when the schedule lands it (emu_api.h): at issue, at a random synchronisation point of the
+ *    thread (emu_runtime.cpp), or at the latest by the cp.async.wait_group that covers its group
+ *    (groups close at commit_group). So a kernel may neither read a copy's destination before
+ *    the wait, nor let another thread read or write it between the issue and that thread's
+ *    wait plus a barrier. A copy never waited for lands only where the schedule lands it early. */
 #include "emu_internal.h"
 
 namespace attn_emu {
@@ -371,8 +374,11 @@ void cp_async(void *dst, const void *src, int cp_size, int src_size, const char 
     if (in_shared(src, 1))
         fail("cp.async (%s:%d): source %p is in shared memory (cp.async copies global to shared)",
              short_path(file), line, src);
-    self()->cp.push_back({static_cast<unsigned char *>(dst),
-                          static_cast<const unsigned char *>(src), cp_size, src_size});
+    Thread *t = self();
+    t->cp.push_back({static_cast<unsigned char *>(dst), static_cast<const unsigned char *>(src),
+                     cp_size, src_size, false});
+    if (copy_landing() == LAND_AT_ISSUE) land(t->cp.back());
+    else t->cp_pending++;
 }
 
 void cp_async_commit_group()
@@ -388,11 +394,8 @@ void cp_async_wait_group(int n, const char *file, int line)
     const size_t groups = t->cp_groups.size();
     if (groups <= (size_t)n) return;
     const size_t done = groups - (size_t)n, end = t->cp_groups[done - 1];
-    for (size_t i = 0; i < end; i++) {
-        const CpCopy &c = t->cp[i];
-        std::memcpy(c.dst, c.src, (size_t)c.src_size);
-        std::memset(c.dst + c.src_size, 0, (size_t)(c.cp_size - c.src_size));
-    }
+    for (size_t i = 0; i < end; i++)
+        if (land(t->cp[i])) t->cp_pending--;
     t->cp.erase(t->cp.begin(), t->cp.begin() + (ptrdiff_t)end);
     t->cp_groups.erase(t->cp_groups.begin(), t->cp_groups.begin() + (ptrdiff_t)done);
     for (size_t &g : t->cp_groups) g -= end;

@@ -12,7 +12,11 @@
  * permutation that is redrawn whenever a block barrier completes); the ready threads form a
  * bitset indexed by rank, and at every synchronisation point the best-ranked ready thread runs.
  * A thread that completes a barrier or a collective is ready again like the threads it
- * released, so it goes on only when it is the best-ranked of them. */
+ * released, so it goes on only when it is the best-ranked of them.
+ *
+ * A schedule also says when cp.async copies land (at the covering wait, at issue, or each at
+ * a random synchronisation point of its thread in between: the thread lands it on arriving
+ * there, before any other thread runs) and which bytes poison shared memory (emu_api.h). */
 #include "emu_internal.h"
 
 #include <algorithm>
@@ -155,6 +159,8 @@ struct Emu {
 
     /* schedule */
     int mode = ATTN_EMU_IN_ORDER;
+    int order = ATTN_EMU_IN_ORDER;   /* thread order: in order, reversed or shuffled */
+    CopyLanding landing = LAND_AT_WAIT;
     uint64_t seed = 0;
     uint64_t launch_no = 0; /* launches since attn_emu_set_schedule */
 
@@ -188,6 +194,8 @@ struct Emu {
     unsigned char *tls = nullptr; /* static: this module's TLS block of the calling thread */
     size_t tls_size = 0;
     std::vector<unsigned char> tls_saved;
+    std::vector<uint64_t> random_poison; /* drawn from the seed once, then varied per block */
+    uint64_t random_poison_seed = 0;
     std::unordered_map<const void *, int> max_dyn_smem;
 
     /* errors */
@@ -369,8 +377,8 @@ static void assign_ranks()
 {
     const unsigned n = E.nthreads;
     for (unsigned r = 0; r < n; r++)
-        E.at_rank[r] = (uint16_t)(E.mode == ATTN_EMU_REVERSED ? n - 1 - r : r);
-    if (E.mode == ATTN_EMU_SHUFFLED) {
+        E.at_rank[r] = (uint16_t)(E.order == ATTN_EMU_REVERSED ? n - 1 - r : r);
+    if (E.order == ATTN_EMU_SHUFFLED) {
         for (unsigned r = n - 1; r > 0; r--) {
             const unsigned j = (unsigned)(next_random() % (r + 1));
             std::swap(E.at_rank[r], E.at_rank[j]);
@@ -486,10 +494,37 @@ static void run_best()
     jump(t->ctx, next->ctx, next->stack_lo, next->stack_size, static_cast<void **>(fake_slot(t)));
 }
 
+/* ---- cp.async landing -------------------------------------------------------------------- */
+
+CopyLanding copy_landing() { return E.landing; }
+
+bool land(CpCopy &c)
+{
+    if (c.landed) return false;
+    std::memcpy(c.dst, c.src, (size_t)c.src_size);
+    std::memset(c.dst + c.src_size, 0, (size_t)(c.cp_size - c.src_size));
+    c.landed = true;
+    return true;
+}
+
+/* The running thread reached a synchronisation point: under LAND_RANDOM each of its copies in
+ * flight lands here with probability 1/2 (so each lands at a random one of the points between
+ * its issue and its covering wait, which lands the rest), before another thread runs. */
+static inline void land_some(Thread *t)
+{
+    if (E.landing != LAND_RANDOM || !t->cp_pending) return;
+    uint64_t bits = 0;
+    for (size_t i = 0; i < t->cp.size(); i++) {
+        if (i % 64 == 0) bits = next_random();
+        if (bits >> (i % 64) & 1 && land(t->cp[i])) t->cp_pending--;
+    }
+}
+
 /* A spinning thread (__nanosleep) lets every other ready thread run before it runs again. */
 void yield(const char *file, int line)
 {
     Thread *t = self();
+    land_some(t);
     if (++E.idle_yields > 100000000ull)
         fail("livelock: threads have spun in __nanosleep (%s:%d) 10^8 times with no barrier or "
              "warp collective completing",
@@ -525,7 +560,7 @@ static void barrier_complete()
     E.stats.barriers++;
     E.idle_yields = 0;
     /* every live thread waits here, so no ready bit refers to the old ranks */
-    if (E.mode == ATTN_EMU_SHUFFLED) assign_ranks();
+    if (E.order == ATTN_EMU_SHUFFLED) assign_ranks();
     for (unsigned i = 0; i < E.nthreads; i++)
         if (E.pool[i]->state == ST_BARRIER) make_ready(E.pool[i]);
 }
@@ -533,6 +568,7 @@ static void barrier_complete()
 int block_barrier(int kind, int pred, const char *file, int line)
 {
     Thread *t = self();
+    land_some(t);
     Barrier &b = E.bar;
     if (b.arrived == 0) {
         b.kind = kind;
@@ -577,6 +613,7 @@ static void complete_op(Warp &w, int i)
 void warp_op(const OpInfo &info, uint32_t mask, void *arg, const char *file, int line)
 {
     Thread *t = self();
+    land_some(t);
     Warp &w = E.warps[t->warp];
     const uint32_t bit = 1u << t->lane;
     if (info.aligned) {
@@ -610,6 +647,14 @@ void warp_op(const OpInfo &info, uint32_t mask, void *arg, const char *file, int
         fail("warp divergence: %s (%s:%d) reached while lanes %s wait at %s (%s:%d)", info.name,
              short_path(file), line, lanes_str(op->arrived).c_str(), op->info->name,
              short_path(op->file), op->line);
+    /* An .aligned instruction is one instruction that every lane executes: lanes arriving from
+     * different call sites (divergent branches) are divergence, however alike the operations
+     * (on the GPU the behaviour is undefined). */
+    if (op && info.aligned && (op->line != line || std::strcmp(op->file, file) != 0))
+        fail("warp divergence: %s at %s:%d reached while lanes %s wait at %s at %s:%d: every "
+             "lane of the warp must execute an .aligned instruction at the same call site",
+             info.name, short_path(file), line, lanes_str(op->arrived).c_str(), op->info->name,
+             short_path(op->file), op->line);
     if (!op) {
         op = &w.ops[w.nops++];
         op->info = &info;
@@ -641,6 +686,7 @@ unsigned live_lanes() { return E.warps[self()->warp].live; }
     t->state = ST_EXITED;
     t->cp.clear(); /* copies never waited for die with the thread (they could only fill smem) */
     t->cp_groups.clear();
+    t->cp_pending = 0;
     E.live--;
     Warp &w = E.warps[t->warp];
     const uint32_t bit = 1u << t->lane;
@@ -796,12 +842,46 @@ void set_max_dynamic_smem(const void *func, int bytes)
 
 /* ---- launch ----------------------------------------------------------------------------- */
 
+/* Fill shared memory with the schedule's poison: 0xFF bytes (NaN as float, bf16 or half; -1
+ * as any int), 0x7F bytes (3.4e38 as float and bf16, a large positive int: a value that can
+ * pass for data where NaN is dropped by fmaxf or -1 means "masked"), or random bytes. */
+static void poison(unsigned char *p, size_t n, uint64_t block_seed)
+{
+    if (!n) return;
+    if (E.mode == ATTN_EMU_COPY_AT_ISSUE) {
+        std::memset(p, 0x7f, n);
+    } else if (E.mode == ATTN_EMU_COPY_RANDOM) {
+        /* random words drawn once per seed, XORed with one random word per block: as cheap as
+         * a memset (the TLS block holds every kernel's static shared memory, ~200 KiB) */
+        const size_t words = (n + 7) / 8;
+        std::vector<uint64_t> &r = E.random_poison;
+        const uint64_t rs = mix64(E.seed ^ 0x706f69736f6eull);
+        if (r.size() < words || E.random_poison_seed != rs) {
+            r.resize(std::max(words, r.size()));
+            for (size_t i = 0; i < r.size(); i++) r[i] = mix64(rs + i);
+            E.random_poison_seed = rs;
+        }
+        const uint64_t key = mix64(block_seed);
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            const uint64_t w = r[i / 8] ^ key;
+            std::memcpy(p + i, &w, 8);
+        }
+        if (i < n) {
+            const uint64_t w = r[i / 8] ^ key;
+            std::memcpy(p + i, &w, n - i);
+        }
+    } else {
+        std::memset(p, 0xff, n);
+    }
+}
+
 static bool run_block(uint64_t block_seed)
 {
     E.stats.blocks++;
     E.stats.threads += E.nthreads;
-    if (E.tls_size) std::memset(E.tls, 0xff, E.tls_size);
-    if (E.dyn_size) std::memset(E.dyn, 0xff, E.dyn_size);
+    poison(E.tls, E.tls_size, block_seed);
+    poison(E.dyn, E.dyn_size, block_seed + 1);
 
     const unsigned n = E.nthreads, bx = E.desc->block.x, by = E.desc->block.y;
     for (unsigned i = 0; i < n; i++) {
@@ -813,6 +893,7 @@ static bool run_block(uint64_t block_seed)
         t->state = ST_READY;
         t->cp.clear();
         t->cp_groups.clear();
+        t->cp_pending = 0;
 #ifdef ATTN_EMU_ASAN
         /* frames left by the previous run (never returned from) are still poisoned */
         if (t->low_sp) {
@@ -942,7 +1023,66 @@ const char *error_string_with_detail(int code, const char *standard)
     return E.code_message.c_str();
 }
 
+/* ---- misaligned accesses ------------------------------------------------------------------- */
+
+/* The emulated kernels are compiled with -fsanitize=alignment (bench/emu/meson.build) and no
+ * sanitizer runtime: a typed access whose address is not a multiple of its type's alignment
+ * (16 bytes for float4/uint4, 8 for float2/uint2, as the CUDA headers align them for the host
+ * compiler too; the GPU faults on such an access) calls these handlers, which fail the launch.
+ * The layout of the data is the sanitizer ABI's (GCC and Clang alike). */
+namespace {
+struct UbsanLocation {
+    const char *file;
+    uint32_t line, column;
+};
+struct UbsanType {
+    uint16_t kind, info;
+    char name[1];
+};
+struct UbsanTypeMismatch {
+    UbsanLocation loc;
+    const UbsanType *type;
+    unsigned char log_alignment;
+    unsigned char check_kind;
+};
+} // namespace
+
+[[noreturn]] static void misaligned(const UbsanTypeMismatch *d, uintptr_t p)
+{
+    static const char *const kinds[] = {"load of", "store to", "reference binding to",
+                                        "member access within", "member call on",
+                                        "constructor call on", "downcast of", "downcast of",
+                                        "upcast of", "cast to virtual base of"};
+    const char *kind = d->check_kind < sizeof kinds / sizeof *kinds ? kinds[d->check_kind]
+                                                                    : "access to";
+    const unsigned long align = 1ul << d->log_alignment;
+    const char *where = !p ? "null pointer"
+                        : in_shared(reinterpret_cast<const void *>(p), 1) ? "shared memory"
+                                                                            : "global memory";
+    if (!cur || !E.desc) { /* host code of a kernel file */
+        std::fprintf(stderr, "attn_emu: %s:%u: %s %s %s at %p (type alignment %lu)\n",
+                     short_path(d->loc.file), d->loc.line, kind, d->type->name, where,
+                     reinterpret_cast<void *>(p), align);
+        std::abort();
+    }
+    fail("misaligned %s %s at %p in %s (%s:%u): its type needs %lu-byte alignment", kind,
+         d->type->name, reinterpret_cast<void *>(p), where, short_path(d->loc.file), d->loc.line,
+         align);
+}
+
 } // namespace attn_emu
+
+extern "C" __attribute__((visibility("hidden"))) void
+__ubsan_handle_type_mismatch_v1(attn_emu::UbsanTypeMismatch *d, uintptr_t p)
+{
+    attn_emu::misaligned(d, p);
+}
+
+extern "C" __attribute__((visibility("hidden"))) void
+__ubsan_handle_type_mismatch_v1_abort(attn_emu::UbsanTypeMismatch *d, uintptr_t p)
+{
+    attn_emu::misaligned(d, p);
+}
 
 /* ---- C API -------------------------------------------------------------------------------- */
 
@@ -953,7 +1093,13 @@ using namespace attn_emu;
 ATTN_EMU_API void attn_emu_set_schedule(int mode, uint64_t seed)
 {
     std::lock_guard<std::mutex> lock(E.mu);
-    E.mode = (mode == ATTN_EMU_REVERSED || mode == ATTN_EMU_SHUFFLED) ? mode : ATTN_EMU_IN_ORDER;
+    E.mode = mode > 0 && mode < ATTN_EMU_NSCHEDULES ? mode : ATTN_EMU_IN_ORDER;
+    E.order = E.mode == ATTN_EMU_COPY_AT_ISSUE  ? ATTN_EMU_IN_ORDER
+              : E.mode == ATTN_EMU_COPY_RANDOM ? ATTN_EMU_SHUFFLED
+                                               : E.mode;
+    E.landing = E.mode == ATTN_EMU_COPY_AT_ISSUE  ? LAND_AT_ISSUE
+                : E.mode == ATTN_EMU_COPY_RANDOM ? LAND_RANDOM
+                                                 : LAND_AT_WAIT;
     E.seed = seed;
     E.launch_no = 0;
     E.has_error = false;
@@ -962,12 +1108,8 @@ ATTN_EMU_API void attn_emu_set_schedule(int mode, uint64_t seed)
 
 ATTN_EMU_API const char *attn_emu_schedule_name(int mode)
 {
-    switch (mode) {
-    case ATTN_EMU_IN_ORDER: return "in-order";
-    case ATTN_EMU_REVERSED: return "reversed";
-    case ATTN_EMU_SHUFFLED: return "shuffled";
-    default: return nullptr;
-    }
+    static const char *const names[ATTN_EMU_NSCHEDULES] = ATTN_EMU_SCHEDULE_NAMES;
+    return mode >= 0 && mode < ATTN_EMU_NSCHEDULES ? names[mode] : nullptr;
 }
 
 ATTN_EMU_API const char *attn_emu_last_error(void)

@@ -46,6 +46,15 @@ static bool error_has(const char *what)
 
 static const char *last_error() { return attn_emu_last_error() ? attn_emu_last_error() : "(none)"; }
 
+/* What a 32-bit word of never-written shared memory holds under the current schedule; false
+ * for the schedule that poisons with random bytes. */
+static bool poison_word(uint32_t *w)
+{
+    if (g_sched == ATTN_EMU_COPY_RANDOM) return false;
+    *w = g_sched == ATTN_EMU_COPY_AT_ISSUE ? 0x7f7f7f7fu : 0xffffffffu;
+    return true;
+}
+
 /* ---- indices ------------------------------------------------------------------------------ */
 
 __global__ void index_kernel(unsigned *out)
@@ -213,6 +222,32 @@ static void test_race_differs()
     CHECK(r[1][96] == -1 && r[1][0] == 32, "reversed %d %d", r[1][96], r[1][0]);
 }
 
+/* Threads 32-63 read shared memory nobody wrote; fmaxf drops the 0xFF poison (NaN) as if it
+ * were a real value, so only a poison that differs between schedules shows the bug. */
+__global__ void uninit_smem_kernel(float *out)
+{
+    __shared__ float s[64];
+    if (threadIdx.x < 32) s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = fmaxf(s[threadIdx.x], 0.0f);
+}
+
+static void test_uninit_differs()
+{
+    std::vector<float> r[ATTN_EMU_NSCHEDULES];
+    for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
+        attn_emu_set_schedule(k, 7);
+        r[k].assign(64, -1.0f);
+        CHECK(LAUNCH(uninit_smem_kernel, 1, 64, 0, r[k].data()) == cudaSuccess, "%s",
+              last_error());
+    }
+    /* under 0xFF poison alone the result looks plausible (0), the same in every order */
+    CHECK(r[0] == r[1] && r[0] == r[2] && r[0][40] == 0.0f, "0xFF poison: %g", r[0][40]);
+    CHECK(r[0] != r[ATTN_EMU_COPY_AT_ISSUE] && r[0] != r[ATTN_EMU_COPY_RANDOM] &&
+              r[ATTN_EMU_COPY_AT_ISSUE] != r[ATTN_EMU_COPY_RANDOM],
+          "a read of unwritten shared memory went unnoticed");
+}
+
 /* ---- shared memory -------------------------------------------------------------------------- */
 
 static thread_local int g_host_tls = 42; /* a host thread_local of a kernel file */
@@ -260,16 +295,22 @@ static void test_shared_memory()
     std::vector<unsigned> out(3 * 256, 0);
     g_host_tls = 42;
     CHECK(LAUNCH(poison_kernel, 3, 64, 40, out.data(), 40) == cudaSuccess, "%s", last_error());
-    for (int b = 0; b < 3; b++)
-        for (int t = 0; t < 64; t++) {
-            const unsigned *o = &out[b * 256];
-            CHECK(o[t] == 0xffffffffu, "block %d static %d: %08x", b, t, o[t]);
-            if (t < 40) CHECK(o[64 + t] == 0xffu, "block %d dynamic %d", b, t);
-            CHECK(o[128 + t] == 0xffffffffu && o[192 + t] == 0xffffffffu,
-                  "block %d helpers %d: %08x %08x", b, t, o[128 + t], o[192 + t]);
-        }
+    uint32_t p;
+    if (poison_word(&p)) {
+        for (int b = 0; b < 3; b++)
+            for (int t = 0; t < 64; t++) {
+                const unsigned *o = &out[b * 256];
+                CHECK(o[t] == p, "block %d static %d: %08x", b, t, o[t]);
+                if (t < 40) CHECK(o[64 + t] == (p & 0xffu), "block %d dynamic %d", b, t);
+                CHECK(o[128 + t] == p && o[192 + t] == p, "block %d helpers %d: %08x %08x", b, t,
+                      o[128 + t], o[192 + t]);
+            }
+        if (p == 0xffffffffu) CHECK(std::isnan(*(volatile float *)&out[0]), "0xff bytes are NaN");
+    } else { /* random bytes: drawn anew for every block */
+        CHECK(std::memcmp(&out[0], &out[256], 64 * 4) && std::memcmp(&out[256], &out[512], 64 * 4),
+              "random poison repeats between blocks");
+    }
     CHECK(g_host_tls == 42, "a host thread_local was clobbered: %d", g_host_tls);
-    CHECK(std::isnan(*(volatile float *)&out[0]), "0xff bytes are NaN");
 
     /* more than 48 KiB of dynamic shared memory needs the opt-in */
     std::vector<int> o(64);
@@ -367,6 +408,35 @@ __global__ void global_ldmatrix_kernel(const uint16_t *g, uint32_t *out)
     out[threadIdx.x] = r[0];
 }
 
+/* One mma at two call sites, lanes split between them: on the GPU, two instructions each
+ * executed by half a warp (undefined); merged into one, they would compute as if convergent. */
+__global__ void mma_two_sites_kernel(float *out)
+{
+    uint32_t a[4] = {0, 0, 0, 0};
+    float d[4] = {0, 0, 0, 0};
+    if (threadIdx.x < 16)
+        mma_m16n8k16_bf16(d, a, 0, 0);
+    else
+        mma_m16n8k16_bf16(d, a, 0, 0);
+    out[threadIdx.x] = d[0];
+}
+
+/* A float4 load 8 bytes past a 16-byte boundary, in global and in shared memory. */
+__global__ void misaligned_global_kernel(const float *in, float *out)
+{
+    const float4 v = *reinterpret_cast<const float4 *>(in + 2 + 4 * threadIdx.x);
+    out[threadIdx.x] = v.x;
+}
+
+__global__ void misaligned_shared_kernel(float *out)
+{
+    __shared__ __align__(16) float s[160];
+    s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    const float2 v = *reinterpret_cast<const float2 *>(&s[2 * threadIdx.x + 1]);
+    out[threadIdx.x] = v.x;
+}
+
 __global__ void wmma_pointer_kernel(const __nv_bfloat16 *A)
 {
     wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, wmma::row_major> fa;
@@ -412,6 +482,22 @@ static void test_reported_bugs()
     alignas(32) static __nv_bfloat16 A[512];
     CHECK(LAUNCH(wmma_pointer_kernel, 1, 32, 0, A) == cudaErrorLaunchFailure, "wmma pointers");
     CHECK(error_has("every lane must pass the same pointer"), "%s", last_error());
+
+    CHECK(LAUNCH(mma_two_sites_kernel, 1, 32, 0, f) == cudaErrorLaunchFailure, "two mma sites");
+    CHECK(error_has("same call site") && error_has("emu_test.cu"), "%s", last_error());
+
+#ifdef ATTN_EMU_ALIGNMENT_CHECKS
+    alignas(16) static float fin[4 * 32 + 8];
+    CHECK(LAUNCH(misaligned_global_kernel, 1, 32, 0, fin, f) == cudaErrorLaunchFailure,
+          "misaligned float4");
+    CHECK(error_has("misaligned") && error_has("float4") && error_has("global memory") &&
+              error_has("16-byte alignment"),
+          "%s", last_error());
+    CHECK(LAUNCH(misaligned_shared_kernel, 1, 32, 0, f) == cudaErrorLaunchFailure,
+          "misaligned float2");
+    CHECK(error_has("float2") && error_has("shared memory") && error_has("8-byte alignment"),
+          "%s", last_error());
+#endif
 
     std::vector<uint4> d4(32), s4(32);
     CHECK(LAUNCH(cp_async_global_kernel, 1, 32, 0, d4.data(), s4.data()) == cudaErrorLaunchFailure,
@@ -530,12 +616,50 @@ static void test_cp_async()
     uint32_t out[128];
     CHECK(LAUNCH(cp_async_kernel, 1, 32, 64 * 16, src.data(), out) == cudaSuccess, "%s",
           last_error());
+    uint32_t p;
     for (int t = 0; t < 32; t++) {
-        CHECK(out[t * 4] == 0xffffffffu && out[t * 4 + 2] == 0xffffffffu, "t %d early %08x %08x",
-              t, out[t * 4], out[t * 4 + 2]);
+        if (g_sched == ATTN_EMU_COPY_AT_ISSUE) /* landed at issue */
+            CHECK(out[t * 4] == (uint32_t)t && out[t * 4 + 2] == (uint32_t)(32 + t),
+                  "t %d early %08x %08x", t, out[t * 4], out[t * 4 + 2]);
+        else if (poison_word(&p)) /* at the wait: nothing before it */
+            CHECK(out[t * 4] == p && out[t * 4 + 2] == p, "t %d early %08x %08x", t, out[t * 4],
+                  out[t * 4 + 2]);
         CHECK(out[t * 4 + 1] == (uint32_t)t && out[t * 4 + 3] == (uint32_t)(32 + t), "t %d %u %u",
               t, out[t * 4 + 1], out[t * 4 + 3]);
     }
+}
+
+/* Each thread copies one chunk, passes a synchronisation point (which is not its wait) and
+ * reads its neighbour's chunk: poison when copies land at the wait, the data when they land
+ * at issue, and a mix when each lands at a random point. */
+__global__ void cp_async_early_kernel(const uint4 *src, uint32_t *out)
+{
+    ATTN_DYNAMIC_SMEM(dyn);
+    uint4 *s = reinterpret_cast<uint4 *>(dyn);
+    const int t = threadIdx.x;
+    cp_async_16(&s[t], &src[t]);
+    cp_async_commit();
+    __syncthreads();
+    out[t] = s[t ^ 1].x; /* a race: no wait before the barrier */
+    __syncthreads();      /* every read before any wait */
+    cp_async_wait<0>();
+}
+
+static void test_cp_async_landing()
+{
+    std::vector<uint4> src(64);
+    for (int i = 0; i < 64; i++) src[i] = make_uint4(i, i, i, i);
+    std::vector<uint32_t> out(64);
+    CHECK(LAUNCH(cp_async_early_kernel, 1, 64, 64 * 16, src.data(), out.data()) == cudaSuccess,
+          "%s", last_error());
+    int landed = 0;
+    for (int t = 0; t < 64; t++) landed += out[t] == (uint32_t)(t ^ 1);
+    if (g_sched == ATTN_EMU_COPY_AT_ISSUE)
+        CHECK(landed == 64, "%d of 64 copies landed at issue", landed);
+    else if (g_sched == ATTN_EMU_COPY_RANDOM)
+        CHECK(landed > 0 && landed < 64, "%d of 64 copies landed at a random point", landed);
+    else
+        CHECK(landed == 0, "%d of 64 copies landed before the wait", landed);
 }
 
 /* ---- wmma ------------------------------------------------------------------------------------ */
@@ -591,7 +715,7 @@ int main()
     void (*const per_schedule[])() = {
         test_indices,          test_shuffles,      test_votes, test_barriers, test_shared_memory,
         test_atomics_and_spin, test_reported_bugs, test_mma,   test_ldmatrix, test_cp_async,
-        test_wmma,
+        test_cp_async_landing, test_wmma,
     };
     for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
         g_sched = k;
@@ -600,6 +724,7 @@ int main()
     }
     g_sched = -1;
     test_race_differs();
+    test_uninit_differs();
     std::printf("%d checks, %d failed\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }

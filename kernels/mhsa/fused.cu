@@ -250,7 +250,9 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
                 }
             }
         }
+#ifndef ATTN_PLANT_CONSUMED_SYNC
         __syncthreads(); /* K_j, V_j consumed before iteration j+1 refills this buffer */
+#endif
     }
 
     /* write back: O / l (0 where l = 0), staged through this warp's own Q rows (no other warp

@@ -18,15 +18,17 @@ static void teardown(void)
 }
 
 
-/* A planted bug: run `variants` under the module built with it; each must fail (exit 1, a
- * fail row whose reason contains `why`), and the same run on the clean module passes. */
-static void planted(const char *name, const char *variants, const char *why, int nfail)
+/* A planted bug: run `variants` at `shape` under the module built with it; each must fail
+ * (exit 1, a fail row whose reason contains `why`), and the same run on the clean module
+ * passes. */
+static void planted_at(const char *name, const char *shape, const char *variants,
+                       const char *why, int nfail)
 {
     char env[64];
     snprintf(env, sizeof env, "ATTNBENCH_EMU_PLANT_%s", name);
     const char *lib = getenv(env);
     cr_assert(lib && tst_exists(lib), "$%s names no module", env);
-    const char *const *shapes = TST_SHAPES("B=2,N=200,d=64,D=64,tokens=400,causal=1");
+    const char *const *shapes = TST_SHAPES(shape);
     char *out = NULL;
     int rc = tst_emu_run(dir, "mhsa", shapes, variants, lib, &out);
     cr_expect_eq(rc, 1, "planted %s: exit %d, want 1:\n%s", name, rc, out);
@@ -39,6 +41,11 @@ static void planted(const char *name, const char *variants, const char *why, int
     rc = tst_emu_run(dir, "mhsa", shapes, variants, NULL, &out);
     cr_expect_eq(rc, 0, "clean module: exit %d:\n%s", rc, out);
     free(out);
+}
+
+static void planted(const char *name, const char *variants, const char *why, int nfail)
+{
+    planted_at(name, "B=2,N=200,d=64,D=64,tokens=400,causal=1", variants, why, nfail);
 }
 
 /* A needed __syncthreads dropped (tiled): the thread schedules disagree. */
@@ -57,6 +64,18 @@ Test(emu, planted_mma_lane, .init = setup, .fini = teardown, .timeout = 300)
 Test(emu, planted_shfl_lane, .init = setup, .fini = teardown, .timeout = 300)
 {
     planted("SHFL_LANE", "^(tensor-core|cublas-f32|cublas-bf16)$", "max |err|", 3);
+}
+
+/* No barrier between an iteration's last reads of a K/V buffer and the next iteration's
+ * cp.async refill of it (fused, both row tilings). Nk = 256 is a multiple of the key tile (64),
+ * so every K/V row comes by cp.async, none by a plain store: where copies land only at their
+ * covering wait (the first three schedules), the refill lands after the barrier that follows
+ * that wait and nothing shows; the first schedule whose copies land at issue overwrites K_j,
+ * V_j while other warps still read them, so the reason names that schedule. */
+Test(emu, planted_consumed_sync, .init = setup, .fini = teardown, .timeout = 300)
+{
+    planted_at("CONSUMED_SYNC", "B=1,N=256,d=64,D=64,tokens=256,causal=0", "^(fused|fused-br128)$",
+               "(in-order vs in-order, copies land at issue", 2);
 }
 
 /* One K/V row read past the tile bound (tiled): the read lands in valid host memory, so only
