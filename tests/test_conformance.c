@@ -3,7 +3,7 @@
  * variant rows, a deterministic generator, a reference whose rows are independent: row_sel
  * computes the same values for a row whatever else is selected, and touches nothing else);
  * then, at every check shape of the suite (attn_suite_t.check_shapes), the CPU variants against
- * the reference and every GPU variant under the host emulator (three thread schedules,
+ * the reference and every GPU variant under the host emulator (every schedule,
  * bit-identical, within tolerance), through the real `attnbench --check --check-shapes`. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
