@@ -6,12 +6,7 @@
 
 /* The same axes as luong's without score (it is concat). */
 static const attn_axis_t additive_axes[AX_SCORE] = {
-    [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},
-    [AX_T] = {"T", "queries (decoder steps) per batch", 128, 1, 1 << 20,
-              4, GRID_T, 3, {32, 96, 150}},
-    [AX_S] = {"S", "keys = values (encoder steps) per batch (default T)", ATTN_UNSET, 1, 1 << 20},
-    [AX_DQ] = {"Dq", "query width (h)", 128, 1, 1 << 16, 3, GRID_D, 2, {64, 128}},
-    [AX_DK] = {"Dk", "key/value width (h̄, c; default Dq)", ATTN_UNSET, 1, 1 << 16},
+    LUONG_SHARED_AXES,
     [AX_A] = {"A", "attention width of W1, W2, v", 128, 1, 1 << 16, 2, GRID_A, 2, {32, 64}},
 };
 
@@ -31,19 +26,10 @@ const attn_suite_t additive_suite = {
     .title = "Bahdanau additive attention vᵀ·tanh(W1·h_t + W2·h̄_s)",
     .naxes = AX_SCORE,
     .axes = additive_axes,
-    .derive = luong_derive,
-    .layout = luong_layout,
-    .generate = luong_generate,
-    .reference = luong_reference,
-    .ref_unit = luong_ref_unit,
-    .flops = luong_flops,
-    .bytes = luong_bytes,
-    .tolerance = luong_tolerance,
+    LUONG_SUITE_FNS,
     /* x = sequence length (S = T in the grid); a panel per (Dq, A). */
     .plot_axis = "T",
     .plot_panels = "Dq,A",
-    .nvariants = LUONG_NVARIANTS,
-    .variants = luong_variants,
     .ctx = &concat,
     .check_shapes = check_shapes,
 };

@@ -22,12 +22,7 @@
 #endif
 
 static const attn_axis_t luong_axes[NAXES] = {
-    [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},
-    [AX_T] = {"T", "queries (decoder steps) per batch", 128, 1, 1 << 20,
-              4, GRID_T, 3, {32, 96, 150}},
-    [AX_S] = {"S", "keys = values (encoder steps) per batch (default T)", ATTN_UNSET, 1, 1 << 20},
-    [AX_DQ] = {"Dq", "query width (h)", 128, 1, 1 << 16, 3, GRID_D, 2, {64, 128}},
-    [AX_DK] = {"Dk", "key/value width (h̄, c; default Dq)", ATTN_UNSET, 1, 1 << 16},
+    LUONG_SHARED_AXES,
     [AX_A] = {"A", "attention width of W1, W2, v (concat only)", 128, 1, 1 << 16,
               2, GRID_A, 1, {64}},
     [AX_SCORE] = {"score", "score: 0 dot, 1 general, 2 concat (= additive)", 1, 0, 2,
@@ -285,20 +280,11 @@ const attn_suite_t luong_suite = {
     .title = "Luong encoder–decoder attention: dot, general or concat scores",
     .naxes = NAXES,
     .axes = luong_axes,
-    .derive = luong_derive,
-    .layout = luong_layout,
-    .generate = luong_generate,
-    .reference = luong_reference,
-    .ref_unit = luong_ref_unit,
+    LUONG_SUITE_FNS,
     .in_sweep = in_sweep,
-    .flops = luong_flops,
-    .bytes = luong_bytes,
-    .tolerance = luong_tolerance,
     /* x = sequence length (S = T in the grid); a panel per (score, Dq): the axes that change
      * the kernels' inner loops. Each (B, A) gets its own set of pictures (docs/plots.md). */
     .plot_axis = "T",
     .plot_panels = "score,Dq",
-    .nvariants = LUONG_NVARIANTS,
-    .variants = luong_variants,
     .check_shapes = check_shapes,
 };

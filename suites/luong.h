@@ -20,6 +20,23 @@ enum { AX_B, AX_T, AX_S, AX_DQ, AX_DK, AX_A, AX_SCORE, NAXES };
 #define GRID_D {128, 256, 512}
 #define GRID_A {128, 256}
 
+/* The axes luong and additive share, as designated initialisers of an axes array. */
+#define LUONG_SHARED_AXES                                                                        \
+    [AX_B] = {"B", "batch", 2, 1, 1 << 16, 3, GRID_B, 1, {2}},                                   \
+    [AX_T] = {"T", "queries (decoder steps) per batch", 128, 1, 1 << 20,                         \
+              4, GRID_T, 3, {32, 96, 150}},                                                      \
+    [AX_S] = {"S", "keys = values (encoder steps) per batch (default T)", ATTN_UNSET, 1,        \
+              1 << 20},                                                                          \
+    [AX_DQ] = {"Dq", "query width (h)", 128, 1, 1 << 16, 3, GRID_D, 2, {64, 128}},               \
+    [AX_DK] = {"Dk", "key/value width (h̄, c; default Dq)", ATTN_UNSET, 1, 1 << 16}
+
+/* The registry fields of luong's functions and rows, for both suites' entries. */
+#define LUONG_SUITE_FNS                                                                          \
+    .derive = luong_derive, .layout = luong_layout, .generate = luong_generate,                  \
+    .reference = luong_reference, .ref_unit = luong_ref_unit, .flops = luong_flops,              \
+    .bytes = luong_bytes, .tolerance = luong_tolerance, .nvariants = LUONG_NVARIANTS,            \
+    .variants = luong_variants
+
 int luong_derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n);
 void luong_layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L);
 void luong_generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in);
