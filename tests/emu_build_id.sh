@@ -15,8 +15,9 @@ ATTNBENCH_EMU_LIB=$mod "$bin" "${args[@]}" >"$tmp/ok.out" 2>&1 ||
     fail "the module as built: exit $?: $(tail -n 5 "$tmp/ok.out")"
 grep -q ' ok ' "$tmp/ok.out" || fail "the module as built: no ok row: $(cat "$tmp/ok.out")"
 
-old=$(strings -n 16 "$mod" | grep -xE '[0-9a-f]{16}' | head -n 1)
-[ -n "$old" ] || fail "no build id found in $mod"
+old=$("$bin" --version | sed -n 's/.* build-id \([0-9a-f]*\).*/\1/p')
+[ -n "$old" ] || fail "no build id in '$("$bin" --version)'"
+grep -qa "$old" "$mod" || fail "the module $mod does not carry the build id $old"
 new=$(printf '%s' "$old" | tr '0-9a-f' '1-9a-f0')
 LC_ALL=C sed "s/$old/$new/" "$mod" >"$tmp/stale.so"
 ATTNBENCH_EMU_LIB=$tmp/stale.so "$bin" "${args[@]}" >"$tmp/stale.out" 2>&1
