@@ -125,13 +125,6 @@ static int parse(run_t *r, int argc, char **argv)
         for (int i = 0; attn_suites[i]; i++) printf("%s\n", attn_suites[i]->name);
         return 0;
     }
-    if (r->o.list_check_shapes) { /* for scripts: the --shape values of --check-shapes */
-        for (int i = 0; attn_suites[i]; i++)
-            if (!strcmp(r->o.suite, "all") || !strcmp(r->o.suite, attn_suites[i]->name))
-                for (int k = 0; attn_suites[i]->check_shapes && attn_suites[i]->check_shapes[k]; k++)
-                    printf("%s\n", attn_suites[i]->check_shapes[k]);
-        return 0;
-    }
     if (r->o.markdown && !r->o.list) return usage_error("--markdown goes with --list");
     r->isolate = r->o.isolate < 0 ? r->o.sweep : r->o.isolate;
     return -1;
@@ -451,9 +444,14 @@ int attn_main(int argc, char **argv)
     /* load */
     const attn_suite_t *suites[MAX_SUITES];
     int ns, want_gpu, want_device;
-    if ((rc = load_suites(r, suites, &ns)) >= 0 ||
-        (rc = load_variants(r, suites, ns, &want_gpu, &want_device)) >= 0)
-        return rc;
+    if ((rc = load_suites(r, suites, &ns)) >= 0) return rc; /* an unknown suite: exit 2 */
+    if (r->o.list_check_shapes) { /* for scripts: the --shape values of --check-shapes */
+        for (int k = 0; k < ns; k++)
+            for (int i = 0; suites[k]->check_shapes && suites[k]->check_shapes[i]; i++)
+                printf("%s\n", suites[k]->check_shapes[i]);
+        return 0;
+    }
+    if ((rc = load_variants(r, suites, ns, &want_gpu, &want_device)) >= 0) return rc;
     if (r->o.markdown) { /* independent of the machine: no device asked */
         attn_list_markdown(&r->sel, suites, ns);
         return 0;

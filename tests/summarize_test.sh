@@ -27,6 +27,9 @@ printf '%s\n%s\n' "$h" 'mhsa,tiled,gpu,f32,128,fail,max |err| 3 > tolerance 0.1,
 [ "$(run "$tmp/fail.csv")" = 1 ] || fail "failed row: want exit 1: $(cat "$tmp/out")"
 grep -q '^FAIL mhsa/tiled' "$tmp/out" || fail "failed row not listed: $(cat "$tmp/out")"
 
+printf '%s\n' "$h" >"$tmp/empty.csv"
+[ "$(run "$tmp/empty.csv")" = 2 ] || fail "a header without rows: want exit 2: $(cat "$tmp/out")"
+
 printf 'a,b\n1,2\n' >"$tmp/other.csv"
 [ "$(run "$tmp/other.csv")" = 2 ] || fail "not a results CSV: want exit 2: $(cat "$tmp/out")"
 [ "$(run "$tmp/missing.csv")" = 2 ] || fail "missing file: want exit 2: $(cat "$tmp/out")"

@@ -1243,3 +1243,20 @@ Test(binary, commit_without_git_is_the_built_one, .init = setup, .fini = teardow
     }
     free(csv);
 }
+
+/* --list-check-shapes prints a suite's check shapes, one a line; an unknown suite is bad usage
+ * (exit 2), never an empty list that exits 0. */
+Test(binary, list_check_shapes_of_a_suite, .init = setup, .fini = teardown)
+{
+    char *out = NULL;
+    int rc = tst_run_bin(dir, (const char *[]){"--suite", "sge", "--list-check-shapes", NULL}, &out);
+    cr_expect_eq(rc, 0, "%s", out);
+    const attn_suite_t *s = tst_suite("sge");
+    for (int i = 0; s->check_shapes[i]; i++)
+        cr_expect(strstr(out, s->check_shapes[i]), "no '%s' in:\n%s", s->check_shapes[i], out);
+    free(out);
+    rc = tst_run_bin(dir, (const char *[]){"--suite", "nope", "--list-check-shapes", NULL}, &out);
+    cr_expect_eq(rc, 2, "unknown suite: exit %d\n%s", rc, out);
+    cr_expect(strstr(out, "unknown suite 'nope'"), "%s", out);
+    free(out);
+}

@@ -13,8 +13,9 @@ Verdicts of a GPU (or emulated) variant:
                   without CUDA, a broken context, memory or a budget): the variant was not tried
   n/a             every row skipped by the variant itself (its supports(): a case it does not
                   implement, e.g. additive's tensor-core); not a failure
-Exit status 1 when a row failed or a GPU variant NEVER RAN, 2 on an unreadable file or a file
-that is not an attnbench CSV, 0 otherwise. For the end of tools/gpu_session.sh, so the device
+Exit status 1 when a row failed or a GPU variant NEVER RAN, 2 on an unreadable file, a file
+that is not an attnbench CSV, or files with no row to judge (only headers or planned rows),
+0 otherwise. For the end of tools/gpu_session.sh, so the device
 tool's reply says at a glance what held.
 """
 import csv
@@ -106,6 +107,9 @@ def main(paths):
         print(f"summarize: {e}", file=sys.stderr)
         return 2
     stats, fails = tally(rows)
+    if not any(s["ok"] + s["fail"] + s["skip"] for s in stats.values()):
+        print("summarize: no checked, failed or skipped row in " + " ".join(paths), file=sys.stderr)
+        return 2
     print(f"{'suite/variant':32} {'dtype':5} {'ok':>5} {'fail':>5} {'skip':>5} {'TFLOP/s':>9} "
           f"{'err/tol':>8}  verdict")
     bad = bool(fails)
