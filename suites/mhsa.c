@@ -168,7 +168,7 @@ static mhsa_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
 {
     return (mhsa_problem_t){(int)v[AX_B], (int)v[AX_H], (int)v[AX_N], (int)v[AX_NK],
                             (int)v[AX_D], (int)v[AX_CAUSAL], (float)(1.0 / sqrt((double)v[AX_D])),
-                            in ? kv_len_of(v, in) : NULL};
+                            in ? kv_len_of(v, in) : NULL, (int)v[AX_H], 0, 0};
 }
 
 static mhsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,

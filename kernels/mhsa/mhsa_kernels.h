@@ -1,9 +1,9 @@
 /* mhsa GPU launchers: scaled dot-product multi-head attention, the core only (docs/suites.md).
  *
- * Layout: Q (B, H, Nq, d), K and V (B, H, Nk, d), O (B, H, Nq, d), row-major, contiguous.
- * S = Q·Kᵀ·scale; key j is masked (−∞) when causal and j > i (query i, both counted from 0), or
- * when j >= kv_len[b]; P = softmax over keys; O = P·V. A query row whose keys are all masked
- * outputs 0, never NaN.
+ * Layout: Q (B, H, Nq, d), K and V (B, Hkv, Nk, d), O (B, H, Nq, d), row-major, contiguous.
+ * S = Q·Kᵀ·scale; key j is masked (−∞) when causal and j > i + diag (query i, both counted from
+ * 0), outside the window (mhsa_problem_t), or when j >= kv_len[b]; P = softmax over keys;
+ * O = P·V. A query row whose keys are all masked outputs 0, never NaN.
  *
  * Contract shared by every launcher below:
  *  - pointers are device pointers; q, k, v, o in the dtype named by the launcher (float or
@@ -27,9 +27,14 @@ extern "C" {
 
 typedef struct mhsa_problem {
     int B, H, Nq, Nk, d;
-    int causal;          /* 1: key j > query i is masked */
+    int causal;          /* 1: key j > query i + diag is masked */
     float scale;         /* softmax scale, 1/sqrt(d) */
     const int *kv_len;   /* device int32[B]: valid keys per batch, 0..Nk; NULL: all Nk valid */
+    int Hkv;             /* K/V heads (H % Hkv == 0): query head h reads K/V head h / (H / Hkv) */
+    int diag;            /* the aligned diagonal: query i sits on key i + diag; 0 top-left,
+                            Nk - Nq bottom-right (may be negative) */
+    int window;          /* 0: none; w > 0: key j masked when j < i + diag - (w - 1), and,
+                            unless causal, when j > i + diag + (w - 1) */
 } mhsa_problem_t;
 
 /* Device tensors: q (B, H, Nq, d), k and v (B, H, Nk, d), o (B, H, Nq, d), float or
