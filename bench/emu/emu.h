@@ -513,6 +513,13 @@ inline float cosf_(float a) { return std::cos(a); }
 inline float tanf_(float a) { return std::tan(a); }
 inline void sincosf_(float a, float *s, float *c) { *s = std::sin(a); *c = std::cos(a); }
 inline float powf_(float a, float b) { return std::pow(a, b); }
+/* ex2.approx.ftz.f32: subnormal inputs and results flush to zero (kernels/common/fastmath.cuh). */
+inline float ex2_approx_ftz(float a)
+{
+    if (std::fabs(a) < 1.17549435e-38f) a = 0.0f;
+    const float r = std::exp2(a);
+    return r < 1.17549435e-38f ? 0.0f : r;
+}
 } // namespace fastmath
 } // namespace attn_emu
 #define __expf(x) (::attn_emu::fastmath::expf_(x))
