@@ -74,6 +74,8 @@
 #define __constant__
 #define __managed__
 #define __grid_constant__
+/* The bound is checked at each launch: bench/emu/wrap_cu.py starts the kernel's body with
+ * ATTN_EMU_LAUNCH_BOUNDS(the same arguments) (below). */
 #define __launch_bounds__(...)
 /* Shared by the fibers of a block (one OS thread), poisoned at every block start; see above. */
 #define __shared__ static thread_local
@@ -241,6 +243,23 @@ inline T shfl(ShflMode mode, unsigned mask, T var, int b, int width, const char 
 #define blockDim (static_cast<const dim3 &>(::attn_emu::block_dim))
 #define gridDim (static_cast<const dim3 &>(::attn_emu::grid_dim))
 static constexpr int warpSize = 32;
+
+/* __launch_bounds__(max threads[, min blocks per SM[, max blocks per cluster]]) of the running
+ * kernel, evaluated in its scope (template arguments included): a block of more threads fails
+ * the launch, as the device refuses it. wrap_cu.py puts this first in the body, so the first
+ * thread to run fails before any work. */
+namespace attn_emu {
+inline void launch_bounds(const char *file, int line, long long max_threads, long long = 0,
+                          long long = 0)
+{
+    const unsigned long long n = (unsigned long long)block_dim.x * block_dim.y * block_dim.z;
+    if ((long long)n > max_threads)
+        fail("launched with %llu threads per block, more than its __launch_bounds__ of %lld "
+             "(%s:%d): the device refuses this launch",
+             n, max_threads, short_path(file), line);
+}
+} // namespace attn_emu
+#define ATTN_EMU_LAUNCH_BOUNDS(...) ::attn_emu::launch_bounds(__FILE__, __LINE__, __VA_ARGS__)
 
 #define ATTN_EMU_SITE const char *attn_file_ = __builtin_FILE(), int attn_line_ = __builtin_LINE()
 #define ATTN_EMU_AT attn_file_, attn_line_

@@ -450,6 +450,18 @@ __global__ void cp_async_global_kernel(uint4 *dst, const uint4 *src)
     cp_async_wait<0>();
 }
 
+/* __launch_bounds__ evaluated in the kernel's scope: here with its template argument. */
+template <int WARPS> __global__ void __launch_bounds__(WARPS * 32) bounded_kernel(int *out)
+{
+    out[threadIdx.x] = 1;
+}
+
+__global__ void __launch_bounds__(128, 4) /* min blocks per SM: not the bound */
+    bounded_3d_kernel(int *out)
+{
+    out[threadIdx.x] = 1;
+}
+
 static void test_reported_bugs()
 {
     int out[128] = {0};
@@ -503,6 +515,18 @@ static void test_reported_bugs()
     CHECK(LAUNCH(cp_async_global_kernel, 1, 32, 0, d4.data(), s4.data()) == cudaErrorLaunchFailure,
           "cp.async to global");
     CHECK(error_has("destination") && error_has("not in shared memory"), "%s", last_error());
+
+    /* more threads than __launch_bounds__ allows: refused, naming kernel and both numbers */
+    CHECK(LAUNCH(bounded_kernel<2>, 1, 64, 0, out) == cudaSuccess, "%s", last_error());
+    CHECK(LAUNCH(bounded_kernel<2>, 1, 96, 0, out) == cudaErrorLaunchFailure, "launch bounds");
+    CHECK(error_has("bounded_kernel<2>") && error_has("96 threads per block") &&
+              error_has("__launch_bounds__ of 64") && error_has("emu_test.cu"),
+          "%s", last_error());
+    CHECK(LAUNCH(bounded_3d_kernel, 1, dim3(16, 8, 1), 0, out) == cudaSuccess, "%s", last_error());
+    CHECK(LAUNCH(bounded_3d_kernel, 1, dim3(4, 4, 9), 0, out) == cudaErrorLaunchFailure,
+          "launch bounds, 3-d block");
+    CHECK(error_has("144 threads per block") && error_has("__launch_bounds__ of 128"), "%s",
+          last_error());
 
     CHECK(LAUNCH(index_kernel, 1, 2048, 0, idx.data()) == cudaErrorInvalidConfiguration, "block");
     CHECK(LAUNCH(index_kernel, dim3(1, 70000), 32, 0, idx.data()) == cudaErrorInvalidConfiguration,
