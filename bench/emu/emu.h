@@ -77,8 +77,27 @@
 /* The bound is checked at each launch: bench/emu/wrap_cu.py starts the kernel's body with
  * ATTN_EMU_LAUNCH_BOUNDS(the same arguments) (below). */
 #define __launch_bounds__(...)
-/* Shared by the fibers of a block (one OS thread), poisoned at every block start; see above. */
+/* Shared by the fibers of a block (one OS thread), poisoned at every block start; see above.
+ * Under AddressSanitizer each static __shared__ variable is declared after a 64-byte guard of
+ * its own, which GCC lays out right after it in the TLS block (emitted in reverse order); the
+ * runtime finds the guards by name in this module's symbol table and poisons them, and every
+ * other byte of the block that no variable owns, for ASan, so a read past the end of a static
+ * shared array is reported as on any instrumented object (emu_runtime.cpp). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ATTN_EMU_SMEM_GUARDS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ATTN_EMU_SMEM_GUARDS 1
+#endif
+#endif
+#ifdef ATTN_EMU_SMEM_GUARDS
+#define ATTN_EMU_SMEM_GUARD_(n)                                                                  \
+    [[gnu::used]] alignas(16) static thread_local unsigned char attn_emu_smem_guard_##n[64];
+#define ATTN_EMU_SMEM_GUARD(n) ATTN_EMU_SMEM_GUARD_(n)
+#define __shared__ ATTN_EMU_SMEM_GUARD(__COUNTER__) static thread_local
+#else
 #define __shared__ static thread_local
+#endif
 
 namespace attn_emu {
 
@@ -522,7 +541,6 @@ inline double rsqrt(double a) { return 1.0 / std::sqrt(a); }
 /* glibc's math.h declares its own __expf, __logf, ...: these are macros over ours. */
 namespace attn_emu {
 namespace fastmath {
-inline float expf_(float a) { return std::exp(a); }
 inline float exp10f_(float a) { return std::pow(10.0f, a); }
 inline float logf_(float a) { return std::log(a); }
 inline float log2f_(float a) { return std::log2(a); }
@@ -532,16 +550,41 @@ inline float cosf_(float a) { return std::cos(a); }
 inline float tanf_(float a) { return std::tan(a); }
 inline void sincosf_(float a, float *s, float *c) { *s = std::sin(a); *c = std::cos(a); }
 inline float powf_(float a, float b) { return std::pow(a, b); }
+/* Under the GPU-math schedule (ATTN_EMU_GPU_MATH, emu_api.h) the exponentials are computed as
+ * the GPU may: libm's result moved by a pseudo-random -2..+2 ulps drawn from the argument's
+ * bits (the GPU's exp2f, expf and ex2.approx are within 2 ulp of exact; ex2 of an integer, 0
+ * included, stays exact as on the hardware), and __expf as nvcc compiles it, ex2.approx of the
+ * float product x·log2(e) (so its error grows with |x|). Else libm's. */
+ATTN_EMU_HIDDEN extern bool gpu_math;
+inline float within_ulps(float r, float a)
+{
+    if (!gpu_math || a == std::nearbyint(a) || !std::isfinite(r) || r == 0.0f) return r;
+    uint32_t h = ::attn_emu::bits<uint32_t>(a) * 0x9e3779b1u;
+    h ^= h >> 15;
+    const int k = (int)(h % 5u) - 2;
+    uint32_t u = ::attn_emu::bits<uint32_t>(r) + (uint32_t)k; /* r > 0: one ulp per step */
+    const float m = ::attn_emu::bits<float>(u);
+    return std::isfinite(m) && m > 0.0f ? m : r;
+}
+inline float exp2f_(float a) { return within_ulps(std::exp2(a), a); }
+inline float expf_exact_(float a) { return within_ulps(std::exp(a), a); }
 /* ex2.approx.ftz.f32: subnormal inputs and results flush to zero (kernels/common/fastmath.cuh). */
 inline float ex2_approx_ftz(float a)
 {
     if (std::fabs(a) < 1.17549435e-38f) a = 0.0f;
-    const float r = std::exp2(a);
+    const float r = exp2f_(a);
     return r < 1.17549435e-38f ? 0.0f : r;
+}
+inline float fast_expf_(float a)
+{
+    return gpu_math ? ex2_approx_ftz(a * 1.44269504f) : std::exp(a);
 }
 } // namespace fastmath
 } // namespace attn_emu
-#define __expf(x) (::attn_emu::fastmath::expf_(x))
+/* (function-like: `using ::expf;` in later headers is untouched) */
+#define exp2f(x) (::attn_emu::fastmath::exp2f_(x))
+#define expf(x) (::attn_emu::fastmath::expf_exact_(x))
+#define __expf(x) (::attn_emu::fastmath::fast_expf_(x))
 #define __exp10f(x) (::attn_emu::fastmath::exp10f_(x))
 #define __logf(x) (::attn_emu::fastmath::logf_(x))
 #define __log2f(x) (::attn_emu::fastmath::log2f_(x))

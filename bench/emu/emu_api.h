@@ -31,20 +31,30 @@ extern "C" {
  *  3     in order  at issue                                   0x7F bytes (3.4e38, a large int)
  *  4     shuffled  each at a seeded random synchronisation    seeded random bytes
  *                  point of its thread between issue and wait
+ *  5     in order  at the covering wait                       0xFF
+ *
+ * Schedule 5 also computes exp2f, expf, __expf and ex2.approx (kernels/common/fastmath.cuh)
+ * as the GPU may: within its documented error bounds of the exact value instead of libm's
+ * result (emu.h). Its output is checked against the reference within the tolerance, not for
+ * bit-identity with the others (ATTN_EMU_SCHEDULE_EXACT).
  */
 enum attn_emu_schedule {
     ATTN_EMU_IN_ORDER = 0, /* lowest thread index first: warp 0 runs ahead to each barrier */
     ATTN_EMU_REVERSED = 1, /* highest thread index first */
     ATTN_EMU_SHUFFLED = 2, /* a seeded random priority order, redrawn at every block barrier */
     ATTN_EMU_COPY_AT_ISSUE = 3, /* in order; copies land at once; poison 0x7F */
-    ATTN_EMU_COPY_RANDOM = 4    /* shuffled; copies land at random points; random poison */
+    ATTN_EMU_COPY_RANDOM = 4,   /* shuffled; copies land at random points; random poison */
+    ATTN_EMU_GPU_MATH = 5       /* in order; exp2f/expf/__expf/ex2.approx as the GPU's */
 };
-#define ATTN_EMU_NSCHEDULES 5
+#define ATTN_EMU_NSCHEDULES 6
+/* Whether a correct kernel's output under `mode` is bit-identical to its output under mode 0. */
+#define ATTN_EMU_SCHEDULE_EXACT(mode) ((mode) != ATTN_EMU_GPU_MATH)
 /* attn_emu_schedule_name(mode) for mode 0 .. ATTN_EMU_NSCHEDULES - 1, for a harness that
  * loads the module at run time (bench/run.c) and cannot call it before. */
 #define ATTN_EMU_SCHEDULE_NAMES                                                                  \
     { "in-order", "reversed", "shuffled", "in-order, copies land at issue, poison 0x7f",         \
-      "shuffled, copies land at random points, random poison" }
+      "shuffled, copies land at random points, random poison",                                \
+      "in-order, exp as the GPU's (within its ulp bounds)" }
 
 /* Select the schedule of the following launches, and clear the error state (below). The
  * random choices of ATTN_EMU_SHUFFLED and ATTN_EMU_COPY_RANDOM (permutations, landing points,

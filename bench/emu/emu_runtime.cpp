@@ -32,13 +32,18 @@
 #include "emu_api.h"
 
 #ifdef ATTN_EMU_ASAN
+#include <fcntl.h>
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#include <sys/stat.h>
 #endif
 
 namespace attn_emu {
 
 ThreadHead *cur;
+namespace fastmath {
+bool gpu_math; /* the exponentials as the GPU's (schedule ATTN_EMU_GPU_MATH, emu.h) */
+}
 uint3 block_idx;
 dim3 block_dim, grid_dim;
 
@@ -193,6 +198,11 @@ struct Emu {
     size_t dyn_size = 0;
     unsigned char *tls = nullptr; /* static: this module's TLS block of the calling thread */
     size_t tls_size = 0;
+    const char *tls_file = nullptr; /* the file of this module ("": the program's) */
+    /* Under ASan with guards (emu.h): the block's objects but the guards, as (offset, size),
+     * read once from the symbol table; empty: fill and check the block as one. */
+    std::vector<std::pair<size_t, size_t>> tls_objects;
+    bool tls_objects_read = false;
     std::vector<unsigned char> tls_saved;
     std::vector<uint64_t> random_poison; /* drawn from the seed once, then varied per block */
     uint64_t random_poison_seed = 0;
@@ -802,6 +812,7 @@ static int tls_search_cb(struct dl_phdr_info *info, size_t size, void *p)
         }
     }
     if (!ours) return 0;
+    E.tls_file = info->dlpi_name;
     s->has_tls = tls != nullptr;
     if (tls && size >= offsetof(struct dl_phdr_info, dlpi_tls_data) + sizeof(void *)) {
         s->data = static_cast<unsigned char *>(info->dlpi_tls_data);
@@ -833,6 +844,67 @@ bool in_shared(const void *p, size_t n)
 }
 
 unsigned char *dynamic_smem() { return E.dyn; }
+
+#ifdef ATTN_EMU_ASAN
+/* The TLS objects of this module's file (.symtab), but the guards emu.h puts after each static
+ * __shared__ variable; none when there is no guard (or no symbol table: a stripped module is
+ * checked as before, without guards). */
+static void read_tls_objects()
+{
+    E.tls_objects_read = true;
+    const char *path = E.tls_file && *E.tls_file ? E.tls_file : "/proc/self/exe";
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) return;
+    void *map = fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(ElfW(Ehdr))
+                    ? mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+                    : MAP_FAILED;
+    close(fd);
+    if (map == MAP_FAILED) return;
+    const unsigned char *base = static_cast<const unsigned char *>(map);
+    const size_t len = (size_t)st.st_size;
+    const ElfW(Ehdr) *eh = reinterpret_cast<const ElfW(Ehdr) *>(base);
+    std::vector<std::pair<size_t, size_t>> objs;
+    size_t guards = 0;
+    if (!std::memcmp(eh->e_ident, ELFMAG, SELFMAG) &&
+        eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) <= len) {
+        const ElfW(Shdr) *sh = reinterpret_cast<const ElfW(Shdr) *>(base + eh->e_shoff);
+        for (unsigned i = 0; i < eh->e_shnum; i++) {
+            if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
+            const ElfW(Shdr) &strs = sh[sh[i].sh_link];
+            if (sh[i].sh_offset + sh[i].sh_size > len || strs.sh_offset + strs.sh_size > len)
+                continue;
+            const ElfW(Sym) *sym = reinterpret_cast<const ElfW(Sym) *>(base + sh[i].sh_offset);
+            const char *names = reinterpret_cast<const char *>(base + strs.sh_offset);
+            for (size_t k = 0; k < sh[i].sh_size / sizeof(ElfW(Sym)); k++) {
+                if ((sym[k].st_info & 0xf) != STT_TLS || !sym[k].st_size ||
+                    sym[k].st_value + sym[k].st_size > E.tls_size || sym[k].st_name >= strs.sh_size)
+                    continue;
+                if (std::strstr(names + sym[k].st_name, "attn_emu_smem_guard_")) guards++;
+                else objs.emplace_back((size_t)sym[k].st_value, (size_t)sym[k].st_size);
+            }
+        }
+    }
+    munmap(map, len);
+    if (guards) E.tls_objects = std::move(objs);
+}
+
+/* During a launch, every byte of the TLS block that no object owns (the guards, alignment
+ * gaps) is poisoned for AddressSanitizer; before and after, the whole block is addressable. */
+static void guard_static_smem(bool on)
+{
+    if (!E.tls_objects_read) read_tls_objects();
+    if (E.tls_objects.empty()) return;
+    if (!on) {
+        __asan_unpoison_memory_region(E.tls, E.tls_size);
+        return;
+    }
+    __asan_poison_memory_region(E.tls, E.tls_size);
+    for (const auto &o : E.tls_objects) __asan_unpoison_memory_region(E.tls + o.first, o.second);
+}
+#else
+static void guard_static_smem(bool) {}
+#endif
 
 void set_max_dynamic_smem(const void *func, int bytes)
 {
@@ -880,7 +952,9 @@ static bool run_block(uint64_t block_seed)
 {
     E.stats.blocks++;
     E.stats.threads += E.nthreads;
-    poison(E.tls, E.tls_size, block_seed);
+    if (E.tls_objects.empty()) poison(E.tls, E.tls_size, block_seed);
+    for (const auto &o : E.tls_objects) /* the guards stay untouched */
+        poison(E.tls + o.first, o.second, block_seed ^ mix64(o.first));
     poison(E.dyn, E.dyn_size, block_seed + 1);
 
     const unsigned n = E.nthreads, bx = E.desc->block.x, by = E.desc->block.y;
@@ -983,6 +1057,7 @@ cudaError_t launch_desc(const LaunchDesc &d)
     E.dyn = static_cast<unsigned char *>(dyn);
     E.dyn_size = d.smem;
     E.tls_saved.assign(E.tls, E.tls + E.tls_size);
+    guard_static_smem(true);
 
     E.desc = &d;
     E.nthreads = (unsigned)nthreads;
@@ -999,6 +1074,7 @@ cudaError_t launch_desc(const LaunchDesc &d)
                 ok = run_block(mix64(launch_seed + linear));
             }
 
+    guard_static_smem(false);
     if (E.tls_size) std::memcpy(E.tls, E.tls_saved.data(), E.tls_size);
     std::free(E.dyn);
     E.dyn = nullptr;
@@ -1094,9 +1170,10 @@ ATTN_EMU_API void attn_emu_set_schedule(int mode, uint64_t seed)
 {
     std::lock_guard<std::mutex> lock(E.mu);
     E.mode = mode > 0 && mode < ATTN_EMU_NSCHEDULES ? mode : ATTN_EMU_IN_ORDER;
-    E.order = E.mode == ATTN_EMU_COPY_AT_ISSUE  ? ATTN_EMU_IN_ORDER
-              : E.mode == ATTN_EMU_COPY_RANDOM ? ATTN_EMU_SHUFFLED
-                                               : E.mode;
+    E.order = E.mode == ATTN_EMU_COPY_AT_ISSUE || E.mode == ATTN_EMU_GPU_MATH ? ATTN_EMU_IN_ORDER
+              : E.mode == ATTN_EMU_COPY_RANDOM                               ? ATTN_EMU_SHUFFLED
+                                                                             : E.mode;
+    fastmath::gpu_math = E.mode == ATTN_EMU_GPU_MATH;
     E.landing = E.mode == ATTN_EMU_COPY_AT_ISSUE  ? LAND_AT_ISSUE
                 : E.mode == ATTN_EMU_COPY_RANDOM ? LAND_RANDOM
                                                  : LAND_AT_WAIT;

@@ -9,8 +9,12 @@
 #include <vector>
 
 #include <mma.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "emu_api.h"
+#include "fastmath.cuh"
 #include "launch.cuh"
 #include "mma.cuh"
 
@@ -325,6 +329,81 @@ static void test_shared_memory()
     CHECK(o[63] == 1, "big smem");
     CHECK(cudaFuncSetAttribute(big_smem_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                300 * 1024) == cudaErrorInvalidValue, "beyond the device limit");
+}
+
+/* Reads `past` elements on from its own of a static (or dynamic: `bytes` of it) shared array. */
+__global__ void smem_past_end_kernel(float *out, int past)
+{
+    __shared__ float s[64];
+    s[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = s[threadIdx.x + past];
+}
+
+__global__ void dyn_smem_past_end_kernel(float *out, int past, int bytes)
+{
+    ATTN_DYNAMIC_SMEM(dyn);
+    if ((int)threadIdx.x < bytes) dyn[threadIdx.x] = 1;
+    __syncthreads();
+    out[threadIdx.x] = dyn[threadIdx.x + past];
+}
+
+#ifdef ATTN_EMU_SMEM_GUARDS
+/* AddressSanitizer ends the process at its first report: run `fn` in a child, and say whether
+ * it reported `what` (the child's stderr, shown with ATTN_EMU_TEST_VERBOSE). */
+static bool asan_reports(void (*fn)(), const char *what)
+{
+    int fd[2];
+    if (pipe(fd) != 0) return false;
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd[1], 2);
+        close(fd[0]);
+        fn();
+        _exit(0);
+    }
+    close(fd[1]);
+    std::string text;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd[0], buf, sizeof buf)) > 0;) text.append(buf, (size_t)n);
+    close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (std::getenv("ATTN_EMU_TEST_VERBOSE")) std::printf("child's stderr:\n%s\n", text.c_str());
+    return !(WIFEXITED(status) && WEXITSTATUS(status) == 0) &&
+           text.find("AddressSanitizer") != std::string::npos &&
+           text.find(what) != std::string::npos;
+}
+#endif
+
+/* Under AddressSanitizer, a read one past the end of a static shared array (the guard after it)
+ * and of dynamic shared memory (the heap buffer of exactly the launch's bytes) are reported;
+ * reads within them are not. */
+static void test_shared_bounds()
+{
+#ifdef ATTN_EMU_SMEM_GUARDS
+    std::vector<float> out(64);
+    CHECK(LAUNCH(smem_past_end_kernel, 1, 64, 0, out.data(), 0) == cudaSuccess, "%s", last_error());
+    CHECK(LAUNCH(dyn_smem_past_end_kernel, 1, 64, 64, out.data(), 0, 64) == cudaSuccess, "%s",
+          last_error());
+    CHECK(asan_reports(
+              [] {
+                  float o[64];
+                  LAUNCH(smem_past_end_kernel, 1, 64, 0, o, 1);
+              },
+              "use-after-poison"),
+          "a static shared array read one past its end is not reported");
+    CHECK(asan_reports(
+              [] {
+                  float o[64];
+                  LAUNCH(dyn_smem_past_end_kernel, 1, 64, 64, o, 1, 64);
+              },
+              "heap-buffer-overflow"),
+          "dynamic shared memory read one past its end is not reported");
+#else
+    std::printf("shared-memory bounds: not checked (needs the AddressSanitizer build)\n");
+#endif
 }
 
 __global__ void atomic_kernel(int *out)
@@ -686,6 +765,59 @@ static void test_cp_async_landing()
         CHECK(landed == 0, "%d of 64 copies landed before the wait", landed);
 }
 
+/* ---- the GPU's exponentials --------------------------------------------------------------- */
+
+__global__ void exp_kernel(const float *x, float *out, int n)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    out[4 * i + 0] = exp2f(x[i]);
+    out[4 * i + 1] = expf(x[i]);
+    out[4 * i + 2] = attn_ex2(x[i]);
+    out[4 * i + 3] = __expf(x[i]);
+}
+
+static long ulps(float a, float b)
+{
+    int32_t ia, ib;
+    std::memcpy(&ia, &a, 4), std::memcpy(&ib, &b, 4);
+    return std::labs((long)ia - (long)ib);
+}
+
+/* libm's results, except under ATTN_EMU_GPU_MATH: there exp2f, expf and ex2.approx differ from
+ * libm's (which a kernel comparing them exactly would notice) by at most 2 ulp, ex2 of an
+ * integer stays exact, and __expf's error grows with |x| as nvcc's ex2.approx(x·log2 e). */
+static void test_gpu_math()
+{
+    const int n = 1024;
+    std::vector<float> x(n), out(4 * n);
+    for (int i = 0; i < n; i++) x[i] = -60.0f + 70.0f * (float)i / n + (i % 7) * 1e-3f;
+    x[0] = 0.0f, x[1] = -3.0f, x[2] = 5.0f;
+    CHECK(LAUNCH(exp_kernel, n / 128, 128, 0, x.data(), out.data(), n) == cudaSuccess, "%s",
+          last_error());
+    long worst[4] = {0, 0, 0, 0}, differ[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        const float libm[4] = {std::exp2(x[i]), std::exp(x[i]), std::exp2(x[i]), std::exp(x[i])};
+        for (int f = 0; f < 4; f++) {
+            const long u = ulps(out[4 * i + f], libm[f]);
+            worst[f] = std::max(worst[f], u);
+            differ[f] += u != 0;
+        }
+    }
+    if (g_sched != ATTN_EMU_GPU_MATH) {
+        CHECK(!differ[0] && !differ[1] && !differ[2] && !differ[3], "libm's: %ld %ld %ld %ld",
+              differ[0], differ[1], differ[2], differ[3]);
+        return;
+    }
+    for (int f = 0; f < 3; f++)
+        CHECK(differ[f] > n / 2 && worst[f] <= 2, "function %d: %ld of %d differ, by up to %ld ulp",
+              f, differ[f], n, worst[f]);
+    CHECK(out[0] == 1.0f && out[2] == 1.0f && out[4] == 0.125f && out[6] == 0.125f &&
+              out[8] == 32.0f && out[10] == 32.0f,
+          "ex2 of an integer is exact: %g %g %g", out[2], out[6], out[10]);
+    CHECK(worst[3] > 8, "__expf at |x| up to 60: %ld ulp", worst[3]);
+}
+
 /* ---- wmma ------------------------------------------------------------------------------------ */
 
 /* C (16x16 f32) = A (16x16) · B (16x16), A row-major, B col-major or row-major, C loaded and
@@ -739,7 +871,7 @@ int main()
     void (*const per_schedule[])() = {
         test_indices,          test_shuffles,      test_votes, test_barriers, test_shared_memory,
         test_atomics_and_spin, test_reported_bugs, test_mma,   test_ldmatrix, test_cp_async,
-        test_cp_async_landing, test_wmma,
+        test_cp_async_landing, test_wmma,   test_gpu_math,
     };
     for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
         g_sched = k;
@@ -749,6 +881,7 @@ int main()
     g_sched = -1;
     test_race_differs();
     test_uninit_differs();
+    test_shared_bounds();
     std::printf("%d checks, %d failed\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }
