@@ -3,6 +3,7 @@
 
 usage: sass_report.py OBJ_OR_LIB_OR_SASS... [--kernel REGEX] [--arch sm_90] [--format md|csv]
                       [--budget 'PATTERN: key<=x ...; PATTERN: ...']... [--budgets FILE]
+                      [--default 'spills=0'] [-o FILE]
 
 Input: an object file, a static library (thin or regular archive, as Meson builds
 libattn_kernels.a) or a text file holding `cuobjdump -sass` output, optionally followed by
@@ -55,12 +56,17 @@ matching several gets all their items. Items: `threads=N` and `dsmem=N` (launch 
 occupancy), `elems=N` (for instr/elem), and limits `METRIC<=X`, `METRIC>=X` or `METRIC=X` with
 METRIC one of the columns above (spills, stack, regs, instr/mma, ldsm/mma, int/mma, smem_B/mma,
 instr/elem, ctas, warps, mma, ...). A limit on a ratio a kernel does not have (no MMA) fails.
+--budgets FILE takes lines 'SOURCE<TAB>CLAUSES' (`list_kernels --budgets`): the clauses apply to
+the kernels compiled from SOURCE only, and a SOURCE with clauses must be found ('-': none). --default ITEMS
+applies to every kernel reported whose budget does not set that metric. A budget pattern that
+matches no kernel fails too (a renamed kernel must not slip out of its budget).
 
 Exit: 0 report written and every budget holds; 1 a budget is exceeded (each printed as
 `BUDGET FAIL kernel: metric value > limit` on stderr); 2 bad usage or unreadable input; 3 no
 kernel function matched; 77 cuobjdump/nvdisasm not found (an input needing them was given).
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -373,7 +379,7 @@ def main_loop(insns):
         if not m:
             continue
         target = int(m.group(1), 16)
-        if target > addr:
+        if target >= addr:      # forward, or the self-branch that pads every function's end
             continue
         body = [x for x in insns[:i + 1] if x[0] >= target]
         c = mix(body)
@@ -409,8 +415,9 @@ ITEM = re.compile(r'^([A-Za-z_]+(?:/[A-Za-z_]+)?)\s*(<=|>=|=)\s*([0-9.]+)$')
 FACTS = ('threads', 'dsmem', 'elems')
 
 
-def parse_budget(text):
-    """[(pattern, regex, facts, [(metric, op, value)])]; Usage on anything unreadable."""
+def parse_budget(text, source=None):
+    """[(pattern, regex, facts, [(metric, op, value)], source)]; Usage on anything unreadable.
+    source: None, or the kernel file the clauses are for (only its kernels match)."""
     out = []
     for clause in text.split(';'):
         clause = clause.strip()
@@ -440,8 +447,47 @@ def parse_budget(text):
             limits.append((key, op, val))
         if not facts and not limits:
             raise Usage(f"budget clause '{clause}' has no items")
-        out.append((pat, rx, facts, limits))
+        out.append((pat, rx, facts, limits, source))
     return out
+
+
+def parse_budget_file(path):
+    """Budget lines: 'CLAUSES' (every kernel) or 'SOURCE<TAB>CLAUSES' (the kernels compiled from
+    SOURCE, which must be found; CLAUSES '-': none, e.g. a file of host code only). '#' comments
+    and blank lines are skipped. Returns (budgets, sources with budgets)."""
+    try:
+        with open(path) as f:
+            lines = f.read().split('\n')
+    except OSError as e:
+        raise Usage(f'--budgets {path}: {e.strerror}')
+    budgets, sources = [], []
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        src, text = line.split('\t', 1) if '\t' in line else (None, line)
+        if src is not None:
+            src = src.strip()
+            if not src:
+                raise Usage(f'--budgets {path}:{n}: empty source before the tab')
+        if text.strip() == '-':
+            continue
+        if src is not None and src not in sources:
+            sources.append(src)
+        try:
+            budgets += parse_budget(text, src)
+        except Usage as e:
+            raise Usage(f'--budgets {path}:{n}: {e}')
+    return budgets, sources
+
+
+def source_matches(row_source, obj, source):
+    """A kernel file (relative to the repository root) against an object's fatbin identifier,
+    else Meson's object name (kernels/mhsa/naive.cu -> mhsa_naive.cu.o)."""
+    if row_source != obj:
+        return row_source == source or row_source.endswith('/' + source)
+    flat = source.replace('/', '_')
+    flat = flat[len('kernels_'):] if flat.startswith('kernels_') else flat
+    return obj in (flat + '.o', os.path.basename(source) + '.o')
 
 
 def split_clause(clause):
@@ -470,7 +516,7 @@ def holds(value, op, limit):
 
 # ---- report --------------------------------------------------------------------------------
 
-def analyse(source, funcs, res, maxthr, names, budgets):
+def analyse(source, obj, funcs, res, maxthr, names, budgets, defaults):
     rows = []
     for fn, insns in funcs.items():
         if not insns:
@@ -478,11 +524,14 @@ def analyse(source, funcs, res, maxthr, names, budgets):
         full = names.get(fn, fn)
         name = short(full)
         facts, limits, pats = {}, [], []
-        for pat, rx, f, lim in budgets:
+        for pat, rx, f, lim, src in budgets:
+            if src is not None and not source_matches(source, obj, src):
+                continue
             if rx.search(full) or rx.search(fn):
                 facts.update(f)
                 limits += lim
                 pats.append(pat)
+        limits += [d for d in defaults if not any(x[0] == d[0] for x in limits)]
         r = res.get(fn, {})
         start, end, c, static = main_loop(insns)
         whole = mix(insns)
@@ -492,7 +541,7 @@ def analyse(source, funcs, res, maxthr, names, budgets):
         total = None if smem is None else smem + (dsmem or 0)
         ctas, warps, lim = occupancy(r.get('REG', 0), threads, total) if 'REG' in r \
             else (None, None, '?')
-        row = dict(source=source, kernel=name, mangled=fn, full=full, regs=r.get('REG'),
+        row = dict(source=source, obj=obj, kernel=name, mangled=fn, full=full, regs=r.get('REG'),
                    stack=r.get('STACK'), spills=whole['spills'], smem=smem, dsmem=dsmem,
                    threads=threads, ctas=ctas, warps=warps, limit=lim,
                    loop='-' if start is None else f'{start:#x}-{end:#x}')
@@ -549,7 +598,11 @@ def main(argv):
     ap.add_argument('--format', choices=('md', 'csv'), default='md')
     ap.add_argument('--budget', action='append', default=[],
                     help="budget clauses 'PATTERN: key<=x ...; ...' (repeatable)")
-    ap.add_argument('--budgets', help="file of budget clauses, one 'PATTERN: items' per line")
+    ap.add_argument('--budgets', help="file of budget lines: 'CLAUSES' or 'SOURCE<TAB>CLAUSES' "
+                    "(what `list_kernels --budgets` prints)")
+    ap.add_argument('--default', default='', metavar='ITEMS',
+                    help="limits for every kernel whose budget does not set that metric, "
+                    "e.g. 'spills=0'")
     ap.add_argument('-o', '--output', help='write the report here (default stdout)')
     try:
         a = ap.parse_args(argv)
@@ -565,17 +618,18 @@ def main(argv):
             krx = re.compile(a.kernel) if a.kernel else None
         except re.error as e:
             raise Usage(f"--kernel '{a.kernel}': {e}")
-        btext = list(a.budget)
-        if a.budgets:
-            try:
-                with open(a.budgets) as f:
-                    btext += [ln for ln in f.read().split('\n') if ln.strip() and
-                              not ln.lstrip().startswith('#')]
-            except OSError as e:
-                raise Usage(f'--budgets {a.budgets}: {e.strerror}')
-        budgets = []
-        for t in btext:
+        budgets, sources = [], []
+        for t in a.budget:
             budgets += parse_budget(t)
+        if a.budgets:
+            b, sources = parse_budget_file(a.budgets)
+            budgets += b
+        defaults = []
+        if a.default.strip():
+            for pat, rx, f, lim, src in parse_budget('.: ' + a.default):
+                if f:
+                    raise Usage(f"--default '{a.default}': limits only, not {', '.join(f)}")
+                defaults = lim
         rows = []
         with tempfile.TemporaryDirectory(prefix='sass_report.') as tmp:
             for path in a.inputs:
@@ -586,11 +640,10 @@ def main(argv):
                         text = f.read()
                     dumps = [(os.path.basename(path), (text, text, text))]
                 else:
-                    dumps = []
-                    for o in objects_of(path, tmp):
-                        d = dump(o, a.arch)
-                        if d is not None:
-                            dumps.append((os.path.basename(o), d))
+                    objs = objects_of(path, tmp)
+                    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as ex:
+                        got = list(ex.map(lambda o: dump(o, a.arch), objs))
+                    dumps = [(os.path.basename(o), d) for o, d in zip(objs, got) if d is not None]
                 for name, (sass, resu, elf) in dumps:
                     funcs, ident = parse_sass(sass)
                     if krx:
@@ -600,8 +653,8 @@ def main(argv):
                         continue
                     src = ident or name
                     src = re.sub(r'^(\.\./)+', '', src)
-                    rows += analyse(src, funcs, parse_resources(resu), parse_max_threads(elf),
-                                    demangle(funcs), budgets)
+                    rows += analyse(src, name, funcs, parse_resources(resu),
+                                    parse_max_threads(elf), demangle(funcs), budgets, defaults)
     except Usage as e:
         print(f'sass_report: {e}', file=sys.stderr)
         return 2
@@ -629,14 +682,19 @@ def main(argv):
                 print(f"BUDGET FAIL {r['kernel']} ({r['source']}): {m} "
                       f"{fmt(v) or 'n/a'} violates {m}{op}{val:g}", file=sys.stderr)
     checked = sum(1 for r in rows if r['verdicts'])
-    if budgets:
-        unused = [p for p, rx, f, lim in budgets if not any(
-            rx.search(r['full']) or rx.search(r['mangled']) for r in rows)]
-        for p in unused:
-            print(f"sass_report: budget pattern '{p}' matched no kernel", file=sys.stderr)
+    for p, rx, f, lim, src in ([] if krx else budgets):
+        if not any((src is None or source_matches(r['source'], r['obj'], src)) and
+                   (rx.search(r['full']) or rx.search(r['mangled'])) for r in rows):
+            where = f' in {src}' if src else ''
+            print(f"BUDGET FAIL pattern '{p}'{where} matched no kernel", file=sys.stderr)
             fails += 1
-        print(f'sass_report: {len(rows)} kernels, {checked} with budgets, '
-              f'{fails} budget failures', file=sys.stderr)
+    for src in ([] if krx else sources):
+        if not any(source_matches(r['source'], r['obj'], src) for r in rows):
+            print(f'BUDGET FAIL {src}: no kernel compiled from it found', file=sys.stderr)
+            fails += 1
+    if budgets or sources or defaults:
+        print(f'sass_report: {len(rows)} kernels, {checked} checked, {fails} budget failures',
+              file=sys.stderr)
     return 1 if fails else 0
 
 
