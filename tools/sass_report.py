@@ -3,7 +3,7 @@
 
 usage: sass_report.py OBJ_OR_LIB_OR_SASS... [--kernel REGEX] [--arch sm_90] [--format md|csv]
                       [--budget 'PATTERN: key<=x ...; PATTERN: ...']... [--budgets FILE]
-                      [--default 'spills=0'] [-o FILE]
+                      [--default 'spills=0'] [--columns kernel,regs,...] [-o FILE]
 
 Input: an object file, a static library (thin or regular archive, as Meson builds
 libattn_kernels.a) or a text file holding `cuobjdump -sass` output, optionally followed by
@@ -44,6 +44,11 @@ Per kernel function (one row each):
   instr/mma ldsm/mma int/mma smem_B/mma   the ratios (empty without MMAs)
   instr/elem         instr / the budget's `elems=N` (elements one thread handles per iteration of
                      the region, for element-wise kernels)
+  clk/mma bound TFLOP/s  the model (MODEL below, kernels/PERF-NOTES.md): one MMA of the main loop
+                     costs an SM max(instr/mma / 4 issue slots, its FLOPs / 2048 (mma.sync at
+                     half wgmma's rate), smem_B/mma / 128 B) clocks; `bound` names the largest;
+                     TFLOP/s = FLOPs per MMA / clk/mma x 132 SMs x 1.83 GHz (H100 SXM): a
+                     ceiling for a kernel that spends all its time in that loop at full occupancy
 
 sm_90 limits used for occupancy (CUDA occupancy calculator, compute capability 9.0): 65536
 registers per SM in 4 sub-partitions, allocated per warp in units of 256; at most 64 warps and 32
@@ -74,6 +79,13 @@ import subprocess
 import sys
 import tempfile
 
+# The throughput model (kernels/PERF-NOTES.md), per SM and clock: 4 instructions issued (one per
+# sub-partition); mma.sync at half wgmma's dense rate (H100 SXM: 989 TFLOP/s bf16 at 1.83 GHz over
+# 132 SMs = 4096 FLOP/clk/SM for wgmma, 2048 for mma.sync: one m16n8k16 per 2 clocks); 128 B of
+# shared memory. One MMA of the main loop then costs max(instr/mma / 4, flops/2048,
+# smem_B/mma / 128) clocks of an SM, whichever binds; TFLOP/s = flops / that x SMS x GHZ.
+MODEL = dict(issue=4, mma_flops_per_clk=2048, smem_bytes_per_clk=128, sms=132, ghz=1.83)
+
 SM90 = dict(regs_per_sm=65536, subpartitions=4, reg_unit=256, max_regs=255, max_warps=64,
             max_ctas=32, max_threads=1024, smem_per_sm=233472, smem_per_cta=232448,
             smem_reserved=1024, smem_unit=128)
@@ -87,7 +99,8 @@ CONTROL_ALWAYS_LIMITS = ('spills', 'stack', 'regs')
 
 COLUMNS = ['source', 'kernel', 'regs', 'stack', 'spills', 'smem', 'dsmem', 'threads', 'ctas',
            'warps', 'limit', 'loop', 'body', 'instr', 'mma', 'ldsm', 'ldgsts', 'mufu', 'int', 'smem_B',
-           'instr/mma', 'ldsm/mma', 'int/mma', 'smem_B/mma', 'instr/elem']
+           'instr/mma', 'ldsm/mma', 'int/mma', 'smem_B/mma', 'instr/elem', 'clk/mma', 'bound',
+           'TFLOP/s']
 RATIOS = {'instr/mma': ('instr', 'mma'), 'ldsm/mma': ('ldsm', 'mma'), 'int/mma': ('int', 'mma'),
           'smem_B/mma': ('smem_B', 'mma'), 'mufu/mma': ('mufu', 'mma')}
 
@@ -293,7 +306,7 @@ def shared_bytes(op):
 
 
 def mix(insns):
-    c = dict(instr=0, mma=0, ldsm=0, ldgsts=0, mufu=0, int=0, smem_B=0, mem=0, spills=0)
+    c = dict(flops=0, instr=0, mma=0, ldsm=0, ldgsts=0, mufu=0, int=0, smem_B=0, mem=0, spills=0)
     for _, pred, op, args in insns:
         b = base(op)
         if b == 'NOP':
@@ -301,6 +314,7 @@ def mix(insns):
         c['instr'] += 1
         if b.endswith('MMA'):
             c['mma'] += 1
+            c['flops'] += mma_flops(op)
         if b == 'LDSM':
             c['ldsm'] += 1
         if b == 'LDGSTS':
@@ -391,6 +405,26 @@ def main_loop(insns):
         return None, None, c, c
     path = steady_path(best[3])
     return best[1], best[2], (mix(path) if path else best[4]), best[4]
+
+
+def mma_flops(op):
+    """FLOPs of one warp-wide MMA from its shape suffix (HMMA.16816 = m16 n8 k16: 4096)."""
+    for p in op.split('.')[1:]:
+        if p.isdigit() and len(p) in (4, 5) and p.startswith('168'):
+            return 2 * 16 * 8 * int(p[3:])
+    return 4096
+
+
+def model(c):
+    """(clocks of one SM per MMA, what binds, TFLOP/s) of the main loop; Nones without MMAs."""
+    if not c['mma']:
+        return None, '', None
+    flops = c['flops'] / c['mma']
+    t = {'issue': c['instr'] / c['mma'] / MODEL['issue'],
+         'tensor': flops / MODEL['mma_flops_per_clk'],
+         'smem': c['smem_B'] / c['mma'] / MODEL['smem_bytes_per_clk']}
+    which = max(t, key=lambda k: t[k])
+    return t[which], which, flops / t[which] * MODEL['sms'] * MODEL['ghz'] / 1e3
 
 
 def occupancy(regs, threads, smem_total):
@@ -502,7 +536,7 @@ def split_clause(clause):
                 f"METRIC>=X or METRIC=X")
 
 
-METRICS = {'body', 'regs', 'stack', 'spills', 'smem', 'dsmem', 'threads', 'ctas', 'warps', 'instr',
+METRICS = {'clk/mma', 'TFLOP/s', 'body', 'regs', 'stack', 'spills', 'smem', 'dsmem', 'threads', 'ctas', 'warps', 'instr',
            'mma', 'ldsm', 'ldgsts', 'mufu', 'int', 'smem_B', 'instr/elem'} | set(RATIOS)
 
 
@@ -551,6 +585,7 @@ def analyse(source, obj, funcs, res, maxthr, names, budgets, defaults):
         for k, (a, b) in RATIOS.items():
             row[k] = c[a] / c[b] if c[b] else None
         row['instr/elem'] = c['instr'] / facts['elems'] if facts.get('elems') else None
+        row['clk/mma'], row['bound'], row['TFLOP/s'] = model(c)
         row['budget'], row['verdicts'] = ' ; '.join(pats), []
         for metric, op, val in limits:
             v = row.get(metric)
@@ -568,13 +603,14 @@ def fmt(v):
     return str(v)
 
 
-def write(rows, form, out):
-    cols = COLUMNS + ['budget', 'verdict']
+def write(rows, form, out, columns=None):
+    cols = columns or COLUMNS + ['budget', 'verdict']
     cells = []
     for r in rows:
         bad = [f'{m} {fmt(v) or "n/a"} !{op} {val:g}' for m, op, val, v, ok in r['verdicts'] if not ok]
         verdict = ('FAIL: ' + ', '.join(bad)) if bad else ('ok' if r['verdicts'] else '')
-        cells.append([fmt(r[c]) for c in COLUMNS] + [r['budget'], verdict])
+        r = dict(r, verdict=verdict)
+        cells.append([fmt(r[c]) for c in cols])
     if form == 'csv':
         def q(s):
             return '"' + s.replace('"', '""') + '"' if any(ch in s for ch in ',"\n') else s
@@ -604,6 +640,7 @@ def main(argv):
                     help="limits for every kernel whose budget does not set that metric, "
                     "e.g. 'spills=0'")
     ap.add_argument('-o', '--output', help='write the report here (default stdout)')
+    ap.add_argument('--columns', help='comma-separated columns to print (default: all)')
     try:
         a = ap.parse_args(argv)
     except SystemExit as e:
@@ -618,6 +655,13 @@ def main(argv):
             krx = re.compile(a.kernel) if a.kernel else None
         except re.error as e:
             raise Usage(f"--kernel '{a.kernel}': {e}")
+        columns = None
+        if a.columns:
+            columns = [c.strip() for c in a.columns.split(',')]
+            bad = [c for c in columns if c not in COLUMNS + ['budget', 'verdict']]
+            if bad:
+                raise Usage(f"--columns: unknown column '{bad[0]}' (known: "
+                            f"{', '.join(COLUMNS + ['budget', 'verdict'])})")
         budgets, sources = [], []
         for t in a.budget:
             budgets += parse_budget(t)
@@ -671,9 +715,9 @@ def main(argv):
     rows.sort(key=lambda r: (r['source'], r['kernel']))
     if a.output:
         with open(a.output, 'w') as f:
-            write(rows, a.format, f)
+            write(rows, a.format, f, columns)
     else:
-        write(rows, a.format, sys.stdout)
+        write(rows, a.format, sys.stdout, columns)
     fails = 0
     for r in rows:
         for m, op, val, v, ok in r['verdicts']:
