@@ -89,6 +89,11 @@ typedef struct attn_variant attn_variant_t;
  *              `dtype` (int32 tensors as int32), ws to workspace bytes; returns 0 or an error
  *              code, and error_string() turns that into text
  *  ctx         the row's own data for its callbacks (e.g. its launchers), or NULL
+ *  sass_budget NULL, or the limits its kernels' sm_90 code must keep, checked by the `sass`
+ *              tests (tools/sass_report.py, docs/testing.md): clauses "PATTERN: item ...;" where
+ *              PATTERN is a regular expression on the demangled kernel name, so each template
+ *              instantiation gets its own (e.g. "mhsa_fused_kernel<64, 1>: threads=128
+ *              instr/mma<=5.5 spills=0; mhsa_fused_kernel<128, 1>: instr/mma<=4.5")
  * supports, workspace and run get the suite the row is run in and the row itself. */
 struct attn_variant {
     const char *name;
@@ -104,6 +109,7 @@ struct attn_variant {
                const void *const *in, void *out, void *ws, void *stream);
     const char *(*error_string)(int err);
     const void *ctx;
+    const char *sass_budget;
 };
 
 /* One attention mechanism.

@@ -200,10 +200,18 @@ static const attn_variant_t variants[] = {
          mhsa_tensor_core_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "flash-style single pass, mma.sync, online softmax in registers",
-     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports)},
+     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports),
+     /* what holds today (issue 16's floors, instr/mma <= 5.5 / 4.5 and ldsm/mma <= 0.35, do
+      * not yet: 9.3 / 6.6 and 0.5); dsmem = FusedTile<D, 1>::SMEM */
+     .sass_budget = "mhsa_fused_kernel<64, 1>: threads=128 dsmem=46080 spills=0; "
+                    "mhsa_fused_kernel<128, 1>: threads=128 dsmem=87040 spills=0"},
     {"fused-br128", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "fused with 128-row query tiles: each K/V fragment feeds two m16 tiles (FA2's tile shape)",
-     GPU(mhsa_fused_br128_launch, NULL, mhsa_fused_supports)},
+     GPU(mhsa_fused_br128_launch, NULL, mhsa_fused_supports),
+     /* d = 128 spills today (255 registers, 40-byte stack: 18 LDL/STL); no more than that */
+     .sass_budget = "mhsa_fused_kernel<64, 2>: threads=128 dsmem=55296 ldsm/mma<=0.35 spills=0; "
+                    "mhsa_fused_kernel<128, 2>: threads=128 dsmem=104448 ldsm/mma<=0.35 "
+                    "spills<=18"},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
      GPU(mhsa_cublas_f32_launch, mhsa_cublas_f32_workspace, NULL)},

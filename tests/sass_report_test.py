@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""tools/sass_report.py on constructed SASS: each check below plants one fault (a spill, a loop
+over its budget, too few CTAs, a budget that names no kernel, unreadable budgets) and shows the
+report catches it, next to the clean case that passes; the counting rules are pinned on a toy
+whose counts are known by hand. With the kernels library as argument (and cuobjdump found), also
+a too-tight budget on the real mhsa fused object fails. Exit 0 all pass, 1 a check failed."""
+import csv
+import io
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOL = os.path.join(HERE, '..', 'tools', 'sass_report.py')
+
+# A prologue loop (1 HMMA, 3 instructions) and the main loop 0x40-0xc0 (1 HMMA, 9 instructions):
+# a predicated branch at 0x60 skips a 2-instruction masking block, so one steady iteration is
+# 0x40 0x50 0x60 0x90 0xa0 0xb0 0xc0: 7 instructions, 1 MMA, 1 LDSM.x4 (512 B) and 1 LDGSTS.128
+# (32 lanes x 16 B = 512 B), 2 integer ops. SPILL is planted after the loop.
+TOY = """
+Fatbin elf code:
+================
+arch = sm_90
+identifier = ../kernels/toy/fused.cu
+
+	code for sm_90
+		Function : _Z10toy_kernelPf
+	.headerflags	@"EF_CUDA_SM90 EF_CUDA_VIRTUAL_SM(EF_CUDA_SM90)"
+        /*0000*/                   LDC R1, c[0x0][0x28] ;
+        /*0010*/                   HMMA.16816.F32.BF16 R20, R4, R6, R20 ;
+        /*0020*/                   ISETP.NE.AND P2, PT, R2, R5, PT ;
+        /*0030*/               @P2 BRA 0x10 ;
+        /*0040*/                   LDSM.16.M88.4 R4, [R2] ;
+        /*0050*/                   HMMA.16816.F32.BF16 R8, R4, R6, R8 ;
+        /*0060*/               @P1 BRA 0x90 ;
+        /*0070*/                   FMNMX R9, R9, -INF , !PT ;
+        /*0080*/                   FSEL R10, R10, -INF , P3 ;
+        /*0090*/                   LDGSTS.E.BYPASS.128 [R3], desc[UR4][R10.64] ;
+        /*00a0*/                   IADD3 R2, R2, 0x10, RZ ;
+        /*00b0*/                   ISETP.NE.AND P0, PT, R2, R5, PT ;
+        /*00c0*/               @P0 BRA 0x40 ;
+SPILL
+        /*00e0*/                   EXIT ;
+        /*00f0*/                   BRA 0xf0;
+		Function : _Z8toy_flatPf
+        /*0000*/                   LDG.E R2, desc[UR4][R4.64] ;
+        /*0010*/                   FMUL R2, R2, 2 ;
+        /*0020*/                   STG.E desc[UR4][R4.64], R2 ;
+        /*0030*/                   EXIT ;
+
+Resource usage:
+ Function _Z10toy_kernelPf:
+  REG:40 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:552 TEXTURE:0 SURFACE:0 SAMPLER:0
+ Function _Z8toy_flatPf:
+  REG:16 STACK:0 SHARED:0 LOCAL:0 CONSTANT[0]:552 TEXTURE:0 SURFACE:0 SAMPLER:0
+"""
+SPILL_LINE = '        /*00d0*/                   STL [R1], R8 ;'
+NOSPILL_LINE = '        /*00d0*/                   MOV R8, R9 ;'
+
+failures = 0
+
+
+def run(args, want, needle=None):
+    global failures
+    r = subprocess.run([sys.executable, TOOL] + args, capture_output=True, text=True)
+    ok = r.returncode == want and (needle is None or needle in r.stderr + r.stdout)
+    print(('ok   ' if ok else 'FAIL ') + f'exit {r.returncode} (want {want}'
+          + (f", '{needle}'" if needle else '') + '): ' + ' '.join(args[1:]))
+    if not ok:
+        failures += 1
+        print(r.stdout + r.stderr)
+    return r
+
+
+def check(what, got, want):
+    global failures
+    ok = got == want
+    print(('ok   ' if ok else 'FAIL ') + f'{what}: {got!r}' + ('' if ok else f' (want {want!r})'))
+    failures += not ok
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    clean = os.path.join(tmp, 'clean.sass')
+    spill = os.path.join(tmp, 'spill.sass')
+    with open(clean, 'w') as f:
+        f.write(TOY.replace('SPILL', NOSPILL_LINE))
+    with open(spill, 'w') as f:
+        f.write(TOY.replace('SPILL', SPILL_LINE))
+
+    # The counting rules, by hand (docstring of tools/sass_report.py).
+    r = run([clean, '--format', 'csv', '--budget', 'toy_kernel: threads=128 elems=7'], 0)
+    rows = {x['kernel']: x for x in csv.DictReader(io.StringIO(r.stdout))}
+    t = rows.get('toy_kernel', {})
+    for k, v in dict(loop='0x40-0xc0', body='9', instr='7', mma='1', ldsm='1', ldgsts='1',
+                     int='2', smem_B='1024', spills='0', ctas='12', warps='48', limit='regs',
+                     **{'instr/mma': '7.00', 'smem_B/mma': '1024.00',
+                        'instr/elem': '1.00'}).items():
+        check(f'toy_kernel {k}', t.get(k), v)
+    check('source from the fatbin identifier', t.get('source'), 'kernels/toy/fused.cu')
+    flat = rows.get('toy_flat', {})
+    check('toy_flat: no loop, measured whole', (flat.get('loop'), flat.get('instr')), ('-', '4'))
+
+    # Budgets that hold, then the same with one fault planted each.
+    run([clean, '--budget', 'toy_kernel: threads=128 instr/mma<=7 ldsm/mma<=1 spills=0 ctas>=12',
+         '--default', 'spills=0'], 0)
+    run([clean, '--budget', 'toy_kernel: instr/mma<=6.9'], 1, 'instr/mma 7.00 violates')
+    run([clean, '--budget', 'toy_kernel: ldsm/mma<=0.35'], 1, 'ldsm/mma')
+    run([clean, '--budget', 'toy_kernel: smem_B/mma<=512'], 1, 'smem_B/mma')
+    run([spill, '--default', 'spills=0'], 1, 'spills 1 violates spills=0')
+    run([spill, '--budget', 'toy_kernel: spills<=1', '--default', 'spills=0'], 0)
+    run([clean, '--budget', 'toy_kernel: threads=128 dsmem=100000 ctas>=3'], 1,
+        'ctas 2 violates ctas>=3')
+    run([clean, '--budget', 'toy_flat: instr/mma<=100'], 1, 'instr/mma n/a')
+    run([clean, '--budget', 'toy_kernel<64>: spills=0'], 1, "'toy_kernel<64>' matched no kernel")
+
+    # Budgets from a `list_kernels --budgets` file: scoped to their kernel file, each file found.
+    tsv = os.path.join(tmp, 'b.tsv')
+    with open(tsv, 'w') as f:
+        f.write('kernels/toy/fused.cu\ttoy_kernel: instr/mma<=7\nkernels/host_only.cu\t-\n')
+    run([clean, '--budgets', tsv], 0)
+    with open(tsv, 'w') as f:
+        f.write('kernels/other/fused.cu\ttoy_kernel: instr/mma<=1\n')
+    run([clean, '--budgets', tsv], 1, 'kernels/other/fused.cu: no kernel compiled from it')
+
+    # Bad usage: a clear message naming the bad value, exit 2; nothing matched: exit 3.
+    run([clean, '--budget', 'toy_kernel: instr/mma<4'], 2, "'toy_kernel: instr/mma<4'")
+    run([clean, '--budget', 'toy_kernel: foo<=4'], 2, "unknown metric 'foo'")
+    run([clean, '--budget', '(: spills=0'], 2, "budget pattern '('")
+    run([clean, '--default', 'threads=128'], 2, 'limits only')
+    run([clean, '--kernel', 'nothing_here'], 3, "matching 'nothing_here'")
+    run([os.path.join(tmp, 'absent.o')], 2, 'cannot read')
+
+    # The real code: mhsa fused at d = 64 does not fit one instruction per MMA.
+    if len(sys.argv) > 1:
+        # only the mhsa fused member of a thin archive, when it is one: dumping every object
+        # would take half a minute on two cores
+        lib, obj = sys.argv[1], sys.argv[1]
+        with open(lib, 'rb') as f:
+            thin = f.read(8).startswith(b'!<thin>')
+        if thin:
+            names = subprocess.run(['ar', 't', lib], capture_output=True, text=True).stdout.split()
+            for m in names:
+                if m.endswith('mhsa_fused.cu.o'):
+                    obj = m if os.path.isfile(m) else os.path.join(os.path.dirname(lib), m)
+        r = subprocess.run([sys.executable, TOOL, obj, '--kernel',
+                            r'mhsa_fused_kernel<64, 1>', '--budget',
+                            r'mhsa_fused_kernel<64, 1>: instr/mma<=1'],
+                           capture_output=True, text=True)
+        if r.returncode == 77:
+            print('skip the real-object check: ' + r.stderr.strip())
+        else:
+            ok = r.returncode == 1 and 'instr/mma' in r.stderr
+            print(('ok   ' if ok else 'FAIL ') + f'mhsa fused<64, 1> over a too-tight budget: '
+                  f'exit {r.returncode}')
+            failures += not ok
+
+print(f'sass_report_test: {failures} failure(s)')
+sys.exit(1 if failures else 0)
