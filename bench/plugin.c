@@ -347,3 +347,15 @@ const attn_suite_t *attn_plugin_suite(const attn_suite_t *s)
     const struct joined *j = joined_of(s);
     return j ? &j->copy : s;
 }
+
+const char *attn_plugin_source(const char *suite, const char *variant)
+{
+    for (int i = 0; i < njoined && suite && variant; i++) {
+        if (strcmp(joined[i].orig->name, suite)) continue;
+        for (int j = 0; j < joined[i].copy.nvariants; j++) {
+            const attn_variant_t *x = &joined[i].copy.variants[j];
+            if (!strcmp(x->name, variant)) return attn_plugin_of(x) ? attn_plugin_of(x)->source : NULL;
+        }
+    }
+    return NULL;
+}

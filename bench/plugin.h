@@ -35,4 +35,8 @@ typedef struct attn_plugin_lib {
 /* The library row x comes from, or NULL for a built-in row. */
 const attn_plugin_lib_t *attn_plugin_of(const attn_variant_t *x);
 
+/* The `source` column of variant `variant` of suite `suite`: its plugin ("plugin NAME.so
+ * sha256:HEX12"), or NULL for a built-in row (built from the commit in git_commit). */
+const char *attn_plugin_source(const char *suite, const char *variant);
+
 #endif

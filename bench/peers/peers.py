@@ -954,7 +954,7 @@ KNOWN = {"suite", "variant", "backend", "dtype", "status", "reason", "samples", 
          "seed", "device", "sm",
          "driver", "runtime", "sm_clock_max_mhz", "sm_clock_mhz", "clock_events", "peak_tflops",
          "peak_gbps", "git_commit",
-         "timestamp"}
+         "timestamp", "source"}
 
 
 def make_row(cols, axes, plan, name, res, prov, args):
