@@ -24,6 +24,8 @@ build abi.so "$bad" -DBAD_ABI
 build suite.so "$bad" -DBAD_SUITE
 build builtin.so "$bad" -DBUILTIN_NAME
 build crash.so "$bad" -DCRASH
+build sge.so "$bad" -DSUITE='"sge"'
+build gpu.so "$bad" -DGPU_ROW
 echo "not a library" >notelf.so
 
 # refused: exit 2, and a message naming the file and what is wrong
@@ -85,4 +87,21 @@ rc=$?
 grep -E "crashes +f32 +fail .*(crash|signal)" iso.out >/dev/null ||
     fail "no failed row for the crash: $(cat iso.out)"
 grep -E "my-cpu +f32 +ok" iso.out >/dev/null || fail "the run did not go on: $(cat iso.out)"
+# any suite: a row of sge gets sge's layout (its output written whole: zeros, so a fail row
+# with an error, not a crash or NaN)
+"$bin" --plugin sge.so --suite sge --variant '^zeros$' --check --shape C=64,G=4,H=7 >sge.out 2>&1
+rc=$?
+[ $rc = 1 ] || fail "a wrong sge plugin: exit $rc, want 1: $(cat sge.out)"
+grep -E "^sge +zeros +f32 +fail .*max \|err\|" sge.out >/dev/null ||
+    fail "no fail row with its error for sge: $(cat sge.out)"
+
+# a GPU row of a library not compiled for the emulator: skipped under --backend emu, saying
+# how to compile it (nothing checked: exit 3). Needs the emulator built (ATTNBENCH_HAVE_EMU=1).
+[ "${ATTNBENCH_HAVE_EMU:-0}" = 1 ] || { echo "plugins: ok (no emulator: --backend emu not tried)"; exit 0; }
+"$bin" --plugin gpu.so --suite mhsa --variant '^zeros$' --backend emu --check --shape N=8 \
+    >gpu.out 2>&1
+rc=$?
+[ $rc = 3 ] || fail "a GPU plugin under --backend emu: exit $rc, want 3: $(cat gpu.out)"
+grep -q "skip .*not compiled for the emulator: compile the plugin with tools/emu-cc" gpu.out ||
+    fail "no skip row saying to use tools/emu-cc: $(cat gpu.out)"
 echo "plugins: ok"

@@ -3,7 +3,9 @@
  *   BAD_ABI       an ABI version this attnbench does not read
  *   BAD_SUITE     a variant of a suite that does not exist
  *   BUILTIN_NAME  a variant named like a built-in one (mhsa's cpu-f32)
- *   CRASH         a variant whose run() dereferences NULL: its row fails, the run goes on */
+ *   CRASH         a variant whose run() dereferences NULL: its row fails, the run goes on
+ *   SUITE=NAME    "zeros" joins suite NAME (default mhsa): any suite's layout reaches run()
+ *   GPU_ROW       "zeros" is a GPU row of a library not compiled for the emulator */
 #include <attnbench/plugin.h>
 
 static int run(const attnbench_case_t *c, const void *const *in, void *out, void *ws, void *stream)
@@ -23,6 +25,8 @@ static int run(const attnbench_case_t *c, const void *const *in, void *out, void
 static const attnbench_variant_t variants[] = {{
 #ifdef BAD_SUITE
     .suite = "nosuch",
+#elif defined(SUITE)
+    .suite = SUITE,
 #else
     .suite = "mhsa",
 #endif
@@ -33,7 +37,12 @@ static const attnbench_variant_t variants[] = {{
 #else
     .name = "zeros",
 #endif
-    .backend = ATTNBENCH_CPU, .dtype = ATTNBENCH_F32, .about = "writes zeros", .run = run,
+#ifdef GPU_ROW
+    .backend = ATTNBENCH_GPU,
+#else
+    .backend = ATTNBENCH_CPU,
+#endif
+    .dtype = ATTNBENCH_F32, .about = "writes zeros", .run = run,
 }};
 
 #ifndef NO_ENTRY
