@@ -123,6 +123,18 @@ static int parse_axis(const char *arg, attn_opts_t *o, char *err, size_t n)
     return 0;
 }
 
+/* --plugin PATH: kept in order; run.c loads them (bench/plugin.h). */
+static int parse_plugin(const char *val, attn_opts_t *o, char *err, size_t n)
+{
+    if (!*val || o->nplugins == ATTN_MAX_PLUGIN_OPTS) {
+        snprintf(err, n, "--plugin '%s': %s", val,
+                 *val ? "more than 16 plugins" : "needs the path of a plugin library");
+        return -1;
+    }
+    o->plugins[o->nplugins++] = val;
+    return 0;
+}
+
 /* --shard "I/N": two decimal integers, 0 <= I < N <= 1000000. */
 static int parse_shard(const char *val, attn_opts_t *o, char *err, size_t n)
 {
@@ -203,6 +215,10 @@ const attn_option_t attn_options[] = {
     SET("--check-shapes", check_shapes, ATTN_SEC_SELECT,
         "the suite's awkward cases (tile remainders, length 1, padding,\n"
         "borders) that every variant must pass; with --shape, added"),
+    CALL("--plugin", "PATH.so", plugins, parse_plugin, ATTN_SEC_SELECT,
+         "add the variants of a plugin library to their suites\n"
+         "(include/attnbench/plugin.h, docs/own-kernel.md); repeatable,\n"
+         "after those of ATTNBENCH_PLUGINS=a.so:b.so"),
 
     /* Checking and timing */
     SET("--check", check_only, ATTN_SEC_CHECK,

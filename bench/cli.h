@@ -9,6 +9,7 @@
 
 #define ATTN_MAX_SHAPES 64
 #define ATTN_MAX_LIST 64
+#define ATTN_MAX_PLUGIN_OPTS 16
 
 typedef struct attn_axis_override {
     char name[32];
@@ -50,6 +51,8 @@ typedef struct attn_opts {
     double timeout;             /* isolated: kill a child after this many seconds without
                                    progress (a finished run, sample or row) */
     int shard_i, shard_n;       /* --shard I/N: cases whose index % N == I (default 0/1) */
+    int nplugins;               /* --plugin PATH.so, in order (bench/plugin.h loads them) */
+    const char *plugins[ATTN_MAX_PLUGIN_OPTS];
 } attn_opts_t;
 
 /* ---------------------------------------------------------------- the option table

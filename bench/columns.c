@@ -1,5 +1,6 @@
 /* The column table behind attn_columns_header and attn_columns_row. */
 #include "columns.h"
+#include "plugin.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -71,6 +72,11 @@ DEV(peak_tflops, attn_row_num(r, d->peak_tflops > 0 ? d->peak_tflops : NAN))
 DEV(peak_gbps, attn_row_num(r, d->peak_gbps > 0 ? d->peak_gbps : NAN))
 STR(git)
 STR(stamp)
+/* a plugin's rows name it and its hash (bench/plugin.h); built-in rows: empty */
+static void put_source(attn_row_t *r, const attn_rowvals_t *rv)
+{
+    attn_row_str(r, attn_plugin_source(rv->s->name, rv->variant));
+}
 
 /* name NULL: the suite's axes, one column each, named after the axis */
 static const struct column {
@@ -95,6 +101,7 @@ static const struct column {
     {"sm_clock_mhz", put_clock},  {"clock_events", put_clock_events},
     {"peak_tflops", put_peak_tflops}, {"peak_gbps", put_peak_gbps},
     {"git_commit", put_git},      {"timestamp", put_stamp},
+    {"source", put_source},
 };
 
 void attn_columns_header(const attn_suite_t *s, attn_row_t *r)

@@ -7,12 +7,20 @@
 #include "emu.h"
 #include "emu/emu_api.h"
 #include "exec.h"
+#include "plugin.h"
 
 static char why_not[256]; /* why the module did not load */
 
 static const char *unavailable(const attn_exec_t *e, const attn_suite_t *s, const attn_variant_t *x)
 {
     (void)e;
+    /* A plugin row: emulated when its library was compiled by tools/emu-cc, which carries its
+     * own emulator runtime; the module is not needed for it. */
+    const attn_plugin_lib_t *lib = attn_plugin_of(x);
+    if (lib)
+        return lib->emu_set_schedule ? NULL
+                                     : "not compiled for the emulator: compile the plugin with "
+                                       "tools/emu-cc to run it under --backend emu";
     static int opened;
     if (!opened) { /* loaded on first use: --plan never needs it */
         opened = 1;
@@ -28,7 +36,7 @@ static const attn_variant_t *variant(const attn_exec_t *e, const attn_suite_t *s
                                      const attn_variant_t *x)
 {
     (void)e;
-    return attn_emu_variant(s->name, x->name);
+    return attn_plugin_of(x) ? x : attn_emu_variant(s->name, x->name);
 }
 
 static const attn_suite_t *suite(const attn_exec_t *e, const attn_suite_t *s)
@@ -53,6 +61,20 @@ static const char *where(const attn_exec_t *e, const char *cpu_name, char *buf, 
 }
 
 /* Where two schedules' outputs first differ, as a message in err. */
+/* The emulator that runs x: its plugin library's own runtime, or the module. */
+static void schedule(const attn_variant_t *x, int mode, uint64_t seed)
+{
+    const attn_plugin_lib_t *lib = attn_plugin_of(x);
+    if (lib) lib->emu_set_schedule(mode, seed);
+    else attn_emu_schedule(mode, seed);
+}
+
+static const char *emu_error(const attn_variant_t *x)
+{
+    const attn_plugin_lib_t *lib = attn_plugin_of(x);
+    return lib ? lib->emu_last_error() : attn_emu_error();
+}
+
 static void race(const attn_xrun_t *xr, const unsigned char *first, const char *first_sched,
                  const char *sched, char *err, size_t n)
 {
@@ -90,12 +112,12 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
     int rc = 0;
     for (int sched = 0; sched < ATTN_EMU_NSCHEDULES && !rc; sched++) {
         if (xr->c->tick) xr->c->tick(xr->c->arg);
-        attn_emu_schedule(sched, e->o->seed);
+        schedule(xr->x, sched, e->o->seed);
         memset(xr->out, 0xFF, xr->osz); /* NaN poison */
         if (xr->rws) /* NaN, or 3.4e38: a workspace read before it is written shows */
             memset(xr->rws, sched & 1 ? 0x7F : 0xFF, xr->wsz);
         if (xr->x->run(xr->s, xr->x, xr->c->v, xr->rin, xr->out, xr->rws, NULL)) {
-            const char *why = attn_emu_error();
+            const char *why = emu_error(xr->x);
             snprintf(err, n, "emulated run failed (%s schedule): %s", name[sched],
                      why ? why : "launch error");
             rc = -1;
@@ -120,7 +142,7 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
             rc = -1;
         }
     }
-    attn_emu_schedule(0, e->o->seed);
+    schedule(xr->x, 0, e->o->seed);
     free(first);
     return rc;
 }

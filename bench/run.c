@@ -19,6 +19,7 @@
 #include "list.h"
 #include "merge.h"
 #include "plots.h"
+#include "plugin.h"
 #include "runner.h"
 
 #ifndef ATTN_SOURCE_ROOT
@@ -121,6 +122,8 @@ static int parse(run_t *r, int argc, char **argv)
         printf("attnbench %s commit %s build-id %s\n", ATTN_VERSION, attn_build_commit, attn_build_id);
         return 0;
     }
+    /* before anything lists or runs a suite: plugin rows join their suites (bench/plugin.h) */
+    if (attn_plugins_load(r->o.plugins, r->o.nplugins, err, sizeof err)) return usage_error(err);
     if (r->o.list_suites) { /* for scripts: one name a line, in --list order */
         for (int i = 0; attn_suites[i]; i++) printf("%s\n", attn_suites[i]->name);
         return 0;
@@ -135,7 +138,7 @@ static int load_suites(run_t *r, const attn_suite_t **suites, int *ns)
     *ns = 0;
     for (int i = 0; attn_suites[i] && *ns < MAX_SUITES; i++)
         if (!strcmp(r->o.suite, "all") || !strcmp(r->o.suite, attn_suites[i]->name))
-            suites[(*ns)++] = attn_suites[i];
+            suites[(*ns)++] = attn_plugin_suite(attn_suites[i]);
     if (*ns) return -1;
     char err[1024];
     int off = snprintf(err, sizeof err, "unknown suite '%s' (known: all", r->o.suite);

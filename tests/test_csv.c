@@ -36,14 +36,14 @@ Test(csv_header, documented_columns)
                         "tflops,gbps,pct_peak,pct_bw,max_abs_err,rel_l2_err,tolerance_rel,"
                         "tolerance_abs,rows_checked,rows,seed,device,sm,driver,runtime,"
                         "sm_clock_max_mhz,sm_clock_mhz,clock_events,peak_tflops,peak_gbps,"
-                        "git_commit,timestamp");
+                        "git_commit,timestamp,source");
     /* and generically: four leading columns, then exactly the suite's axes in order */
     char *f[128];
     int n = tst_csv_split(h, f, 128);
-    cr_assert_eq(n, 4 + s->naxes + 31);
+    cr_assert_eq(n, 4 + s->naxes + 32);
     for (int i = 0; i < s->naxes; i++) cr_expect_str_eq(f[4 + i], s->axes[i].name);
     cr_expect_str_eq(f[4 + s->naxes], "status");
-    cr_expect_str_eq(f[n - 1], "timestamp");
+    cr_expect_str_eq(f[n - 1], "source");
     tst_csv_free(f, n);
     free(h);
 }

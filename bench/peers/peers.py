@@ -14,6 +14,16 @@ it is timed (mhsa: a float64 reference on sampled query rows; halo: the peer its
 which --self-test proves equal to attnbench's reference) and timed like attnbench (CUDA events,
 L2 flushed before each sample, samples until the spread target or the time cap).
 
+Optional mhsa peers join when their module imports: flash-attn2 (flash_attn), flash-attn3
+(flash_attn_interface), flex-attention (torch.nn.attention.flex_attention, PyTorch >= 2.5).
+
+Your own function: --callable MODULE:FUNCTION (repeatable) times it, for any suite, over the
+same plan, after checking it against attnbench's float64 reference dumped by attnbench itself
+(--dump) for the same inputs: FUNCTION(*inputs, axes=AXES) gets the suite's input tensors in
+float32 in its layout order (docs/suites.md) and a dict of the case's axis values, and returns
+the output tensor; it is checked at attnbench's float32 tolerance, and a wrong answer is a fail
+row, never timed (docs/own-kernel.md).
+
 Needs python3 and PyTorch (numpy only as torch needs it); --help works without torch.
 See bench/peers/README.md.
 """
@@ -37,6 +47,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PEERS = {
     "mhsa": ["sdpa-flash", "sdpa-efficient", "sdpa-cudnn", "sdpa-math"],
     "halo": ["torch-halo"],
+}
+# Peers that join when their module imports (requirements() says which and why not).
+OPTIONAL_PEERS = {
+    "mhsa": ["flash-attn2", "flash-attn3", "flex-attention"],
 }
 # The attnbench variant whose plan gives the cases (bf16: the peers' storage type, so the
 # plan's bytes and tolerance are the bf16 ones).
@@ -124,7 +138,16 @@ def build_parser():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--attnbench", metavar="PATH",
                    help="the attnbench program (build/attnbench or the ./attnbench wrapper)")
-    p.add_argument("--suite", choices=sorted(PEERS), help="suite to run (self-test: default both)")
+    p.add_argument("--suite", metavar="NAME",
+                   help="suite to run: %s, or with --callable any suite of attnbench "
+                        "(self-test: default both)" % ", ".join(sorted(PEERS)))
+    p.add_argument("--callable", action="append", metavar="MODULE:FUNCTION", dest="callables",
+                   help="time your own function instead of the peers, checked first against "
+                        "attnbench's reference (repeatable; MODULE is imported from the current "
+                        "directory or PYTHONPATH)")
+    p.add_argument("--cpu-max-gflop", type=pos_float, default=20.0, metavar="G",
+                   help="--callable: cases whose reference dump needs attnbench's CPU float32 "
+                        "run above G GFLOP are skipped (default 20)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sweep", action="store_true", help="attnbench's GPU sweep of the suite")
     g.add_argument("--shape", action="append", metavar="k=v,...",
@@ -175,23 +198,36 @@ def parse_args(argv):
         if not os.path.isfile(a.attnbench) or not os.access(a.attnbench, os.X_OK):
             p.error("--attnbench '%s' is not an executable file" % a.attnbench)
     if a.self_test:
-        if a.sweep or a.shape or a.csv or a.calibration:
-            p.error("--self-test takes no --sweep, --shape, --csv or --calibration")
+        if a.sweep or a.shape or a.csv or a.calibration or a.callables:
+            p.error("--self-test takes no --sweep, --shape, --csv, --calibration or --callable")
+        if a.suite is not None and a.suite not in PEERS:
+            p.error("--suite '%s': the self-test knows %s" % (a.suite, ", ".join(sorted(PEERS))))
         if (a.suite in (None, "halo")) and a.attnbench is None:
             p.error("--self-test of halo needs --attnbench PATH (its reference is attnbench's)")
         return a
+    if a.suite is not None and not a.callables and a.suite not in PEERS:
+        p.error("--suite '%s': peers exist for %s; any suite takes --callable" %
+                (a.suite, ", ".join(sorted(PEERS))))
     if a.attnbench is None:
         p.error("--attnbench PATH is required")
     if a.suite is None:
-        p.error("--suite mhsa|halo is required")
+        p.error("--suite is required (%s; with --callable any suite)" % "|".join(sorted(PEERS)))
     if not a.sweep and not a.shape:
         p.error("give --sweep or --shape k=v,...")
     if not a.csv:
         p.error("--csv OUT.csv is required")
-    a.peer_list = [n for n in PEERS[a.suite] if a.peers_re is None or a.peers_re.search(n)]
-    if not a.peer_list:
-        p.error("--peers '%s' matches no peer of suite %s (peers: %s)" %
-                (a.peers, a.suite, ", ".join(PEERS[a.suite])))
+    if a.callables:
+        for c in a.callables:
+            m, _, f = c.partition(":")
+            if not re.fullmatch(r"[A-Za-z_][\w.]*", m) or not re.fullmatch(r"[A-Za-z_]\w*", f):
+                p.error("--callable '%s': expected MODULE:FUNCTION (e.g. my_attn:attention)" % c)
+        a.peer_list = []
+    else:
+        names = PEERS[a.suite] + OPTIONAL_PEERS.get(a.suite, [])
+        a.peer_list = [n for n in names if a.peers_re is None or a.peers_re.search(n)]
+        if not a.peer_list:
+            p.error("--peers '%s' matches no peer of suite %s (peers: %s)" %
+                    (a.peers, a.suite, ", ".join(names)))
     a.calib = read_calibration(a.calibration, p) if a.calibration else None
     return a
 
@@ -340,12 +376,12 @@ class CsvOut:
 # ---------------------------------------------------------------------------------- the plan
 
 
-def get_plan(args):
+def get_plan(args, variant=PLAN_VARIANT):
     """attnbench's own rows (status planned) for the cases: (header line, column names, rows as
     dicts). Exit 2 with attnbench's message when it refuses the arguments."""
     with tempfile.TemporaryDirectory(prefix="peers-plan.") as tmp:
         out = os.path.join(tmp, "plan.csv")
-        cmd = [args.attnbench, "--suite", args.suite, "--variant", PLAN_VARIANT, "--plan",
+        cmd = [args.attnbench, "--suite", args.suite, "--variant", variant, "--plan",
                "--csv", out]
         if args.sweep:
             cmd.append("--sweep")
@@ -694,6 +730,72 @@ def sdpa_call(backend, q, k, v, mask, causal):
                                               is_causal=bool(causal) and mask is None)
 
 
+def torch_version_str():
+    return getattr(torch, "__version__", "unknown")
+
+
+def requirements(name):
+    """None when peer `name` can run with this PyTorch, else (why in one line, whether the peer
+    is optional and simply does not join)."""
+    if name in SDPA_BACKENDS:
+        try:
+            from torch.nn.attention import sdpa_kernel, SDPBackend  # noqa: F401
+        except ImportError:
+            return ("%s needs PyTorch >= 2.3 (torch.nn.attention.sdpa_kernel); this is PyTorch %s"
+                    % (name, torch_version_str()), False)
+        if not hasattr(SDPBackend, SDPA_BACKENDS[name]):
+            return ("%s needs a PyTorch whose SDPBackend has %s; this is PyTorch %s"
+                    % (name, SDPA_BACKENDS[name], torch_version_str()), False)
+        return None
+    if name == "flex-attention":
+        try:
+            import torch.nn.attention.flex_attention  # noqa: F401
+        except ImportError:
+            return ("flex-attention needs PyTorch >= 2.5 (torch.nn.attention.flex_attention); "
+                    "this is PyTorch %s" % torch_version_str(), True)
+        return None
+    mod = {"flash-attn2": "flash_attn", "flash-attn3": "flash_attn_interface"}.get(name)
+    if mod:
+        try:
+            __import__(mod)
+        except Exception as e:  # ImportError, or a build for another torch failing to load
+            return ("%s: %s is not importable (%s)" % (name, mod, " ".join(str(e).split())[:200]),
+                    True)
+    return None
+
+
+def optional_unsupported(name, v):
+    """Why optional peer `name` cannot compute mhsa case v as attnbench defines it, or None."""
+    if name.startswith("flash-attn"):
+        if v["kvpad"]:
+            return "flash_attn_func takes no per-batch key lengths (kvpad=1)"
+        if v["causal"] and v["N"] != v["Nk"]:
+            return ("flash_attn's causal mask is aligned to the last key when Nq != Nk; "
+                    "attnbench's keeps key j <= query i")
+    return None
+
+
+def optional_call(name, q, k, v, kvlen, causal):
+    """The optional peer on (B, H, N, d) bf16 tensors; the output as (B, H, N, d)."""
+    if name.startswith("flash-attn"):
+        mod = __import__("flash_attn" if name == "flash-attn2" else "flash_attn_interface")
+        out = mod.flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                  causal=bool(causal))
+        if isinstance(out, tuple):  # some releases return (out, softmax_lse)
+            out = out[0]
+        return out.transpose(1, 2)
+    from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+    B, H, N, _ = q.shape
+    Nk = k.shape[2]
+    lens = kvlen if kvlen is not None else torch.full((B,), Nk, device=q.device)
+
+    def mask_mod(b, h, i, j):
+        ok = j < lens[b]
+        return ok & (j <= i) if causal else ok
+    bm = create_block_mask(mask_mod, B, None, N, Nk, device=str(q.device))
+    return flex_attention(q, k, v, block_mask=bm)
+
+
 def mhsa_case(ctx, v):
     """Everything the four SDPA peers of one case share: inputs, mask, sampled reference rows."""
     B, H, N = v["B"], v["H"], v["N"]
@@ -701,13 +803,17 @@ def mhsa_case(ctx, v):
     mask = mhsa_mask(v, kvlen, ctx.dev)
     rows = sample_rows(B * H * N, 256, ctx.args.seed)
     ref = mhsa_ref_rows(q, k, val, kvlen, v["causal"], rows)
-    return {"q": q, "k": k, "v": val, "mask": mask, "rows": rows, "ref": ref}
+    return {"q": q, "k": k, "v": val, "kvlen": kvlen, "mask": mask, "rows": rows, "ref": ref}
 
 
 def mhsa_peer(ctx, name, v, case, tol_rel):
     """One SDPA backend at one case: a result dict for the row."""
-    backend = SDPA_BACKENDS[name]
+    backend = SDPA_BACKENDS.get(name)
     B, H, N, Nk, d = v["B"], v["H"], v["N"], v["Nk"], v["d"]
+    if backend is None:
+        why = optional_unsupported(name, v)
+        if why:
+            return {"status": "skip", "reason": why}
     if backend == "MATH":
         # the math backend materialises B·H·Nq·Nk scores (fp32 on CUDA; about three copies:
         # scores, softmax, and the masked or scaled intermediate)
@@ -719,6 +825,8 @@ def mhsa_peer(ctx, name, v, case, tol_rel):
     q, k, val, mask = case["q"], case["k"], case["v"], case["mask"]
 
     def run():
+        if backend is None:
+            return optional_call(name, q, k, val, case["kvlen"], v["causal"])
         return sdpa_call(backend, q, k, val, mask, v["causal"])
     poison_allocator(B * H * N * d * 2, ctx.dev)
     with warnings.catch_warnings(record=True) as w:
@@ -735,7 +843,7 @@ def mhsa_peer(ctx, name, v, case, tol_rel):
             if notes:
                 why += " [" + "; ".join(notes)[:400] + "]"
             ctx.recover()
-            return {"status": "skip", "reason": "%s refused: %s" % (backend, why[:600])}
+            return {"status": "skip", "reason": "%s refused: %s" % (backend or name, why[:600])}
     if PLANT == "mhsa-out":
         out[0, 0, 0, 0] += 1.0  # the first row is always sampled
     if tuple(out.shape) != (B, H, N, d) or out.dtype != torch.bfloat16:
@@ -954,16 +1062,17 @@ KNOWN = {"suite", "variant", "backend", "dtype", "status", "reason", "samples", 
          "seed", "device", "sm",
          "driver", "runtime", "sm_clock_max_mhz", "sm_clock_mhz", "clock_events", "peak_tflops",
          "peak_gbps", "git_commit",
-         "timestamp"}
+         "timestamp", "source"}
 
 
-def make_row(cols, axes, plan, name, res, prov, args):
+def make_row(cols, axes, plan, name, res, prov, args, dtype="bf16", source=None):
     """The peer's row: the plan's suite, axes, flops and bytes; everything else ours."""
     row = {c: None for c in cols}
+    row["source"] = source
     row["suite"] = plan["suite"]
     for a in axes:
         row[a] = int(plan[a])
-    row.update(variant=name, backend=BACKEND, dtype="bf16", status=res["status"],
+    row.update(variant=name, backend=BACKEND, dtype=dtype, status=res["status"],
                reason=res.get("reason", ""), seed=args.seed)
     fl, by = float(plan["flops"]), float(plan["bytes"])
     row["flops"], row["bytes"] = fl, by
@@ -990,7 +1099,8 @@ def make_row(cols, axes, plan, name, res, prov, args):
 
 
 def run(args):
-    header, cols, axes, plan = get_plan(args)
+    header, cols, axes, plan = get_plan(args, CALLABLE_PLAN_VARIANT if args.callables else
+                                        PLAN_VARIANT)
     unknown = [c for c in cols if c not in KNOWN and c not in axes]
     if unknown:
         print("%s: warning: columns left empty (not known to this script): %s" %
@@ -1011,6 +1121,21 @@ def run(args):
         dev = torch.device("cuda", torch.cuda.current_device())
     prov = provenance(dev)
     ctx = Ctx(args, dev)
+    if args.callables:
+        return run_callables(args, out, header, cols, axes, plan, prov, ctx)
+    # a PyTorch too old for a peer: one line naming what it needs, then skip rows (or, for an
+    # optional peer, no rows)
+    skip_why = {}
+    for name in list(args.peer_list):
+        r = requirements(name)
+        if r is None:
+            continue
+        print("%s: %s%s" % (PROG, r[0], "; not run" if r[1] else "; its rows are skipped"),
+              file=sys.stderr)
+        if r[1]:
+            args.peer_list.remove(name)
+        else:
+            skip_why[name] = r[0]
     suite = SUITES[args.suite]
     counts = {"ok": 0, "fail": 0, "skip": 0}
     nvtx = dev.type == "cuda"
@@ -1032,6 +1157,8 @@ def run(args):
             try:
                 if case_err:
                     res = {"status": "skip", "reason": case_err}
+                elif name in skip_why:
+                    res = {"status": "skip", "reason": skip_why[name]}
                 else:
                     res = suite["peer"](ctx, name, v, case, tol_rel)
             except Exception as e:  # an error after the check (timing): the row says so
@@ -1053,6 +1180,123 @@ def run(args):
                 print("%-6s %-14s bf16 %-4s %s  %s" % (args.suite, name, res["status"], cs,
                                                       res.get("reason", "")), flush=True)
         del case
+    print("%d ok, %d failed, %d skipped; rows in %s" %
+          (counts["ok"], counts["fail"], counts["skip"], args.csv), flush=True)
+    return 1 if counts["fail"] else 0
+
+
+# ---------------------------------------------------------------------------------- --callable
+
+# The plan of a callable: attnbench's float32 CPU variant (every suite has one), so the rows
+# carry the float32 bytes and tolerance, and its --dump gives the float32 inputs and reference.
+CALLABLE_PLAN_VARIANT = "^cpu-f32$"
+
+
+def import_callable(spec):
+    """MODULE:FUNCTION, imported (the current directory first on the path)."""
+    import importlib
+    m, f = spec.split(":", 1)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        mod = importlib.import_module(m)
+    except Exception as e:
+        raise UsageError("--callable '%s': cannot import %s: %s: %s" %
+                         (spec, m, type(e).__name__, " ".join(str(e).split())[:300]))
+    fn = getattr(mod, f, None)
+    if not callable(fn):
+        raise UsageError("--callable '%s': module %s has no function %s" % (spec, m, f))
+    return fn
+
+
+def dump_case(args, axes, plan_row, where):
+    """attnbench's inputs and float64 reference of one planned case, from its own --dump (its
+    float32 CPU variant run once on them): (inputs as tensors in layout order, reference, its
+    manifest entry), or (None, why, None)."""
+    cmd = [args.attnbench, "--suite", args.suite, "--variant", CALLABLE_PLAN_VARIANT, "--check",
+           "--shape", case_str(axes, plan_row), "--seed", str(args.seed), "--dump", where,
+           "--cpu-max-gflop", repr(args.cpu_max_gflop)]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    files = []
+    try:
+        with open(os.path.join(where, "manifest.json")) as f:
+            files = json.load(f)["files"]
+    except (OSError, ValueError, KeyError):
+        pass
+    ref = [e for e in files if e["role"] == "ref"]
+    if not ref:  # e.g. the case is above the CPU budget: attnbench's row says why
+        cs = case_str(axes, plan_row)
+        rows = [l for l in r.stdout.splitlines() if cs in l and (" skip " in l or " fail " in l)]
+        why = rows[0].split(cs, 1)[1].strip() if rows else (r.stderr or r.stdout).strip()
+        return None, "no reference dump from attnbench (exit %d): %s" % (
+            r.returncode, " ".join(why.split())[:400]), None
+    inputs = [e for e in files if "rows" not in e and e["role"] != "rows-checked" and
+              not e["role"].endswith("-bf16")]
+    ins = [read_npy(os.path.join(where, e["file"])) for e in inputs]
+    return ins, read_npy(os.path.join(where, ref[0]["file"])), ref[0]
+
+
+def callable_case(ctx, fn, ins, ref, entry, tol_rel, axes_vals):
+    """Check fn on one case against the dumped reference (its checked rows: the reference is
+    NaN outside them), then time it when it passed."""
+    dev = ctx.dev
+    args_in = [t.to(dev) for t in ins]
+
+    def run():
+        return fn(*args_in, axes=axes_vals)
+    out = run()
+    ctx.sync()
+    if not torch.is_tensor(out) or tuple(out.shape) != tuple(ref.shape):
+        return {"status": "fail", "reason": "returned %s, expected a tensor of shape %s" % (
+            tuple(out.shape) if torch.is_tensor(out) else type(out).__name__, tuple(ref.shape))}
+    dims = ["i%d" % i for i in range(ref.dim())]
+    shape = list(ref.shape)
+    bad = full_finite_check(out.detach(), dims)
+    sel = torch.isfinite(ref).reshape(-1)
+    where = sel.nonzero().reshape(-1)
+    o = out.detach().reshape(-1).cpu()[sel]
+    chk = compare(o, ref.reshape(-1)[sel], tol_rel, dims, shape, lambda e: int(where[e]))
+    res = {"checked": chk, "rows_checked": entry.get("rows_checked"), "rows": entry.get("rows")}
+    if bad:
+        chk.update(ok=False, reason=bad, max_abs_err=math.inf, rel_l2_err=math.inf)
+    if not chk["ok"]:
+        res.update(status="fail", reason=chk["reason"])
+        return res
+    del out
+    res.update(status="ok", timing=ctx.timer.run(run))
+    return res
+
+
+def run_callables(args, out, header, cols, axes, plan, prov, ctx):
+    fns = [(spec, spec.split(":", 1)[1], import_callable(spec)) for spec in args.callables]
+    counts = {"ok": 0, "fail": 0, "skip": 0}
+    with tempfile.TemporaryDirectory(prefix="peers-callable.") as tmp:
+        for n, plan_row in enumerate(plan, 1):
+            cs = case_str(axes, plan_row)
+            print("[%d/%d] %s %s" % (n, len(plan), args.suite, cs), file=sys.stderr, flush=True)
+            ins, ref, entry = dump_case(args, axes, plan_row, os.path.join(tmp, "case%d" % n))
+            axes_vals = {a: int(plan_row[a]) for a in axes}
+            for spec, name, fn in fns:
+                if ins is None:
+                    res = {"status": "skip", "reason": ref}
+                else:
+                    try:
+                        res = callable_case(ctx, fn, ins, ref, entry,
+                                            float(plan_row["tolerance_rel"]), axes_vals)
+                    except Exception as e:  # the function raised: its row fails, the run goes on
+                        ctx.recover()
+                        res = {"status": "fail", "reason": "%s raised %s: %s" % (
+                            spec, type(e).__name__, " ".join(str(e).split())[:500])}
+                out.append(make_row(cols, axes, plan_row, name, res, prov, args, dtype="f32",
+                                    source="callable " + spec))
+                counts[res["status"]] += 1
+                t = res.get("timing")
+                print("%-6s %-14s f32  %-4s %s  %s" % (
+                    args.suite, name, res["status"], cs,
+                    "%.4f ms  err %.2e (tolerance %.2e)" % (
+                        t["median_ms"], res["checked"]["max_abs_err"], res["checked"]["tol_abs"])
+                    if t else res.get("reason", "")), flush=True)
+            del ins, ref
     print("%d ok, %d failed, %d skipped; rows in %s" %
           (counts["ok"], counts["fail"], counts["skip"], args.csv), flush=True)
     return 1 if counts["fail"] else 0
@@ -1257,7 +1501,14 @@ def self_test(args):
     tally = Tally()
     suites = [args.suite] if args.suite else ["mhsa", "halo"]
     if "mhsa" in suites:
-        self_test_mhsa(args, dev, tally)
+        r = requirements("sdpa-math")
+        if r:
+            print("%s: self-test of mhsa not run: %s" % (PROG, r[0]), file=sys.stderr)
+            suites.remove("mhsa")
+            if not suites:
+                return 77
+        else:
+            self_test_mhsa(args, dev, tally)
     if "halo" in suites:
         self_test_halo(args, dev, tally)
     print("self-test: %d passed, %d failed" % (tally.passed, tally.failed), flush=True)
