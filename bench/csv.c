@@ -216,7 +216,11 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
 
 int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
 {
-    if (c->fd < 0) return errno = EBADF, -1;
+    if (c->fd < 0) {
+        if (!c->mirror) return errno = EBADF, -1;
+        c->mirror(c->mirror_ctx, c->header, row->buf ? row->buf : "");
+        return 0;
+    }
     char *line = malloc(row->len + 2);
     if (!line) return -1;
     memcpy(line, row->buf, row->len);
@@ -226,6 +230,9 @@ int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
     if (!rc) rc = fdatasync(c->fd) && errno != EINVAL ? -1 : 0;
     flock(c->fd, LOCK_UN);
     free(line);
+    const int e = errno;
+    if (c->mirror) c->mirror(c->mirror_ctx, c->header, row->buf ? row->buf : "");
+    errno = e;
     return rc;
 }
 
