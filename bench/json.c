@@ -93,7 +93,7 @@ void attn_json_str(attn_buf_t *b, const char *s)
 void attn_json_num(attn_buf_t *b, double v)
 {
     if (!isfinite(v)) attn_buf_puts(b, "null");
-    else attn_buf_printf(b, "%.17g", v);
+    else attn_buf_printf(b, "%.9g", v); /* the CSV keeps 6 digits */
 }
 
 int attn_json_is_number(const char *s)
