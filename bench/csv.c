@@ -148,6 +148,7 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
 {
     c->fd = -1;
     c->to_stdout = c->created_dir = 0;
+    c->mirror = NULL, c->mirror_ctx = NULL, c->header = NULL; /* the caller's, set after */
     if (!strcmp(path, "-")) return open_stdout(c, header, err, n);
     snprintf(c->path, sizeof c->path, "%s", path);
     char dir[1024];

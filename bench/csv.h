@@ -19,7 +19,7 @@ typedef struct attn_csv {
     char path[1024];      /* "standard output" for --csv - */
     int to_stdout;        /* opened as "-": rows go to standard output */
     int created_dir;      /* the directory of path did not exist and was created */
-    attn_csv_mirror_fn *mirror; /* set by the caller after attn_csv_open; NULL: none */
+    attn_csv_mirror_fn *mirror; /* NULL after attn_csv_open; set by the caller after it */
     void *mirror_ctx;
     char *header;         /* the mirror's header line (the caller's) */
 } attn_csv_t;
