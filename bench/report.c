@@ -167,7 +167,7 @@ static int plots(FILE *out, const ropts_t *o, const char *dir)
     const int fd = open(list, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     int rc = 2;
     if (saved >= 0 && fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0) {
-        rc = attn_plots_main(argc, (char **)argv);
+        rc = attn_plots_for_report(argc, (char **)argv);
         fflush(stdout);
         dup2(saved, STDOUT_FILENO);
     }

@@ -65,7 +65,13 @@ if [ "$mode" = outputs ]; then
     json_matches_csv bad.jsonl a.csv 2>/dev/null && fail "planted changed JSON value not caught"
     sed '2s/"seed":42,//' a.jsonl >bad.jsonl
     json_matches_csv bad.jsonl a.csv 2>/dev/null && fail "planted dropped JSON key not caught"
-    grep -q '^| mhsa | naive | gpu | ' a.md || fail "--md lists no skip with its reason: $(cat a.md)"
+    # every skipped variant (without CUDA: naive) in the summary's skip table, with its reason
+    awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) c[$i] = i; next}
+             $c["status"] == "skip" {print $c["variant"] "|" $c["reason"]}' a.csv | sort -u >skipped
+    while IFS='|' read -r v why; do
+        awk '/^## Skipped/ {p = 1} /^## Provenance/ {p = 0} p' a.md |
+            grep -qF "| mhsa | $v | gpu | $why |" || fail "--md lacks the skip of $v ($why): $(cat a.md)"
+    done <skipped
     grep -q '^| mhsa | B=1,H=2,N=64,.* | cpu | ' a.md || fail "--md has no best variant: $(cat a.md)"
 
     # isolated cases (rows arrive from children) and a crash: the JSON has every row, the
@@ -130,6 +136,11 @@ PY
         fail "report of a missing CSV: want exit 2 naming it: $(cat err)"
     "$bin" report --out rep2 adir >out 2>err; [ $? = 2 ] && grep -q adir err ||
         fail "report of a directory: want exit 2 naming it: $(cat err)"
+    # rows that are all skips: a page with their reasons and no pictures, exit 0
+    { head -1 a.csv; sed -n 2p a.csv | sed 's/,ok,,/,skip,planted skip,/'; } >skips.csv
+    "$bin" report --out rep3 skips.csv >out 2>err || fail "report of skips only: $(cat err)"
+    grep -q '<p>No pictures' rep3/index.html && grep -q '<td>planted skip</td>' rep3/index.html ||
+        fail "report of skips only: no note or no reason"
     head -1 a.csv >empty.csv
     "$bin" report --out rep2 empty.csv >out 2>err; [ $? = 3 ] && grep -q 'nothing read' err ||
         fail "report of no rows: want exit 3: $(cat err)"
