@@ -270,6 +270,14 @@ int attn_report_main(int argc, char **argv)
     if (rc >= 0) return rc;
     attn_results_t r;
     char err[2048], dir[1100], path[1200], tmp[1250];
+    for (int b = 0; b < o.nb; b++) { /* a bad baseline refused before anything is written */
+        attn_table_t t;
+        if (attn_table_read(&t, o.base[b], err, sizeof err)) {
+            fprintf(stderr, "attnbench report: --baseline: %s\n", err);
+            return 2;
+        }
+        attn_table_free(&t);
+    }
     if (attn_results_load(&r, o.files, o.nf, err, sizeof err)) {
         fprintf(stderr, "attnbench report: %s\n", err);
         return 2;

@@ -1,4 +1,4 @@
-/* attnbench report --out DIR [--baseline CSV]... CSV...: one self-contained HTML page of results
+/* attnbench report [--out DIR] [--baseline CSV]... CSV...: one self-contained HTML page of results
  * CSVs, DIR/index.html, that opens from a CI artifact with no server and no network: the summary
  * (summary.h: failures first, the best variant per case, skips with their reasons, provenance),
  * every picture `attnbench plots` draws of the CSVs (its SVG output inlined; the files stay in

@@ -134,6 +134,9 @@ PY
     grep -q '<tr class="v-FAILS">' rep/index.html || fail "report: no FAILS verdict"
     "$bin" report --out rep2 missing.csv >out 2>err; [ $? = 2 ] && grep -q missing.csv err ||
         fail "report of a missing CSV: want exit 2 naming it: $(cat err)"
+    "$bin" report --out rep2 --baseline missing.csv a.csv >out 2>err
+    [ $? = 2 ] && grep -q missing.csv err && [ ! -e rep2 ] ||
+        fail "report with a missing baseline: want exit 2 naming it, nothing written: $(cat err)"
     "$bin" report --out rep2 adir >out 2>err; [ $? = 2 ] && grep -q adir err ||
         fail "report of a directory: want exit 2 naming it: $(cat err)"
     # rows that are all skips: a page with their reasons and no pictures, exit 0
