@@ -284,6 +284,10 @@ const attn_option_t attn_options[] = {
            "- is standard output, for one suite). Default: a new\n"
            "results/run-<time>/<suite>.csv for runs that time; none for\n"
            "--check"),
+    STRING("--json", "PATH", json, 1, "a path", ATTN_SEC_OUTPUT,
+           "also append every row to PATH as JSON Lines (docs/json.md)"),
+    STRING("--md", "PATH", md, 1, "a path", ATTN_SEC_OUTPUT,
+           "write a Markdown summary of the run to PATH at its end"),
     STRING("--dump", "DIR", dump, 1, "a directory", ATTN_SEC_OUTPUT,
            "write inputs, reference and outputs as .npy + manifest.json"),
     SET("--plan", plan, ATTN_SEC_OUTPUT,
@@ -330,11 +334,12 @@ void attn_print_help(FILE *f)
     fputs(
         "usage: attnbench [options]\n"
         "       attnbench compare BASE.csv... [--] NEW.csv... [--fail-above PCT] [--allow-missing]\n"
-        "                         [--noise PCT] [--plot FILE]\n"
+        "                         [--noise PCT] [--plot FILE] [--json FILE]\n"
         "       attnbench merge [--skip-malformed] OUT.csv IN.csv...\n"
         "       attnbench floors [--device SUBSTRING] [--markdown FILE] CSV|DIR...\n"
         "       attnbench floors --cases\n"
         "       attnbench plots [--out DIR] CSV... [--baseline VARIANT]\n"
+        "       attnbench report [--out DIR] [--baseline CSV]... CSV...\n"
         "\n"
         "Checks every selected variant against the CPU reference, then times it.\n"
         "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"
@@ -346,7 +351,9 @@ void attn_print_help(FILE *f)
         "the rows of results CSVs; exits 1 on a floor missed or without data.\n"
         "plots: the pictures of CSVs drawn together (e.g. a sweep's and the peers' of one suite),\n"
         "per suite, with its plot axis and panels; several CSVs are first combined into\n"
-        "DIR/<suite>-combined.csv.\n",
+        "DIR/<suite>-combined.csv.\n"
+        "report: one self-contained HTML page of CSVs (summary, failures, skips, every plot,\n"
+        "provenance; with --baseline, compare's verdicts) as DIR/index.html.\n",
         f);
     for (int s = 0; s < ATTN_SEC_COUNT; s++) {
         fprintf(f, "\n%s\n", section_title[s]);

@@ -35,6 +35,7 @@ typedef struct attn_opts {
     int naxis;
     attn_axis_override_t axis[ATTN_MAX_AXES];
     const char *csv, *dump;
+    const char *json, *md;      /* --json PATH (rows as JSON Lines), --md PATH (a summary) */
     uint64_t seed;
     int warmup, min_samples, max_samples;
     double warmup_ms;           /* GPU warm-up: at least this much kernel time, after `warmup` runs */

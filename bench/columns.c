@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #define STR(f) \
     static void put_##f(attn_row_t *r, const attn_rowvals_t *rv) { attn_row_str(r, rv->f); }
@@ -78,30 +79,32 @@ static void put_source(attn_row_t *r, const attn_rowvals_t *rv)
     attn_row_str(r, attn_plugin_source(rv->s->name, rv->variant));
 }
 
-/* name NULL: the suite's axes, one column each, named after the axis */
+/* name NULL: the suite's axes, one column each, named after the axis. text: a string column (the
+ * rest, axes included, hold numbers or are empty), for writers that type their values (--json). */
 static const struct column {
     const char *name;
     void (*put)(attn_row_t *r, const attn_rowvals_t *rv);
+    int text;
 } columns[] = {
-    {"suite", put_suite},         {"variant", put_variant},
-    {"backend", put_backend},     {"dtype", put_dtype},
-    {NULL, NULL},                 {"status", put_status},
-    {"reason", put_reason},       {"samples", put_samples},
-    {"median_ms", put_median},    {"min_ms", put_min},
-    {"max_ms", put_max},          {"iqr_ms", put_iqr},
-    {"flops", put_flops},         {"bytes", put_bytes},
-    {"tflops", put_tflops},       {"gbps", put_gbps},
-    {"pct_peak", put_pct_peak},   {"pct_bw", put_pct_bw},
-    {"max_abs_err", put_max_abs_err}, {"rel_l2_err", put_rel_l2_err},
-    {"tolerance_rel", put_tolerance_rel}, {"tolerance_abs", put_tolerance_abs},
-    {"rows_checked", put_rows_checked}, {"rows", put_rows},
-    {"seed", put_seed},           {"device", put_device},
-    {"sm", put_sm},               {"driver", put_driver},
-    {"runtime", put_runtime},     {"sm_clock_max_mhz", put_clock_max},
-    {"sm_clock_mhz", put_clock},  {"clock_events", put_clock_events},
-    {"peak_tflops", put_peak_tflops}, {"peak_gbps", put_peak_gbps},
-    {"git_commit", put_git},      {"timestamp", put_stamp},
-    {"source", put_source},
+    {"suite", put_suite, 1},             {"variant", put_variant, 1},
+    {"backend", put_backend, 1},         {"dtype", put_dtype, 1},
+    {NULL, NULL, 0},                     {"status", put_status, 1},
+    {"reason", put_reason, 1},           {"samples", put_samples, 0},
+    {"median_ms", put_median, 0},        {"min_ms", put_min, 0},
+    {"max_ms", put_max, 0},              {"iqr_ms", put_iqr, 0},
+    {"flops", put_flops, 0},             {"bytes", put_bytes, 0},
+    {"tflops", put_tflops, 0},           {"gbps", put_gbps, 0},
+    {"pct_peak", put_pct_peak, 0},       {"pct_bw", put_pct_bw, 0},
+    {"max_abs_err", put_max_abs_err, 0}, {"rel_l2_err", put_rel_l2_err, 0},
+    {"tolerance_rel", put_tolerance_rel, 0},
+    {"tolerance_abs", put_tolerance_abs, 0}, {"rows_checked", put_rows_checked, 0},
+    {"rows", put_rows, 0},               {"seed", put_seed, 0},
+    {"device", put_device, 1},           {"sm", put_sm, 0},
+    {"driver", put_driver, 0},           {"runtime", put_runtime, 0},
+    {"sm_clock_max_mhz", put_clock_max, 0}, {"sm_clock_mhz", put_clock, 0},
+    {"clock_events", put_clock_events, 1}, {"peak_tflops", put_peak_tflops, 0},
+    {"peak_gbps", put_peak_gbps, 0},     {"git_commit", put_git, 1},
+    {"timestamp", put_stamp, 1},    {"source", put_source, 1},
 };
 
 void attn_columns_header(const attn_suite_t *s, attn_row_t *r)
@@ -118,4 +121,11 @@ void attn_columns_row(const attn_rowvals_t *rv, attn_row_t *r)
     for (size_t c = 0; c < sizeof columns / sizeof *columns; c++)
         if (columns[c].put) columns[c].put(r, rv);
         else for (int i = 0; i < rv->s->naxes; i++) attn_row_int(r, (long long)rv->v[i]);
+}
+
+int attn_columns_text(const char *name)
+{
+    for (size_t c = 0; c < sizeof columns / sizeof *columns; c++)
+        if (columns[c].name && !strcmp(columns[c].name, name)) return columns[c].text;
+    return 0;
 }

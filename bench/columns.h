@@ -34,4 +34,8 @@ void attn_columns_header(const attn_suite_t *s, attn_row_t *r);
 /* Clears r and writes the row of rv into it, column by column in the header's order. */
 void attn_columns_row(const attn_rowvals_t *rv, attn_row_t *r);
 
+/* Whether the column called name holds text (suite, status, reason, device, ...); 0 for the
+ * numeric columns, the axes and names that are no column. */
+int attn_columns_text(const char *name);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "results.h"
 
 #ifndef ATTN_SOURCE_ROOT
@@ -237,12 +238,13 @@ static int plot(const char *out, const char *data, int nrows, double noise)
     "usage: attnbench compare BASE.csv NEW.csv [options]\n"                                        \
     "       attnbench compare BASE.csv... -- NEW.csv... [options]\n"                               \
     "       attnbench compare --base BASE.csv... --new NEW.csv... [options]\n"                     \
-    "options: [--fail-above PCT] [--allow-missing] [--noise PCT] [--plot FILE.png|FILE.svg]\n"
+    "options: [--fail-above PCT] [--allow-missing] [--noise PCT] [--plot FILE.png|FILE.svg]\n"   \
+    "         [--json FILE]\n"
 
 #define MAX_RUNS 64
 
 typedef struct opts {
-    const char *base[MAX_RUNS], *new_[MAX_RUNS], *pos[MAX_RUNS], *plot;
+    const char *base[MAX_RUNS], *new_[MAX_RUNS], *pos[MAX_RUNS], *plot, *json;
     int nbase, nnew, npos, dashdash;   /* dashdash: positionals before "--" (-1: none) */
     int allow_missing;
     double fail_above, noise_pct;      /* fail_above < 0: not given */
@@ -273,6 +275,8 @@ static void help(void)
            "                    the gate (they are still counted)\n"
            "  --noise PCT       changes below PCT percent count as the same (default 2)\n"
            "  --plot FILE       draw the ratios with their spread (gnuplot)\n"
+           "  --json FILE       also write every verdict and the summary as JSON\n"
+           "                    (docs/json.md)\n"
            "Exit status: 0, 1 the gate failed (with --fail-above), 2 bad usage or input, or\n"
            "nothing to judge (no case timed in both).\n");
 }
@@ -311,7 +315,7 @@ static int parse_option(int argc, char **argv, int *i, opts_t *o, char *msg, siz
         return 0;
     }
     if (strcmp(name, "--fail-above") && strcmp(name, "--noise") && strcmp(name, "--plot") &&
-        strcmp(name, "--base") && strcmp(name, "--new")) {
+        strcmp(name, "--base") && strcmp(name, "--new") && strcmp(name, "--json")) {
         snprintf(msg, n, "unknown option '%s'", name);
         return -1;
     }
@@ -324,7 +328,8 @@ static int parse_option(int argc, char **argv, int *i, opts_t *o, char *msg, siz
     }
     if (!strcmp(name, "--base")) return add_file(o->base, &o->nbase, v, "BASE", msg, n);
     if (!strcmp(name, "--new")) return add_file(o->new_, &o->nnew, v, "NEW", msg, n);
-    o->plot = v;
+    if (!strcmp(name, "--json")) o->json = v;
+    else o->plot = v;
     return 0;
 }
 
@@ -737,6 +742,131 @@ static void notes(const side_t *s)
                         "measured last counts\n", s->name, s->nmultidev);
 }
 
+/* ------------------------------------------------------------------ items and --json */
+
+/* The fields of the winner at key of s that name its row. */
+static void item_names(const side_t *s, int key, attn_compare_item_t *it)
+{
+    const attn_rowref_t at = s->r.k[key].win;
+    const attn_results_file_t *f = &s->r.f[at.file];
+    char **v = attn_results_row(&s->r, at);
+    snprintf(it->suite, sizeof it->suite, "%s", v[f->c_suite]);
+    snprintf(it->variant, sizeof it->variant, "%s", v[f->c_variant]);
+    snprintf(it->backend, sizeof it->backend, "%s", v[f->c_backend]);
+    snprintf(it->dtype, sizeof it->dtype, "%s", v[f->c_dtype]);
+    size_t off = 0;
+    it->cas[0] = 0;
+    for (int c = f->ax0; c < f->ax1 && off < sizeof it->cas; c++)
+        off += (size_t)snprintf(it->cas + off, sizeof it->cas - off, "%s%s=%s",
+                                c == f->ax0 ? "" : ",", f->t.cols[c], v[c]);
+}
+
+static void item_init(attn_compare_item_t *it)
+{
+    memset(it, 0, sizeof *it);
+    it->ratio = it->band_pct = it->base_ms = it->new_ms = NAN;
+}
+
+/* Every pair, then the cases only NEW has: what print_all prints, as items. */
+static attn_compare_item_t *items_of(const group_t *B, const group_t *N, const outcome_t *o, int *n)
+{
+    attn_compare_item_t *items = calloc((size_t)o->np + (size_t)o->only_n + 1, sizeof *items);
+    if (!items) return NULL;
+    *n = 0;
+    for (int i = 0; i < o->np; i++) {
+        const pair_t *p = &o->p[i];
+        attn_compare_item_t *it = &items[(*n)++];
+        item_init(it);
+        item_names(&B->run[p->pb.last_run], p->pb.last_key, it);
+        status_text(B, &p->pb, it->base_status, sizeof it->base_status);
+        status_text(N, &p->pn, it->new_status, sizeof it->new_status);
+        if (p->hb) it->base_ms = p->pb.t.median;
+        if (p->hn) it->new_ms = p->pn.t.median;
+        if (p->broken) it->verdict = "FAILS";
+        else if (p->missing) it->verdict = "MISSING";
+        else if (p->pn.last_run < 0) it->verdict = "only-base";
+        else if (!p->hb || !p->hn) it->verdict = "untimed";
+        else {
+            it->verdict = attn_verdict_name(p->v);
+            it->ratio = p->ratio;
+            it->band_pct = isfinite(p->u) ? (exp(p->u) - 1) * 100 : NAN;
+            it->why = p->why;
+            it->regression = p->over;
+        }
+    }
+    for (int r = 0; r < N->n; r++)
+        for (int i = 0; i < N->run[r].r.nkeys; i++) {
+            const side_t *s = &N->run[r];
+            if (!counts(s, i) || !first_run_of(N, r, s->ckey[i])) continue;
+            presence_t pb, pn;
+            presence_of(B, s->ckey[i], &pb);
+            if (pb.last_run >= 0) continue;
+            presence_of(N, s->ckey[i], &pn);
+            attn_compare_item_t *it = &items[(*n)++];
+            item_init(it);
+            item_names(s, i, it);
+            it->verdict = "only-new";
+            snprintf(it->base_status, sizeof it->base_status, "missing");
+            status_text(N, &pn, it->new_status, sizeof it->new_status);
+            if (pn.ntimed) it->new_ms = pn.t.median;
+        }
+    return items;
+}
+
+static void json_files(attn_buf_t *b, const char *key, const char *const *f, int n)
+{
+    attn_buf_printf(b, ",\"%s\":[", key);
+    for (int i = 0; i < n; i++) {
+        if (i) attn_buf_puts(b, ",");
+        attn_json_str(b, f[i]);
+    }
+    attn_buf_puts(b, "]");
+}
+
+/* --json FILE: one document, the verdicts and the summary, with the exit status compare gives. */
+static int write_json(const opts_t *op, const attn_compare_item_t *it, int n, const outcome_t *o,
+                      int status)
+{
+    attn_buf_t b = {0};
+    attn_buf_printf(&b, "{\"schema\":\"attnbench-compare\",\"schema_version\":%d",
+                    ATTN_JSON_SCHEMA_VERSION);
+    json_files(&b, "base", op->base, op->nbase);
+    json_files(&b, "new", op->new_, op->nnew);
+    attn_buf_puts(&b, ",\"noise_pct\":"), attn_json_num(&b, op->noise_pct);
+    attn_buf_puts(&b, ",\"fail_above_pct\":"), attn_json_num(&b, op->fail_above < 0 ? NAN : op->fail_above);
+    attn_buf_printf(&b, ",\"allow_missing\":%s,\"rows\":[", op->allow_missing ? "true" : "false");
+    for (int i = 0; i < n; i++) {
+        attn_buf_puts(&b, i ? ",\n{\"verdict\":" : "\n{\"verdict\":");
+        attn_json_str(&b, it[i].verdict);
+        const char *k[5] = {"suite", "variant", "backend", "dtype", "case"};
+        const char *v[5] = {it[i].suite, it[i].variant, it[i].backend, it[i].dtype, it[i].cas};
+        for (int j = 0; j < 5; j++) attn_buf_printf(&b, ",\"%s\":", k[j]), attn_json_str(&b, v[j]);
+        const char *nk[4] = {"ratio", "band_pct", "base_ms", "new_ms"};
+        const double nv[4] = {it[i].ratio, it[i].band_pct, it[i].base_ms, it[i].new_ms};
+        for (int j = 0; j < 4; j++) attn_buf_printf(&b, ",\"%s\":", nk[j]), attn_json_num(&b, nv[j]);
+        attn_buf_puts(&b, ",\"base_status\":"), attn_json_str(&b, it[i].base_status);
+        attn_buf_puts(&b, ",\"new_status\":"), attn_json_str(&b, it[i].new_status);
+        attn_buf_puts(&b, ",\"why\":"), attn_json_str(&b, it[i].why);
+        attn_buf_printf(&b, ",\"regression\":%s}", it[i].regression ? "true" : "false");
+    }
+    attn_buf_printf(&b, "],\n\"summary\":{\"same\":%d,\"faster\":%d,\"slower\":%d,"
+                        "\"ambiguous\":%d,\"untimed\":%d,\"only_base\":%d,\"only_new\":%d,"
+                        "\"fails\":%d,\"missing\":%d,\"malformed\":%d,\"regressions\":%d,"
+                        "\"geomean_ratio\":",
+                    o->count[ATTN_SAME], o->count[ATTN_FASTER], o->count[ATTN_SLOWER],
+                    o->count[ATTN_AMBIGUOUS], o->untimed, o->only_b, o->only_n, o->broke,
+                    o->missing, o->malformed, o->regress);
+    attn_json_num(&b, o->ntimed ? exp(o->sum_log / o->ntimed) : NAN);
+    attn_buf_printf(&b, "},\"exit_status\":%d}\n", status);
+    FILE *f = fopen(op->json, "w");
+    int rc = !f || fwrite(b.p, 1, b.len, f) != b.len;
+    if (f && fclose(f)) rc = 1;
+    if (rc) fprintf(stderr, "attnbench compare: cannot write --json '%s': %s\n", op->json, strerror(errno));
+    else printf("json: %s\n", op->json);
+    attn_buf_free(&b);
+    return rc ? -1 : 0;
+}
+
 /* ------------------------------------------------------------------ the command */
 
 static void free_group(group_t *g)
@@ -799,8 +929,44 @@ int attn_compare_main(int argc, char **argv)
         printf("note: all %d timed pairs are ambiguous: a pass says no row is beyond its spread, "
                "not that none changed\n", out.ntimed);
     if (o.plot && out.ntimed && draw(&B, &out, &o) && !status) status = 2;
+    if (o.json) {
+        int n = 0;
+        attn_compare_item_t *it = items_of(&B, &N, &out, &n);
+        if (!it || write_json(&o, it, n, &out, status)) status = 2;
+        free(it);
+    }
     fflush(stdout);
     free(out.p);
     free_group(&B), free_group(&N);
     return status;
+}
+
+int attn_compare_items(const char *const *base, int nb, const char *const *new_, int nn,
+                       double noise_pct, attn_compare_item_t **items, int *n, char *err, size_t en)
+{
+    opts_t o;
+    memset(&o, 0, sizeof o);
+    o.fail_above = -1, o.noise_pct = noise_pct;
+    group_t B, N;
+    memset(&B, 0, sizeof B), memset(&N, 0, sizeof N);
+    *items = NULL, *n = 0;
+    if (nb > MAX_RUNS || nn > MAX_RUNS) {
+        snprintf(err, en, "at most %d runs a side", MAX_RUNS);
+        return -1;
+    }
+    int rc = load_group(&B, "BASE", base, nb, NULL, err, en) ||
+             load_group(&N, "NEW", new_, nn, &B.run[0].r.f[0].t, err, en) ? -1 : 0;
+    outcome_t out;
+    if (!rc && compute(&B, &N, &o, &out)) {
+        snprintf(err, en, "out of memory");
+        rc = -1;
+    } else if (!rc) {
+        if (!(*items = items_of(&B, &N, &out, n))) {
+            snprintf(err, en, "out of memory");
+            rc = -1;
+        }
+        free(out.p);
+    }
+    free_group(&B), free_group(&N);
+    return rc;
 }

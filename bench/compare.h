@@ -34,6 +34,8 @@
 #ifndef ATTN_COMPARE_H
 #define ATTN_COMPARE_H
 
+#include <stddef.h>
+
 typedef enum attn_verdict { ATTN_SAME, ATTN_FASTER, ATTN_SLOWER, ATTN_AMBIGUOUS } attn_verdict_t;
 
 typedef struct attn_timing {
@@ -53,10 +55,31 @@ attn_verdict_t attn_compare_verdict(attn_timing_t base, attn_timing_t new_, doub
 
 const char *attn_verdict_name(attn_verdict_t v);
 
+/* One row of a comparison, as compare --json writes it and the report shows it. verdict: same,
+ * faster, slower, ambiguous (timed on both sides); FAILS (fails its check in NEW after passing in
+ * BASE), MISSING (timed in BASE, missing or untimed in NEW), untimed (not timed on both sides),
+ * only-base, only-new. */
+typedef struct attn_compare_item {
+    const char *verdict;
+    char suite[64], variant[96], backend[16], dtype[16], cas[512];
+    double ratio, band_pct;          /* NEW/BASE and its ± in percent; NaN without a verdict */
+    double base_ms, new_ms;          /* the medians compared; NaN: not timed on that side */
+    char base_status[600], new_status[600]; /* "ok", "fail — reason", "missing", ... */
+    const char *why;                 /* ambiguous: why; else NULL */
+    int regression;                  /* slower beyond --fail-above */
+} attn_compare_item_t;
+
+/* Compare the runs at base[0..nb) with those at new_[0..nn) (noise floor noise_pct percent): the
+ * items, malloc'd, in compare's order. 0, or -1 with a message naming the file in err. */
+int attn_compare_items(const char *const *base, int nb, const char *const *new_, int nn,
+                       double noise_pct, attn_compare_item_t **items, int *n, char *err,
+                       size_t en);
+
 /* argv[0] = "compare". Exit status: 0; 1 with --fail-above: a regression beyond it, a row that
  * fails its check in NEW, a MISSING row (unless --allow-missing), or a malformed row; 2 bad usage
  * or input (an unreadable file, different columns: the message names them), or nothing to judge
- * (no case timed in both sides). */
+ * (no case timed in both sides). --json FILE also writes the verdicts and the summary as one JSON
+ * document (docs/json.md). */
 int attn_compare_main(int argc, char **argv);
 
 #endif

@@ -148,6 +148,7 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
 {
     c->fd = -1;
     c->to_stdout = c->created_dir = 0;
+    c->mirror = NULL, c->mirror_ctx = NULL, c->header = NULL; /* the caller's, set after */
     if (!strcmp(path, "-")) return open_stdout(c, header, err, n);
     snprintf(c->path, sizeof c->path, "%s", path);
     char dir[1024];
@@ -216,16 +217,23 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
 
 int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
 {
-    if (c->fd < 0) return errno = EBADF, -1;
+    if (c->fd < 0 && !c->mirror) return errno = EBADF, -1;
     char *line = malloc(row->len + 2);
     if (!line) return -1;
-    memcpy(line, row->buf, row->len);
+    if (row->len) memcpy(line, row->buf, row->len); /* row->buf may go on past len (a message) */
     line[row->len] = '\n';
-    flock(c->fd, LOCK_EX);
-    int rc = write_all(c->fd, line, row->len + 1);
-    if (!rc) rc = fdatasync(c->fd) && errno != EINVAL ? -1 : 0;
-    flock(c->fd, LOCK_UN);
+    int rc = 0;
+    if (c->fd >= 0) {
+        flock(c->fd, LOCK_EX);
+        rc = write_all(c->fd, line, row->len + 1);
+        if (!rc) rc = fdatasync(c->fd) && errno != EINVAL ? -1 : 0;
+        flock(c->fd, LOCK_UN);
+    }
+    const int e = errno;
+    line[row->len] = 0;
+    if (c->mirror) c->mirror(c->mirror_ctx, c->header, line);
     free(line);
+    errno = e;
     return rc;
 }
 

@@ -11,11 +11,17 @@
 #include <stddef.h>
 #include "registry.h"
 
+/* Another output fed every row appended (--json, --md: bench/outputs.h), with the header. */
+typedef void attn_csv_mirror_fn(void *ctx, const char *header, const char *row);
+
 typedef struct attn_csv {
-    int fd;
+    int fd;               /* -1 with a mirror: rows go to the mirror alone (--check, no --csv) */
     char path[1024];      /* "standard output" for --csv - */
     int to_stdout;        /* opened as "-": rows go to standard output */
     int created_dir;      /* the directory of path did not exist and was created */
+    attn_csv_mirror_fn *mirror; /* NULL after attn_csv_open; set by the caller after it */
+    void *mirror_ctx;
+    char *header;         /* the mirror's header line (the caller's) */
 } attn_csv_t;
 
 /* A growing line of CSV fields with RFC 4180 quoting. */
@@ -41,7 +47,10 @@ void attn_csv_header(const attn_suite_t *s, attn_row_t *r);
  * message in err naming the path and the reason. */
 int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err, size_t n);
 
-/* Append one row (without newline). Returns 0 or -1 (errno set). */
+/* Whether rows given to c go anywhere: a file, or a mirror. */
+static inline int attn_csv_active(const attn_csv_t *c) { return c->fd >= 0 || c->mirror; }
+
+/* Append one row (without newline), then hand it to the mirror. Returns 0 or -1 (errno set). */
 int attn_csv_append(attn_csv_t *c, const attn_row_t *row);
 
 /* Append len bytes of complete lines (each ending in '\n'), in one write() under the lock, so

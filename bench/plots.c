@@ -1707,3 +1707,11 @@ int attn_plots_main(int argc, char **argv)
     free(g), free(o.files);
     return rc;
 }
+
+int attn_plots_for_report(int argc, char **argv)
+{
+    nothing_is_an_error = 0;
+    const int rc = attn_plots_main(argc, argv);
+    nothing_is_an_error = 1;
+    return rc;
+}

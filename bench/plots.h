@@ -24,6 +24,10 @@
 /* argv[0] = "plots". */
 int attn_plots_main(int argc, char **argv);
 
+/* attnbench plots for the report (bench/report.c): the same, except that a suite with nothing to
+ * draw is a note and exit status 0, as in a sweep: its rows may all be skips. */
+int attn_plots_for_report(int argc, char **argv);
+
 /* Draw every suite of the results CSV at csv into outdir (created if missing) with x axis `axis`
  * and panels `panels` (comma-separated axes; NULL or "": one panel). The paths written go to
  * stdout, messages to stderr (a suite with nothing to draw: a note, and 0: a sweep's rows may

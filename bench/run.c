@@ -18,8 +18,10 @@
 #include "floors.h"
 #include "list.h"
 #include "merge.h"
+#include "outputs.h"
 #include "plots.h"
 #include "plugin.h"
+#include "report.h"
 #include "runner.h"
 
 #ifndef ATTN_SOURCE_ROOT
@@ -29,6 +31,8 @@
 #define MAX_SUITES 64
 
 volatile sig_atomic_t attn_stop_signal;
+
+static attn_outputs_t outputs; /* --json, --md: fed by the CSVs' mirror */
 
 /* A second SIGINT / SIGTERM ends the process at once (rows are written whole, so the CSV stays
  * valid either way). */
@@ -310,7 +314,38 @@ static int open_outputs(run_t *r, const attn_suite_t *const *suites, int ns, att
         dup2(STDERR_FILENO, STDOUT_FILENO);
     }
     if (r->o.dump && run_dump_open(r)) return ATTN_EXIT_USAGE;
+    /* --json, --md: every row the CSV gets, also when a --check run writes none */
+    if (!r->o.json && !r->o.md) return -1;
+    if (attn_outputs_open(&outputs, r->o.json, r->o.md, err, sizeof err)) {
+        for (int k = 0; k < ns; k++) attn_csv_close(&csv[k]);
+        fprintf(stderr, "attnbench: %s\n", err);
+        return ATTN_EXIT_USAGE;
+    }
+    for (int k = 0; k < ns; k++) {
+        attn_row_t h;
+        attn_row_init(&h);
+        attn_csv_header(suites[k], &h);
+        csv[k].header = h.buf; /* kept for the run */
+        csv[k].mirror = attn_outputs_row;
+        csv[k].mirror_ctx = &outputs;
+    }
     return -1;
+}
+
+/* --json closed, --md written (naming the run's CSV files), the CSVs' copies of their headers
+ * freed; the exit status rc, or 2 when --md failed and rc was 0. Call before closing the CSVs. */
+static int close_outputs(attn_csv_t *csv, int ns, int rc)
+{
+    if (!outputs.use_json && !outputs.md) return rc;
+    const char *names[MAX_SUITES];
+    int nn = 0;
+    for (int k = 0; k < ns; k++) {
+        if (csv[k].fd >= 0 && !csv[k].to_stdout) names[nn++] = csv[k].path;
+        free(csv[k].header);
+        csv[k].header = NULL, csv[k].mirror = NULL;
+    }
+    const int st = attn_outputs_close(&outputs, names, nn);
+    return rc ? rc : st;
 }
 
 /* --plan: per suite the header (on stdout without --csv) and the planned rows of its cases. */
@@ -319,8 +354,8 @@ static int plan(run_t *r, const attn_suite_t *const *suites, int ns, int64_t **c
 {
     long g = 0;
     for (int k = 0; k < ns; k++) {
-        attn_csv_t *c = csv[k].fd >= 0 ? &csv[k] : NULL;
-        if (!c) {
+        attn_csv_t *c = attn_csv_active(&csv[k]) ? &csv[k] : NULL;
+        if (csv[k].fd < 0) {
             attn_row_t h;
             attn_row_init(&h);
             attn_csv_header(suites[k], &h);
@@ -332,13 +367,13 @@ static int plan(run_t *r, const attn_suite_t *const *suites, int ns, int64_t **c
             run_plan_rows(r, suites[k], cases[k] + (size_t)i * (size_t)suites[k]->naxes, c);
         }
         free(cases[k]);
-        if (c) {
+        if (csv[k].fd >= 0) {
             fprintf(stderr, "plan: %s\n", c->path);
             attn_csv_close(c);
         }
     }
     fflush(stdout);
-    return 0;
+    return close_outputs(csv, ns, 0);
 }
 
 /* Every case of this shard, in process or isolated, until done or a stop signal. */
@@ -364,7 +399,7 @@ static void compute(run_t *r, const attn_suite_t *const *suites, int ns, int64_t
         for (int i = 0, pos = 0; i < ncases[k] && !attn_stop_signal; i++) {
             if (!attn_in_shard(&r->o, g++)) continue;
             const int64_t *v = cases[k] + (size_t)i * (size_t)suites[k]->naxes;
-            attn_csv_t *c = csv[k].fd >= 0 ? &csv[k] : NULL;
+            attn_csv_t *c = attn_csv_active(&csv[k]) ? &csv[k] : NULL;
             if (r->isolate) run_case_isolated(r, suites[k], v, i, ++pos, nmine[k], c);
             else run_case(r, suites[k], v, i, ++pos, nmine[k], c, 0);
         }
@@ -396,8 +431,8 @@ static void render_plots(const attn_suite_t *s, const char *csv)
 /* Close the outputs, render a sweep's plots, print the totals; the exit status: 1 when a variant
  * failed, 3 when nothing was checked (every row a skip: no device for --backend gpu, a variant
  * that takes none of the cases), else 0. */
-static int report(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_t *csv,
-                  char (*paths)[1024], int want_device)
+static int report_run(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_t *csv,
+                      char (*paths)[1024], int want_device)
 {
     int to_stdout = 0;
     for (int k = 0; k < ns; k++)
@@ -433,12 +468,22 @@ static int report(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_
     return ATTN_EXIT_UNCHECKED;
 }
 
+/* --json and --md first (--md names the CSVs, still open), then the rest (report_run). */
+static int report(run_t *r, const attn_suite_t *const *suites, int ns, attn_csv_t *csv,
+                  char (*paths)[1024], int want_device)
+{
+    const int md = close_outputs(csv, ns, 0);
+    const int rc = report_run(r, suites, ns, csv, paths, want_device);
+    return rc ? rc : md;
+}
+
 int attn_main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "compare")) return attn_compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return attn_merge_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "floors")) return attn_floors_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "plots")) return attn_plots_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "report")) return attn_report_main(argc - 1, argv + 1);
     static run_t R;
     run_t *r = &R;
     int rc = parse(r, argc, argv);

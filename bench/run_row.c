@@ -142,8 +142,8 @@ void run_plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t
             .git = r->git, .stamp = r->stamp,
         };
         attn_columns_row(&rv, &row);
-        if (csv) append_row(csv, &row);
-        else printf("%s\n", row.buf);
+        if (csv) append_row(csv, &row); /* a file, or --json alone */
+        if (!csv || csv->fd < 0) printf("%s\n", row.buf);
     }
     attn_row_free(&row);
 }
