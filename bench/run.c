@@ -19,6 +19,7 @@
 #include "list.h"
 #include "merge.h"
 #include "plots.h"
+#include "progress.h"
 #include "runner.h"
 
 #ifndef ATTN_SOURCE_ROOT
@@ -356,6 +357,9 @@ static void compute(run_t *r, const attn_suite_t *const *suites, int ns, int64_t
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    int total = 0;
+    for (int k = 0; k < ns; k++) total += nmine[k];
+    attn_progress_start(stderr, total);
     long g = 0;
     for (int k = 0; k < ns; k++) {
         for (int i = 0, pos = 0; i < ncases[k] && !attn_stop_signal; i++) {
@@ -364,9 +368,11 @@ static void compute(run_t *r, const attn_suite_t *const *suites, int ns, int64_t
             attn_csv_t *c = csv[k].fd >= 0 ? &csv[k] : NULL;
             if (r->isolate) run_case_isolated(r, suites[k], v, i, ++pos, nmine[k], c);
             else run_case(r, suites[k], v, i, ++pos, nmine[k], c, 0);
+            if (!attn_stop_signal) attn_progress_step();
         }
         free(cases[k]);
     }
+    attn_progress_end();
 }
 
 /* ---------------------------------------------------------------- print */

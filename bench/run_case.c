@@ -7,6 +7,7 @@
 
 #include "case.h"
 #include "check.h"
+#include "progress.h"
 #include "runner.h"
 
 /* The case's tick: the child's heartbeat, and whether a stop signal came. */
@@ -157,6 +158,7 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
     c.tick = tick, c.arg = r;
     char cs[512];
     attn_case_str(s, v, cs, sizeof cs);
+    attn_progress_hide();
     if (from) fprintf(stderr, "[%d/%d] %s %s (from variant %s, in a new process)\n", pos, ncases,
                       s->name, cs, s->variants[from].name);
     else fprintf(stderr, "[%d/%d] %s %s\n", pos, ncases, s->name, cs);
