@@ -1,3 +1,4 @@
+#include "heatmap.h"
 #include "plots.h"
 
 #include <ctype.h>
@@ -1686,6 +1687,9 @@ static int render_group(const attn_results_t *res, const popts_t *o, const group
 
 int attn_plots_main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* --heatmap DUMPDIR: the weights of a dump (heatmap.c) */
+        if (!strncmp(argv[i], "--heatmap", 9) && (!argv[i][9] || argv[i][9] == '='))
+            return attn_heatmap_main(argc, argv);
     popts_t o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) {

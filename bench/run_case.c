@@ -148,6 +148,7 @@ static void make_inputs(run_t *r, attn_case_t *c, result_t *res, int nv)
         run_dump(r, c, c->L.in[i].name, &c->L.in[i],
                  c->L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c->gen[i], 4);
     run_dump_rows(r, c);
+    run_dump_weights(r, c);
 }
 
 int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int pos, int ncases,
