@@ -145,8 +145,9 @@ static int write_script(const char *gp, const char *stem, const char *title, con
     sq(f, axes);
     fprintf(f, "\nset xlabel 'key%s'\nset ylabel 'query%s'\n", bc > 1 ? " (block means)" : "",
             br > 1 ? " (block means)" : "");
-    fprintf(f, "set xrange [-0.5:%lld.5]\nset yrange [%lld.5:-0.5]\n", (long long)C - 1,
-            (long long)R - 1); /* row 0 on top, as the matrix reads */
+    /* in key and query indices (a block at its centre), row 0 on top as the matrix reads */
+    fprintf(f, "set xrange [-0.5:%lld.5]\nset yrange [%lld.5:-0.5]\n", (long long)(C * bc) - 1,
+            (long long)(R * br) - 1);
     fputs("set cblabel 'attention weight'\nset cbrange [0:*]\nset palette rgb 7,5,15\n"
           "$weights << EOD\n", f);
     for (int64_t i = 0; i < R; i++) {
@@ -160,8 +161,9 @@ static int write_script(const char *gp, const char *stem, const char *title, con
         }
         fputc('\n', f);
     }
-    fputs("EOD\nplot $weights matrix with image notitle\n"
-          "set terminal svg size 900,800 noenhanced\nset output ", f);
+    fprintf(f, "EOD\nplot $weights matrix using ($1*%lld+%g):($2*%lld+%g):3 with image notitle\n"
+            "set terminal svg size 900,800 noenhanced\nset output ", (long long)bc,
+            (double)(bc - 1) / 2, (long long)br, (double)(br - 1) / 2);
     sq(f, svg);
     fputs("\nreplot\n", f);
     return fclose(f);
