@@ -231,9 +231,10 @@ int attn_heatmap_main(int argc, char **argv)
 {
     const char *dump = NULL, *out = NULL;
     char msg[1200];
+    for (int i = 1; i < argc; i++) /* plots --heatmap --help */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return help(), 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return help(), 0;
         const char **dst = !strncmp(a, "--heatmap", 9) && (!a[9] || a[9] == '=') ? &dump
                            : !strncmp(a, "--out", 5) && (!a[5] || a[5] == '=')   ? &out
                                                                                   : NULL;

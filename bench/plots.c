@@ -1,4 +1,3 @@
-#include "heatmap.h"
 #include "plots.h"
 
 #include <ctype.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "heatmap.h"
 #include "registry.h"
 #include "results.h"
 
@@ -1390,7 +1390,8 @@ int attn_plots_render(const char *csv, const char *outdir, const char *axis, con
 /* ------------------------------------------------------------------ attnbench plots */
 
 #define PLOTS_USAGE "usage: attnbench plots [--out DIR] CSV...\n" \
-                    "       attnbench plots [--out DIR] [--x AXIS --panels AXES] [--baseline VARIANT] CSV...\n"
+                    "       attnbench plots [--out DIR] [--x AXIS --panels AXES] [--baseline VARIANT] CSV...\n" \
+                    "       attnbench plots --heatmap DUMPDIR [--out DIR]   (attnbench plots --heatmap --help)\n"
 
 typedef struct popts {
     const char *out, *x, *panels;   /* x, panels: NULL: the registry's */
