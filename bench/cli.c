@@ -340,6 +340,7 @@ void attn_print_help(FILE *f)
         "       attnbench floors --cases\n"
         "       attnbench plots [--out DIR] CSV... [--baseline VARIANT]\n"
         "       attnbench report [--out DIR] [--baseline CSV]... CSV...\n"
+        "       attnbench plots --heatmap DUMPDIR [--out DIR]\n"
         "\n"
         "Checks every selected variant against the CPU reference, then times it.\n"
         "compare: per row (suite, variant, backend, dtype, axes) the time ratio NEW/BASE with a\n"

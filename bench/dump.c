@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heatmap.h"
 #include "npy.h"
 #include "runner.h"
 
@@ -82,4 +83,22 @@ void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tenso
         fprintf(stderr, "attnbench: cannot write %s: %s\n", path, strerror(errno));
     else
         dump_entry(r, file, t, descr, what, c);
+}
+
+void run_dump_weights(run_t *r, const attn_case_t *c)
+{
+    if (!c->s->weights) return;
+    attn_tensor_t t;
+    double *a = c->s->weights(c->s, c->v, (const void *const *)c->gen, &t);
+    if (!a) {
+        fprintf(stderr, "attnbench: --dump: out of host memory for the attention weights\n");
+        return;
+    }
+    char err[512];
+    if (t.ndim >= 2 && attn_weights_check(a, attn_tensor_numel(&t), t.shape[t.ndim - 1], err,
+                                          sizeof err))
+        fprintf(stderr, "attnbench: --dump: %s case %d: attention weights %s\n", c->s->name,
+                c->index, err);
+    run_dump(r, c, "weights", &t, "<f8", a, 8);
+    free(a);
 }

@@ -1,6 +1,8 @@
 #include "npy.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int attn_npy_write(const char *path, const char *descr, int ndim, const int64_t *shape,
@@ -29,4 +31,61 @@ int attn_npy_write(const char *path, const char *descr, int ndim, const int64_t 
     ok = ok && fputc('\n', f) != EOF;
     ok = ok && fwrite(data, (size_t)elem_size, (size_t)numel, f) == (size_t)numel;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+int attn_npy_read_f8(const char *path, int maxdims, int *ndim, int64_t *shape, double **data,
+                     char *err, size_t errlen)
+{
+    *data = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)), -1;
+    unsigned char pre[12];
+    char *hdr = NULL;
+    int rc = -1;
+    size_t hlen = 0;
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
+        snprintf(err, errlen, "%s: not a .npy file", path);
+        goto out;
+    }
+    if (pre[6] == 1) hlen = pre[8] | (size_t)pre[9] << 8;
+    else if (fread(pre + 10, 1, 2, f) == 2)
+        hlen = pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    if (!hlen || hlen > 1 << 20 || !(hdr = calloc(hlen + 1, 1)) || fread(hdr, 1, hlen, f) != hlen) {
+        snprintf(err, errlen, "%s: unreadable .npy header", path);
+        goto out;
+    }
+    if (!strstr(hdr, "'descr': '<f8'") || !strstr(hdr, "'fortran_order': False")) {
+        snprintf(err, errlen, "%s: not a C-order float64 (<f8) array", path);
+        goto out;
+    }
+    const char *p = strstr(hdr, "'shape': (");
+    if (!p) {
+        snprintf(err, errlen, "%s: .npy header without a shape", path);
+        goto out;
+    }
+    p += 10;
+    int64_t numel = 1;
+    *ndim = 0;
+    while (*p && *p != ')') {
+        char *end;
+        long long d = strtoll(p, &end, 10);
+        if (end == p || d < 0 || *ndim >= maxdims || (d && numel > INT64_MAX / 8 / d)) {
+            snprintf(err, errlen, "%s: a shape of more than %d dims, or a bad one", path, maxdims);
+            goto out;
+        }
+        shape[(*ndim)++] = d, numel *= d;
+        p = end;
+        while (*p == ',' || *p == ' ') p++;
+    }
+    if (!(*data = malloc((size_t)(numel ? numel : 1) * sizeof **data)) ||
+        fread(*data, sizeof **data, (size_t)numel, f) != (size_t)numel) {
+        snprintf(err, errlen, "%s: %lld values expected, fewer read", path, (long long)numel);
+        free(*data), *data = NULL;
+        goto out;
+    }
+    rc = 0;
+out:
+    free(hdr);
+    fclose(f);
+    return rc;
 }

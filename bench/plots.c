@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "heatmap.h"
 #include "registry.h"
 #include "results.h"
 
@@ -1389,7 +1390,8 @@ int attn_plots_render(const char *csv, const char *outdir, const char *axis, con
 /* ------------------------------------------------------------------ attnbench plots */
 
 #define PLOTS_USAGE "usage: attnbench plots [--out DIR] CSV...\n" \
-                    "       attnbench plots [--out DIR] [--x AXIS --panels AXES] [--baseline VARIANT] CSV...\n"
+                    "       attnbench plots [--out DIR] [--x AXIS --panels AXES] [--baseline VARIANT] CSV...\n" \
+                    "       attnbench plots --heatmap DUMPDIR [--out DIR]   (attnbench plots --heatmap --help)\n"
 
 typedef struct popts {
     const char *out, *x, *panels;   /* x, panels: NULL: the registry's */
@@ -1686,6 +1688,9 @@ static int render_group(const attn_results_t *res, const popts_t *o, const group
 
 int attn_plots_main(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* --heatmap DUMPDIR: the weights of a dump (heatmap.c) */
+        if (!strncmp(argv[i], "--heatmap", 9) && (!argv[i][9] || argv[i][9] == '='))
+            return attn_heatmap_main(argc, argv);
     popts_t o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) {

@@ -144,6 +144,12 @@ struct attn_variant {
  *             runs every GPU variant at each under the emulator, and a lent GPU at each
  *             (`attnbench --check --check-shapes`)
  *  floors     the speed floors `attnbench floors` judges (bench/floors.h), nfloors of them
+ *  weights    NULL, or the attention weights of case v for heatmaps, in double from the case's
+ *             inputs as generated (floats as float): sets *t to their shape (the last two dims
+ *             query rows × keys, the leading ones index the matrices) and returns a malloc'd
+ *             array the caller frees (NULL: out of memory). A masked key weighs 0 and every row
+ *             sums to 1 (0 when all its keys are masked). --dump writes them, `attnbench plots
+ *             --heatmap DIR` draws them (bench/heatmap.c)
  *  ctx        the suite's own data for its callbacks, or NULL
  * Every callback gets the suite first. */
 struct attn_floor;
@@ -172,6 +178,8 @@ struct attn_suite {
     const char *const *check_shapes;
     int nfloors;
     const struct attn_floor *floors;
+    double *(*weights)(const attn_suite_t *s, const int64_t *v, const void *const *in,
+                       attn_tensor_t *t);
     const void *ctx;
 };
 

@@ -22,6 +22,7 @@
 #include "plots.h"
 #include "plugin.h"
 #include "report.h"
+#include "progress.h"
 #include "runner.h"
 
 #ifndef ATTN_SOURCE_ROOT
@@ -394,6 +395,9 @@ static void compute(run_t *r, const attn_suite_t *const *suites, int ns, int64_t
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    int total = 0;
+    for (int k = 0; k < ns; k++) total += nmine[k];
+    attn_progress_start(stderr, total);
     long g = 0;
     for (int k = 0; k < ns; k++) {
         for (int i = 0, pos = 0; i < ncases[k] && !attn_stop_signal; i++) {
@@ -402,9 +406,11 @@ static void compute(run_t *r, const attn_suite_t *const *suites, int ns, int64_t
             attn_csv_t *c = attn_csv_active(&csv[k]) ? &csv[k] : NULL;
             if (r->isolate) run_case_isolated(r, suites[k], v, i, ++pos, nmine[k], c);
             else run_case(r, suites[k], v, i, ++pos, nmine[k], c, 0);
+            if (!attn_stop_signal) attn_progress_step();
         }
         free(cases[k]);
     }
+    attn_progress_end();
 }
 
 /* ---------------------------------------------------------------- print */

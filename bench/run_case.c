@@ -7,6 +7,7 @@
 
 #include "case.h"
 #include "check.h"
+#include "progress.h"
 #include "runner.h"
 
 /* The case's tick: the child's heartbeat, and whether a stop signal came. */
@@ -147,6 +148,7 @@ static void make_inputs(run_t *r, attn_case_t *c, result_t *res, int nv)
         run_dump(r, c, c->L.in[i].name, &c->L.in[i],
                  c->L.in[i].kind == ATTN_T_INT32 ? "<i4" : "<f4", c->gen[i], 4);
     run_dump_rows(r, c);
+    run_dump_weights(r, c);
 }
 
 int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int pos, int ncases,
@@ -157,6 +159,7 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
     c.tick = tick, c.arg = r;
     char cs[512];
     attn_case_str(s, v, cs, sizeof cs);
+    attn_progress_hide();
     if (from) fprintf(stderr, "[%d/%d] %s %s (from variant %s, in a new process)\n", pos, ncases,
                       s->name, cs, s->variants[from].name);
     else fprintf(stderr, "[%d/%d] %s %s\n", pos, ncases, s->name, cs);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "columns.h"
+#include "progress.h"
 #include "runner.h"
 
 void run_count(run_t *r, const char *status)
@@ -101,8 +102,10 @@ void run_write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_
     stdout_line(s, x, cs, res, s->flops(s, v), s->bytes(s, v, attn_dtype_size(x->dtype)), line,
                 sizeof line);
     if (r->child_fd < 0) {
+        attn_progress_hide(); /* on a terminal: the row above the progress line */
         printf("%s\n", line);
         fflush(stdout);
+        attn_progress_show();
         if (!csv) {
             run_count(r, res->status);
             return;

@@ -111,5 +111,8 @@ void run_dump_close(run_t *r);
 /* --dump of a case whose reference was sampled: the checked rows' indices (int64, ascending) as
  * DIR/<suite>-<case>-rows-checked.npy; nothing when every row is checked. */
 void run_dump_rows(run_t *r, const attn_case_t *c);
+/* --dump of a case whose suite has weights (registry.h): DIR/<suite>-<case>-weights.npy (f8),
+ * checked row by row first (a failure is said on stderr; the file is still written). */
+void run_dump_weights(run_t *r, const attn_case_t *c);
 
 #endif

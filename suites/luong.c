@@ -10,6 +10,7 @@
  * The projections (W1·h, W2·h̄, Wa·h̄) are cuBLAS GEMMs in every GPU variant.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -127,6 +128,20 @@ void luong_reference(const attn_suite_t *suite, const int64_t *v, const void *co
     const luong_shape_t s = shape_of(v, score);
     const luong_inputs_t t = inputs_of(score, in);
     luong_ref(&s, &t, out, sel);
+}
+
+/* a (B, T, S), the weights the context averages h̄ with (the heatmaps'; variants output c only). */
+double *luong_weights(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                      attn_tensor_t *t)
+{
+    const int score = score_of(suite, v);
+    const luong_shape_t s = shape_of(v, score);
+    const luong_inputs_t i = inputs_of(score, in);
+    *t = (attn_tensor_t){.name = "a", .kind = ATTN_T_FLOAT, .ndim = 3,
+                         .shape = {s.B, s.T, s.S}, .dims = "bts"};
+    double *a = malloc((size_t)(s.B * s.T * s.S) * sizeof *a);
+    if (a) luong_ref_attention(&s, &i, a);
+    return a;
 }
 
 /* FLOPs (docs/suites.md; a multiply-add is 2, tanh and the softmax are not counted):

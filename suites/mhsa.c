@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mhsa_ref.h"
@@ -116,6 +117,20 @@ static void reference(const attn_suite_t *suite, const int64_t *v, const void *c
 {
     mhsa_shape_t s = shape_of(v);
     mhsa_ref(&s, in[IN_Q], in[IN_K], in[IN_V], kv_len_of(v, in), out, sel);
+}
+
+/* The heatmaps' weights (--dump): P of one head, batch 0 and head 0, (Nq, Nk); a full sweep case
+ * holds B·H of them, and one shows the masks (causal, padding) as well as all. */
+static double *weights(const attn_suite_t *suite, const int64_t *v, const void *const *in,
+                       attn_tensor_t *t)
+{
+    const mhsa_shape_t s = shape_of(v);
+    *t = (attn_tensor_t){.name = "p", .kind = ATTN_T_FLOAT, .ndim = 2, .shape = {s.Nq, s.Nk},
+                         .dims = "ij"};
+    double *p = malloc((size_t)(s.Nq * s.Nk) * sizeof *p);
+    for (int64_t i = 0; p && i < s.Nq; i++)
+        mhsa_ref_probs(&s, in[IN_Q], in[IN_K], kv_len_of(v, in), 0, 0, i, p + i * s.Nk);
+    return p;
 }
 
 /* FLOPs: 4·B·H·Nq·Nk·d (QKᵀ and PV), halved when causal (docs/suites.md convention). */
@@ -286,4 +301,5 @@ const attn_suite_t mhsa_suite = {
     ATTN_SUITE_FLOORS,
     .plot_axis = "N",
     .plot_panels = "d,causal",
+    .weights = weights,
 };

@@ -74,6 +74,17 @@ void luong_ref_weights(const luong_shape_t *s, const luong_inputs_t *in, const d
     free(q);
 }
 
+void luong_ref_attention(const luong_shape_t *s, const luong_inputs_t *in, double *a)
+{
+    double *kp = xmalloc((size_t)(s->S * key_width(s)) * sizeof *kp);
+    for (int64_t b = 0; b < s->B; b++) {
+        luong_ref_keys(s, in, b, kp);
+        for (int64_t t = 0; t < s->T; t++)
+            luong_ref_weights(s, in, kp, b, t, a + (b * s->T + t) * s->S);
+    }
+    free(kp);
+}
+
 void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c,
                const uint8_t *row_sel)
 {

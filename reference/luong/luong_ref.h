@@ -33,6 +33,9 @@ void luong_ref_weights(const luong_shape_t *s, const luong_inputs_t *in, const d
  * reference applies Wa on the query side, (Waᵀ·h_t)·h̄_s). kp needs S·max(Dk, A) doubles. */
 void luong_ref_keys(const luong_shape_t *s, const luong_inputs_t *in, int64_t b, double *kp);
 
+/* The attention weights of every row into a (B, T, S), in double: the heatmaps' (--dump). */
+void luong_ref_attention(const luong_shape_t *s, const luong_inputs_t *in, double *a);
+
 /* c in double for every row r = b·T + t with row_sel[r] (all when row_sel is NULL); other
  * rows of c are left untouched. */
 void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c,
