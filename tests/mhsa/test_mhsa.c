@@ -372,8 +372,11 @@ Test(reference_random, row_sel_only_selected_rows)
 
 /* ------------------------------------------------------------------ the suite's formulas */
 
-/* FLOPs and bytes as docs/suites.md states them: 4·B·H·Nq·Nk·d (halved when causal) and
- * s·B·H·(2·Nq·d + 2·Nk·d). */
+/* FLOPs and bytes as docs/suites.md states them: 4·B·H·d per visible (query, key) pair and
+ * s·B·d·(2·H·Nq + 2·Hkv·Nk). Pairs counted by hand: top-left causal 7 × 11 keeps i + 1 keys of
+ * row i, 1 + ... + 7 = 28; bottom-right (diag 4) keeps i + 5, 5 + ... + 11 = 56; a causal
+ * window of 3 keeps min(i + 1, 3): 1 + 2 + 3·5 = 18; a two-sided window of 3, top-left, keeps
+ * keys i − 2 .. i + 2 within 0 .. 10: 3 + 4 + 5·5 = 32. */
 Test(mhsa_suite, flops_and_bytes_as_spec)
 {
     const attn_suite_t *s = tst_suite("mhsa");
@@ -381,9 +384,144 @@ Test(mhsa_suite, flops_and_bytes_as_spec)
     cr_expect_eq(s->flops(s, v), 4.0 * 3 * 5 * 7 * 11 * 16);
     cr_expect_eq(s->bytes(s, v, 2), 2.0 * 3 * 5 * (2 * 7 * 16 + 2 * 11 * 16));
     free(v);
-    v = tst_case(s, "B=3,H=5,N=7,Nk=11,d=16,D=80,tokens=21,causal=1");
-    cr_expect_eq(s->flops(s, v), 2.0 * 3 * 5 * 7 * 11 * 16);
+    const struct { const char *extra; double pairs; } cs[] = {
+        {"causal=1", 28}, {"causal=1,align=1", 56}, {"causal=1,window=3", 18}, {"window=3", 32},
+    };
+    for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
+        char shape[128];
+        snprintf(shape, sizeof shape, "B=3,H=5,N=7,Nk=11,d=16,D=80,tokens=21,%s", cs[t].extra);
+        v = tst_case(s, shape);
+        cr_expect_eq(s->flops(s, v), 4.0 * 3 * 5 * 16 * cs[t].pairs, "%s: %g", shape,
+                     s->flops(s, v));
+        free(v);
+    }
+    /* grouped K/V heads: the same FLOPs, K/V bytes of Hkv = 1 head */
+    v = tst_case(s, "B=3,H=6,N=7,Nk=11,d=16,D=96,tokens=21,Hkv=1");
+    cr_expect_eq(s->flops(s, v), 4.0 * 3 * 6 * 7 * 11 * 16);
+    cr_expect_eq(s->bytes(s, v, 2), 2.0 * 3 * 16 * (2 * 6 * 7 + 2 * 1 * 11));
     free(v);
+}
+
+/* H not a multiple of Hkv is bad usage naming both values. */
+Test(mhsa_suite, hkv_must_divide_h)
+{
+    const tst_bad_shape_t bad[] = {{"H=6,Hkv=4", "H=6 is not a multiple of Hkv=4"},
+                                  {"H=4,Hkv=8", "H=4 is not a multiple of Hkv=8"}};
+    tst_expect_bad_shapes("mhsa", bad, sizeof bad / sizeof bad[0]);
+}
+
+/* ------------------------------------------------------------------ grouped heads, alignment,
+ * windows: the reference against itself */
+
+/* MQA (Hkv = 1) equals MHA on K/V repeated per head; GQA (Hkv = 2 of H = 4) likewise, head h
+ * reading K/V head h / 2. Bit-identical: the same products in the same order. */
+Test(reference_gqa, equals_mha_with_repeated_kv)
+{
+    const int64_t B = 2, H = 4, Nq = 5, Nk = 9, d = 8;
+    for (int64_t Hkv = 1; Hkv <= 2; Hkv++) {
+        qkv_t x = make_qkv(B, H, Nq, Nk, d, 1, 41);
+        mhsa_shape_t g = x.s;
+        g.Hkv = Hkv;
+        g.diag = 3; /* bottom-right-ish diagonal too */
+        /* x.k holds B·H heads; take the grouped K/V as the first Hkv heads of each batch, and
+         * build the repeated MHA copy from them */
+        float *kg = tst_falloc(B * Hkv * Nk * d), *vg = tst_falloc(B * Hkv * Nk * d);
+        float *kr = tst_falloc(x.nk), *vr = tst_falloc(x.nk);
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t h = 0; h < H; h++) {
+                const int64_t src = (b * H + h) * Nk * d, gh = (b * Hkv + h % Hkv) * Nk * d;
+                if (h < Hkv) memcpy(kg + gh, x.k + src, sizeof(float) * Nk * d),
+                             memcpy(vg + gh, x.v + src, sizeof(float) * Nk * d);
+            }
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t h = 0; h < H; h++) {
+                const int64_t gh = (b * Hkv + h / (H / Hkv)) * Nk * d;
+                memcpy(kr + (b * H + h) * Nk * d, kg + gh, sizeof(float) * Nk * d);
+                memcpy(vr + (b * H + h) * Nk * d, vg + gh, sizeof(float) * Nk * d);
+            }
+        mhsa_shape_t m = g;
+        m.Hkv = H;
+        double *og = tst_dalloc(x.no), *om = tst_dalloc(x.no);
+        float *of = tst_falloc(x.no), *ofm = tst_falloc(x.no);
+        mhsa_ref(&g, x.q, kg, vg, NULL, og, NULL);
+        mhsa_ref(&m, x.q, kr, vr, NULL, om, NULL);
+        mhsa_cpu_f32(&g, x.q, kg, vg, NULL, of);
+        mhsa_cpu_f32(&m, x.q, kr, vr, NULL, ofm);
+        cr_expect(memcmp(og, om, sizeof(double) * x.no) == 0, "Hkv=%lld: reference differs from "
+                  "MHA on repeated K/V", (long long)Hkv);
+        cr_expect(memcmp(of, ofm, sizeof(float) * x.no) == 0, "Hkv=%lld: cpu-f32 differs",
+                  (long long)Hkv);
+        /* and the grouping matters: head 1 of MQA is not head 1 of the unrepeated MHA */
+        mhsa_ref(&m, x.q, x.k, x.v, NULL, om, NULL);
+        cr_expect(memcmp(og, om, sizeof(double) * x.no) != 0, "grouping had no effect");
+        free(kg), free(vg), free(kr), free(vr), free(og), free(om), free(of), free(ofm);
+        free_qkv(&x);
+    }
+}
+
+/* Bottom-right alignment (diag = Nk − Nq) with Nk = Nq is top-left; with Nk > Nq it is not. A
+ * window of at least Nk (one- or two-sided) is no window. */
+Test(reference_gqa, alignment_and_window_identities)
+{
+    qkv_t x = make_qkv(2, 3, 13, 13, 8, 1, 43);
+    double *a = tst_dalloc(x.no), *b = tst_dalloc(x.no);
+    mhsa_shape_t s = x.s;
+    s.diag = s.Nk - s.Nq; /* = 0 */
+    mhsa_ref(&x.s, x.q, x.k, x.v, NULL, a, NULL);
+    mhsa_ref(&s, x.q, x.k, x.v, NULL, b, NULL);
+    cr_expect(memcmp(a, b, sizeof(double) * x.no) == 0, "bottom-right, Nk = Nq: differs");
+    for (int causal = 0; causal <= 1; causal++) {
+        s = x.s;
+        s.causal = causal;
+        mhsa_ref(&s, x.q, x.k, x.v, NULL, a, NULL);
+        s.window = s.Nk;
+        mhsa_ref(&s, x.q, x.k, x.v, NULL, b, NULL);
+        cr_expect(memcmp(a, b, sizeof(double) * x.no) == 0, "window = Nk, causal=%d: differs",
+                  causal);
+        s.window = s.Nk - 1; /* one key fewer for some row: must differ */
+        mhsa_ref(&s, x.q, x.k, x.v, NULL, b, NULL);
+        cr_expect(memcmp(a, b, sizeof(double) * x.no) != 0, "window = Nk - 1 changed nothing");
+    }
+    free(a), free(b), free_qkv(&x);
+    /* Nk > Nq: bottom-right row i sees i + Nk − Nq + 1 keys */
+    qkv_t y = make_qkv(1, 1, 3, 7, 4, 1, 44);
+    mhsa_shape_t br = y.s;
+    br.diag = 4;
+    double p[7];
+    for (int64_t i = 0; i < 3; i++)
+        cr_expect_eq(mhsa_ref_probs(&br, y.q, y.k, NULL, 0, 0, i, p), i + 5, "row %lld",
+                     (long long)i);
+    free_qkv(&y);
+}
+
+/* A hand-computed window: d = 1, q = 1, k = (0, 1, 2, 3), v = (1, 2, 4, 8), Nq = 1, Nk = 4,
+ * bottom-right (diag 3: the query sits on key 3), causal, window 2: keys 2 and 3 only, logits
+ * (2, 3): O = (4 + 8e)/(1 + e). Non-causal window 2 on diag 1: keys 0..2, logits (0, 1, 2):
+ * O = (1 + 2e + 4e²)/(1 + e + e²). Key padding kv_len = 3 cuts the first to key 2 alone: O = 4. */
+Test(reference_hand, window_d1)
+{
+    const float q[] = {1}, k[] = {0, 1, 2, 3}, v[] = {1, 2, 4, 8};
+    const double e = exp(1.0);
+    mhsa_shape_t s = {1, 1, 1, 4, 1, 1, 0, 3, 2};
+    double o, p[4];
+    mhsa_ref(&s, q, k, v, NULL, &o, NULL);
+    cr_expect_float_eq(o, (4 + 8 * e) / (1 + e), 1e-15, "causal window: %.17g", o);
+    cr_assert_eq(mhsa_ref_probs(&s, q, k, NULL, 0, 0, 0, p), 2);
+    cr_expect(p[0] == 0 && p[1] == 0, "keys outside the window: P = (%g, %g)", p[0], p[1]);
+    const int32_t three[] = {3};
+    mhsa_ref(&s, q, k, v, three, &o, NULL);
+    cr_expect_eq(o, 4.0, "window and kv_len: %.17g", o);
+    s = (mhsa_shape_t){1, 1, 1, 4, 1, 0, 0, 1, 2};
+    mhsa_ref(&s, q, k, v, NULL, &o, NULL);
+    cr_expect_float_eq(o, (1 + 2 * e + 4 * e * e) / (1 + e + e * e), 1e-15, "two-sided: %.17g",
+                       o);
+    float of;
+    mhsa_cpu_f32(&s, q, k, v, NULL, &of);
+    cr_expect_float_eq(of, (1 + 2 * e + 4 * e * e) / (1 + e + e * e), 1e-6);
+    /* diag far below: every key masked → 0, never NaN */
+    s = (mhsa_shape_t){1, 1, 1, 4, 1, 1, 0, -1, 0};
+    mhsa_ref(&s, q, k, v, NULL, &o, NULL);
+    cr_expect_eq(o, 0.0, "no visible key: %g", o);
 }
 
 /* The generator: deterministic per seed; kvpad lengths in [1, Nk] except the last batch (B ≥ 2),
