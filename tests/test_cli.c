@@ -787,14 +787,15 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
     attn_csv_header(s, &h);
     cr_expect_str_eq(lines[0], h.buf);
     attn_row_free(&h);
-    /* The GPU grid of docs/suites.md: 6 N × 2 d × 2 causal. */
+    /* The GPU grid of docs/suites.md: prefill 6 N × 2 d × 2 causal × 3 Hkv, decode 5 N × 2 d ×
+     * 2 causal × 3 Hkv. */
     attn_opts_t o;
     attn_opts_init(&o);
     o.sweep = 1;
     int64_t *cases;
     char err[256];
     const int nc = attn_build_cases(s, &o, 0, &cases, err, sizeof err);
-    cr_assert_eq(nc, 24, "%s", err);
+    cr_assert_eq(nc, 132, "%s", err);
     cr_expect_eq(nl - 1, nc, "%d plan rows for %d cases", nl - 1, nc);
     for (int i = 1; i < nl && i <= nc; i++) {
         char *f[128];

@@ -24,7 +24,7 @@ typedef struct qkv {
 static qkv_t make_qkv(int64_t B, int64_t H, int64_t Nq, int64_t Nk, int64_t d, int causal,
                       uint64_t seed)
 {
-    qkv_t t = {{B, H, Nq, Nk, d, causal}, NULL, NULL, NULL, B * H * Nq * d, B * H * Nk * d,
+    qkv_t t = {{B, H, Nq, Nk, d, causal, 0, 0, 0}, NULL, NULL, NULL, B * H * Nq * d, B * H * Nk * d,
                B * H * Nq * d};
     t.q = tst_falloc(t.nq), t.k = tst_falloc(t.nk), t.v = tst_falloc(t.nk);
     attn_fill_normal(t.q, (size_t)t.nq, 1.0, seed, 1);
@@ -42,7 +42,7 @@ static void free_qkv(qkv_t *t) { free(t->q), free(t->k), free(t->v); }
 Test(reference_hand, two_by_two_d1)
 {
     const float q[] = {1, 2}, k[] = {0, 1}, v[] = {1, 3};
-    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0};
+    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0, 0, 0, 0};
     const double e = exp(1.0), e2 = exp(2.0);
     double o[2], p[2];
     mhsa_ref(&s, q, k, v, NULL, o, NULL);
@@ -64,7 +64,7 @@ Test(reference_hand, two_by_two_d1)
 Test(reference_hand, two_by_two_causal)
 {
     const float q[] = {1, 2}, k[] = {0, 1}, v[] = {1, 3};
-    const mhsa_shape_t s = {1, 1, 2, 2, 1, 1};
+    const mhsa_shape_t s = {1, 1, 2, 2, 1, 1, 0, 0, 0};
     const double e2 = exp(2.0);
     double o[2], p[2];
     mhsa_ref(&s, q, k, v, NULL, o, NULL);
@@ -79,7 +79,7 @@ Test(reference_hand, two_by_two_causal)
 Test(reference_hand, two_by_two_kv_len)
 {
     const float q[] = {1, 2}, k[] = {0, 1}, v[] = {1, 3};
-    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0};
+    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0, 0, 0, 0};
     double o[2], p[2];
     const int32_t one[] = {1}, zero[] = {0};
     mhsa_ref(&s, q, k, v, one, o, NULL);
@@ -100,7 +100,7 @@ Test(reference_hand, scale_is_inverse_sqrt_d)
     const float q[] = {1, 1, 1, 1};
     const float k[] = {1, 1, 1, 1, 1, -1, 1, -1, -1, -1, -1, -1};
     const float v[] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
-    const mhsa_shape_t s = {1, 1, 1, 3, 4, 0};
+    const mhsa_shape_t s = {1, 1, 1, 3, 4, 0, 0, 0, 0};
     const double z = exp(2.0) + 1.0 + exp(-2.0);
     const double want[4] = {exp(2.0) / z, 1.0 / z, exp(-2.0) / z, 0.0};
     double o[4];
@@ -110,7 +110,7 @@ Test(reference_hand, scale_is_inverse_sqrt_d)
     cr_expect_float_eq(o[0], 0.86681333219734068, 1e-12);
 
     /* causal with Nq = 1 < Nk = 3: query 0 keeps key 0 only → O = v0 */
-    const mhsa_shape_t sc = {1, 1, 1, 3, 4, 1};
+    const mhsa_shape_t sc = {1, 1, 1, 3, 4, 1, 0, 0, 0};
     mhsa_ref(&sc, q, k, v, NULL, o, NULL);
     cr_expect(o[0] == 1.0 && o[1] == 0.0 && o[2] == 0.0 && o[3] == 0.0,
               "causal Nq=1: O = (%g, %g, %g, %g), want v0", o[0], o[1], o[2], o[3]);
@@ -124,7 +124,7 @@ Test(reference_hand, batch_head_indexing)
 {
     const float q[4] = {0, 0, 0, 0}, k[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     const float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    const mhsa_shape_t s = {2, 2, 1, 2, 1, 0};
+    const mhsa_shape_t s = {2, 2, 1, 2, 1, 0, 0, 0, 0};
     double o[4];
     mhsa_ref(&s, q, k, v, NULL, o, NULL);
     const double want[4] = {1.5, 3.5, 5.5, 7.5};
@@ -142,7 +142,7 @@ Test(reference_hand, batch_head_indexing)
 Test(reference_hand, large_logits_are_stable)
 {
     const float q[] = {1000}, k[] = {1, 0.5f}, v[] = {2, -7};
-    const mhsa_shape_t s = {1, 1, 1, 2, 1, 0};
+    const mhsa_shape_t s = {1, 1, 1, 2, 1, 0, 0, 0, 0};
     double o;
     mhsa_ref(&s, q, k, v, NULL, &o, NULL);
     cr_expect_eq(o, 2.0, "O = %g, want 2", o);
@@ -329,7 +329,7 @@ Test(reference_random, kv_len_equals_truncation)
                 continue;
             }
             /* batch b alone, K and V cut to L keys */
-            mhsa_shape_t t = {1, H, Nq, L, d, causal};
+            mhsa_shape_t t = {1, H, Nq, L, d, causal, 0, 0, 0};
             float *kt = tst_falloc(H * L * d), *vt = tst_falloc(H * L * d);
             for (int64_t h = 0; h < H; h++)
                 for (int64_t j = 0; j < L; j++)
@@ -652,7 +652,11 @@ static fcase_t make_case(const char *shape)
     c.tol = c.su->tolerance(c.su, c.v, ATTN_F32);
     c.s = (mhsa_shape_t){tst_axis(c.su, c.v, "B"), tst_axis(c.su, c.v, "H"),
                          tst_axis(c.su, c.v, "N"), tst_axis(c.su, c.v, "Nk"),
-                         tst_axis(c.su, c.v, "d"), (int)tst_axis(c.su, c.v, "causal")};
+                         tst_axis(c.su, c.v, "d"), (int)tst_axis(c.su, c.v, "causal"),
+                         tst_axis(c.su, c.v, "Hkv"),
+                         tst_axis(c.su, c.v, "align") ? tst_axis(c.su, c.v, "Nk") -
+                                                            tst_axis(c.su, c.v, "N") : 0,
+                         tst_axis(c.su, c.v, "window")};
     c.kv_len = tst_axis(c.su, c.v, "kvpad") ? c.in[3] : NULL;
     cr_assert_eq(c.L.nin, 4);
     cr_assert_str_eq(c.L.in[3].name, "kv_len");
@@ -711,6 +715,41 @@ Test(f32_variant, agrees_with_reference)
         f32_copy(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out2, BUG_NONE);
         cr_expect(memcmp(out, out2, (size_t)c.no * 4) == 0,
                   "%s: the test's copy of the f32 loop is not faithful", shapes[t]);
+        free(out), free(out2), free_case(&c);
+    }
+}
+
+/* Grouped K/V heads, bottom-right alignment and windows: cpu-f32 (directly and as the registry
+ * row) agrees with the reference at the suite's f32 tolerance, and the check rejects it when
+ * its mask is off by one key (the diagonal moved, the window narrowed). */
+Test(f32_variant, grouped_aligned_windowed)
+{
+    static const char *const gshapes[] = {
+        "B=2,N=7,Nk=300,d=16,D=64,tokens=14,Hkv=1,causal=1,align=1",
+        "N=40,Nk=25,d=32,D=128,tokens=40,Hkv=2,causal=1,align=1",
+        "N=90,d=16,D=64,tokens=90,Hkv=2,causal=1,window=9",
+        "N=50,Nk=80,d=8,D=32,tokens=100,window=6,align=1",
+    };
+    const attn_variant_t *x = tst_variant(tst_suite("mhsa"), "cpu-f32");
+    for (size_t t = 0; t < sizeof gshapes / sizeof gshapes[0]; t++) {
+        fcase_t c = make_case(gshapes[t]);
+        float *out = tst_falloc(c.no), *out2 = tst_falloc(c.no);
+        mhsa_cpu_f32(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out);
+        attn_check_t k = check_f32(&c, out);
+        cr_expect(k.ok, "%s: max|err| %g > tol %g", gshapes[t], k.max_abs_err, k.tol_abs);
+        cr_assert_eq(x->run(c.su, x, c.v, (const void *const *)c.in, out2, NULL, NULL), 0);
+        cr_expect(memcmp(out, out2, (size_t)c.no * 4) == 0, "%s: registry cpu-f32 differs",
+                  gshapes[t]);
+        mhsa_shape_t bad = c.s;
+        bad.diag += 1;
+        mhsa_cpu_f32(&bad, c.in[0], c.in[1], c.in[2], c.kv_len, out);
+        cr_expect(!check_f32(&c, out).ok, "%s: diagonal off by one passed", gshapes[t]);
+        if (c.s.window) {
+            bad = c.s;
+            bad.window -= 1;
+            mhsa_cpu_f32(&bad, c.in[0], c.in[1], c.in[2], c.kv_len, out);
+            cr_expect(!check_f32(&c, out).ok, "%s: window one key short passed", gshapes[t]);
+        }
         free(out), free(out2), free_case(&c);
     }
 }
