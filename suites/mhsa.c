@@ -119,8 +119,8 @@ static int64_t diag_of(const int64_t *v) { return v[AX_ALIGN] ? v[AX_NK] - v[AX_
 
 static mhsa_shape_t shape_of(const int64_t *v)
 {
-    return (mhsa_shape_t){v[AX_B],      v[AX_H],      v[AX_N],    v[AX_NK],         v[AX_D],
-                          (int)v[AX_CAUSAL], v[AX_HKV], diag_of(v), v[AX_WINDOW]};
+    return (mhsa_shape_t){v[AX_B], v[AX_H], v[AX_N], v[AX_NK], v[AX_D], (int)v[AX_CAUSAL],
+                          v[AX_HKV], diag_of(v), v[AX_WINDOW]};
 }
 
 enum { IN_Q, IN_K, IN_V, IN_KVLEN };
