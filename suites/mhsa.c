@@ -1,9 +1,12 @@
 /* mhsa — scaled dot-product multi-head attention, the core (docs/suites.md "mhsa").
  *
- * Axes: B, H, N (= Nq), Nk, d, causal, kvpad, and the two sweep constants of docs/suites.md, tokens
- * (= B·N) and D (= H·d), from which B and H are derived when not given.
+ * Axes: B, H, N (= Nq), Nk, d, causal, kvpad, the two sweep constants of docs/suites.md, tokens
+ * (= B·N) and D (= H·d), from which B and H are derived when not given, and Hkv (grouped K/V
+ * heads), align (the causal diagonal: top-left or bottom-right), window, and splits (fused-splitkv
+ * only: its key split count).
  * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive and tiled (f32),
- * tensor-core and fused (bf16), and the cuBLAS unfused baseline in f32 and bf16.
+ * tensor-core and fused (bf16), the split-KV decode kernel (bf16), and the cuBLAS unfused
+ * baseline in f32 and bf16.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,20 +23,41 @@
 #include "mhsa_kernels.h"
 #endif
 
-enum { AX_B, AX_H, AX_N, AX_NK, AX_D, AX_CAUSAL, AX_KVPAD, AX_TOKENS, AX_DMODEL, NAXES };
+enum {
+    AX_B, AX_H, AX_N, AX_NK, AX_D, AX_CAUSAL, AX_KVPAD, AX_TOKENS, AX_DMODEL,
+    AX_HKV, AX_ALIGN, AX_WINDOW, AX_SPLITS, NAXES
+};
+
+/* The sweep's decode cases: N <= DECODE_N queries against a long K/V cache. In the sweep lists a
+ * negative Nk is a decode marker (never a value: Nk >= 1 on the command line): Nk = −value and
+ * B·N = DECODE_TOKENS, whatever tokens says, so that B stays a serving batch (16 at N = 1)
+ * instead of tokens / N. in_sweep keeps decode cases for N <= DECODE_N only, and prefill cases
+ * (Nk = N) for N > DECODE_N only. */
+#define DECODE_N 16
+#define DECODE_TOKENS 16
+#define DECODE_NK 32768
 
 static const attn_axis_t axes[NAXES] = {
     [AX_B] = {"B", "batch (default max(1, tokens / N))", ATTN_UNSET, 1, 1 << 16},
     [AX_H] = {"H", "heads (default max(1, D / d))", ATTN_UNSET, 1, 4096},
     [AX_N] = {"N", "query length Nq", 512, 1, 1 << 20,
-              6, {512, 1024, 2048, 4096, 8192, 16384}, 4, {128, 256, 512, 1000}},
-    [AX_NK] = {"Nk", "key/value length (default N)", ATTN_UNSET, 1, 1 << 20},
+              11, {1, 2, 4, 8, 16, 512, 1024, 2048, 4096, 8192, 16384},
+              6, {1, 4, 128, 256, 512, 1000}},
+    [AX_NK] = {"Nk", "key/value length (default N; sweep: -n = decode, see suite)", ATTN_UNSET, 1,
+               1 << 20, 2, {0, -DECODE_NK}, 2, {0, -2048}},
     [AX_D] = {"d", "head dim", 64, 1, 256, 2, {64, 128}, 2, {32, 64}},
-    [AX_CAUSAL] = {"causal", "1: key j > query i masked", 0, 0, 1, 2, {0, 1}, 2, {0, 1}},
+    [AX_CAUSAL] = {"causal", "1: key j > query i + diag masked (align)", 0, 0, 1, 2, {0, 1}, 2,
+                   {0, 1}},
     [AX_KVPAD] = {"kvpad", "1: per-batch key lengths, last batch 0", 0, 0, 1},
     [AX_TOKENS] = {"tokens", "target B·N when B is derived", ATTN_UNSET, 1, INT64_C(1) << 32,
                    1, {16384}, 1, {1024}},
     [AX_DMODEL] = {"D", "target H·d when H is derived", ATTN_UNSET, 1, 1 << 20, 1, {2048}, 1, {256}},
+    [AX_HKV] = {"Hkv", "K/V heads, H % Hkv == 0 (default H; sweep 0 = H)", ATTN_UNSET, 1, 4096,
+                3, {0, 8, 1}, 1, {0}},
+    [AX_ALIGN] = {"align", "causal diagonal: 0 top-left, 1 bottom-right (diag = Nk - N)", 0, 0, 1,
+                  2, {0, 1}, 2, {0, 1}},
+    [AX_WINDOW] = {"window", "0: none; w: keys within w - 1 of the diagonal", 0, 0, 1 << 20},
+    [AX_SPLITS] = {"splits", "fused-splitkv key splits (0: chosen to fill the GPU)", 0, 0, 1024},
 };
 
 /* Default B·N and H·d of a case given neither B/tokens nor H/D: small enough for a CPU. */
@@ -61,17 +85,43 @@ static int derive_product(int64_t *prod, int64_t *a, int64_t b, int64_t dflt, co
 
 static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
+    if (v[AX_NK] == 0) v[AX_NK] = ATTN_UNSET; /* sweep: Nk = N */
+    if (v[AX_NK] != ATTN_UNSET && v[AX_NK] < 0) { /* sweep: a decode case (DECODE_NK above) */
+        v[AX_NK] = -v[AX_NK];
+        if (v[AX_B] == ATTN_UNSET) v[AX_TOKENS] = DECODE_TOKENS;
+    }
     if (derive_product(&v[AX_TOKENS], &v[AX_B], v[AX_N], DEFAULT_TOKENS, "tokens", "B", "N", err,
                        n) ||
         derive_product(&v[AX_DMODEL], &v[AX_H], v[AX_D], DEFAULT_DMODEL, "D", "H", "d", err, n))
         return -1;
     if (v[AX_NK] == ATTN_UNSET) v[AX_NK] = v[AX_N];
+    if (v[AX_HKV] == ATTN_UNSET || v[AX_HKV] == 0) v[AX_HKV] = v[AX_H]; /* 0: the sweep's "= H" */
+    if (v[AX_H] % v[AX_HKV]) {
+        snprintf(err, n, "H=%lld is not a multiple of Hkv=%lld (each K/V head serves H/Hkv query "
+                 "heads)", (long long)v[AX_H], (long long)v[AX_HKV]);
+        return -1;
+    }
     return 0;
 }
 
+/* The sweep: decode (N <= DECODE_N) against the long cache only, prefill with Nk = N only;
+ * bottom-right alignment only where it differs from top-left and means something, for causal
+ * decode, where it is the only alignment swept (a top-left decode query sees key 0 alone). */
+static int in_sweep(const attn_suite_t *suite, const int64_t *v)
+{
+    const int decode = v[AX_N] <= DECODE_N;
+    if (decode != (v[AX_NK] != v[AX_N])) return 0;
+    if (decode && v[AX_CAUSAL]) return v[AX_ALIGN] == 1;
+    return v[AX_ALIGN] == 0;
+}
+
+/* The causal diagonal of a case: query i sits on key i + diag. */
+static int64_t diag_of(const int64_t *v) { return v[AX_ALIGN] ? v[AX_NK] - v[AX_N] : 0; }
+
 static mhsa_shape_t shape_of(const int64_t *v)
 {
-    return (mhsa_shape_t){v[AX_B], v[AX_H], v[AX_N], v[AX_NK], v[AX_D], (int)v[AX_CAUSAL]};
+    return (mhsa_shape_t){v[AX_B], v[AX_H], v[AX_N], v[AX_NK], v[AX_D], (int)v[AX_CAUSAL],
+                          v[AX_HKV], diag_of(v), v[AX_WINDOW]};
 }
 
 enum { IN_Q, IN_K, IN_V, IN_KVLEN };
@@ -79,11 +129,12 @@ enum { IN_Q, IN_K, IN_V, IN_KVLEN };
 static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
 {
     const int64_t B = v[AX_B], H = v[AX_H], Nq = v[AX_N], Nk = v[AX_NK], d = v[AX_D];
+    const int64_t Hkv = v[AX_HKV];
     *L = (attn_layout_t){
         .nin = 4,
         .in = {{"q", ATTN_T_FLOAT, 4, {B, H, Nq, d}, "bhic"},
-               {"k", ATTN_T_FLOAT, 4, {B, H, Nk, d}, "bhjc"},
-               {"v", ATTN_T_FLOAT, 4, {B, H, Nk, d}, "bhjc"},
+               {"k", ATTN_T_FLOAT, 4, {B, Hkv, Nk, d}, "bgjc"},
+               {"v", ATTN_T_FLOAT, 4, {B, Hkv, Nk, d}, "bgjc"},
                {"kv_len", ATTN_T_INT32, 1, {B}, "b"}},
         .out = {"o", ATTN_T_FLOAT, 4, {B, H, Nq, d}, "bhic"},
         .out_rows = B * H * Nq,
@@ -95,7 +146,7 @@ static void layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L
 static void generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, void *const *in)
 {
     const int64_t B = v[AX_B], nq = B * v[AX_H] * v[AX_N] * v[AX_D];
-    const int64_t nk = B * v[AX_H] * v[AX_NK] * v[AX_D];
+    const int64_t nk = B * v[AX_HKV] * v[AX_NK] * v[AX_D];
     attn_fill_normal(in[IN_Q], (size_t)nq, 1.0, seed, 1);
     attn_fill_normal(in[IN_K], (size_t)nk, 1.0, seed, 2);
     attn_fill_normal(in[IN_V], (size_t)nk, 1.0, seed, 3);
@@ -133,19 +184,32 @@ static double *weights(const attn_suite_t *suite, const int64_t *v, const void *
     return p;
 }
 
-/* FLOPs: 4·B·H·Nq·Nk·d (QKᵀ and PV), halved when causal (docs/suites.md convention). */
-static double flops(const attn_suite_t *suite, const int64_t *v)
+/* The (query, key) pairs the causal and window masks leave visible (key padding aside). */
+static double visible_pairs(const int64_t *v)
 {
-    double f = 4.0 * (double)v[AX_B] * (double)v[AX_H] * (double)v[AX_N] * (double)v[AX_NK] *
-               (double)v[AX_D];
-    return v[AX_CAUSAL] ? f / 2 : f;
+    const mhsa_shape_t s = shape_of(v);
+    if (!s.causal && !s.window) return (double)s.Nq * (double)s.Nk;
+    double n = 0;
+    for (int64_t i = 0; i < s.Nq; i++) {
+        int64_t lo, hi;
+        mhsa_ref_keys(&s, NULL, 0, i, &lo, &hi);
+        n += (double)(hi - lo);
+    }
+    return n;
 }
 
-/* Minimum bytes: Q and O (Nq·d each) and K, V (Nk·d each), once. */
+/* FLOPs: 4·B·H·d per visible (query, key) pair (QKᵀ and PV): 4·B·H·Nq·Nk·d without a mask;
+ * causal square, Nq(Nq+1)/2 pairs, is the usual halving; a window counts its band only. */
+static double flops(const attn_suite_t *suite, const int64_t *v)
+{
+    return 4.0 * (double)v[AX_B] * (double)v[AX_H] * (double)v[AX_D] * visible_pairs(v);
+}
+
+/* Minimum bytes: Q and O (Nq·d per query head) and K, V (Nk·d per K/V head), once. */
 static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
-    return (double)s * (double)v[AX_B] * (double)v[AX_H] *
-           (2.0 * (double)v[AX_N] * (double)v[AX_D] + 2.0 * (double)v[AX_NK] * (double)v[AX_D]);
+    return (double)s * (double)v[AX_B] * (double)v[AX_D] *
+           (2.0 * (double)v[AX_H] * (double)v[AX_N] + 2.0 * (double)v[AX_HKV] * (double)v[AX_NK]);
 }
 
 /* Accepted max|out − ref| / max|ref|.
@@ -181,9 +245,22 @@ static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, con
 static mhsa_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
                                  const void *const *in)
 {
-    return (mhsa_problem_t){(int)v[AX_B], (int)v[AX_H], (int)v[AX_N], (int)v[AX_NK],
-                            (int)v[AX_D], (int)v[AX_CAUSAL], (float)(1.0 / sqrt((double)v[AX_D])),
-                            in ? kv_len_of(v, in) : NULL, (int)v[AX_H], 0, 0};
+    return (mhsa_problem_t){.B = (int)v[AX_B], .H = (int)v[AX_H], .Nq = (int)v[AX_N],
+                            .Nk = (int)v[AX_NK], .d = (int)v[AX_D], .causal = (int)v[AX_CAUSAL],
+                            .scale = (float)(1.0 / sqrt((double)v[AX_D])),
+                            .kv_len = in ? kv_len_of(v, in) : NULL, .Hkv = (int)v[AX_HKV],
+                            .diag = (int)diag_of(v), .window = (int)v[AX_WINDOW],
+                            .splits = (int)v[AX_SPLITS]};
+}
+
+/* fused.cu does not take grouped K/V heads, a diagonal or a window yet: refuse them here, until
+ * it does (the mask is only different from today's when causal or windowed). */
+static const char *fused_supports_masks(const mhsa_problem_t *p)
+{
+    if (p->Hkv != p->H) return "fused: grouped K/V heads (Hkv < H) not implemented";
+    if (p->window) return "fused: window not implemented";
+    if (p->causal && p->diag) return "fused: bottom-right causal alignment not implemented";
+    return mhsa_fused_supports(p);
 }
 
 static mhsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
@@ -215,18 +292,21 @@ static const attn_variant_t variants[] = {
          mhsa_tensor_core_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "flash-style single pass, mma.sync, online softmax in registers",
-     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports),
+     GPU(mhsa_fused_launch, NULL, fused_supports_masks),
      /* what holds today (issue 16's floors, instr/mma <= 5.5 / 4.5 and ldsm/mma <= 0.35, do
       * not yet: 9.3 / 6.6 and 0.5); dsmem = FusedTile<D, 1>::SMEM */
      .sass_budget = "mhsa_fused_kernel<64, 1>: threads=128 dsmem=46080 spills=0; "
                     "mhsa_fused_kernel<128, 1>: threads=128 dsmem=87040 spills=0"},
     {"fused-br128", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "fused with 128-row query tiles: each K/V fragment feeds two m16 tiles (FA2's tile shape)",
-     GPU(mhsa_fused_br128_launch, NULL, mhsa_fused_supports),
+     GPU(mhsa_fused_br128_launch, NULL, fused_supports_masks),
      /* d = 128 spills today (255 registers, 40-byte stack: 18 LDL/STL); no more than that */
      .sass_budget = "mhsa_fused_kernel<64, 2>: threads=128 dsmem=55296 ldsm/mma<=0.35 spills=0; "
                     "mhsa_fused_kernel<128, 2>: threads=128 dsmem=104448 ldsm/mma<=0.35 "
                     "spills<=18"},
+    {"fused-splitkv", ATTN_GPU, ATTN_BF16, 0, "kernels/mhsa/splitkv.cu",
+     "decode: keys split across CTAs, one CTA per K/V head group, log-sum-exp combine",
+     GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports)},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
      GPU(mhsa_cublas_f32_launch, mhsa_cublas_f32_workspace, NULL)},
@@ -253,6 +333,16 @@ static const char *const check_shapes[] = {
     "B=2,N=300,Nk=1000,d=64,D=128,tokens=600,kvpad=1,causal=1", /* padding, causal, Nk > N */
     "N=77,Nk=1000,d=128,D=256,tokens=77,causal=1",         /* few queries, many keys */
     "N=1000,Nk=77,d=64,D=128,tokens=1000",                 /* many queries, few keys */
+    "N=1,Nk=1000,d=64,D=256,tokens=2,Hkv=1,causal=1,align=1", /* MQA decode, bottom-right */
+    "N=5,Nk=333,d=128,D=512,tokens=10,Hkv=2,causal=1,align=1", /* GQA groups of 2, Nq = 5 */
+    "B=3,N=16,Nk=700,d=64,D=256,tokens=48,Hkv=1,causal=1,align=1,kvpad=1", /* decode, padded */
+    "N=100,Nk=60,d=64,D=128,tokens=100,causal=1,align=1",  /* bottom-right, Nq > Nk: rows 0..39
+                                                              see no key */
+    "N=200,d=64,D=128,tokens=200,causal=1,window=37",      /* causal window */
+    "N=90,Nk=150,d=32,D=128,tokens=90,Hkv=2,align=1,window=20", /* two-sided window off the
+                                                                  main diagonal, d = 32 */
+    "N=3,Nk=3000,d=64,D=64,tokens=6,splits=7",             /* a split count that does not
+                                                              divide the keys */
     NULL,
 };
 
@@ -292,6 +382,21 @@ static const attn_floor_t floors[] = {
      .min = 5.0,
      .why = "tensor cores must show: wmma bf16 GEMMs against CUDA-core fp32 tiles, every d "
             "and causal at N = 4096"},
+    /* Decode: N = 1 against a 32k cache, K/V of B·Hkv = 16·8 (1 GiB in bf16) or 16·32 heads. */
+    {.name = "mhsa-splitkv/bandwidth",
+     ATTN_FLOOR_PCT_BW("fused-splitkv", "bf16"),
+     .where = "N=1 Nk=32768 causal=0 Hkv=8,16,32 tokens=16 D=2048",
+     .min = 70.0,
+     .why = "decode reads every K/V byte once and does little else: it must stream them at "
+            "70 % of the copy bandwidth"},
+    {.name = "mhsa-splitkv/sdpa",
+     .num = ATTN_FLOOR_OURS("fused-splitkv", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_PEER("sdpa-flash"),
+     .where = "N=1 Nk=32768 causal=0 Hkv=8,16,32 tokens=16 D=2048",
+     .min = 1.0,
+     .why = "flash-decoding must at least match PyTorch's SDPA (flash backend, enable_gqa) on the "
+            "same decode step"},
 };
 
 const attn_suite_t mhsa_suite = {
@@ -299,6 +404,7 @@ const attn_suite_t mhsa_suite = {
     .title = "scaled dot-product multi-head attention",
     ATTN_SUITE_FIELDS,
     ATTN_SUITE_FLOORS,
+    .in_sweep = in_sweep,
     .plot_axis = "N",
     .plot_panels = "d,causal",
     .weights = weights,

@@ -157,27 +157,30 @@ Test(parse, axis_lists_multiply)
     free(c);
 }
 
-/* --sweep: the GPU grid is N 6 × d 2 × causal 2 = 24 cases, each with B = 16384 / N and
- * H = 2048 / d; the CPU grid is 4 × 2 × 2 = 16; --axis overrides a swept axis. */
+/* --sweep: the GPU grid is prefill, N 6 × d 2 × causal 2 × Hkv 3 = 72 cases with B = 16384 / N,
+ * and decode, N 5 × d 2 × (non-causal, causal bottom-right) × Hkv 3 = 60 with B = 16 / N, each
+ * with H = 2048 / d; the CPU grid is 4 × 2 × 2 + 2 × 2 × 2 = 24 (Hkv = H only); --axis
+ * overrides a swept axis. */
 Test(parse, sweep_grids)
 {
     int64_t *c;
     char err[256];
     const attn_suite_t *s = tst_suite("mhsa");
     int n = cases_of(ARGV("--sweep"), 0, &c, err, sizeof err);
-    cr_assert_eq(n, 24, "GPU grid: %d cases (%s)", n, err);
+    cr_assert_eq(n, 132, "GPU grid: %d cases (%s)", n, err);
     for (int i = 0; i < n; i++) {
         const int64_t *v = c + i * s->naxes;
-        cr_expect(ax(v, "B") * ax(v, "N") == 16384 && ax(v, "H") * ax(v, "d") == 2048,
+        const int64_t tokens = ax(v, "N") <= 16 ? 16 : 16384;
+        cr_expect(ax(v, "B") * ax(v, "N") == tokens && ax(v, "H") * ax(v, "d") == 2048,
                   "case %d: B=%lld N=%lld H=%lld d=%lld", i, (long long)ax(v, "B"),
                   (long long)ax(v, "N"), (long long)ax(v, "H"), (long long)ax(v, "d"));
     }
     free(c);
     n = cases_of(ARGV("--sweep"), 1, &c, err, sizeof err);
-    cr_expect_eq(n, 16, "CPU grid: %d cases (%s)", n, err);
+    cr_expect_eq(n, 24, "CPU grid: %d cases (%s)", n, err);
     free(c);
     n = cases_of(ARGV("--sweep", "--axis", "causal=1"), 0, &c, err, sizeof err);
-    cr_expect_eq(n, 12, "sweep with causal=1 only: %d cases (%s)", n, err);
+    cr_expect_eq(n, 66, "sweep with causal=1 only: %d cases (%s)", n, err);
     free(c);
 }
 
@@ -784,14 +787,15 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
     attn_csv_header(s, &h);
     cr_expect_str_eq(lines[0], h.buf);
     attn_row_free(&h);
-    /* The GPU grid of docs/suites.md: 6 N × 2 d × 2 causal. */
+    /* The GPU grid of docs/suites.md: prefill 6 N × 2 d × 2 causal × 3 Hkv, decode 5 N × 2 d ×
+     * 2 causal × 3 Hkv. */
     attn_opts_t o;
     attn_opts_init(&o);
     o.sweep = 1;
     int64_t *cases;
     char err[256];
     const int nc = attn_build_cases(s, &o, 0, &cases, err, sizeof err);
-    cr_assert_eq(nc, 24, "%s", err);
+    cr_assert_eq(nc, 132, "%s", err);
     cr_expect_eq(nl - 1, nc, "%d plan rows for %d cases", nl - 1, nc);
     for (int i = 1; i < nl && i <= nc; i++) {
         char *f[128];

@@ -31,7 +31,8 @@ Test(csv_header, documented_columns)
 {
     const attn_suite_t *s = tst_suite("mhsa");
     char *h = header_of("mhsa");
-    cr_expect_str_eq(h, "suite,variant,backend,dtype,B,H,N,Nk,d,causal,kvpad,tokens,D,"
+    cr_expect_str_eq(h, "suite,variant,backend,dtype,B,H,N,Nk,d,causal,kvpad,tokens,D,Hkv,align,"
+                        "window,splits,"
                         "status,reason,samples,median_ms,min_ms,max_ms,iqr_ms,flops,bytes,"
                         "tflops,gbps,pct_peak,pct_bw,max_abs_err,rel_l2_err,tolerance_rel,"
                         "tolerance_abs,rows_checked,rows,seed,device,sm,driver,runtime,"

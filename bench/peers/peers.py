@@ -3,7 +3,10 @@
 
 Peers (variant names in the CSV):
   mhsa  sdpa-flash, sdpa-efficient, sdpa-cudnn, sdpa-math: torch's scaled_dot_product_attention
-        on bf16 (B, H, N, d) tensors with one backend forced (torch.nn.attention.sdpa_kernel)
+        on bf16 (B, H, N, d) tensors with one backend forced (torch.nn.attention.sdpa_kernel);
+        K/V (B, Hkv, Nk, d) with enable_gqa when Hkv < H; bottom-right causal alignment and
+        windows as an explicit mask. flash-attn: flash_attn_func when the package imports
+        (bottom-right causal and windows are its own; key padding is skipped)
   halo  torch-halo: HaloNet's windowed attention in plain PyTorch (unfold the windows, docs/suites.md's
         corrected mask, relative logits and output projection), bf16
 
@@ -648,7 +651,34 @@ def poison_allocator(nbytes, dev):
 
 def mhsa_axes(row):
     v = {k: int(row[k]) for k in ("B", "H", "N", "Nk", "d", "causal", "kvpad")}
+    # grouped K/V heads, the causal alignment and the window (absent from older CSVs: defaults)
+    v["Hkv"] = int(row.get("Hkv") or v["H"])
+    v["align"] = int(row.get("align") or 0)
+    v["window"] = int(row.get("window") or 0)
     return v
+
+
+def mhsa_diag(v):
+    """Query i sits on key i + diag: 0 top-left, Nk - N bottom-right (docs/suites.md)."""
+    return v["Nk"] - v["N"] if v.get("align") else 0
+
+
+def mhsa_visible(v, dev, plant=False):
+    """(N, Nk) bool, True where the causal and window masks leave key j visible to query i.
+    plant: the reference's planted bug (mhsa-ref-causal) applies."""
+    keys = torch.arange(v["Nk"], device=dev)[None, :]
+    on = torch.arange(v["N"], device=dev)[:, None] + mhsa_diag(v)
+    if plant and PLANT == "mhsa-ref-causal":
+        on = on - 1
+    m = torch.ones(v["N"], v["Nk"], dtype=torch.bool, device=dev)
+    if v["causal"]:
+        m &= keys <= on
+    w = v.get("window", 0)
+    if w:
+        m &= keys >= on - (w - 1)
+        if not v["causal"]:
+            m &= keys <= on + (w - 1)
+    return m
 
 
 def mhsa_inputs(v, seed, dev):
@@ -657,10 +687,11 @@ def mhsa_inputs(v, seed, dev):
     g = torch.Generator(device=dev)
     g.manual_seed(seed)
     B, H, N, Nk, d = v["B"], v["H"], v["N"], v["Nk"], v["d"]
+    Hkv = v.get("Hkv", H)
 
     def normal(*shape):
         return torch.randn(*shape, generator=g, device=dev, dtype=torch.float32).to(torch.bfloat16)
-    q, k, val = normal(B, H, N, d), normal(B, H, Nk, d), normal(B, H, Nk, d)
+    q, k, val = normal(B, H, N, d), normal(B, Hkv, Nk, d), normal(B, Hkv, Nk, d)
     kvlen = None
     if v["kvpad"]:
         kvlen = torch.randint(1, Nk + 1, (B,), generator=g, device=dev)
@@ -670,23 +701,28 @@ def mhsa_inputs(v, seed, dev):
 
 
 def mhsa_mask(v, kvlen, dev):
-    """The boolean mask SDPA takes (True = attend), or None when is_causal alone says it all."""
-    if kvlen is None:
+    """The boolean mask SDPA takes (True = attend), or None when is_causal alone says it all
+    (no key padding, no window, top-left causal: is_causal's own alignment)."""
+    plain = not v.get("window") and (not v["causal"] or mhsa_diag(v) == 0)
+    if kvlen is None and plain:
         return None
-    keys = torch.arange(v["Nk"], device=dev)
-    m = (keys[None, :] < kvlen[:, None])[:, None, None, :]  # (B, 1, 1, Nk)
-    if v["causal"]:
-        tri = keys[None, :] <= torch.arange(v["N"], device=dev)[:, None]  # (N, Nk): j <= i
-        m = m & tri[None, None]
+    m = mhsa_visible(v, dev)[None, None]  # (1, 1, N, Nk)
+    if kvlen is not None:
+        keys = torch.arange(v["Nk"], device=dev)
+        m = m & (keys[None, :] < kvlen[:, None])[:, None, None, :]  # (B, 1, N, Nk)
     return m
 
 
-def mhsa_ref_rows(q, k, v, kvlen, causal, rows):
+def mhsa_ref_rows(q, k, v, kvlen, causal, rows, shape=None):
     """O of the given flat query rows (over B·H·Nq) in float64 from the inputs upcast:
-    softmax over keys of q·k/√d with key j > i and j >= kv_len[b] masked; a row whose keys are
-    all masked is 0 (docs/suites.md)."""
+    softmax over keys of q·k/√d with the causal and window masks of `shape` (the case's axes;
+    None: top-left causal when `causal`, no window) and j >= kv_len[b] masked; query head h reads
+    K/V head h // (H / Hkv); a row whose keys are all masked is 0 (docs/suites.md)."""
     B, H, Nq, d = q.shape
-    Nk = k.shape[2]
+    Nk, G = k.shape[2], H // k.shape[1]
+    if shape is None:
+        shape = dict(N=Nq, Nk=Nk, causal=causal)
+    visible = mhsa_visible(shape, q.device, plant=True)
     rows = torch.as_tensor(rows, dtype=torch.long, device=q.device)
     out = torch.empty(len(rows), d, dtype=torch.float64, device=q.device)
     chunk = max(1, (256 << 20) // max(1, Nk * d * 8 * 2))
@@ -695,13 +731,10 @@ def mhsa_ref_rows(q, k, v, kvlen, causal, rows):
         r = rows[s:s + chunk]
         b, h, i = r // (H * Nq), (r // Nq) % H, r % Nq
         qr = q[b, h, i].to(torch.float64)
-        K = k[b, h].to(torch.float64)
-        V = v[b, h].to(torch.float64)
+        K = k[b, h // G].to(torch.float64)
+        V = v[b, h // G].to(torch.float64)
         logits = torch.einsum("cd,cjd->cj", qr, K) / math.sqrt(d)
-        valid = torch.ones_like(logits, dtype=torch.bool)
-        if causal:
-            lim = i if PLANT != "mhsa-ref-causal" else i - 1
-            valid &= keys[None, :] <= lim[:, None]
+        valid = visible[i]
         if kvlen is not None:
             valid &= keys[None, :] < kvlen[b][:, None]
         logits = logits.masked_fill(~valid, -math.inf)
@@ -725,9 +758,12 @@ SDPA_BACKENDS = {
 
 def sdpa_call(backend, q, k, v, mask, causal):
     from torch.nn.attention import sdpa_kernel, SDPBackend
+    # grouped K/V heads: enable_gqa (torch >= 2.5), passed only when needed so older torch runs
+    # the rest
+    gqa = {"enable_gqa": True} if k.shape[1] != q.shape[1] else {}
     with sdpa_kernel([getattr(SDPBackend, backend)]):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                              is_causal=bool(causal) and mask is None)
+                                              is_causal=bool(causal) and mask is None, **gqa)
 
 
 def torch_version_str():
@@ -769,18 +805,23 @@ def optional_unsupported(name, v):
     if name.startswith("flash-attn"):
         if v["kvpad"]:
             return "flash_attn_func takes no per-batch key lengths (kvpad=1)"
-        if v["causal"] and v["N"] != v["Nk"]:
-            return ("flash_attn's causal mask is aligned to the last key when Nq != Nk; "
-                    "attnbench's keeps key j <= query i")
+        if (v["causal"] or v.get("window")) and mhsa_diag(v) != v["Nk"] - v["N"]:
+            return ("flash_attn aligns causal masks and windows bottom-right; this case is "
+                    "top-left with Nk != N")
     return None
 
 
-def optional_call(name, q, k, v, kvlen, causal):
-    """The optional peer on (B, H, N, d) bf16 tensors; the output as (B, H, N, d)."""
+def optional_call(name, q, k, v, kvlen, case):
+    """The optional peer on (B, H, N, d) bf16 tensors; the output as (B, H, N, d).
+    flash_attn's causal mask and window sit on the bottom-right diagonal; its window
+    (left, right) counts keys beside the diagonal."""
+    causal, w = case["causal"], case.get("window", 0)
     if name.startswith("flash-attn"):
         mod = __import__("flash_attn" if name == "flash-attn2" else "flash_attn_interface")
+        left = w - 1 if w else -1
+        right = 0 if causal else (w - 1 if w else -1)
         out = mod.flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                  causal=bool(causal))
+                                  causal=False, window_size=(left, right))
         if isinstance(out, tuple):  # some releases return (out, softmax_lse)
             out = out[0]
         return out.transpose(1, 2)
@@ -789,11 +830,19 @@ def optional_call(name, q, k, v, kvlen, causal):
     Nk = k.shape[2]
     lens = kvlen if kvlen is not None else torch.full((B,), Nk, device=q.device)
 
+    diag = mhsa_diag(case)
+
     def mask_mod(b, h, i, j):
         ok = j < lens[b]
-        return ok & (j <= i) if causal else ok
+        if causal:
+            ok = ok & (j <= i + diag)
+        if w:
+            ok = ok & (j >= i + diag - (w - 1))
+            if not causal:
+                ok = ok & (j <= i + diag + (w - 1))
+        return ok
     bm = create_block_mask(mask_mod, B, None, N, Nk, device=str(q.device))
-    return flex_attention(q, k, v, block_mask=bm)
+    return flex_attention(q, k, v, block_mask=bm, enable_gqa=k.shape[1] != q.shape[1])
 
 
 def mhsa_case(ctx, v):
@@ -802,12 +851,12 @@ def mhsa_case(ctx, v):
     q, k, val, kvlen = mhsa_inputs(v, ctx.args.seed, ctx.dev)
     mask = mhsa_mask(v, kvlen, ctx.dev)
     rows = sample_rows(B * H * N, 256, ctx.args.seed)
-    ref = mhsa_ref_rows(q, k, val, kvlen, v["causal"], rows)
+    ref = mhsa_ref_rows(q, k, val, kvlen, v["causal"], rows, v)
     return {"q": q, "k": k, "v": val, "kvlen": kvlen, "mask": mask, "rows": rows, "ref": ref}
 
 
 def mhsa_peer(ctx, name, v, case, tol_rel):
-    """One SDPA backend at one case: a result dict for the row."""
+    """One SDPA backend or optional peer at one case: a result dict for the row."""
     backend = SDPA_BACKENDS.get(name)
     B, H, N, Nk, d = v["B"], v["H"], v["N"], v["Nk"], v["d"]
     if backend is None:
@@ -826,7 +875,7 @@ def mhsa_peer(ctx, name, v, case, tol_rel):
 
     def run():
         if backend is None:
-            return optional_call(name, q, k, val, case["kvlen"], v["causal"])
+            return optional_call(name, q, k, val, case["kvlen"], v)
         return sdpa_call(backend, q, k, val, mask, v["causal"])
     poison_allocator(B * H * N * d * 2, ctx.dev)
     with warnings.catch_warnings(record=True) as w:

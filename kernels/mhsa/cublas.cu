@@ -5,6 +5,8 @@
  * f32: fp32 Q/K/V/S/P/O, CUBLAS_COMPUTE_32F under the default math mode (no TF32).
  * bf16: bf16 Q/K/V, fp32 S, bf16 P and O, CUBLAS_COMPUTE_32F (tensor cores, fp32 accumulate).
  * Workspace: S (B·H·Nq·Nk fp32), then P (fp32 or bf16), each region 256-byte aligned.
+ * Grouped K/V heads: the G = H/Hkv query heads of one K/V head are G·Nq consecutive rows of Q,
+ * S, P and O, so each GEMM is batched over the B·Hkv K/V heads with G·Nq query rows each.
  *
  * cuBLAS is column-major; a row-major (r × c) matrix is the column-major (c × r) matrix with
  * leading dimension c, i.e. its transpose. So per head:
@@ -44,8 +46,8 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
                             int (*softmax)(const mhsa_problem_t *, const float *, P_t *,
                                            cudaStream_t))
 {
-    const long long Nq = p->Nq, Nk = p->Nk, d = p->d;
-    const int batch = p->B * p->H;
+    const long long Nq = (long long)(p->H / p->Hkv) * p->Nq, Nk = p->Nk, d = p->d;
+    const int batch = p->B * p->Hkv;
     if (batch <= 0 || Nq <= 0 || Nk <= 0 || d <= 0) return 0;
     if (!ws) return (int)cudaErrorInvalidValue;
 
@@ -56,7 +58,7 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
     if (int e = attn_cublas_handle(&h, stream)) return e;
     const float one = 1.f, zero = 0.f;
 
-    /* S (row-major Nq × Nk) = Q·Kᵀ: column-major Sᵀ = Kᵀ·Q; raw, softmax applies the scale */
+    /* S (row-major Nq × Nk, Nq the group's rows) = Q·Kᵀ: column-major Sᵀ = Kᵀ·Q; raw, softmax applies the scale */
     ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(
         h, CUBLAS_OP_T, CUBLAS_OP_N, (int)Nk, (int)Nq, (int)d, &one, k, in, (int)d, Nk * d, q, in,
         (int)d, Nq * d, &zero, S, CUDA_R_32F, (int)Nk, Nq * Nk, batch, CUBLAS_COMPUTE_32F,

@@ -35,9 +35,10 @@ typedef struct mhsa_problem {
                             Nk - Nq bottom-right (may be negative) */
     int window;          /* 0: none; w > 0: key j masked when j < i + diag - (w - 1), and,
                             unless causal, when j > i + diag + (w - 1) */
+    int splits;          /* fused-splitkv: key splits per (b, K/V head); 0: its own choice */
 } mhsa_problem_t;
 
-/* Device tensors: q (B, H, Nq, d), k and v (B, H, Nk, d), o (B, H, Nq, d), float or
+/* Device tensors: q (B, H, Nq, d), k and v (B, Hkv, Nk, d), o (B, H, Nq, d), float or
  * attn_bf16_t as the launcher says. */
 typedef struct mhsa_tensors {
     const void *q, *k, *v;
@@ -72,6 +73,16 @@ int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, voi
 int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p);
+/* fused-splitkv (flash-decoding): bf16 in/out for decode shapes (Nq·H/Hkv <= 64 rows per K/V
+ * head): each CTA takes one K/V head group's query rows and one split of the keys, and writes
+ * its partial O, max and sum (fp32) to the workspace; a combine kernel merges the splits by
+ * their log-sum-exp. p->splits forces the split count (1: a single pass, no merge). */
+int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                        attn_stream_t stream);
+size_t mhsa_splitkv_workspace(const mhsa_problem_t *p);
+const char *mhsa_splitkv_supports(const mhsa_problem_t *p);
+/* The split count mhsa_splitkv_launch uses for p (forced or chosen). */
+int mhsa_splitkv_splits(const mhsa_problem_t *p);
 size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p);
 
 #ifdef __cplusplus

@@ -2,7 +2,8 @@
  *
  * mhsa_naive_kernel: one thread per query row (b, h, i); Q, K, V are read straight from global
  * memory (a warp holds 32 consecutive rows of one head, so its K/V reads are broadcasts).
- * Safe softmax in two passes over the unmasked keys j < jend:
+ * Query head h reads K/V head h / (H/Hkv). Safe softmax in two passes over the unmasked keys
+ * jlo <= j < jend (mhsa_mask.cuh):
  *   pass 1  m = max_j s_j,  s_j = scale·q_i·k_j
  *   pass 2  l = Σ_j exp(s_j − m),  o_c = Σ_j exp(s_j − m)·v_jc,  O_ic = o_c / l
  * Pass 2 keeps NAIVE_DC output columns in registers and runs once per chunk of columns, so any d
@@ -11,6 +12,7 @@
  * mhsa_naive_launch: the launcher (mhsa_kernels.h). */
 #include "launch.cuh"
 #include "mhsa_kernels.h"
+#include "mhsa_mask.cuh"
 
 /* Output columns accumulated in registers per pass over the keys. */
 #define NAIVE_DC 64
@@ -29,33 +31,35 @@ static __device__ __forceinline__ float naive_logit(const float *__restrict__ qi
 
 __global__ void __launch_bounds__(NAIVE_THREADS)
 mhsa_naive_kernel(const float *__restrict__ q, const float *__restrict__ k,
-                  const float *__restrict__ v, float *__restrict__ o, int H, int Nq, int Nk, int d,
-                  int causal, float scale, const int *__restrict__ kv_len, long long rows)
+                  const float *__restrict__ v, float *__restrict__ o, const mhsa_problem_t p,
+                  long long rows)
 {
+    const int Nq = p.Nq, Nk = p.Nk, d = p.d;
+    const float scale = p.scale;
     const long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x; /* (b·H + h)·Nq + i */
     if (row >= rows) return;
     const int i = (int)(row % Nq);
     const long long bh = row / Nq;
-    const int b = (int)(bh / H);
+    const int b = (int)(bh / p.H);
+    const long long bg = (long long)b * p.Hkv + (int)(bh % p.H) / (p.H / p.Hkv); /* K/V head */
 
     const float *qi = q + (size_t)row * d;
-    const float *kb = k + (size_t)bh * Nk * d;
-    const float *vb = v + (size_t)bh * Nk * d;
+    const float *kb = k + (size_t)bg * Nk * d;
+    const float *vb = v + (size_t)bg * Nk * d;
     float *oi = o + (size_t)row * d;
 
-    /* Unmasked keys are exactly j < jend: the key-padding length, cut at the diagonal if causal. */
-    int kend = Nk;
-    if (kv_len) kend = min(max(kv_len[b], 0), Nk);
-    const int jend = causal ? min(kend, i + 1) : kend;
+    /* Unmasked keys are exactly jlo <= j < jend. */
+    int jlo, jend;
+    mhsa_row_keys(p, b, i, jlo, jend);
 
-    if (jend == 0) { /* every key masked: the output row is 0, not 0/0 */
+    if (jend == jlo) { /* every key masked: the output row is 0, not 0/0 */
         for (int c = 0; c < d; c++) oi[c] = 0.f;
         return;
     }
 
     /* pass 1: row max, so every exp below has a non-positive argument */
     float m = -INFINITY;
-    for (int j = 0; j < jend; j++) m = fmaxf(m, naive_logit(qi, kb + (size_t)j * d, d, scale));
+    for (int j = jlo; j < jend; j++) m = fmaxf(m, naive_logit(qi, kb + (size_t)j * d, d, scale));
 
     /* pass 2, per chunk of NAIVE_DC output columns: softmax denominator and P·V */
     for (int c0 = 0; c0 < d; c0 += NAIVE_DC) {
@@ -63,13 +67,13 @@ mhsa_naive_kernel(const float *__restrict__ q, const float *__restrict__ k,
 #pragma unroll
         for (int cc = 0; cc < NAIVE_DC; cc++) acc[cc] = 0.f;
         float l = 0.f;
-        for (int j = 0; j < jend; j++) {
-            const float p = expf(naive_logit(qi, kb + (size_t)j * d, d, scale) - m);
-            l += p;
+        for (int j = jlo; j < jend; j++) {
+            const float pj = expf(naive_logit(qi, kb + (size_t)j * d, d, scale) - m);
+            l += pj;
             const float *vj = vb + (size_t)j * d + c0;
 #pragma unroll
             for (int cc = 0; cc < NAIVE_DC; cc++)
-                if (c0 + cc < d) acc[cc] = fmaf(p, vj[cc], acc[cc]);
+                if (c0 + cc < d) acc[cc] = fmaf(pj, vj[cc], acc[cc]);
         }
         const float inv_l = 1.f / l; /* l >= 1: the maximal logit contributes exp(0) */
 #pragma unroll
@@ -90,6 +94,5 @@ extern "C" int mhsa_naive_launch(const mhsa_problem_t *p, const mhsa_tensors_t *
     if (blocks > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration; /* grid.x limit */
     const unsigned grid = (unsigned)blocks;
     return ATTN_LAUNCH(mhsa_naive_kernel, grid, NAIVE_THREADS, 0, stream, (const float *)q,
-                       (const float *)k, (const float *)v, (float *)o, p->H, p->Nq, p->Nk, p->d,
-                       p->causal, p->scale, p->kv_len, rows);
+                       (const float *)k, (const float *)v, (float *)o, *p, rows);
 }

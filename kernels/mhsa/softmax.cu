@@ -1,17 +1,19 @@
 /* The masked row softmax between the two GEMMs of the unfused mhsa variants (mhsa_softmax.cuh).
  *
  * mhsa_softmax_kernel<OutT, VEC>: one warp per row of S (B·H·Nq rows of Nk), 8 rows per block.
- * The unmasked keys of row i are exactly j < jend (jend = kv_len[b], cut at i + 1 if causal), so
- *   pass 1  reads S[0, jend) once, each lane keeping an online (max m, sum l) of
+ * The unmasked keys of row i are exactly jlo <= j < jend (mhsa_mask.cuh: key padding, the
+ * causal diagonal, the window), so
+ *   pass 1  reads S[jlo, jend) once, each lane keeping an online (max m, sum l) of
  *           exp(scale·S − m); the 32 lane states are merged by shuffles;
- *   pass 2  writes P[j] = exp(scale·S[j] − m) / l for j < jend and 0 for the masked rest,
- *           reading S only where it is needed.
- * A row with jend = 0 is written as zeros without reading S. Rows of any length work (the lanes
+ *   pass 2  writes P[j] = exp(scale·S[j] − m) / l for jlo <= j < jend and 0 for the masked
+ *           rest, reading S only where it is needed.
+ * A row with no unmasked key is written as zeros without reading S. Rows of any length work (the lanes
  * loop); VEC uses float4 loads and 4-wide stores when Nk % 4 == 0 and the pointers allow it.
  * OutT is float (P fp32) or __nv_bfloat16 (P bf16, rounded to nearest).
  * mhsa_softmax_f32 / mhsa_softmax_bf16: the launchers. */
 #include "bf16.cuh"
 #include "launch.cuh"
+#include "mhsa_mask.cuh"
 #include "mhsa_softmax.cuh"
 
 #define SOFTMAX_WARPS 8 /* rows per block */
@@ -41,39 +43,44 @@ static __device__ __forceinline__ void softmax_store4(__nv_bfloat16 *P, int j, f
 
 template <typename OutT, bool VEC>
 __global__ void __launch_bounds__(SOFTMAX_WARPS * 32)
-mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, int Nq, int Nk,
-                    int causal, float scale, const int *__restrict__ kv_len, long long rows)
+mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, const mhsa_problem_t pr_,
+                    long long rows)
 {
+    const int Nq = pr_.Nq, Nk = pr_.Nk;
+    const float scale = pr_.scale;
     const long long row = (long long)blockIdx.x * SOFTMAX_WARPS + (threadIdx.x >> 5);
     if (row >= rows) return; /* warp-uniform */
     const int lane = threadIdx.x & 31;
     const int i = (int)(row % Nq);
-    const int b = (int)(row / ((long long)H * Nq));
+    const int b = (int)(row / ((long long)pr_.H * Nq));
 
-    int kend = Nk;
-    if (kv_len) kend = min(max(kv_len[b], 0), Nk);
-    const int jend = causal ? min(kend, i + 1) : kend;
+    int jlo, jend;
+    mhsa_row_keys(pr_, b, i, jlo, jend);
 
     const float *s = S + (size_t)row * Nk;
     OutT *pr = P + (size_t)row * Nk;
 
     /* pass 1: online max and exp-sum over the unmasked keys; scale·S by __fmul_rn in both passes
-     * so that the row max gives exp(0) = 1 exactly (l >= 1 whenever jend > 0) */
+     * so that the row max gives exp(0) = 1 exactly (l >= 1 whenever a key is unmasked) */
     float m = -INFINITY, l = 0.f;
-    int j_scalar = lane; /* first scalar element of this lane */
+    int j_scalar = jlo + lane; /* first scalar element of this lane */
     if (VEC) {
         const float4 *s4 = reinterpret_cast<const float4 *>(s);
         const int n4 = jend >> 2;
-        for (int j4 = lane; j4 < n4; j4 += 32) {
+        for (int j4 = (jlo >> 2) + lane; j4 < n4; j4 += 32) {
+            /* the group holds a key >= jlo (its first group holds jlo itself): m_new is finite */
             const float4 t = s4[j4];
-            const float x0 = __fmul_rn(t.x, scale), x1 = __fmul_rn(t.y, scale);
-            const float x2 = __fmul_rn(t.z, scale), x3 = __fmul_rn(t.w, scale);
+            const int j = 4 * j4;
+            const float x0 = j >= jlo ? __fmul_rn(t.x, scale) : -INFINITY;
+            const float x1 = j + 1 >= jlo ? __fmul_rn(t.y, scale) : -INFINITY;
+            const float x2 = j + 2 >= jlo ? __fmul_rn(t.z, scale) : -INFINITY;
+            const float x3 = __fmul_rn(t.w, scale);
             const float m_new = fmaxf(m, fmaxf(fmaxf(x0, x1), fmaxf(x2, x3)));
             l = l * expf(m - m_new) + (expf(x0 - m_new) + expf(x1 - m_new)) +
                 (expf(x2 - m_new) + expf(x3 - m_new));
             m = m_new;
         }
-        j_scalar = 4 * n4 + lane; /* the < 4 leftover keys */
+        j_scalar = max(4 * n4, jlo) + lane; /* the < 4 leftover keys */
     }
     for (int j = j_scalar; j < jend; j += 32) softmax_fold(m, l, __fmul_rn(s[j], scale));
 
@@ -98,20 +105,20 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
         const int nk4 = Nk >> 2; /* VEC: Nk % 4 == 0 */
         for (int j4 = lane; j4 < nk4; j4 += 32) {
             const int j = 4 * j4;
-            if (j >= jend) { /* fully masked group: S not read */
+            if (j >= jend || j + 3 < jlo) { /* fully masked group: S not read */
                 softmax_store4(pr, j, 0.f, 0.f, 0.f, 0.f);
                 continue;
             }
             const float4 t = s4[j4];
-            const float p0 = expf(__fmul_rn(t.x, scale) - m) * inv_l;
-            const float p1 = j + 1 < jend ? expf(__fmul_rn(t.y, scale) - m) * inv_l : 0.f;
-            const float p2 = j + 2 < jend ? expf(__fmul_rn(t.z, scale) - m) * inv_l : 0.f;
-            const float p3 = j + 3 < jend ? expf(__fmul_rn(t.w, scale) - m) * inv_l : 0.f;
+#define SOFTMAX_P(e, x) (j + e >= jlo && j + e < jend ? expf(__fmul_rn(x, scale) - m) * inv_l : 0.f)
+            const float p0 = SOFTMAX_P(0, t.x), p1 = SOFTMAX_P(1, t.y);
+            const float p2 = SOFTMAX_P(2, t.z), p3 = SOFTMAX_P(3, t.w);
+#undef SOFTMAX_P
             softmax_store4(pr, j, p0, p1, p2, p3);
         }
     } else {
         for (int j = lane; j < Nk; j += 32)
-            attn_st(pr, j, j < jend ? expf(__fmul_rn(s[j], scale) - m) * inv_l : 0.f);
+            attn_st(pr, j, j >= jlo && j < jend ? expf(__fmul_rn(s[j], scale) - m) * inv_l : 0.f);
     }
 }
 
@@ -127,10 +134,9 @@ static int softmax_launch(const mhsa_problem_t *p, const float *S, OutT *P, cuda
                      (uintptr_t)P % (4 * sizeof(OutT)) == 0;
     const unsigned grid = (unsigned)blocks, block = SOFTMAX_WARPS * 32;
     if (vec)
-        return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, true>), grid, block, 0, stream, S, P, p->H,
-                           p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
-    return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, false>), grid, block, 0, stream, S, P, p->H,
-                       p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
+        return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, true>), grid, block, 0, stream, S, P, *p,
+                           rows);
+    return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, false>), grid, block, 0, stream, S, P, *p, rows);
 }
 
 int mhsa_softmax_f32(const mhsa_problem_t *p, const float *S, float *P, cudaStream_t stream)

@@ -10,6 +10,9 @@
  * shared memory and only in-range elements are stored. d must be a multiple of 16 (the WMMA k
  * step over d, and 16-byte vector loads of Q, K, V rows) and at most 256.
  *
+ * Grouped K/V heads: the G = H/Hkv query heads of K/V head g are G·Nq consecutive rows of Q, of
+ * S and P, and of O, so both GEMM kernels run as if there were Hkv heads of G·Nq query rows;
+ * the softmax sees the real heads and rows.
  * Workspace: S (B·H·Nq·Nk fp32) then P (B·H·Nq·Nk bf16), each region 256-byte aligned. */
 #include <cstdint>
 #include <cstdio>
@@ -228,7 +231,7 @@ extern "C" const char *mhsa_tensor_core_supports(const mhsa_problem_t *p)
         std::snprintf(why, sizeof why, "tensor-core needs d <= 256 (d=%d)", p->d);
         return why;
     }
-    if (p->B > 65535 || p->H > 65535) return "tensor-core needs B, H <= 65535 (grid y/z)";
+    if (p->B > 65535 || p->Hkv > 65535) return "tensor-core needs B, Hkv <= 65535 (grid y/z)";
     return NULL;
 }
 
@@ -260,16 +263,17 @@ extern "C" int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tenso
     bf16 *P = reinterpret_cast<bf16 *>(static_cast<char *>(ws) +
                                        attn_align256(tc_elems(p) * sizeof(float)));
 
-    const int tiles_m = ATTN_CEIL_DIV(p->Nq, TILE);
-    const dim3 grid_s(tiles_m * ATTN_CEIL_DIV(p->Nk, TILE), p->H, p->B);
-    int err = ATTN_LAUNCH(mhsa_tensor_core_qk_kernel, grid_s, THREADS, 0, stream, Q, K, S, p->H,
-                          p->Nq, p->Nk, p->d);
+    const int rows = p->H / p->Hkv * p->Nq; /* query rows per K/V head */
+    const int tiles_m = ATTN_CEIL_DIV(rows, TILE);
+    const dim3 grid_s(tiles_m * ATTN_CEIL_DIV(p->Nk, TILE), p->Hkv, p->B);
+    int err = ATTN_LAUNCH(mhsa_tensor_core_qk_kernel, grid_s, THREADS, 0, stream, Q, K, S, p->Hkv,
+                          rows, p->Nk, p->d);
     if (err) return err;
 
     err = mhsa_softmax_bf16(p, S, P, stream);
     if (err) return err;
 
-    const dim3 grid_o(tiles_m * ATTN_CEIL_DIV(p->d, TILE), p->H, p->B);
-    return ATTN_LAUNCH(mhsa_tensor_core_pv_kernel, grid_o, THREADS, 0, stream, P, V, O, p->H,
-                       p->Nq, p->Nk, p->d);
+    const dim3 grid_o(tiles_m * ATTN_CEIL_DIV(p->d, TILE), p->Hkv, p->B);
+    return ATTN_LAUNCH(mhsa_tensor_core_pv_kernel, grid_o, THREADS, 0, stream, P, V, O, p->Hkv,
+                       rows, p->Nk, p->d);
 }

@@ -13,8 +13,10 @@
  * and at the end O_r /= l. DMAX ∈ {32, 64, 128} is d rounded up; the zero padding makes the
  * extra columns contribute nothing. Masked logits are −∞; when a row's running max is still −∞
  * the exponentials subtract 0 instead, so all-masked tiles and rows give P = 0, l = 0, and the
- * row is written as 0. Key tiles past kv_len, or past the diagonal of the block's last row when
- * causal, are not loaded or computed; a warp also skips a tile past its own diagonal.
+ * row is written as 0. Query head h reads K/V head h / (H/Hkv). Row i's keys are [lo_i, hi_i)
+ * (mhsa_mask.cuh), both non-decreasing in i, so the block needs the key tiles from its first
+ * row's lo to its last row's hi; the others (past kv_len, past the causal diagonal, outside the
+ * window) are not loaded or computed, and a warp also skips a tile outside its own rows' range.
  * Shared memory: Q, K, V tiles of 32 × DMAX floats (48 KiB at DMAX = 128, the static limit); P
  * reuses K's buffer once every warp has finished its scores.
  * mhsa_tiled_supports / mhsa_tiled_launch: the launcher pair (mhsa_kernels.h). */
@@ -23,6 +25,7 @@
 #include "launch.cuh"
 #include "warp.cuh"
 #include "mhsa_kernels.h"
+#include "mhsa_mask.cuh"
 
 #define TILED_NW 4 /* warps per block */
 #define TILED_R 8  /* query rows per warp */
@@ -48,9 +51,11 @@ template <int NC> static __device__ __forceinline__ void tiled_load(const float 
 template <int DMAX>
 __global__ void __launch_bounds__(TILED_NW * 32, 3)
 mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
-                  const float *__restrict__ v, float *__restrict__ o, int H, int Nq, int Nk, int d,
-                  int causal, float scale, const int *__restrict__ kv_len, int Tr)
+                  const float *__restrict__ v, float *__restrict__ o, const mhsa_problem_t p,
+                  int Tr)
 {
+    const int H = p.H, Nq = p.Nq, Nk = p.Nk, d = p.d;
+    const float scale = p.scale;
     constexpr int Br = TILED_BR, Bc = TILED_BC, R = TILED_R;
     constexpr int NC = DMAX / 32; /* output columns per lane; also 32-column load chunks */
     constexpr int D4 = DMAX / 4;  /* float4 chunks per row */
@@ -72,18 +77,21 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
     const int wq0 = q0 + warp * R;    /* first query row of this warp */
 
     const float *qb = q + (size_t)bh * Nq * d;
-    const float *kb = k + (size_t)bh * Nk * d;
-    const float *vb = v + (size_t)bh * Nk * d;
+    const long long bg = (long long)b * p.Hkv + (int)(bh % H) / (H / p.Hkv); /* K/V head */
+    const float *kb = k + (size_t)bg * Nk * d;
+    const float *vb = v + (size_t)bg * Nk * d;
     float *ob = o + (size_t)bh * Nq * d;
 
-    /* Keys j < kend are valid; the block needs keys j < klimit (causal: j <= its last row). */
-    int kend = Nk;
-    if (kv_len) kend = min(max(kv_len[b], 0), Nk);
-    const int klimit = causal ? min(kend, min(q0 + Br, Nq)) : kend;
-    const int Tc = (klimit + Bc - 1) / Bc;
-    /* The warp has real rows, and its last real row (causal tile skipping per warp). */
+    /* The block needs keys [kfirst, klimit): its first row's lo to its last row's hi. */
+    int kfirst, klimit, lo_, hi_;
+    mhsa_row_keys(p, b, q0, kfirst, hi_);
+    mhsa_row_keys(p, b, min(q0 + Br, Nq) - 1, lo_, klimit);
+    const int Tc = klimit > kfirst ? (klimit + Bc - 1) / Bc : 0;
+    /* The warp has real rows, and the keys its rows see (tile skipping per warp). */
     const bool warp_rows = wq0 < Nq;
-    const int warp_last = min(wq0 + R, Nq) - 1;
+    int warp_lo, warp_hi;
+    mhsa_row_keys(p, b, min(wq0, Nq - 1), warp_lo, hi_);
+    mhsa_row_keys(p, b, min(wq0 + R, Nq) - 1, lo_, warp_hi);
 
     /* Load this warp's Q rows (zero past Nq and past d); published by the first barrier below. */
 #pragma unroll
@@ -105,7 +113,7 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
         for (int n = 0; n < NC; n++) acc[r][n] = 0.f;
     }
 
-    for (int tc = 0; tc < Tc; tc++) {
+    for (int tc = kfirst / Bc; tc < Tc; tc++) {
         const int j0 = tc * Bc;
 
         /* load K_j, V_j: warp w fills rows w, w+NW, ...; a warp reads 32 consecutive floats */
@@ -139,7 +147,7 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
 
         /* The warp skips a tile that is entirely masked for its rows; its state is unchanged,
          * exactly as computing it would leave it (m_tile = −∞ → rescale factor 1 or 0·0). */
-        const bool active = warp_rows && !(causal && j0 > warp_last);
+        const bool active = warp_rows && j0 < warp_hi && j0 + Bc > warp_lo;
 
         /* scores: lane owns key j0 + lane, s[r] = Q_r · K_lane */
         float s[R];
@@ -170,8 +178,9 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
             const int j = j0 + lane;
 #pragma unroll
             for (int r = 0; r < R; r++) {
-                const int i = wq0 + r;
-                const bool valid = j < kend && (!causal || j <= i);
+                int lo, hi;
+                mhsa_row_keys(p, b, min(wq0 + r, Nq - 1), lo, hi); /* rows past Nq: not stored */
+                const bool valid = j >= lo && j < hi;
                 const float x = valid ? __fmul_rn(s[r], scale) : -INFINITY;
                 const float m_new = fmaxf(m[r], attn_warp_max(x));
                 const float m_use = m_new == -INFINITY ? 0.f : m_new; /* no (−∞) − (−∞) */
@@ -249,11 +258,8 @@ extern "C" int mhsa_tiled_launch(const mhsa_problem_t *p, const mhsa_tensors_t *
     const float *Q = (const float *)q, *K = (const float *)k, *V = (const float *)v;
     float *O = (float *)o;
     if (p->d <= 32)
-        return ATTN_LAUNCH(mhsa_tiled_kernel<32>, grid, block, 0, stream, Q, K, V, O, p->H, p->Nq,
-                           p->Nk, p->d, p->causal, p->scale, p->kv_len, Tr);
+        return ATTN_LAUNCH(mhsa_tiled_kernel<32>, grid, block, 0, stream, Q, K, V, O, *p, Tr);
     if (p->d <= 64)
-        return ATTN_LAUNCH(mhsa_tiled_kernel<64>, grid, block, 0, stream, Q, K, V, O, p->H, p->Nq,
-                           p->Nk, p->d, p->causal, p->scale, p->kv_len, Tr);
-    return ATTN_LAUNCH(mhsa_tiled_kernel<128>, grid, block, 0, stream, Q, K, V, O, p->H, p->Nq,
-                       p->Nk, p->d, p->causal, p->scale, p->kv_len, Tr);
+        return ATTN_LAUNCH(mhsa_tiled_kernel<64>, grid, block, 0, stream, Q, K, V, O, *p, Tr);
+    return ATTN_LAUNCH(mhsa_tiled_kernel<128>, grid, block, 0, stream, Q, K, V, O, *p, Tr);
 }

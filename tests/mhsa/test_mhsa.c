@@ -24,7 +24,7 @@ typedef struct qkv {
 static qkv_t make_qkv(int64_t B, int64_t H, int64_t Nq, int64_t Nk, int64_t d, int causal,
                       uint64_t seed)
 {
-    qkv_t t = {{B, H, Nq, Nk, d, causal}, NULL, NULL, NULL, B * H * Nq * d, B * H * Nk * d,
+    qkv_t t = {{B, H, Nq, Nk, d, causal, 0, 0, 0}, NULL, NULL, NULL, B * H * Nq * d, B * H * Nk * d,
                B * H * Nq * d};
     t.q = tst_falloc(t.nq), t.k = tst_falloc(t.nk), t.v = tst_falloc(t.nk);
     attn_fill_normal(t.q, (size_t)t.nq, 1.0, seed, 1);
@@ -42,7 +42,7 @@ static void free_qkv(qkv_t *t) { free(t->q), free(t->k), free(t->v); }
 Test(reference_hand, two_by_two_d1)
 {
     const float q[] = {1, 2}, k[] = {0, 1}, v[] = {1, 3};
-    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0};
+    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0, 0, 0, 0};
     const double e = exp(1.0), e2 = exp(2.0);
     double o[2], p[2];
     mhsa_ref(&s, q, k, v, NULL, o, NULL);
@@ -64,7 +64,7 @@ Test(reference_hand, two_by_two_d1)
 Test(reference_hand, two_by_two_causal)
 {
     const float q[] = {1, 2}, k[] = {0, 1}, v[] = {1, 3};
-    const mhsa_shape_t s = {1, 1, 2, 2, 1, 1};
+    const mhsa_shape_t s = {1, 1, 2, 2, 1, 1, 0, 0, 0};
     const double e2 = exp(2.0);
     double o[2], p[2];
     mhsa_ref(&s, q, k, v, NULL, o, NULL);
@@ -79,7 +79,7 @@ Test(reference_hand, two_by_two_causal)
 Test(reference_hand, two_by_two_kv_len)
 {
     const float q[] = {1, 2}, k[] = {0, 1}, v[] = {1, 3};
-    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0};
+    const mhsa_shape_t s = {1, 1, 2, 2, 1, 0, 0, 0, 0};
     double o[2], p[2];
     const int32_t one[] = {1}, zero[] = {0};
     mhsa_ref(&s, q, k, v, one, o, NULL);
@@ -100,7 +100,7 @@ Test(reference_hand, scale_is_inverse_sqrt_d)
     const float q[] = {1, 1, 1, 1};
     const float k[] = {1, 1, 1, 1, 1, -1, 1, -1, -1, -1, -1, -1};
     const float v[] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
-    const mhsa_shape_t s = {1, 1, 1, 3, 4, 0};
+    const mhsa_shape_t s = {1, 1, 1, 3, 4, 0, 0, 0, 0};
     const double z = exp(2.0) + 1.0 + exp(-2.0);
     const double want[4] = {exp(2.0) / z, 1.0 / z, exp(-2.0) / z, 0.0};
     double o[4];
@@ -110,7 +110,7 @@ Test(reference_hand, scale_is_inverse_sqrt_d)
     cr_expect_float_eq(o[0], 0.86681333219734068, 1e-12);
 
     /* causal with Nq = 1 < Nk = 3: query 0 keeps key 0 only → O = v0 */
-    const mhsa_shape_t sc = {1, 1, 1, 3, 4, 1};
+    const mhsa_shape_t sc = {1, 1, 1, 3, 4, 1, 0, 0, 0};
     mhsa_ref(&sc, q, k, v, NULL, o, NULL);
     cr_expect(o[0] == 1.0 && o[1] == 0.0 && o[2] == 0.0 && o[3] == 0.0,
               "causal Nq=1: O = (%g, %g, %g, %g), want v0", o[0], o[1], o[2], o[3]);
@@ -124,7 +124,7 @@ Test(reference_hand, batch_head_indexing)
 {
     const float q[4] = {0, 0, 0, 0}, k[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     const float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    const mhsa_shape_t s = {2, 2, 1, 2, 1, 0};
+    const mhsa_shape_t s = {2, 2, 1, 2, 1, 0, 0, 0, 0};
     double o[4];
     mhsa_ref(&s, q, k, v, NULL, o, NULL);
     const double want[4] = {1.5, 3.5, 5.5, 7.5};
@@ -142,7 +142,7 @@ Test(reference_hand, batch_head_indexing)
 Test(reference_hand, large_logits_are_stable)
 {
     const float q[] = {1000}, k[] = {1, 0.5f}, v[] = {2, -7};
-    const mhsa_shape_t s = {1, 1, 1, 2, 1, 0};
+    const mhsa_shape_t s = {1, 1, 1, 2, 1, 0, 0, 0, 0};
     double o;
     mhsa_ref(&s, q, k, v, NULL, &o, NULL);
     cr_expect_eq(o, 2.0, "O = %g, want 2", o);
@@ -329,7 +329,7 @@ Test(reference_random, kv_len_equals_truncation)
                 continue;
             }
             /* batch b alone, K and V cut to L keys */
-            mhsa_shape_t t = {1, H, Nq, L, d, causal};
+            mhsa_shape_t t = {1, H, Nq, L, d, causal, 0, 0, 0};
             float *kt = tst_falloc(H * L * d), *vt = tst_falloc(H * L * d);
             for (int64_t h = 0; h < H; h++)
                 for (int64_t j = 0; j < L; j++)
@@ -372,8 +372,11 @@ Test(reference_random, row_sel_only_selected_rows)
 
 /* ------------------------------------------------------------------ the suite's formulas */
 
-/* FLOPs and bytes as docs/suites.md states them: 4·B·H·Nq·Nk·d (halved when causal) and
- * s·B·H·(2·Nq·d + 2·Nk·d). */
+/* FLOPs and bytes as docs/suites.md states them: 4·B·H·d per visible (query, key) pair and
+ * s·B·d·(2·H·Nq + 2·Hkv·Nk). Pairs counted by hand: top-left causal 7 × 11 keeps i + 1 keys of
+ * row i, 1 + ... + 7 = 28; bottom-right (diag 4) keeps i + 5, 5 + ... + 11 = 56; a causal
+ * window of 3 keeps min(i + 1, 3): 1 + 2 + 3·5 = 18; a two-sided window of 3, top-left, keeps
+ * keys i − 2 .. i + 2 within 0 .. 10: 3 + 4 + 5·5 = 32. */
 Test(mhsa_suite, flops_and_bytes_as_spec)
 {
     const attn_suite_t *s = tst_suite("mhsa");
@@ -381,9 +384,144 @@ Test(mhsa_suite, flops_and_bytes_as_spec)
     cr_expect_eq(s->flops(s, v), 4.0 * 3 * 5 * 7 * 11 * 16);
     cr_expect_eq(s->bytes(s, v, 2), 2.0 * 3 * 5 * (2 * 7 * 16 + 2 * 11 * 16));
     free(v);
-    v = tst_case(s, "B=3,H=5,N=7,Nk=11,d=16,D=80,tokens=21,causal=1");
-    cr_expect_eq(s->flops(s, v), 2.0 * 3 * 5 * 7 * 11 * 16);
+    const struct { const char *extra; double pairs; } cs[] = {
+        {"causal=1", 28}, {"causal=1,align=1", 56}, {"causal=1,window=3", 18}, {"window=3", 32},
+    };
+    for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
+        char shape[128];
+        snprintf(shape, sizeof shape, "B=3,H=5,N=7,Nk=11,d=16,D=80,tokens=21,%s", cs[t].extra);
+        v = tst_case(s, shape);
+        cr_expect_eq(s->flops(s, v), 4.0 * 3 * 5 * 16 * cs[t].pairs, "%s: %g", shape,
+                     s->flops(s, v));
+        free(v);
+    }
+    /* grouped K/V heads: the same FLOPs, K/V bytes of Hkv = 1 head */
+    v = tst_case(s, "B=3,H=6,N=7,Nk=11,d=16,D=96,tokens=21,Hkv=1");
+    cr_expect_eq(s->flops(s, v), 4.0 * 3 * 6 * 7 * 11 * 16);
+    cr_expect_eq(s->bytes(s, v, 2), 2.0 * 3 * 16 * (2 * 6 * 7 + 2 * 1 * 11));
     free(v);
+}
+
+/* H not a multiple of Hkv is bad usage naming both values. */
+Test(mhsa_suite, hkv_must_divide_h)
+{
+    const tst_bad_shape_t bad[] = {{"H=6,Hkv=4", "H=6 is not a multiple of Hkv=4"},
+                                  {"H=4,Hkv=8", "H=4 is not a multiple of Hkv=8"}};
+    tst_expect_bad_shapes("mhsa", bad, sizeof bad / sizeof bad[0]);
+}
+
+/* ------------------------------------------------------------------ grouped heads, alignment,
+ * windows: the reference against itself */
+
+/* MQA (Hkv = 1) equals MHA on K/V repeated per head; GQA (Hkv = 2 of H = 4) likewise, head h
+ * reading K/V head h / 2. Bit-identical: the same products in the same order. */
+Test(reference_gqa, equals_mha_with_repeated_kv)
+{
+    const int64_t B = 2, H = 4, Nq = 5, Nk = 9, d = 8;
+    for (int64_t Hkv = 1; Hkv <= 2; Hkv++) {
+        qkv_t x = make_qkv(B, H, Nq, Nk, d, 1, 41);
+        mhsa_shape_t g = x.s;
+        g.Hkv = Hkv;
+        g.diag = 3; /* bottom-right-ish diagonal too */
+        /* x.k holds B·H heads; take the grouped K/V as the first Hkv heads of each batch, and
+         * build the repeated MHA copy from them */
+        float *kg = tst_falloc(B * Hkv * Nk * d), *vg = tst_falloc(B * Hkv * Nk * d);
+        float *kr = tst_falloc(x.nk), *vr = tst_falloc(x.nk);
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t h = 0; h < H; h++) {
+                const int64_t src = (b * H + h) * Nk * d, gh = (b * Hkv + h % Hkv) * Nk * d;
+                if (h < Hkv) memcpy(kg + gh, x.k + src, sizeof(float) * Nk * d),
+                             memcpy(vg + gh, x.v + src, sizeof(float) * Nk * d);
+            }
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t h = 0; h < H; h++) {
+                const int64_t gh = (b * Hkv + h / (H / Hkv)) * Nk * d;
+                memcpy(kr + (b * H + h) * Nk * d, kg + gh, sizeof(float) * Nk * d);
+                memcpy(vr + (b * H + h) * Nk * d, vg + gh, sizeof(float) * Nk * d);
+            }
+        mhsa_shape_t m = g;
+        m.Hkv = H;
+        double *og = tst_dalloc(x.no), *om = tst_dalloc(x.no);
+        float *of = tst_falloc(x.no), *ofm = tst_falloc(x.no);
+        mhsa_ref(&g, x.q, kg, vg, NULL, og, NULL);
+        mhsa_ref(&m, x.q, kr, vr, NULL, om, NULL);
+        mhsa_cpu_f32(&g, x.q, kg, vg, NULL, of);
+        mhsa_cpu_f32(&m, x.q, kr, vr, NULL, ofm);
+        cr_expect(memcmp(og, om, sizeof(double) * x.no) == 0, "Hkv=%lld: reference differs from "
+                  "MHA on repeated K/V", (long long)Hkv);
+        cr_expect(memcmp(of, ofm, sizeof(float) * x.no) == 0, "Hkv=%lld: cpu-f32 differs",
+                  (long long)Hkv);
+        /* and the grouping matters: head 1 of MQA is not head 1 of the unrepeated MHA */
+        mhsa_ref(&m, x.q, x.k, x.v, NULL, om, NULL);
+        cr_expect(memcmp(og, om, sizeof(double) * x.no) != 0, "grouping had no effect");
+        free(kg), free(vg), free(kr), free(vr), free(og), free(om), free(of), free(ofm);
+        free_qkv(&x);
+    }
+}
+
+/* Bottom-right alignment (diag = Nk − Nq) with Nk = Nq is top-left; with Nk > Nq it is not. A
+ * window of at least Nk (one- or two-sided) is no window. */
+Test(reference_gqa, alignment_and_window_identities)
+{
+    qkv_t x = make_qkv(2, 3, 13, 13, 8, 1, 43);
+    double *a = tst_dalloc(x.no), *b = tst_dalloc(x.no);
+    mhsa_shape_t s = x.s;
+    s.diag = s.Nk - s.Nq; /* = 0 */
+    mhsa_ref(&x.s, x.q, x.k, x.v, NULL, a, NULL);
+    mhsa_ref(&s, x.q, x.k, x.v, NULL, b, NULL);
+    cr_expect(memcmp(a, b, sizeof(double) * x.no) == 0, "bottom-right, Nk = Nq: differs");
+    for (int causal = 0; causal <= 1; causal++) {
+        s = x.s;
+        s.causal = causal;
+        mhsa_ref(&s, x.q, x.k, x.v, NULL, a, NULL);
+        s.window = s.Nk;
+        mhsa_ref(&s, x.q, x.k, x.v, NULL, b, NULL);
+        cr_expect(memcmp(a, b, sizeof(double) * x.no) == 0, "window = Nk, causal=%d: differs",
+                  causal);
+        s.window = s.Nk - 1; /* one key fewer for some row: must differ */
+        mhsa_ref(&s, x.q, x.k, x.v, NULL, b, NULL);
+        cr_expect(memcmp(a, b, sizeof(double) * x.no) != 0, "window = Nk - 1 changed nothing");
+    }
+    free(a), free(b), free_qkv(&x);
+    /* Nk > Nq: bottom-right row i sees i + Nk − Nq + 1 keys */
+    qkv_t y = make_qkv(1, 1, 3, 7, 4, 1, 44);
+    mhsa_shape_t br = y.s;
+    br.diag = 4;
+    double p[7];
+    for (int64_t i = 0; i < 3; i++)
+        cr_expect_eq(mhsa_ref_probs(&br, y.q, y.k, NULL, 0, 0, i, p), i + 5, "row %lld",
+                     (long long)i);
+    free_qkv(&y);
+}
+
+/* A hand-computed window: d = 1, q = 1, k = (0, 1, 2, 3), v = (1, 2, 4, 8), Nq = 1, Nk = 4,
+ * bottom-right (diag 3: the query sits on key 3), causal, window 2: keys 2 and 3 only, logits
+ * (2, 3): O = (4 + 8e)/(1 + e). Non-causal window 2 on diag 1: keys 0..2, logits (0, 1, 2):
+ * O = (1 + 2e + 4e²)/(1 + e + e²). Key padding kv_len = 3 cuts the first to key 2 alone: O = 4. */
+Test(reference_hand, window_d1)
+{
+    const float q[] = {1}, k[] = {0, 1, 2, 3}, v[] = {1, 2, 4, 8};
+    const double e = exp(1.0);
+    mhsa_shape_t s = {1, 1, 1, 4, 1, 1, 0, 3, 2};
+    double o, p[4];
+    mhsa_ref(&s, q, k, v, NULL, &o, NULL);
+    cr_expect_float_eq(o, (4 + 8 * e) / (1 + e), 1e-15, "causal window: %.17g", o);
+    cr_assert_eq(mhsa_ref_probs(&s, q, k, NULL, 0, 0, 0, p), 2);
+    cr_expect(p[0] == 0 && p[1] == 0, "keys outside the window: P = (%g, %g)", p[0], p[1]);
+    const int32_t three[] = {3};
+    mhsa_ref(&s, q, k, v, three, &o, NULL);
+    cr_expect_eq(o, 4.0, "window and kv_len: %.17g", o);
+    s = (mhsa_shape_t){1, 1, 1, 4, 1, 0, 0, 1, 2};
+    mhsa_ref(&s, q, k, v, NULL, &o, NULL);
+    cr_expect_float_eq(o, (1 + 2 * e + 4 * e * e) / (1 + e + e * e), 1e-15, "two-sided: %.17g",
+                       o);
+    float of;
+    mhsa_cpu_f32(&s, q, k, v, NULL, &of);
+    cr_expect_float_eq(of, (1 + 2 * e + 4 * e * e) / (1 + e + e * e), 1e-6);
+    /* diag far below: every key masked → 0, never NaN */
+    s = (mhsa_shape_t){1, 1, 1, 4, 1, 1, 0, -1, 0};
+    mhsa_ref(&s, q, k, v, NULL, &o, NULL);
+    cr_expect_eq(o, 0.0, "no visible key: %g", o);
 }
 
 /* The generator: deterministic per seed; kvpad lengths in [1, Nk] except the last batch (B ≥ 2),
@@ -514,7 +652,11 @@ static fcase_t make_case(const char *shape)
     c.tol = c.su->tolerance(c.su, c.v, ATTN_F32);
     c.s = (mhsa_shape_t){tst_axis(c.su, c.v, "B"), tst_axis(c.su, c.v, "H"),
                          tst_axis(c.su, c.v, "N"), tst_axis(c.su, c.v, "Nk"),
-                         tst_axis(c.su, c.v, "d"), (int)tst_axis(c.su, c.v, "causal")};
+                         tst_axis(c.su, c.v, "d"), (int)tst_axis(c.su, c.v, "causal"),
+                         tst_axis(c.su, c.v, "Hkv"),
+                         tst_axis(c.su, c.v, "align") ? tst_axis(c.su, c.v, "Nk") -
+                                                            tst_axis(c.su, c.v, "N") : 0,
+                         tst_axis(c.su, c.v, "window")};
     c.kv_len = tst_axis(c.su, c.v, "kvpad") ? c.in[3] : NULL;
     cr_assert_eq(c.L.nin, 4);
     cr_assert_str_eq(c.L.in[3].name, "kv_len");
@@ -573,6 +715,41 @@ Test(f32_variant, agrees_with_reference)
         f32_copy(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out2, BUG_NONE);
         cr_expect(memcmp(out, out2, (size_t)c.no * 4) == 0,
                   "%s: the test's copy of the f32 loop is not faithful", shapes[t]);
+        free(out), free(out2), free_case(&c);
+    }
+}
+
+/* Grouped K/V heads, bottom-right alignment and windows: cpu-f32 (directly and as the registry
+ * row) agrees with the reference at the suite's f32 tolerance, and the check rejects it when
+ * its mask is off by one key (the diagonal moved, the window narrowed). */
+Test(f32_variant, grouped_aligned_windowed)
+{
+    static const char *const gshapes[] = {
+        "B=2,N=7,Nk=300,d=16,D=64,tokens=14,Hkv=1,causal=1,align=1",
+        "N=40,Nk=25,d=32,D=128,tokens=40,Hkv=2,causal=1,align=1",
+        "N=90,d=16,D=64,tokens=90,Hkv=2,causal=1,window=9",
+        "N=50,Nk=80,d=8,D=32,tokens=100,window=6,align=1",
+    };
+    const attn_variant_t *x = tst_variant(tst_suite("mhsa"), "cpu-f32");
+    for (size_t t = 0; t < sizeof gshapes / sizeof gshapes[0]; t++) {
+        fcase_t c = make_case(gshapes[t]);
+        float *out = tst_falloc(c.no), *out2 = tst_falloc(c.no);
+        mhsa_cpu_f32(&c.s, c.in[0], c.in[1], c.in[2], c.kv_len, out);
+        attn_check_t k = check_f32(&c, out);
+        cr_expect(k.ok, "%s: max|err| %g > tol %g", gshapes[t], k.max_abs_err, k.tol_abs);
+        cr_assert_eq(x->run(c.su, x, c.v, (const void *const *)c.in, out2, NULL, NULL), 0);
+        cr_expect(memcmp(out, out2, (size_t)c.no * 4) == 0, "%s: registry cpu-f32 differs",
+                  gshapes[t]);
+        mhsa_shape_t bad = c.s;
+        bad.diag += 1;
+        mhsa_cpu_f32(&bad, c.in[0], c.in[1], c.in[2], c.kv_len, out);
+        cr_expect(!check_f32(&c, out).ok, "%s: diagonal off by one passed", gshapes[t]);
+        if (c.s.window) {
+            bad = c.s;
+            bad.window -= 1;
+            mhsa_cpu_f32(&bad, c.in[0], c.in[1], c.in[2], c.kv_len, out);
+            cr_expect(!check_f32(&c, out).ok, "%s: window one key short passed", gshapes[t]);
+        }
         free(out), free(out2), free_case(&c);
     }
 }

@@ -3,6 +3,7 @@
  * `attnbench --backend emu --check`, and the clean module pass the same run. (Every variant at
  * every check shape: tests/test_conformance.c.) */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +92,77 @@ Test(emu, planted_tile_bound, .init = setup, .fini = teardown, .timeout = 600)
     cr_expect_neq(rc, 0, "planted tile_bound: exit 0:\n%s", out);
     cr_expect(strstr(out, "AddressSanitizer"), "planted tile_bound: no ASan report in:\n%s", out);
     free(out);
+}
+
+/* fused-splitkv merging its key splits by their sums alone, not rescaled to the common max:
+ * N = 1 against 4000 keys gives it 8 splits of its own choosing, whose maxes differ. */
+Test(emu, planted_split_rescale, .init = setup, .fini = teardown, .timeout = 300)
+{
+    planted_at("SPLIT_RESCALE", "B=1,N=1,Nk=4000,d=64,D=64,tokens=1", "^fused-splitkv$",
+               "max |err|", 1);
+}
+
+/* The output of `variant` at the first case of a --dump directory, as float (bf16 widened). */
+static float *dumped_out(const char *ddir, const char *variant, int64_t n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "mhsa-000-out-%s.npy", variant);
+    char *path = tst_path(ddir, name);
+    size_t len = 0;
+    char *raw = tst_read_file(path, &len);
+    cr_assert(raw && len >= (size_t)n * 4, "no %s", path);
+    float *f = malloc((size_t)n * sizeof *f);
+    memcpy(f, raw + len - (size_t)n * 4, (size_t)n * 4); /* the data ends the file */
+    free(raw), free(path);
+    return f;
+}
+
+/* Run `variants` at `shape` under the emulator with --dump into dir/sub; each must pass. */
+static char *dump_run(const char *shape, const char *variants, const char *sub)
+{
+    char *ddir = tst_path(dir, sub);
+    const char *args[] = {"--suite", "mhsa", "--backend", "emu", "--check", "--shape", shape,
+                          "--variant", variants, "--dump", ddir, NULL};
+    char *out = NULL;
+    unsetenv("ATTNBENCH_EMU_LIB");
+    const int rc = tst_run_bin(dir, args, &out);
+    cr_assert_eq(rc, 0, "%s at %s: exit %d:\n%s", variants, shape, rc, out);
+    free(out);
+    return ddir;
+}
+
+static double max_abs(const float *a, int64_t n)
+{
+    double m = 0;
+    for (int64_t e = 0; e < n; e++) m = fmax(m, fabs((double)a[e]));
+    return m;
+}
+
+static double max_diff(const float *a, const float *b, int64_t n)
+{
+    double m = 0;
+    for (int64_t e = 0; e < n; e++) m = fmax(m, fabs((double)a[e] - (double)b[e]));
+    return m;
+}
+
+/* Split-KV with one split is the fused kernel's single pass: the same output up to the bf16
+ * rounding of P that fused makes before P·V (2⁻⁶ of max|O|, the suite's bf16 tolerance); and
+ * five splits merged by their log-sum-exp equal one split up to one rounding of O to bf16
+ * (2⁻⁷ of max|O|). Causal, bottom-right is not fused's yet: plain attention. */
+Test(emu, splitkv_one_split_equals_fused, .init = setup, .fini = teardown, .timeout = 300)
+{
+    const int64_t n = 1 * 2 * 64 * 64; /* B·H·N·d */
+    char *d1 = dump_run("B=1,N=64,Nk=1000,d=64,D=128,tokens=64,splits=1",
+                        "^(fused|fused-splitkv)$", "one");
+    char *d5 = dump_run("B=1,N=64,Nk=1000,d=64,D=128,tokens=64,splits=5", "^fused-splitkv$",
+                        "five");
+    float *fused = dumped_out(d1, "fused", n), *one = dumped_out(d1, "fused-splitkv", n);
+    float *five = dumped_out(d5, "fused-splitkv", n);
+    const double scale = max_abs(fused, n);
+    cr_assert_gt(scale, 0.0);
+    const double e1 = max_diff(fused, one, n) / scale, e5 = max_diff(one, five, n) / scale;
+    cr_expect_leq(e1, 0x1p-6, "one split vs fused: %.3g of max|O|", e1);
+    cr_expect_leq(e5, 0x1p-7, "five splits vs one: %.3g of max|O|", e5);
+    cr_expect_gt(max_diff(fused, one, n), 0.0, "bit-identical to fused: suspicious (a copy?)");
+    free(fused), free(one), free(five), free(d1), free(d5);
 }
