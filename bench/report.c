@@ -314,11 +314,7 @@ int attn_report_main(int argc, char **argv)
                  "<title>attnbench report</title>\n<style>\n%s</style>\n</head>\n<body>\n"
                  "<h1>attnbench report</h1>\n<p id=\"totals\">",
             STYLE);
-    fprintf(out, "%d rows of %d file%s: %d cases of a variant; %d timed, %d checked only, "
-                 "%d failed, %d skipped. Files:",
-            s.nrows, o.nf, o.nf > 1 ? "s" : "", s.ntimed + s.nchecked + s.nfail + s.nskip,
-            s.ntimed, s.nchecked, s.nfail, s.nskip);
-    for (int i = 0; i < o.nf; i++) fputs(" <code>", out), attn_html_text(out, o.files[i]), fputs("</code>", out);
+    attn_summary_totals(out, &s, o.files, o.nf, "<code>", "</code>");
     fputs("</p>\n<nav><a href=\"#failures\">failures</a><a href=\"#summary\">best per case</a>"
           "<a href=\"#skips\">skips</a><a href=\"#provenance\">provenance</a>", out);
     if (o.nb) fputs("<a href=\"#compare\">compared</a>", out);

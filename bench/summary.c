@@ -235,6 +235,7 @@ static void provenance(const attn_results_t *r, attn_summary_t *s)
 int attn_summary_build(const attn_results_t *r, attn_summary_t *s)
 {
     memset(s, 0, sizeof *s);
+    s->nkeys = r->nkeys;
     for (int i = 0; i < r->nkeys; i++) {
         const attn_row_kind_t k = attn_results_kind(r, r->k[i].win, NULL);
         s->ntimed += k == ATTN_ROW_TIMED;
@@ -245,6 +246,7 @@ int attn_summary_build(const attn_results_t *r, attn_summary_t *s)
     best(r, s);
     skips(r, s);
     provenance(r, s);
+    s->nother = s->nkeys - s->ntimed - s->nchecked - s->nfail - s->nskip;
     return 0;
 }
 
@@ -270,11 +272,8 @@ static void md_cell(FILE *f, const char *s)
 void attn_summary_md(FILE *f, const attn_summary_t *s, const char *const *names, int n)
 {
     fputs("# attnbench results\n\n", f);
-    fprintf(f, "%d row%s of", s->nrows, s->nrows == 1 ? "" : "s");
-    for (int i = 0; i < n; i++) fprintf(f, "%s `%s`", i ? "," : "", names[i]);
-    fprintf(f, ": %d cases of a variant; %d timed, %d checked only, %d failed, %d skipped.\n",
-            s->ntimed + s->nchecked + s->nfail + s->nskip, s->ntimed, s->nchecked, s->nfail,
-            s->nskip);
+    attn_summary_totals(f, s, names, n, "`", "`");
+    fputc('\n', f);
     for (int k = 0; k < ATTN_NTABS; k++) {
         const attn_tab_t *t = &s->tab[k];
         fprintf(f, "\n## %s\n\n%s\n", t->title, t->note);
@@ -291,6 +290,22 @@ void attn_summary_md(FILE *f, const attn_summary_t *s, const char *const *names,
         }
         fputc('\n', f);
     }
+}
+
+void attn_summary_totals(FILE *f, const attn_summary_t *s, const char *const *names, int n,
+                         const char *q0, const char *q1)
+{
+    fprintf(f, "%d row%s of", s->nrows, s->nrows == 1 ? "" : "s");
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "%s %s", i ? "," : "", q0);
+        if (*q0 == '<') attn_html_text(f, names[i]);
+        else fputs(names[i], f);
+        fputs(q1, f);
+    }
+    fprintf(f, ": %d cases of a variant; %d timed, %d checked only, %d failed, %d skipped", s->nkeys,
+            s->ntimed, s->nchecked, s->nfail, s->nskip);
+    if (s->nother) fprintf(f, ", %d neither (planned)", s->nother);
+    fputc('.', f);
 }
 
 void attn_html_text(FILE *f, const char *text)

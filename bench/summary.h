@@ -29,11 +29,16 @@ enum { ATTN_TAB_FAILURES, ATTN_TAB_BEST, ATTN_TAB_SKIPS, ATTN_TAB_PROVENANCE, AT
 typedef struct attn_summary {
     attn_tab_t tab[ATTN_NTABS];
     int nrows, ncases, ntimed, nchecked, nfail, nskip; /* winners by kind; nrows: every row */
+    int nkeys, nother;   /* (variant, case) pairs; of them neither of the four (planned) */
 } attn_summary_t;
 
 /* The summary of r. 0, or -1 out of memory. */
 int attn_summary_build(const attn_results_t *r, attn_summary_t *s);
 void attn_summary_free(attn_summary_t *s);
+
+/* "24 rows of `a.csv`: 24 cases of a variant; 24 timed, ..." (names[0..n) quoted by q). */
+void attn_summary_totals(FILE *f, const attn_summary_t *s, const char *const *names, int n,
+                         const char *q0, const char *q1);
 
 /* The summary as Markdown: a title line, the totals, then the tables in order (failures first). */
 void attn_summary_md(FILE *f, const attn_summary_t *s, const char *const *names, int n);
