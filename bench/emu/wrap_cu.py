@@ -10,7 +10,11 @@ __LINE__ name the .cu), with two changes that keep every line where it was:
     `ATTN_EMU_LAUNCH_BOUNDS(ARGS);` (emu.h), so that each emulated launch checks blockDim
     against the bound, evaluated in the kernel's scope (template parameters included); emu.h
     defines __launch_bounds__ itself as nothing.
-Comments, string and character literals are skipped when looking for either."""
+  - a static `__shared__` declaration of several variables is split into one declaration per
+    variable (on the same line), so that each gets its own guard in the AddressSanitizer
+    build (emu.h): `__shared__ float a[N], b[M];` -> `__shared__ float a[N]; __shared__ float
+    b[M];` (not when the type has a template argument list or a declarator is a pointer).
+Comments, string and character literals are skipped when looking for any of these."""
 import os
 import re
 import sys
@@ -71,6 +75,39 @@ def launch_bounds(text, mask):
     return out
 
 
+def split_shared(text, mask):
+    """(from, to, replacement) edits that give each variable of a multi-variable static
+    `__shared__` declaration a declaration of its own."""
+    out = []
+    for m in re.finditer(r'\b__shared__\b', text):
+        if not mask[m.start()] or re.search(r'\bextern\s*$', text[max(0, m.start() - 40):m.start()]):
+            continue
+        depth, i, commas = 0, m.end(), []
+        while i < len(text):
+            if mask[i]:
+                c = text[i]
+                if c in '([{':
+                    depth += 1
+                elif c in ')]}':
+                    depth -= 1
+                elif depth == 0 and c == ',':
+                    commas.append(i)
+                elif depth == 0 and c == ';':
+                    break
+            i += 1
+        if not commas:
+            continue
+        first = text[m.end():commas[0]]
+        rest = [text[a + 1:b] for a, b in zip(commas, commas[1:] + [i])]
+        d = re.match(r'^(.*?[\s)])([A-Za-z_]\w*\s*(?:\[[^\]]*\]\s*)*)$', first.rstrip(), re.S)
+        if (not d or '<' in first or d.group(1).rstrip()[-1:] in ('*', '&')
+                or any(r.lstrip()[:1] in ('*', '&') for r in rest)):
+            continue
+        spec = ' '.join(d.group(1).split())
+        out += [(c, c + 1, '; __shared__ %s ' % spec) for c in commas]
+    return out
+
+
 def main():
     src, out = sys.argv[1], sys.argv[2]
     path = os.path.abspath(src)
@@ -79,6 +116,7 @@ def main():
     mask = code_mask(text)
     edits = [(pos, pos, ' ATTN_EMU_LAUNCH_BOUNDS(%s);' % args)  # (from, to, replacement)
              for pos, args in launch_bounds(text, mask)]
+    edits += split_shared(text, mask)
     here = os.path.dirname(path)
     for m in re.finditer(r'^[ \t]*#[ \t]*include[ \t]*"([^"\n]+)"', text, re.M):
         target = os.path.join(here, m.group(1))

@@ -1,0 +1,74 @@
+/* Every GPU variant of every suite, at its check shapes, under the emulator module whose kernels
+ * are compiled with FMA contraction as nvcc compiles them ($ATTNBENCH_EMU_FMA): with the
+ * GPU-math schedule (the GPU's exponentials) among its schedules, this is the nvcc-like
+ * rounding of both, and every row must still pass within its tolerance. That the module does
+ * round differently is shown on mhsa: some variant's error differs from the plain module's
+ * (where the host compiler can contract, $ATTNBENCH_EMU_FMA_CONTRACTS = 1). */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "registry.h"
+
+ParameterizedTestParameters(emu_fma, check_shapes)
+{
+    static int idx[64];
+    int n = 0;
+    while (attn_suites[n] && n < 64) idx[n] = n, n++;
+    return cr_make_param_array(int, idx, (size_t)n);
+}
+
+/* The max_abs_err column of the CSV the last run wrote, joined into one string. */
+static char *errors(const char *dir)
+{
+    char *csv = tst_path(dir, "emu.csv");
+    char *text = tst_read_file(csv, NULL);
+    cr_assert_not_null(text, "no CSV %s", csv);
+    char **L;
+    int tail, nl = tst_lines(text, &L, &tail);
+    const int c_err = tst_csv_col(L[0], "max_abs_err");
+    size_t cap = 64 * (size_t)nl + 1, len = 0;
+    char *all = calloc(cap, 1);
+    for (int i = 1; i < nl; i++) {
+        char *f[64];
+        const int k = tst_csv_split(L[i], f, 64);
+        if (k > c_err) len += (size_t)snprintf(all + len, cap - len, "%.60s;", f[c_err]);
+        tst_csv_free(f, k);
+    }
+    tst_lines_free(L, nl);
+    free(text);
+    free(csv);
+    return all;
+}
+
+ParameterizedTest(int *i, emu_fma, check_shapes, .timeout = 900)
+{
+    const attn_suite_t *s = attn_suites[*i];
+    const char *lib = getenv("ATTNBENCH_EMU_FMA");
+    cr_assert(lib && tst_exists(lib), "$ATTNBENCH_EMU_FMA names no module");
+    int n = 0;
+    while (s->check_shapes && s->check_shapes[n]) n++;
+    char *dir = tst_tmpdir("emu_fma");
+    char *out = NULL;
+    int rc = tst_emu_run(dir, s->name, NULL, NULL, lib, &out);
+    cr_expect_eq(rc, 0, "%s: exit %d:\n%s", s->name, rc, out);
+    free(out);
+    tst_emu_expect_all_ok(dir, s->name, n);
+    const char *contracts = getenv("ATTNBENCH_EMU_FMA_CONTRACTS");
+    if (!strcmp(s->name, "mhsa") && contracts && !strcmp(contracts, "1")) {
+        char *fma = errors(dir);
+        rc = tst_emu_run(dir, s->name, NULL, NULL, NULL, &out);
+        cr_expect_eq(rc, 0, "%s, plain module: exit %d:\n%s", s->name, rc, out);
+        free(out);
+        char *plain = errors(dir);
+        cr_expect(strcmp(fma, plain), "mhsa: the same errors with and without FMA contraction "
+                  "(%s): is the module contracted?", fma);
+        free(fma);
+        free(plain);
+    }
+    tst_rmtree(dir);
+    free(dir);
+}
