@@ -218,6 +218,9 @@ static const attn_variant_t variants[] = {
     {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS bf16 GEMMs (fp32 S) + softmax kernel",
      GPU(mhsa_cublas_bf16_launch, mhsa_cublas_bf16_workspace, NULL)},
+    {"cublas-bf16-bf16s", ATTN_GPU, ATTN_BF16, -1, "kernels/mhsa/cublas.cu",
+     "unfused baseline: cuBLAS bf16 GEMMs with bf16 S (PyTorch's math path) + softmax kernel",
+     GPU(mhsa_cublas_bf16s_launch, mhsa_cublas_bf16s_workspace, NULL)},
 };
 
 /* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs

@@ -73,6 +73,10 @@ int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, vo
                             attn_stream_t stream);
 size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p);
 size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p);
+/* bf16s: S in bf16 too (PyTorch's math path), beside bf16's fp32 S */
+int mhsa_cublas_bf16s_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                             attn_stream_t stream);
+size_t mhsa_cublas_bf16s_workspace(const mhsa_problem_t *p);
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,16 @@
 /* The masked row softmax between the two GEMMs of the unfused mhsa variants (mhsa_softmax.cuh).
  *
- * mhsa_softmax_kernel<OutT, VEC>: one warp per row of S (B·H·Nq rows of Nk), 8 rows per block.
+ * mhsa_softmax_kernel<InT, OutT, VEC>: one warp per row of S (B·H·Nq rows of Nk), 8 rows per
+ * block; S is fp32, or bf16 (InT: the bf16-S baseline, PyTorch's math path).
  * The unmasked keys of row i are exactly j < jend (jend = kv_len[b], cut at i + 1 if causal), so
  *   pass 1  reads S[0, jend) once, each lane keeping an online (max m, sum l) of
  *           exp(scale·S − m); the 32 lane states are merged by shuffles;
  *   pass 2  writes P[j] = exp(scale·S[j] − m) / l for j < jend and 0 for the masked rest,
  *           reading S only where it is needed.
  * A row with jend = 0 is written as zeros without reading S. Rows of any length work (the lanes
- * loop); VEC uses float4 loads and 4-wide stores when Nk % 4 == 0 and the pointers allow it.
+ * loop); VEC uses 4-wide loads and stores when Nk % 4 == 0 and the pointers allow it.
  * OutT is float (P fp32) or __nv_bfloat16 (P bf16, rounded to nearest).
- * mhsa_softmax_f32 / mhsa_softmax_bf16: the launchers. */
+ * mhsa_softmax_f32 / mhsa_softmax_bf16 / mhsa_softmax_bf16s: the launchers. */
 #include "bf16.cuh"
 #include "launch.cuh"
 #include "mhsa_softmax.cuh"
@@ -22,6 +23,21 @@ static __device__ __forceinline__ void softmax_fold(float &m, float &l, float x)
     const float m_new = fmaxf(m, x);
     l = fmaf(l, expf(m - m_new), expf(x - m_new)); /* m = −∞ at first: exp(−∞) = 0 */
     m = m_new;
+}
+
+/* Four consecutive logits j4·4 .. j4·4 + 3 of S as floats: one 16-byte load (fp32 S) or one
+ * 8-byte load (bf16 S). */
+static __device__ __forceinline__ float4 softmax_load4(const float *S, int j4)
+{
+    return reinterpret_cast<const float4 *>(S)[j4];
+}
+
+static __device__ __forceinline__ float4 softmax_load4(const __nv_bfloat16 *S, int j4)
+{
+    union { uint2 u; __nv_bfloat162 h[2]; } t;
+    t.u = reinterpret_cast<const uint2 *>(S)[j4];
+    const float2 a = __bfloat1622float2(t.h[0]), b = __bfloat1622float2(t.h[1]);
+    return make_float4(a.x, a.y, b.x, b.y);
 }
 
 static __device__ __forceinline__ void softmax_store4(float *P, int j, float a, float b, float c,
@@ -39,9 +55,9 @@ static __device__ __forceinline__ void softmax_store4(__nv_bfloat16 *P, int j, f
     *reinterpret_cast<uint2 *>(P + j) = t.u;
 }
 
-template <typename OutT, bool VEC>
+template <typename InT, typename OutT, bool VEC>
 __global__ void __launch_bounds__(SOFTMAX_WARPS * 32)
-mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, int Nq, int Nk,
+mhsa_softmax_kernel(const InT *__restrict__ S, OutT *__restrict__ P, int H, int Nq, int Nk,
                     int causal, float scale, const int *__restrict__ kv_len, long long rows)
 {
     const long long row = (long long)blockIdx.x * SOFTMAX_WARPS + (threadIdx.x >> 5);
@@ -54,7 +70,7 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
     if (kv_len) kend = min(max(kv_len[b], 0), Nk);
     const int jend = causal ? min(kend, i + 1) : kend;
 
-    const float *s = S + (size_t)row * Nk;
+    const InT *s = S + (size_t)row * Nk;
     OutT *pr = P + (size_t)row * Nk;
 
     /* pass 1: online max and exp-sum over the unmasked keys; scale·S by __fmul_rn in both passes
@@ -62,10 +78,9 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
     float m = -INFINITY, l = 0.f;
     int j_scalar = lane; /* first scalar element of this lane */
     if (VEC) {
-        const float4 *s4 = reinterpret_cast<const float4 *>(s);
         const int n4 = jend >> 2;
         for (int j4 = lane; j4 < n4; j4 += 32) {
-            const float4 t = s4[j4];
+            const float4 t = softmax_load4(s, j4);
             const float x0 = __fmul_rn(t.x, scale), x1 = __fmul_rn(t.y, scale);
             const float x2 = __fmul_rn(t.z, scale), x3 = __fmul_rn(t.w, scale);
             const float m_new = fmaxf(m, fmaxf(fmaxf(x0, x1), fmaxf(x2, x3)));
@@ -75,7 +90,7 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
         }
         j_scalar = 4 * n4 + lane; /* the < 4 leftover keys */
     }
-    for (int j = j_scalar; j < jend; j += 32) softmax_fold(m, l, __fmul_rn(s[j], scale));
+    for (int j = j_scalar; j < jend; j += 32) softmax_fold(m, l, __fmul_rn(attn_ld(s, j), scale));
 
     /* merge the lanes' (m, l); skip pairs that are both empty (−∞ − −∞ would be NaN) */
 #pragma unroll
@@ -94,7 +109,6 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
 
     /* pass 2: P = exp(x − m)/l on unmasked keys, 0 on masked ones */
     if (VEC) {
-        const float4 *s4 = reinterpret_cast<const float4 *>(s);
         const int nk4 = Nk >> 2; /* VEC: Nk % 4 == 0 */
         for (int j4 = lane; j4 < nk4; j4 += 32) {
             const int j = 4 * j4;
@@ -102,7 +116,7 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
                 softmax_store4(pr, j, 0.f, 0.f, 0.f, 0.f);
                 continue;
             }
-            const float4 t = s4[j4];
+            const float4 t = softmax_load4(s, j4);
             const float p0 = expf(__fmul_rn(t.x, scale) - m) * inv_l;
             const float p1 = j + 1 < jend ? expf(__fmul_rn(t.y, scale) - m) * inv_l : 0.f;
             const float p2 = j + 2 < jend ? expf(__fmul_rn(t.z, scale) - m) * inv_l : 0.f;
@@ -111,35 +125,42 @@ mhsa_softmax_kernel(const float *__restrict__ S, OutT *__restrict__ P, int H, in
         }
     } else {
         for (int j = lane; j < Nk; j += 32)
-            attn_st(pr, j, j < jend ? expf(__fmul_rn(s[j], scale) - m) * inv_l : 0.f);
+            attn_st(pr, j, j < jend ? expf(__fmul_rn(attn_ld(s, j), scale) - m) * inv_l : 0.f);
     }
 }
 
-template <typename OutT>
-static int softmax_launch(const mhsa_problem_t *p, const float *S, OutT *P, cudaStream_t stream)
+template <typename InT, typename OutT>
+static int softmax_launch(const mhsa_problem_t *p, const InT *S, OutT *P, cudaStream_t stream)
 {
     const long long rows = (long long)p->B * p->H * p->Nq;
     if (rows <= 0 || p->Nk <= 0) return 0;
     const long long blocks = ATTN_CEIL_DIV(rows, (long long)SOFTMAX_WARPS);
     if (blocks > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;
-    /* float4 loads need 16-byte rows of S, 4-wide stores 4·sizeof(OutT)-byte rows of P */
-    const bool vec = p->Nk % 4 == 0 && (uintptr_t)S % 16 == 0 &&
+    /* 4-wide loads need 4·sizeof(InT)-byte rows of S, 4-wide stores 4·sizeof(OutT)-byte rows
+     * of P */
+    const bool vec = p->Nk % 4 == 0 && (uintptr_t)S % (4 * sizeof(InT)) == 0 &&
                      (uintptr_t)P % (4 * sizeof(OutT)) == 0;
     const unsigned grid = (unsigned)blocks, block = SOFTMAX_WARPS * 32;
     if (vec)
-        return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, true>), grid, block, 0, stream, S, P, p->H,
-                           p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
-    return ATTN_LAUNCH((mhsa_softmax_kernel<OutT, false>), grid, block, 0, stream, S, P, p->H,
-                       p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
+        return ATTN_LAUNCH((mhsa_softmax_kernel<InT, OutT, true>), grid, block, 0, stream, S, P,
+                           p->H, p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
+    return ATTN_LAUNCH((mhsa_softmax_kernel<InT, OutT, false>), grid, block, 0, stream, S, P,
+                       p->H, p->Nq, p->Nk, p->causal, p->scale, p->kv_len, rows);
 }
 
 int mhsa_softmax_f32(const mhsa_problem_t *p, const float *S, float *P, cudaStream_t stream)
 {
-    return softmax_launch<float>(p, S, P, stream);
+    return softmax_launch<float, float>(p, S, P, stream);
 }
 
 int mhsa_softmax_bf16(const mhsa_problem_t *p, const float *S, __nv_bfloat16 *P,
                       cudaStream_t stream)
 {
-    return softmax_launch<__nv_bfloat16>(p, S, P, stream);
+    return softmax_launch<float, __nv_bfloat16>(p, S, P, stream);
+}
+
+int mhsa_softmax_bf16s(const mhsa_problem_t *p, const __nv_bfloat16 *S, __nv_bfloat16 *P,
+                       cudaStream_t stream)
+{
+    return softmax_launch<__nv_bfloat16, __nv_bfloat16>(p, S, P, stream);
 }
