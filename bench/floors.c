@@ -119,6 +119,36 @@ static int parse_where(const char *s, where_t *w, char *err, size_t n)
     }
 }
 
+/* Which of the '|'-separated names of list `name` is (0, 1, ...), or -1. */
+static int alt_index(const char *list, const char *name)
+{
+    const size_t nl = strlen(name);
+    int k = 0;
+    for (const char *p = list; p; k++) {
+        const char *bar = strchr(p, '|');
+        const size_t l = bar ? (size_t)(bar - p) : strlen(p);
+        if (l == nl && !strncmp(p, name, nl)) return k;
+        p = bar ? bar + 1 : NULL;
+    }
+    return -1;
+}
+
+/* The k-th name of a '|'-separated list, into buf. */
+static void alt_name(const char *list, int k, char *buf, size_t n)
+{
+    const char *p = list;
+    while (k-- > 0 && p) p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+    const char *bar = p ? strchr(p, '|') : NULL;
+    snprintf(buf, n, "%.*s", p ? (int)(bar ? (size_t)(bar - p) : strlen(p)) : 0, p ? p : "");
+}
+
+static int nalts(const char *list)
+{
+    int n = 1;
+    for (const char *p = list; (p = strchr(p, '|')); p++) n++;
+    return n;
+}
+
 int attn_floor_check(const attn_floor_t *f, char *err, size_t n)
 {
     const char *nm = f->name ? f->name : "(unnamed)";
@@ -131,6 +161,11 @@ int attn_floor_check(const attn_floor_t *f, char *err, size_t n)
         snprintf(err, n, "floor '%s': min %g must be > 0", nm, f->min);
     else if (f->kind == ATTN_FLOOR_SPEEDUP && (!f->den.variant || !*f->den.variant))
         snprintf(err, n, "floor '%s': a speed-up floor needs the variant to beat", nm);
+    else if (f->kind == ATTN_FLOOR_SPEEDUP &&
+             (nalts(f->den.variant) > ATTN_FLOOR_MAX_ALTS || strstr(f->den.variant, "||") ||
+              f->den.variant[0] == '|' || f->den.variant[strlen(f->den.variant) - 1] == '|'))
+        snprintf(err, n, "floor '%s': '%s': at most %d variants to beat, joined by single '|'", nm,
+                 f->den.variant, ATTN_FLOOR_MAX_ALTS);
     else if (f->kind == ATTN_FLOOR_PCT &&
              (!f->pct_column || !*f->pct_column || !f->ceiling_column || !*f->ceiling_column))
         snprintf(err, n, "floor '%s': a ceiling floor needs pct_column and ceiling_column", nm);
@@ -205,7 +240,8 @@ typedef struct kase {
     char *key;
     long combo;
     int judged;       /* passes the bytes bound (PCT), so it gets a line */
-    meas_t side[2];
+    meas_t side[2];   /* side[1]: the denominator, reduced from alt[] by den_of */
+    meas_t alt[ATTN_FLOOR_MAX_ALTS]; /* each listed alternative of the denominator */
 } kase_t;
 
 enum { R_PASS, R_MISS, R_NODATA, R_NA };
@@ -235,12 +271,14 @@ static int intern_dev(ctx_t *c, const char *name)
     return c->ndev++;
 }
 
+/* Which alternative of sd's variant the row at is (0 for a single name), or -1: not sd's. */
 static int side_matches(const attn_floor_side_t *sd, const attn_results_t *res, attn_rowref_t at)
 {
     const attn_results_file_t *f = &res->f[at.file];
-    return sd->variant && !strcmp(attn_results_at(res, at, f->c_variant), sd->variant) &&
-           (!sd->backend || !strcmp(attn_results_at(res, at, f->c_backend), sd->backend)) &&
-           (!sd->dtype || !strcmp(attn_results_at(res, at, f->c_dtype), sd->dtype));
+    if (!sd->variant || (sd->backend && strcmp(attn_results_at(res, at, f->c_backend), sd->backend)) ||
+        (sd->dtype && strcmp(attn_results_at(res, at, f->c_dtype), sd->dtype)))
+        return -1;
+    return alt_index(sd->variant, attn_results_at(res, at, f->c_variant));
 }
 
 /* A key's winner as a side's measurement: a timing, a fail (with the timing it came after), a
@@ -376,6 +414,7 @@ static kase_t *case_at(fjob_t *j, int dev, const char *axes, long combo)
     memset(ks, 0, sizeof *ks);
     ks->dev = dev, ks->key = (char *)axes, ks->combo = combo;
     for (int s = 0; s < 2; s++) ks->side[s].at.file = ks->side[s].timed.file = -1;
+    for (int a = 0; a < ATTN_FLOOR_MAX_ALTS; a++) ks->alt[a].at.file = ks->alt[a].timed.file = -1;
     return ks;
 }
 
@@ -389,9 +428,9 @@ static void collect(ctx_t *c, fjob_t *j)
         const attn_rowref_t at = k->win;
         const attn_results_file_t *fl = &res->f[at.file];
         if (strcmp(attn_results_at(res, at, fl->c_suite), j->f->suite)) continue;
-        int side = -1;
+        int side = -1, alt = 0;
         for (int s = 0; s < 2 && side < 0; s++)
-            if (j->sides[s] && side_matches(j->sides[s], res, at)) side = s;
+            if (j->sides[s] && (alt = side_matches(j->sides[s], res, at)) >= 0) side = s;
         const char *dn = attn_results_at(res, at, fl->c_device);
         if (side < 0 || !dn[0] || (c->device && !contains_nocase(dn, c->device))) continue;
         const int dev = intern_dev(c, dn);
@@ -405,7 +444,8 @@ static void collect(ctx_t *c, fjob_t *j)
         if (combo < 0) continue;
         kase_t *ks = case_at(j, dev, axes_of(k->key), combo);
         const meas_t m = meas_of(res, k);
-        if (replaces(&m, &ks->side[side])) ks->side[side] = m;
+        meas_t *into = side == 0 ? &ks->side[0] : &ks->alt[alt];
+        if (replaces(&m, into)) *into = m;
         double by;
         if (!j->pct) ks->judged = 1;
         else if (side == 0 && number(attn_results_get(res, at, "bytes"), &by) && by >= j->f->min_bytes)
@@ -441,22 +481,49 @@ static int judge_numbers(const ctx_t *c, const fjob_t *j, const kase_t *ks, char
     return R_MISS;
 }
 
+/* The denominator of a case from its alternatives: the fastest timed one, every one measured
+ * (a failed or missing alternative is its NO DATA: the strongest baseline is unknown without
+ * it), skips left out (all skip: N/A). Sets ks->side[1]; returns the alternative it is. */
+static int den_of(const char *list, kase_t *ks)
+{
+    const int n = nalts(list);
+    int best = -1;
+    for (int a = 0; a < n; a++) {
+        const meas_t *m = &ks->alt[a];
+        if (m->kind != M_TIMED && m->kind != M_SKIP) {
+            ks->side[1] = *m;
+            return a;
+        }
+        if (m->kind == M_TIMED && (best < 0 || m->ms < ks->alt[best].ms)) best = a;
+    }
+    if (best < 0) best = 0;
+    ks->side[1] = ks->alt[best];
+    return best;
+}
+
 /* One judged case's line. Returns its result. */
 static int judge_case(ctx_t *c, const fjob_t *j, int k, int dev)
 {
-    const kase_t *ks = &j->cases[k];
+    kase_t *ks = &j->cases[k];
+    char dv[128];
+    snprintf(dv, sizeof dv, "%s", j->dv);
+    if (!j->pct) alt_name(j->dv, den_of(j->dv, ks), dv, sizeof dv);
     const meas_t *mn = &ks->side[0], *md = &ks->side[1];
-    char label[1024], ms[64] = "-", vs[128] = "-", ratio[64] = "-", msg[512] = "", result[600];
+    char label[1024], ms[64] = "-", vs[256] = "-", ratio[64] = "-", msg[512] = "", result[600];
     case_label(j->cases, j->ncases, k, &j->w, label, sizeof label);
     if (mn->kind == M_TIMED) fmt_ms(ms, sizeof ms, mn->ms);
-    if (!j->pct && md->kind == M_TIMED) fmt_ms(vs, sizeof vs, md->ms);
+    if (!j->pct && md->kind == M_TIMED) {
+        fmt_ms(vs, sizeof vs, md->ms);
+        if (nalts(j->dv) > 1) /* which baseline was the fastest */
+            snprintf(vs + strlen(vs), sizeof vs - strlen(vs), " (%s)", dv);
+    }
     int res;
     if (mn->kind != M_TIMED) {
         res = mn->kind == M_SKIP ? R_NA : R_NODATA;
         why_not(msg, sizeof msg, c, mn, j->nv);
     } else if (!j->pct && md->kind != M_TIMED) {
         res = md->kind == M_SKIP ? R_NA : R_NODATA;
-        why_not(msg, sizeof msg, c, md, j->dv);
+        why_not(msg, sizeof msg, c, md, dv);
     } else res = judge_numbers(c, j, ks, vs, sizeof vs, ratio, sizeof ratio, msg, sizeof msg);
     if (res == R_PASS) snprintf(result, sizeof result, "PASS");
     else snprintf(result, sizeof result, "%s: %s", result_name[res], msg);
@@ -606,8 +673,9 @@ static void print_legend(const attn_floor_t *floors, FILE *f, int md)
             snprintf(what, sizeof what, "%s %s: %s >= %g%% of %s, at cases moving >= %g MiB", x->suite,
                      x->num.variant, x->pct_column, x->min, x->ceiling_column, x->min_bytes / (1 << 20));
         else
-            snprintf(what, sizeof what, "%s %s >= %gx %s (time of %s / time of %s)", x->suite,
-                     x->num.variant, x->min, x->den.variant, x->den.variant, x->num.variant);
+            snprintf(what, sizeof what, "%s %s >= %gx %s%s (time of %s / time of %s)", x->suite,
+                     x->num.variant, x->min, nalts(x->den.variant) > 1 ? "the fastest of " : "",
+                     x->den.variant, x->den.variant, x->num.variant);
         if (md && x->where && *x->where)
             fprintf(f, "- **%s**: %s, where `%s`: %s\n", x->name, what, x->where, x->why ? x->why : "");
         else if (md)

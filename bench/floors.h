@@ -36,6 +36,8 @@
 
 typedef enum attn_floor_kind { ATTN_FLOOR_SPEEDUP, ATTN_FLOOR_PCT } attn_floor_kind_t;
 
+#define ATTN_FLOOR_MAX_ALTS 4 /* variants a speed-up floor's denominator may list */
+
 /* Which rows are a side of a floor. backend and dtype: NULL matches any. */
 typedef struct attn_floor_side {
     const char *variant;
@@ -48,7 +50,11 @@ typedef struct attn_floor {
     const char *suite;
     attn_floor_side_t num;     /* the variant the floor is about */
     attn_floor_kind_t kind;
-    attn_floor_side_t den;     /* SPEEDUP: the variant it must beat (den ms / num ms >= min) */
+    attn_floor_side_t den;     /* SPEEDUP: the variant it must beat (den ms / num ms >= min);
+                                * several joined by '|' (at most ATTN_FLOOR_MAX_ALTS): the
+                                * fastest of them at each case, the strongest baseline, every
+                                * one measured (a failed or missing one is NO DATA; one that
+                                * skips the case is left out, all skip: N/A) */
     const char *pct_column;    /* PCT: the numerator's column that must be >= min (a percentage) */
     const char *ceiling_column; /* PCT: the measured ceiling it is a percentage of (shown) */
     const char *ceiling_unit;  /* PCT: the ceiling's unit, e.g. "GB/s" */

@@ -219,6 +219,15 @@ static halo_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
 #endif
 #include "gpu_adapters.h"
 
+/* The baseline's element-wise kernels, per element written (issue 16: no per-element division,
+ * <= ~20 SASS instructions; the 16-byte paths well under, the scalar fallbacks, for rows that
+ * are not whole 16-byte vectors, 24 and 31, the softmax 24-26 with its exp and (ky, kx) walk).
+ * T: the instantiation's type, E: its bytes. */
+#define HALO_CUBLAS_BUDGET(T, E)                                                                \
+    "halo_cublas_.*<" T "|halo_bias_kernel<" T ": elem_bytes=" E " spills=0; "                  \
+    "gather_kernel<" T ", false>: instr/elem<=24; scatter_kernel<" T ", false>: instr/elem<=31; " \
+    "bias_kernel<" T ", false>: instr/elem<=1.5; "
+
 static const attn_variant_t variants[] = {
     {"reference", ATTN_CPU, ATTN_F64, -1, "reference/halo/halo_ref.c",
      "CPU reference in double (the check's ground truth), timed; K/V once per pixel",
@@ -243,10 +252,19 @@ static const attn_variant_t variants[] = {
      .sass_budget = "halo_fused_kernel<16>: spills=0; halo_fused_kernel<64>: spills=0"},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/halo/cublas.cu",
      "unfused baseline: cuBLAS fp32 projections, window gather, batched GEMMs, softmax kernel",
-     GPU(halo_cublas_f32_launch, halo_cublas_f32_workspace, NULL)},
+     GPU(halo_cublas_f32_launch, halo_cublas_f32_workspace, NULL),
+     .sass_budget = HALO_CUBLAS_BUDGET("float", "4") "gather_kernel<float, true>: instr/elem<=7; "
+                    "scatter_kernel<float, true>: instr/elem<=8; "
+                    "softmax_kernel<float>: instr/elem<=24; bias_kernel<float, true>: "
+                    "instr/elem<=0.5"},
     {"cublas-bf16", ATTN_GPU, ATTN_BF16, -1, "kernels/halo/cublas.cu",
      "unfused baseline: cuBLAS bf16 projections, window gather, batched GEMMs, softmax kernel",
-     GPU(halo_cublas_bf16_launch, halo_cublas_bf16_workspace, NULL)},
+     GPU(halo_cublas_bf16_launch, halo_cublas_bf16_workspace, NULL),
+     .sass_budget = HALO_CUBLAS_BUDGET("__nv_bfloat16", "2")
+                    "gather_kernel<__nv_bfloat16, true>: instr/elem<=3.5; "
+                    "scatter_kernel<__nv_bfloat16, true>: instr/elem<=4; "
+                    "softmax_kernel<__nv_bfloat16>: instr/elem<=26; "
+                    "bias_kernel<__nv_bfloat16, true>: instr/elem<=0.25"},
 };
 
 /* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs
@@ -256,6 +274,8 @@ static const char *const check_shapes[] = {
     "B=1,C=32,H=8,W=16,block=4,halo=2,heads=4,d=16",    /* H != W */
     "B=1,C=32,H=16,block=8,halo=4,heads=2,d=64",        /* d = 64 */
     "B=1,C=16,H=12,W=8,block=4,halo=0,heads=2,d=32",    /* no halo */
+    /* d = 20 and HW = 150: cublas's scalar (not 16-byte) paths, Wn = 9 walks with carries */
+    "B=2,C=8,H=10,W=15,block=5,halo=2,heads=3,d=20",
     NULL,
 };
 

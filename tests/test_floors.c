@@ -24,6 +24,15 @@ static const char *const PEERS[] = {"sdpa-flash", "sdpa-efficient", "sdpa-cudnn"
 
 static void check_side(const attn_floor_t *f, const attn_floor_side_t *sd)
 {
+    if (strchr(sd->variant, '|')) { /* the fastest of several: each a real variant */
+        char *list = strdup(sd->variant), *save = NULL;
+        for (char *v = strtok_r(list, "|", &save); v; v = strtok_r(NULL, "|", &save)) {
+            const attn_floor_side_t one = {v, sd->backend, sd->dtype};
+            check_side(f, &one);
+        }
+        free(list);
+        return;
+    }
     const attn_suite_t *s = tst_suite(f->suite);
     cr_assert_not_null(sd->backend, "floor %s: %s has no backend", f->name, sd->variant);
     cr_assert_not_null(sd->dtype, "floor %s: %s has no dtype", f->name, sd->variant);
@@ -95,6 +104,13 @@ Test(data, a_malformed_floor_is_refused_naming_it)
     f.min = 1;
     f.den.variant = NULL;
     cr_expect_eq(attn_floor_check(&f, err, sizeof err), -1, "a speed-up without a variant to beat");
+    f.den.variant = "tiled|naive";
+    cr_expect_eq(attn_floor_check(&f, err, sizeof err), 0, "the fastest of two: %s", err);
+    const char *alts[] = {"tiled||naive", "|tiled", "tiled|", "a|b|c|d|e"};
+    for (size_t i = 0; i < sizeof alts / sizeof *alts; i++) {
+        f.den.variant = alts[i];
+        cr_expect_eq(attn_floor_check(&f, err, sizeof err), -1, "'%s' accepted", alts[i]);
+    }
 }
 
 /* ------------------------------------------------------------------ constructed CSVs */
@@ -324,6 +340,59 @@ Test(speedup, a_failed_row_is_not_used, .init = setup, .fini = teardown)
     rc = judge(FLASH, (const char *[]){a, NULL}, &out, &err);
     cr_expect_eq(rc, 0, "%s", out);
     expect_line(out, (const char *[]){"t-fused/flash", "PASS", NULL});
+    free(out), free(err), free(a);
+}
+
+/* The denominator is the fastest of several baselines: judging against the first listed (or the
+ * slowest) would pass where the strongest baseline makes the floor a miss. */
+static const attn_floor_t FASTEST[] = {
+    {.name = "t-fused/cublas", .suite = "mhsa", .num = {"fused", "gpu", "bf16"},
+     .kind = ATTN_FLOOR_SPEEDUP, .den = {"cublas-bf16|cublas-bf16-bf16s", "gpu", "bf16"},
+     .where = "N=4096 d=64 causal=0 tokens=16384 D=2048", .min = 3.0, .why = "test"},
+    {0},
+};
+#define CUB(v, ms, st) {v, "gpu", "bf16", CASE_4K, st, ms, H100, 1e9, -1}
+
+Test(speedup, the_fastest_of_several_baselines_is_the_denominator, .init = setup, .fini = teardown)
+{
+    /* fp32-S 9 ms, bf16-S 5 ms, fused 2 ms: 9/2 = 4.5x would pass, 5/2 = 2.5x is the verdict */
+    const spec_t miss[] = {FUSED(CASE_4K, 2.0, H100), CUB("cublas-bf16", 9.0, "ok"),
+                           CUB("cublas-bf16-bf16s", 5.0, "ok")};
+    char *a = write_csv("a.csv", "mhsa", miss, 3), *out, *err;
+    int rc = judge(FASTEST, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 1, "2.5x < 3x: exit %d\n%s", rc, out);
+    expect_line(out, (const char *[]){"t-fused/cublas", "2.5x", "MISS", "5 (cublas-bf16-bf16s)", NULL});
+    cr_expect(strstr(out, "the fastest of cublas-bf16|cublas-bf16-bf16s"), "legend:\n%s", out);
+    free(out), free(err), free(a);
+    /* the other order of speeds: the other baseline is the denominator, and passes */
+    const spec_t pass[] = {FUSED(CASE_4K, 2.0, H100), CUB("cublas-bf16", 7.0, "ok"),
+                           CUB("cublas-bf16-bf16s", 9.0, "ok")};
+    a = write_csv("b.csv", "mhsa", pass, 3);
+    rc = judge(FASTEST, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 0, "7/2 = 3.5x: exit %d\n%s", rc, out);
+    expect_line(out, (const char *[]){"t-fused/cublas", "3.5x", "PASS", "7 (cublas-bf16)", NULL});
+    free(out), free(err), free(a);
+    /* a baseline that failed or has no row: the strongest is unknown, NO DATA naming it */
+    const spec_t failed[] = {FUSED(CASE_4K, 2.0, H100), CUB("cublas-bf16", 9.0, "ok"),
+                             CUB("cublas-bf16-bf16s", 0, "fail")};
+    a = write_csv("c.csv", "mhsa", failed, 3);
+    rc = judge(FASTEST, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 1, "%s", out);
+    expect_line(out, (const char *[]){"t-fused/cublas", "NO DATA", "cublas-bf16-bf16s failed", NULL});
+    free(out), free(err), free(a);
+    const spec_t missing[] = {FUSED(CASE_4K, 2.0, H100), CUB("cublas-bf16", 9.0, "ok")};
+    a = write_csv("d.csv", "mhsa", missing, 2);
+    rc = judge(FASTEST, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 1, "%s", out);
+    expect_line(out, (const char *[]){"t-fused/cublas", "NO DATA", "no cublas-bf16-bf16s row", NULL});
+    free(out), free(err), free(a);
+    /* one that skips the case is left out */
+    const spec_t skip[] = {FUSED(CASE_4K, 2.0, H100), CUB("cublas-bf16", 7.0, "ok"),
+                           CUB("cublas-bf16-bf16s", 0, "skip")};
+    a = write_csv("e.csv", "mhsa", skip, 3);
+    rc = judge(FASTEST, (const char *[]){a, NULL}, &out, &err);
+    cr_expect_eq(rc, 0, "%s", out);
+    expect_line(out, (const char *[]){"t-fused/cublas", "3.5x", "PASS", NULL});
     free(out), free(err), free(a);
 }
 

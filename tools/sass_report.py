@@ -19,11 +19,12 @@ Per kernel function (one row each):
   threads            threads per CTA: a budget's `threads=N`, else __launch_bounds__' maximum
   ctas, warps        resident CTAs and warps per SM from regs, threads and shared memory, with the
                      sm_90 limits below; `limit` names what binds
-  loop               the main loop: of all regions [target, BRA] closed by a backward branch, the
-                     one with the most tensor-core instructions; among equals (e.g. no MMA at
-                     all) the one with the most memory instructions; then the largest (an outer
-                     loop over tiles, not an inner loop of the prologue). A function without a
-                     backward branch is measured whole ("-" in loop).
+  loop               the main loop, of the regions [target, BRA] closed by a backward branch: those
+                     with the most tensor-core instructions, innermost (one holding another of
+                     them is left out), then the largest (the tile loop, not a prologue loop with
+                     as many MMAs); without MMAs, of the innermost loops the one with the most
+                     memory instructions, then the largest. A function without a backward branch
+                     is measured whole ("-" in loop).
   body               instructions in that region (static count, NOP excluded)
   instr ... smem_B   counts along one steady-state iteration of it: of the paths from the loop
                      head to its backward branch, the one with the most tensor-core instructions,
@@ -42,8 +43,10 @@ Per kernel function (one row each):
                      assumed active); LDGSTS counts as the shared write it is; `@!PT` padding
                      (never executes) and a predicated store of RZ (a tail's zero fill) move none
   instr/mma ldsm/mma int/mma smem_B/mma   the ratios (empty without MMAs)
-  instr/elem         instr / the budget's `elems=N` (elements one thread handles per iteration of
-                     the region, for element-wise kernels)
+  gst_B              global bytes one lane stores along that iteration (STG width; @!PT: none)
+  instr/elem         for element-wise kernels: instr / the elements one lane writes per
+                     iteration, gst_B / the budget's `elem_bytes=N` (2 for bf16 output), or its
+                     `elems=N` when given
   clk/mma bound TFLOP/s  the model (MODEL below, kernels/PERF-NOTES.md): one MMA of the main loop
                      costs an SM max(instr/mma / 4 issue slots, its FLOPs / 2048 (mma.sync at
                      half wgmma's rate), smem_B/mma / 128 B) clocks; `bound` names the largest;
@@ -58,11 +61,12 @@ allocated in units of 128 B.
 Budgets: clauses `PATTERN: item item ...` separated by ';'. PATTERN is a Python regular expression
 searched in the demangled name (mangled also tried); a kernel matching no clause is unchecked, one
 matching several gets all their items. Items: `threads=N` and `dsmem=N` (launch facts for the
-occupancy), `elems=N` (for instr/elem), and limits `METRIC<=X`, `METRIC>=X` or `METRIC=X` with
+occupancy), `elem_bytes=N` or `elems=N` (for instr/elem), and limits `METRIC<=X`, `METRIC>=X` or `METRIC=X` with
 METRIC one of the columns above (spills, stack, regs, instr/mma, ldsm/mma, int/mma, smem_B/mma,
 instr/elem, ctas, warps, mma, ...). A limit on a ratio a kernel does not have (no MMA) fails.
 --budgets FILE takes lines 'SOURCE<TAB>CLAUSES' (`list_kernels --budgets`): the clauses apply to
-the kernels compiled from SOURCE only, and a SOURCE with clauses must be found ('-': none). --default ITEMS
+the kernels compiled from SOURCE's directory only (a row runs its suite's shared kernels too,
+e.g. kernels/halo/common.cu's), and a SOURCE with clauses must be found ('-': none). --default ITEMS
 applies to every kernel reported whose budget does not set that metric. A budget pattern that
 matches no kernel fails too (a renamed kernel must not slip out of its budget).
 
@@ -99,7 +103,7 @@ CONTROL_ALWAYS_LIMITS = ('spills', 'stack', 'regs')
 
 COLUMNS = ['source', 'kernel', 'regs', 'stack', 'spills', 'smem', 'dsmem', 'threads', 'ctas',
            'warps', 'limit', 'loop', 'body', 'instr', 'mma', 'ldsm', 'ldgsts', 'mufu', 'int', 'smem_B',
-           'instr/mma', 'ldsm/mma', 'int/mma', 'smem_B/mma', 'instr/elem', 'clk/mma', 'bound',
+           'gst_B', 'instr/mma', 'ldsm/mma', 'int/mma', 'smem_B/mma', 'instr/elem', 'clk/mma', 'bound',
            'TFLOP/s']
 RATIOS = {'instr/mma': ('instr', 'mma'), 'ldsm/mma': ('ldsm', 'mma'), 'int/mma': ('int', 'mma'),
           'smem_B/mma': ('smem_B', 'mma'), 'mufu/mma': ('mufu', 'mma')}
@@ -305,8 +309,21 @@ def shared_bytes(op):
     return 0
 
 
+def access_width(op):
+    """Bytes one lane moves with a global or local access (STG.E.128: 16, STG.E.U16: 2)."""
+    parts = op.split('.')
+    for p in parts[1:]:
+        if p in ('U8', 'S8'):
+            return 1
+        if p in ('U16', 'S16'):
+            return 2
+        if p in ('64', '128'):
+            return int(p) // 8
+    return 4
+
+
 def mix(insns):
-    c = dict(flops=0, instr=0, mma=0, ldsm=0, ldgsts=0, mufu=0, int=0, smem_B=0, mem=0, spills=0)
+    c = dict(gst_B=0, flops=0, instr=0, mma=0, ldsm=0, ldgsts=0, mufu=0, int=0, smem_B=0, mem=0, spills=0)
     for _, pred, op, args in insns:
         b = base(op)
         if b == 'NOP':
@@ -327,6 +344,8 @@ def mix(insns):
             c['mem'] += 1
         if b in ('LDL', 'STL'):
             c['spills'] += 1
+        if b == 'STG' and pred != '@!PT':
+            c['gst_B'] += access_width(op)
         if pred != '@!PT' and not (pred and b == 'STS' and args.rstrip().endswith('RZ')):
             c['smem_B'] += shared_bytes(op)    # never-executed padding and tail zero fills: none
     return c
@@ -384,8 +403,11 @@ def steady_path(body):
 
 def main_loop(insns):
     """(start, end, steady-path counts, whole-body counts) of the main loop, or (None, None,
-    counts, counts) of the whole function when it has no backward branch."""
-    best = None
+    counts, counts) of the whole function when it has no backward branch. The loops with the
+    most MMAs, innermost (a loop holding another of them is left out), then the largest (the
+    tile loop, not a prologue loop with as many MMAs); without MMAs, of the innermost loops the
+    one with the most memory instructions, then the largest."""
+    loops = []
     for i, (addr, _, op, args) in enumerate(insns):
         if base(op) not in ('BRA', 'JMP'):
             continue
@@ -396,15 +418,25 @@ def main_loop(insns):
         if target >= addr:      # forward, or the self-branch that pads every function's end
             continue
         body = [x for x in insns[:i + 1] if x[0] >= target]
-        c = mix(body)
-        key = (c['mma'], c['mem'] if c['mma'] == 0 else 0, len(body))
-        if best is None or key > best[0]:
-            best = (key, target, addr, body, c)
-    if best is None:
+        loops.append((target, addr, body, mix(body)))
+    if not loops:
         c = mix(insns)
         return None, None, c, c
-    path = steady_path(best[3])
-    return best[1], best[2], (mix(path) if path else best[4]), best[4]
+
+    def inside(a, b):           # a strictly inside b
+        return b[0] <= a[0] and a[1] <= b[1] and (a[0], a[1]) != (b[0], b[1])
+
+    top = max(lp[3]['mma'] for lp in loops)
+    if top:
+        cand = [lp for lp in loops if lp[3]['mma'] == top]
+    else:
+        cand = [lp for lp in loops if not any(inside(o, lp) for o in loops)]
+        most = max(lp[3]['mem'] for lp in cand)
+        cand = [lp for lp in cand if lp[3]['mem'] == most]
+    cand = [lp for lp in cand if not any(inside(o, lp) for o in cand)]
+    start, end, body, c = max(cand, key=lambda lp: len(lp[2]))
+    path = steady_path(body)
+    return start, end, (mix(path) if path else c), c
 
 
 def mma_flops(op):
@@ -446,7 +478,7 @@ def occupancy(regs, threads, smem_total):
 # ---- budgets -------------------------------------------------------------------------------
 
 ITEM = re.compile(r'^([A-Za-z_]+(?:/[A-Za-z_]+)?)\s*(<=|>=|=)\s*([0-9.]+)$')
-FACTS = ('threads', 'dsmem', 'elems')
+FACTS = ('threads', 'dsmem', 'elems', 'elem_bytes')
 
 
 def parse_budget(text, source=None):
@@ -514,13 +546,19 @@ def parse_budget_file(path):
     return budgets, sources
 
 
-def source_matches(row_source, obj, source):
+def source_matches(row_source, obj, source, same_dir=False):
     """A kernel file (relative to the repository root) against an object's fatbin identifier,
-    else Meson's object name (kernels/mhsa/naive.cu -> mhsa_naive.cu.o)."""
+    else Meson's object name (kernels/mhsa/naive.cu -> mhsa_naive.cu.o). same_dir: any file of
+    the kernel file's directory (a row also runs its suite's shared kernels, e.g. common.cu)."""
     if row_source != obj:
+        if same_dir:
+            d = os.path.dirname(source)
+            return os.path.dirname(row_source) == d or os.path.dirname(row_source).endswith('/' + d)
         return row_source == source or row_source.endswith('/' + source)
     flat = source.replace('/', '_')
     flat = flat[len('kernels_'):] if flat.startswith('kernels_') else flat
+    if same_dir:
+        return obj.startswith(flat[:-len(os.path.basename(source))])
     return obj in (flat + '.o', os.path.basename(source) + '.o')
 
 
@@ -536,7 +574,7 @@ def split_clause(clause):
                 f"METRIC>=X or METRIC=X")
 
 
-METRICS = {'clk/mma', 'TFLOP/s', 'body', 'regs', 'stack', 'spills', 'smem', 'dsmem', 'threads', 'ctas', 'warps', 'instr',
+METRICS = {'gst_B', 'clk/mma', 'TFLOP/s', 'body', 'regs', 'stack', 'spills', 'smem', 'dsmem', 'threads', 'ctas', 'warps', 'instr',
            'mma', 'ldsm', 'ldgsts', 'mufu', 'int', 'smem_B', 'instr/elem'} | set(RATIOS)
 
 
@@ -559,7 +597,7 @@ def analyse(source, obj, funcs, res, maxthr, names, budgets, defaults):
         name = short(full)
         facts, limits, pats = {}, [], []
         for pat, rx, f, lim, src in budgets:
-            if src is not None and not source_matches(source, obj, src):
+            if src is not None and not source_matches(source, obj, src, same_dir=True):
                 continue
             if rx.search(full) or rx.search(fn):
                 facts.update(f)
@@ -584,7 +622,11 @@ def analyse(source, obj, funcs, res, maxthr, names, budgets, defaults):
         row['body'] = static['instr']
         for k, (a, b) in RATIOS.items():
             row[k] = c[a] / c[b] if c[b] else None
-        row['instr/elem'] = c['instr'] / facts['elems'] if facts.get('elems') else None
+        elems = facts.get('elems')
+        if not elems and facts.get('elem_bytes') and c['gst_B']:
+            elems = c['gst_B'] / facts['elem_bytes']
+        row['gst_B'] = c['gst_B']
+        row['instr/elem'] = c['instr'] / elems if elems else None
         row['clk/mma'], row['bound'], row['TFLOP/s'] = model(c)
         row['budget'], row['verdicts'] = ' ; '.join(pats), []
         for metric, op, val in limits:
@@ -727,7 +769,7 @@ def main(argv):
                       f"{fmt(v) or 'n/a'} violates {m}{op}{val:g}", file=sys.stderr)
     checked = sum(1 for r in rows if r['verdicts'])
     for p, rx, f, lim, src in ([] if krx else budgets):
-        if not any((src is None or source_matches(r['source'], r['obj'], src)) and
+        if not any((src is None or source_matches(r['source'], r['obj'], src, same_dir=True)) and
                    (rx.search(r['full']) or rx.search(r['mangled'])) for r in rows):
             where = f' in {src}' if src else ''
             print(f"BUDGET FAIL pattern '{p}'{where} matched no kernel", file=sys.stderr)

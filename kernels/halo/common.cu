@@ -3,7 +3,7 @@
  *   halo_problem_reason          problem checks
  *   halo_proj_take               the workspace: Q, KV, O first, then each variant's own regions
  *   halo_project_qkv             the input projections, two strided-batched GEMMs over the images
- *   halo_bias_kernel<T>          y[b, c, :, :] = bo[c], the broadcast the output GEMM adds onto
+ *   halo_bias_kernel<T, VEC>     y[b, c, :, :] = bo[c], the broadcast the output GEMM adds onto
  *   halo_project_out             bias broadcast, then y += Wo·Oᵀ (one GEMM, beta = 1)
  *
  * cuBLAS is column-major; a row-major (r × c) matrix is the column-major (c × r) one with leading
@@ -101,29 +101,52 @@ int halo_project_qkv(const halo_problem_t *p, const halo_tensors_t *t, cudaDataT
     return 0;
 }
 
-/* y (B, C, HW) = bo[c] everywhere; grid-stride over the n = B·C·HW elements. */
-template <typename T>
+/* y (B, C, HW) = bo[c] everywhere: one CTA per (b, c) row, grid-stride over rows beyond the
+ * grid; VEC: 16-byte stores of 16 / sizeof(T) copies (HW·sizeof(T) % 16 == 0, y 16-byte aligned).
+ * The row's c is one 32-bit division per row, none per element. */
+template <typename T, bool VEC>
 __global__ void __launch_bounds__(HALO_BIAS_THREADS)
-halo_bias_kernel(T *__restrict__ y, const T *__restrict__ bo, int C, int HW, long long n)
+halo_bias_kernel(T *__restrict__ y, const T *__restrict__ bo, int C, int HW, int rows)
 {
-    for (long long e = (long long)blockIdx.x * blockDim.x + threadIdx.x; e < n;
-         e += (long long)gridDim.x * blockDim.x)
-        y[e] = bo[(e / HW) % C];
+    constexpr int V = VEC ? 16 / (int)sizeof(T) : 1;
+    const int nv = HW / V; /* VEC: HW % V == 0 */
+    for (int row = blockIdx.x; row < rows; row += gridDim.x) {
+        const T b = bo[row % C];
+        T *yr = y + (size_t)row * HW;
+        if (VEC) {
+            union { T t[V]; uint4 u; } w;
+#pragma unroll
+            for (int k = 0; k < V; k++) w.t[k] = b;
+            uint4 *y4 = reinterpret_cast<uint4 *>(yr);
+            for (int e = threadIdx.x; e < nv; e += HALO_BIAS_THREADS) y4[e] = w.u;
+        } else {
+            for (int e = threadIdx.x; e < HW; e += HALO_BIAS_THREADS) yr[e] = b;
+        }
+    }
+}
+
+template <typename T>
+static int bias_launch(T *y, const T *bo, int C, int HW, long long rows, cudaStream_t stream)
+{
+    const unsigned grid = attn_grid_stride(rows, 1);
+    if (HW % (16 / (int)sizeof(T)) == 0 && (uintptr_t)y % 16 == 0)
+        return ATTN_LAUNCH((halo_bias_kernel<T, true>), grid, HALO_BIAS_THREADS, 0, stream, y, bo,
+                           C, HW, (int)rows);
+    return ATTN_LAUNCH((halo_bias_kernel<T, false>), grid, HALO_BIAS_THREADS, 0, stream, y, bo, C,
+                       HW, (int)rows);
 }
 
 int halo_project_out(const halo_problem_t *p, const halo_tensors_t *t, cudaDataType_t type,
                      const void *O, cudaStream_t stream)
 {
     const halo_sizes_t z = halo_sizes(p);
-    const long long n = (long long)p->B * p->C * z.HW;
-    const unsigned grid = attn_grid_stride(n, HALO_BIAS_THREADS);
+    const long long rows = (long long)p->B * p->C; /* (b, c) rows of HW */
+    if (rows > INT_MAX) return (int)cudaErrorInvalidValue;
     int err;
     if (type == CUDA_R_16BF)
-        err = ATTN_LAUNCH(halo_bias_kernel<__nv_bfloat16>, grid, HALO_BIAS_THREADS, 0, stream,
-                          (__nv_bfloat16 *)t->y, (const __nv_bfloat16 *)t->bo, p->C, z.HW, n);
-    else
-        err = ATTN_LAUNCH(halo_bias_kernel<float>, grid, HALO_BIAS_THREADS, 0, stream,
-                          (float *)t->y, (const float *)t->bo, p->C, z.HW, n);
+        err = bias_launch((__nv_bfloat16 *)t->y, (const __nv_bfloat16 *)t->bo, p->C, z.HW, rows,
+                          stream);
+    else err = bias_launch((float *)t->y, (const float *)t->bo, p->C, z.HW, rows, stream);
     if (err) return err;
 
     cublasHandle_t h;

@@ -4,7 +4,9 @@
  *   O = P·V      cublasGemmStridedBatchedEx, fp32 accumulation
  * f32: fp32 Q/K/V/S/P/O, CUBLAS_COMPUTE_32F under the default math mode (no TF32).
  * bf16: bf16 Q/K/V, fp32 S, bf16 P and O, CUBLAS_COMPUTE_32F (tensor cores, fp32 accumulate).
- * Workspace: S (B·H·Nq·Nk fp32), then P (fp32 or bf16), each region 256-byte aligned.
+ * bf16s: as bf16 but S rounded to bf16 by the first GEMM (fp32 accumulate), as PyTorch's math
+ *        path computes attention in bf16: half the S traffic, the softmax still in fp32.
+ * Workspace: S (B·H·Nq·Nk fp32 or bf16), then P (fp32 or bf16), each region 256-byte aligned.
  * Grouped K/V heads: the G = H/Hkv query heads of one K/V head are G·Nq consecutive rows of Q,
  * S, P and O, so each GEMM is batched over the B·Hkv K/V heads with G·Nq query rows each.
  *
@@ -38,12 +40,19 @@ extern "C" size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p)
     return attn_align256(n * sizeof(float)) + attn_align256(n * sizeof(__nv_bfloat16));
 }
 
-/* S = Q·Kᵀ then O = P·V for every head; `in` is the dtype of Q/K/V/P/O, S is always fp32.
- * `softmax` fills P from S. */
-template <typename P_t>
-static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const void *q,
-                            const void *k, const void *v, void *o, void *ws, cudaStream_t stream,
-                            int (*softmax)(const mhsa_problem_t *, const float *, P_t *,
+extern "C" size_t mhsa_cublas_bf16s_workspace(const mhsa_problem_t *p)
+{
+    const size_t n = cublas_s_elems(p);
+    return 2 * attn_align256(n * sizeof(__nv_bfloat16));
+}
+
+/* S = Q·Kᵀ then O = P·V for every head; `in` is the dtype of Q/K/V/P/O, S is S_t (fp32, or
+ * bf16: `s_type`). `softmax` fills P from S. */
+template <typename S_t, typename P_t>
+static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, cudaDataType_t s_type,
+                            const void *q, const void *k, const void *v, void *o, void *ws,
+                            cudaStream_t stream,
+                            int (*softmax)(const mhsa_problem_t *, const S_t *, P_t *,
                                            cudaStream_t))
 {
     const long long Nq = (long long)(p->H / p->Hkv) * p->Nq, Nk = p->Nk, d = p->d;
@@ -51,8 +60,8 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
     if (batch <= 0 || Nq <= 0 || Nk <= 0 || d <= 0) return 0;
     if (!ws) return (int)cudaErrorInvalidValue;
 
-    float *S = (float *)ws;
-    P_t *P = (P_t *)((char *)ws + attn_align256(cublas_s_elems(p) * sizeof(float)));
+    S_t *S = (S_t *)ws;
+    P_t *P = (P_t *)((char *)ws + attn_align256(cublas_s_elems(p) * sizeof(S_t)));
 
     cublasHandle_t h;
     if (int e = attn_cublas_handle(&h, stream)) return e;
@@ -61,7 +70,7 @@ static int cublas_attention(const mhsa_problem_t *p, cudaDataType_t in, const vo
     /* S (row-major Nq × Nk, Nq the group's rows) = Q·Kᵀ: column-major Sᵀ = Kᵀ·Q; raw, softmax applies the scale */
     ATTN_TRY_CUBLAS(cublasGemmStridedBatchedEx(
         h, CUBLAS_OP_T, CUBLAS_OP_N, (int)Nk, (int)Nq, (int)d, &one, k, in, (int)d, Nk * d, q, in,
-        (int)d, Nq * d, &zero, S, CUDA_R_32F, (int)Nk, Nq * Nk, batch, CUBLAS_COMPUTE_32F,
+        (int)d, Nq * d, &zero, S, s_type, (int)Nk, Nq * Nk, batch, CUBLAS_COMPUTE_32F,
         CUBLAS_GEMM_DEFAULT));
 
     if (int e = softmax(p, S, P, stream)) return e;
@@ -79,7 +88,8 @@ extern "C" int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensor
 {
     const void *q = t->q, *k = t->k, *v = t->v;
     void *o = t->o;
-    return cublas_attention<float>(p, CUDA_R_32F, q, k, v, o, ws, stream, mhsa_softmax_f32);
+    return cublas_attention<float, float>(p, CUDA_R_32F, CUDA_R_32F, q, k, v, o, ws, stream,
+                                          mhsa_softmax_f32);
 }
 
 /* q, k, v, o are attn_bf16_t (raw bf16 bits), which cuBLAS reads as CUDA_R_16BF. */
@@ -88,6 +98,16 @@ extern "C" int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tenso
 {
     const void *q = t->q, *k = t->k, *v = t->v;
     void *o = t->o;
-    return cublas_attention<__nv_bfloat16>(p, CUDA_R_16BF, q, k, v, o, ws, stream,
-                                           mhsa_softmax_bf16);
+    return cublas_attention<float, __nv_bfloat16>(p, CUDA_R_16BF, CUDA_R_32F, q, k, v, o, ws,
+                                                  stream, mhsa_softmax_bf16);
+}
+
+/* As mhsa_cublas_bf16_launch with S in bf16. */
+extern "C" int mhsa_cublas_bf16s_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                        attn_stream_t stream)
+{
+    const void *q = t->q, *k = t->k, *v = t->v;
+    void *o = t->o;
+    return cublas_attention<__nv_bfloat16, __nv_bfloat16>(p, CUDA_R_16BF, CUDA_R_16BF, q, k, v, o,
+                                                          ws, stream, mhsa_softmax_bf16s);
 }

@@ -84,6 +84,10 @@ const char *mhsa_splitkv_supports(const mhsa_problem_t *p);
 /* The split count mhsa_splitkv_launch uses for p (forced or chosen). */
 int mhsa_splitkv_splits(const mhsa_problem_t *p);
 size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p);
+/* bf16s: S in bf16 too (PyTorch's math path), beside bf16's fp32 S */
+int mhsa_cublas_bf16s_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                             attn_stream_t stream);
+size_t mhsa_cublas_bf16s_workspace(const mhsa_problem_t *p);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,6 @@
 /* The masked row softmax shared by the unfused mhsa variants (tensor-core, cublas-*).
  *
- * S: (B, H, Nq, Nk) fp32, raw Q·Kᵀ (not yet scaled). Writes P (same shape) with
+ * S: (B, H, Nq, Nk) fp32 (bf16 for _bf16s), raw Q·Kᵀ (not yet scaled). Writes P (same shape) with
  * P[b,h,i,j] = softmax_j(scale·S[b,h,i,j]) over the unmasked keys (mask rules as in
  * mhsa_kernels.h) and 0 at masked keys; a row with every key masked is all zeros.
  * Asynchronous on `stream`; returns 0 or an error code. */
@@ -12,5 +12,8 @@
 
 int mhsa_softmax_f32(const mhsa_problem_t *p, const float *S, float *P, cudaStream_t stream);
 int mhsa_softmax_bf16(const mhsa_problem_t *p, const float *S, __nv_bfloat16 *P, cudaStream_t stream);
+/* S in bf16 too (the cublas-bf16-bf16s baseline) */
+int mhsa_softmax_bf16s(const mhsa_problem_t *p, const __nv_bfloat16 *S, __nv_bfloat16 *P,
+                       cudaStream_t stream);
 
 #endif
