@@ -2,7 +2,8 @@
 # Plugins (--plugin, ATTNBENCH_PLUGINS; include/attnbench/plugin.h): every bad plugin is refused
 # with exit 2 and a message naming its file; a good one's rows are listed with their source,
 # checked, timed into CSV rows whose `source` is the file and its SHA-256, dumped, and isolated
-# (a crashing plugin row fails, the run goes on, in a child that has the plugin loaded).
+# (a crashing or hanging plugin row fails, the run goes on, in a child that has the plugin
+# loaded); a plugin of another suite gets that suite's layout.
 #   usage: plugins.sh SOURCE_ROOT ATTNBENCH
 set -u
 root=$(cd "$1" && pwd) bin=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
@@ -24,6 +25,7 @@ build abi.so "$bad" -DBAD_ABI
 build suite.so "$bad" -DBAD_SUITE
 build builtin.so "$bad" -DBUILTIN_NAME
 build crash.so "$bad" -DCRASH
+build hang.so "$bad" -DHANG
 build sge.so "$bad" -DSUITE='"sge"'
 build gpu.so "$bad" -DGPU_ROW
 echo "not a library" >notelf.so
@@ -87,6 +89,16 @@ rc=$?
 grep -E "crashes +f32 +fail .*(crash|signal)" iso.out >/dev/null ||
     fail "no failed row for the crash: $(cat iso.out)"
 grep -E "my-cpu +f32 +ok" iso.out >/dev/null || fail "the run did not go on: $(cat iso.out)"
+# and a hanging one is killed after --timeout, and my-cpu runs in a new child that has the
+# plugins loaded too (nothing is timed against the clock here: the row must say it was killed
+# for silence, however long that took)
+"$bin" --plugin hang.so --plugin good.so --suite mhsa --variant 'hangs|my-cpu' --check \
+    --timeout 1 --shape N=16,B=1,H=1 >hang.out 2>&1
+rc=$?
+[ $rc = 1 ] || fail "a hanging plugin row: exit $rc, want 1: $(cat hang.out)"
+grep -E "hangs +f32 +fail .*killed after 1 s without progress" hang.out >/dev/null ||
+    fail "no failed row for the hang: $(cat hang.out)"
+grep -E "my-cpu +f32 +ok" hang.out >/dev/null || fail "the run did not go on: $(cat hang.out)"
 # any suite: a row of sge gets sge's layout (its output written whole: zeros, so a fail row
 # with an error, not a crash or NaN)
 "$bin" --plugin sge.so --suite sge --variant '^zeros$' --check --shape C=64,G=4,H=7 >sge.out 2>&1
