@@ -62,6 +62,11 @@ ATTNBENCH_PLUGINS=good.so "$bin" --list --suite mhsa >list.out 2>&1 ||
 grep -E "^ +my-cpu +cpu f32 +runnable .*\[$src\]" list.out >/dev/null ||
     fail "--list lacks the plugin row with its source '$src': $(cat list.out)"
 
+# the Markdown listing (the README's status table) does not claim CI checks it
+"$bin" --plugin good.so --list --markdown --suite mhsa >md.out 2>&1 || fail "--markdown: exit $?"
+grep -E "^\| mhsa \| my-cpu \| .*\[$src\] \| a plugin from outside the tree: not in CI \|$" md.out \
+    >/dev/null || fail "--list --markdown: no plugin row with its source and status: $(cat md.out)"
+
 # checked and timed: a CSV row with status ok, samples and the source; dumped like a built-in
 "$bin" --plugin good.so --suite mhsa --variant '^my-cpu$' --shape N=40,Nk=33,B=2,H=1,causal=1 \
     --max-time 0.05 --min-samples 3 --csv rows.csv --dump dump >run.out 2>&1 ||
