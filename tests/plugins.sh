@@ -28,6 +28,7 @@ build crash.so "$bad" -DCRASH
 build hang.so "$bad" -DHANG
 build sge.so "$bad" -DSUITE='"sge"'
 build gpu.so "$bad" -DGPU_ROW
+build cpubf16.so "$bad" -DCPU_BF16
 echo "not a library" >notelf.so
 
 # refused: exit 2, and a message naming the file and what is wrong
@@ -49,6 +50,9 @@ refused "an unknown suite" "plugin suite.so: variant 'zeros' names an unknown su
 refused "a built-in's name" \
     "plugin builtin.so: variant 'cpu-f32' of suite mhsa collides with the built-in variant" \
     --plugin builtin.so
+refused "a CPU row in bf16" \
+    "plugin cpubf16.so: variant 'zeros' of suite mhsa: dtype bf16 on the CPU is not supported" \
+    --plugin cpubf16.so
 ATTNBENCH_PLUGINS=good.so refused "the same plugin twice" \
     "plugin ./good.so: variant 'my-cpu' of suite mhsa collides with good.so" --plugin ./good.so
 ATTNBENCH_PLUGINS=good.so:abi.so refused "a bad one in ATTNBENCH_PLUGINS" \

@@ -6,7 +6,8 @@
  *   CRASH         a variant whose run() dereferences NULL: its row fails, the run goes on
  *   HANG          a variant whose run() never returns: killed after --timeout, its row fails
  *   SUITE=NAME    "zeros" joins suite NAME (default mhsa): any suite's layout reaches run()
- *   GPU_ROW       "zeros" is a GPU row of a library not compiled for the emulator */
+ *   GPU_ROW       "zeros" is a GPU row of a library not compiled for the emulator
+ *   CPU_BF16      "zeros" is a CPU row in bf16, a pairing the ABI refuses */
 #include <attnbench/plugin.h>
 #ifdef HANG
 #include <unistd.h>
@@ -51,7 +52,12 @@ static const attnbench_variant_t variants[] = {{
 #else
     .backend = ATTNBENCH_CPU,
 #endif
-    .dtype = ATTNBENCH_F32, .about = "writes zeros", .run = run,
+#ifdef CPU_BF16
+    .dtype = ATTNBENCH_BF16,
+#else
+    .dtype = ATTNBENCH_F32,
+#endif
+    .about = "writes zeros", .run = run,
 }};
 
 #ifndef NO_ENTRY
