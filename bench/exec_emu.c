@@ -1,5 +1,6 @@
 /* The emulation executor: the host-compiled twins of GPU variants (bench/emu.h), run under each
- * thread schedule; never timed, emulation says nothing about speed. */
+ * thread schedule; never timed, emulation says nothing about speed. A plugin compiled by
+ * tools/emu-cc is its own twin, with its own copy of the emulator runtime (bench/plugin.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +61,6 @@ static const char *where(const attn_exec_t *e, const char *cpu_name, char *buf, 
     return buf;
 }
 
-/* Where two schedules' outputs first differ, as a message in err. */
 /* The emulator that runs x: its plugin library's own runtime, or the module. */
 static void schedule(const attn_variant_t *x, int mode, uint64_t seed)
 {
@@ -75,6 +75,7 @@ static const char *emu_error(const attn_variant_t *x)
     return lib ? lib->emu_last_error() : attn_emu_error();
 }
 
+/* Where two schedules' outputs first differ, as a message in err. */
 static void race(const attn_xrun_t *xr, const unsigned char *first, const char *first_sched,
                  const char *sched, char *err, size_t n)
 {

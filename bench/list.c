@@ -1,5 +1,6 @@
 /* --list and --list --markdown. */
 #include "list.h"
+#include "plugin.h"
 
 #include <stdio.h>
 
@@ -65,8 +66,9 @@ void attn_list_markdown(const attn_select_t *sel, const attn_suite_t *const *sui
             cell(attn_backend_name(x->backend));
             cell(attn_dtype_name(x->dtype));
             cell(x->about);
-            cell(x->backend == ATTN_CPU ? "checked in CI against the reference"
-                                        : "emulated in CI; untested on GPU");
+            cell(attn_plugin_of(x)         ? "a plugin from outside the tree: not in CI"
+                 : x->backend == ATTN_CPU ? "checked in CI against the reference"
+                                          : "emulated in CI; untested on GPU");
             putchar('\n');
         }
 }

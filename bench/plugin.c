@@ -203,6 +203,13 @@ static int add_row(attn_plugin_lib_t *lib, const attnbench_variant_t *pv, char *
                  pv->name ? pv->name : "(null)", s->name, pv->backend, pv->dtype);
         return -1;
     }
+    if ((dt == ATTN_BF16 && pv->backend == ATTNBENCH_CPU) ||
+        (dt == ATTN_F64 && pv->backend == ATTNBENCH_GPU)) {
+        snprintf(err, n, "plugin %s: variant '%s' of suite %s: dtype %s on the %s is not "
+                 "supported (CPU: f32 or f64; GPU: f32 or bf16)", lib->path, pv->name, s->name,
+                 attn_dtype_name(dt), pv->backend == ATTNBENCH_GPU ? "GPU" : "CPU");
+        return -1;
+    }
     struct joined *j = joined_of(s);
     const attn_suite_t *cur = j ? &j->copy : s;
     for (int i = 0; i < cur->nvariants; i++) {

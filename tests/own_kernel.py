@@ -10,7 +10,7 @@ Every ```sh block of the page must be preceded by a comment saying how the test 
 The blocks run in order, in one fresh directory, as one session: variables a block exports
 are seen by the next. ATTNBENCH is a copy of the checkout made of links, whose `attnbench` is
 the build's binary (the ./attnbench wrapper would configure and build), and `attnbench` is on
-PATH. Exit 0 when every block behaved, 1 naming the first that did not, 2 on bad usage."""
+PATH (and python3 is ATTNBENCH_PYTHON when that is set). Exit 0 when every block behaved, 1 naming the first that did not, 2 on bad usage."""
 import os
 import re
 import shutil
@@ -43,6 +43,8 @@ def main(argv):
         binary = os.path.join(build, "attnbench")
         os.symlink(binary, os.path.join(tree, "attnbench"))
         os.symlink(binary, os.path.join(bindir, "attnbench"))
+        if os.environ.get("ATTNBENCH_PYTHON"):  # e.g. a virtual environment with PyTorch
+            os.symlink(os.environ["ATTNBENCH_PYTHON"], os.path.join(bindir, "python3"))
         env_file = os.path.join(tmp, "env")
         with open(env_file, "w") as f:
             f.write("export ATTNBENCH=%s\nexport PATH=%s:\"$PATH\"\n" % (tree, bindir))

@@ -2,7 +2,8 @@
 # bench/peers/peers.py --callable: its usage errors (exit 2, naming the bad value) without
 # PyTorch; with PyTorch, examples/plugin/mhsa_torch.py's correct function gets an ok row (timed,
 # within attnbench's tolerance, its source named) and its planted bug (no 1/sqrt(d) scale) a
-# fail row that is never timed, exit 1. Without PyTorch: exit 77 (skipped), saying why.
+# fail row that is never timed, exit 1; with a PyTorch older than the SDPA peers need, one line
+# naming the version, no traceback. Without PyTorch: exit 77 (skipped), saying why.
 #   usage: peers_callable.sh PYTHON PEERS_PY ATTNBENCH SOURCE_ROOT  (ATTNBENCH_PYTHON overrides)
 set -u
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
@@ -58,4 +59,16 @@ need(b["status"] == "fail" and not b["samples"] and "tolerance" in b["reason"],
      "the planted bug fails, untimed, with error and tolerance")
 need(float(b["max_abs_err"]) > float(b["tolerance_abs"]), "its error is above the tolerance")
 PY
+# a PyTorch too old for the SDPA peers (no torch.nn.attention): one line naming the version
+# needed, skip rows, never a traceback; the mhsa self-test says it did not run
+if ! "$py" -c "import torch.nn.attention" 2>/dev/null; then
+    "$py" "$peers" --attnbench "$ab" --suite mhsa --shape N=16,B=1,H=1,d=8 --device cpu \
+        --csv old.csv >old.out 2>&1 || fail "an old PyTorch: exit $?: $(cat old.out)"
+    grep -q "^peers.py: sdpa-flash, sdpa-efficient, sdpa-cudnn, sdpa-math need PyTorch >= 2.3 (torch.nn.attention.sdpa_kernel); this is PyTorch .*; their rows are skipped$" old.out ||
+        fail "no one-line requirement: $(cat old.out)"
+    "$py" "$peers" --self-test --suite mhsa --device cpu >st.out 2>&1
+    grep -q "self-test of mhsa not run: sdpa-math needs PyTorch >= 2.3" st.out ||
+        fail "the self-test: $(cat st.out)"
+    ! grep -q Traceback old.out st.out || fail "a traceback: $(cat old.out st.out)"
+fi
 echo "peers_callable: ok"

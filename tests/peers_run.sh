@@ -3,7 +3,7 @@
 # rows under attnbench's own header (attnbench merge takes its CSV and attnbench's together),
 # one row per (case, peer) with the plan's axes, flops and bytes, checked and timed; a second run
 # appends without rewriting; planted wrong outputs give fail rows and exit 1 while the run goes
-# on. Exit 77 (skipped) when PYTHON cannot import torch.
+# on. Exit 77 (skipped) when PYTHON cannot import torch, or its PyTorch is older than 2.3.
 #
 #   usage: peers_run.sh PYTHON PEERS_PY ATTNBENCH   (ATTNBENCH_PYTHON, when set, replaces PYTHON)
 set -uo pipefail
@@ -12,6 +12,9 @@ fail() { echo "peers_run: FAIL: $*" >&2; exit 1; }
 [ $# -eq 3 ] || fail "usage: $0 PYTHON PEERS_PY ATTNBENCH"
 py=${ATTNBENCH_PYTHON:-$1} peers=$2 ab=$3  # ATTNBENCH_PYTHON: e.g. a venv with torch
 "$py" -c 'import torch' 2>/dev/null || { echo "peers_run: no torch for $py: skipped"; exit 77; }
+# the mhsa peers need torch.nn.attention (PyTorch >= 2.3); an older one is peers_callable's case
+"$py" -c 'import torch.nn.attention' 2>/dev/null ||
+    { echo "peers_run: the PyTorch of $py is older than 2.3: skipped"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/peers-run.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 quick=(--device cpu --warmup 0 --min-samples 3 --max-samples 5 --max-time 0.05)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/peers/peers.py --self-test on the CPU: every test passes; and each planted bug
 # (ATTNBENCH_PEERS_PLANT) makes the test that should catch it fail. Exit 77 (skipped) when
-# PYTHON cannot import torch.
+# PYTHON cannot import torch, or its PyTorch is older than 2.3.
 #
 #   usage: peers_selftest.sh PYTHON PEERS_PY ATTNBENCH   (ATTNBENCH_PYTHON, when set, replaces PYTHON)
 set -uo pipefail
@@ -10,6 +10,9 @@ fail() { echo "peers_selftest: FAIL: $*" >&2; exit 1; }
 [ $# -eq 3 ] || fail "usage: $0 PYTHON PEERS_PY ATTNBENCH"
 py=${ATTNBENCH_PYTHON:-$1} peers=$2 ab=$3  # ATTNBENCH_PYTHON: e.g. a venv with torch
 "$py" -c 'import torch' 2>/dev/null || { echo "peers_selftest: no torch for $py: skipped"; exit 77; }
+# the mhsa peers need torch.nn.attention (PyTorch >= 2.3); an older one is peers_callable's case
+"$py" -c 'import torch.nn.attention' 2>/dev/null ||
+    { echo "peers_selftest: the PyTorch of $py is older than 2.3: skipped"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/peers-selftest.XXXXXX")
 trap 'rm -rf -- "$tmp"' EXIT
 

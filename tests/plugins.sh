@@ -2,7 +2,8 @@
 # Plugins (--plugin, ATTNBENCH_PLUGINS; include/attnbench/plugin.h): every bad plugin is refused
 # with exit 2 and a message naming its file; a good one's rows are listed with their source,
 # checked, timed into CSV rows whose `source` is the file and its SHA-256, dumped, and isolated
-# (a crashing plugin row fails, the run goes on, in a child that has the plugin loaded).
+# (a crashing or hanging plugin row fails, the run goes on, in a child that has the plugin
+# loaded); a plugin of another suite gets that suite's layout.
 #   usage: plugins.sh SOURCE_ROOT ATTNBENCH
 set -u
 root=$(cd "$1" && pwd) bin=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
@@ -24,8 +25,10 @@ build abi.so "$bad" -DBAD_ABI
 build suite.so "$bad" -DBAD_SUITE
 build builtin.so "$bad" -DBUILTIN_NAME
 build crash.so "$bad" -DCRASH
+build hang.so "$bad" -DHANG
 build sge.so "$bad" -DSUITE='"sge"'
 build gpu.so "$bad" -DGPU_ROW
+build cpubf16.so "$bad" -DCPU_BF16
 echo "not a library" >notelf.so
 
 # refused: exit 2, and a message naming the file and what is wrong
@@ -47,6 +50,9 @@ refused "an unknown suite" "plugin suite.so: variant 'zeros' names an unknown su
 refused "a built-in's name" \
     "plugin builtin.so: variant 'cpu-f32' of suite mhsa collides with the built-in variant" \
     --plugin builtin.so
+refused "a CPU row in bf16" \
+    "plugin cpubf16.so: variant 'zeros' of suite mhsa: dtype bf16 on the CPU is not supported" \
+    --plugin cpubf16.so
 ATTNBENCH_PLUGINS=good.so refused "the same plugin twice" \
     "plugin ./good.so: variant 'my-cpu' of suite mhsa collides with good.so" --plugin ./good.so
 ATTNBENCH_PLUGINS=good.so:abi.so refused "a bad one in ATTNBENCH_PLUGINS" \
@@ -59,6 +65,11 @@ ATTNBENCH_PLUGINS=good.so "$bin" --list --suite mhsa >list.out 2>&1 ||
     fail "--list with ATTNBENCH_PLUGINS: exit $?: $(cat list.out)"
 grep -E "^ +my-cpu +cpu f32 +runnable .*\[$src\]" list.out >/dev/null ||
     fail "--list lacks the plugin row with its source '$src': $(cat list.out)"
+
+# the Markdown listing (the README's status table) does not claim CI checks it
+"$bin" --plugin good.so --list --markdown --suite mhsa >md.out 2>&1 || fail "--markdown: exit $?"
+grep -E "^\| mhsa \| my-cpu \| .*\[$src\] \| a plugin from outside the tree: not in CI \|$" md.out \
+    >/dev/null || fail "--list --markdown: no plugin row with its source and status: $(cat md.out)"
 
 # checked and timed: a CSV row with status ok, samples and the source; dumped like a built-in
 "$bin" --plugin good.so --suite mhsa --variant '^my-cpu$' --shape N=40,Nk=33,B=2,H=1,causal=1 \
@@ -87,6 +98,16 @@ rc=$?
 grep -E "crashes +f32 +fail .*(crash|signal)" iso.out >/dev/null ||
     fail "no failed row for the crash: $(cat iso.out)"
 grep -E "my-cpu +f32 +ok" iso.out >/dev/null || fail "the run did not go on: $(cat iso.out)"
+# and a hanging one is killed after --timeout, and my-cpu runs in a new child that has the
+# plugins loaded too (nothing is timed against the clock here: the row must say it was killed
+# for silence, however long that took)
+"$bin" --plugin hang.so --plugin good.so --suite mhsa --variant 'hangs|my-cpu' --check \
+    --timeout 1 --shape N=16,B=1,H=1 >hang.out 2>&1
+rc=$?
+[ $rc = 1 ] || fail "a hanging plugin row: exit $rc, want 1: $(cat hang.out)"
+grep -E "hangs +f32 +fail .*killed after 1 s without progress" hang.out >/dev/null ||
+    fail "no failed row for the hang: $(cat hang.out)"
+grep -E "my-cpu +f32 +ok" hang.out >/dev/null || fail "the run did not go on: $(cat hang.out)"
 # any suite: a row of sge gets sge's layout (its output written whole: zeros, so a fail row
 # with an error, not a crash or NaN)
 "$bin" --plugin sge.so --suite sge --variant '^zeros$' --check --shape C=64,G=4,H=7 >sge.out 2>&1

@@ -795,8 +795,8 @@ def requirements(name):
         try:
             __import__(mod)
         except Exception as e:  # ImportError, or a build for another torch failing to load
-            return ("%s: %s is not importable (%s)" % (name, mod, " ".join(str(e).split())[:200]),
-                    True)
+            return ("%s needs the module %s, which does not import (%s)" %
+                    (name, mod, " ".join(str(e).split())[:200]), True)
     return None
 
 
@@ -1174,17 +1174,25 @@ def run(args):
         return run_callables(args, out, header, cols, axes, plan, prov, ctx)
     # a PyTorch too old for a peer: one line naming what it needs, then skip rows (or, for an
     # optional peer, no rows)
-    skip_why = {}
+    skip_why, lines = {}, {}
     for name in list(args.peer_list):
         r = requirements(name)
         if r is None:
             continue
-        print("%s: %s%s" % (PROG, r[0], "; not run" if r[1] else "; its rows are skipped"),
-              file=sys.stderr)
         if r[1]:
             args.peer_list.remove(name)
         else:
             skip_why[name] = r[0]
+        # one line per requirement: the SDPA peers share theirs
+        need = r[0].split(" ", 1)[1] if r[0].startswith(name + " ") else r[0]
+        lines.setdefault((need, r[1]), []).append(name)
+    for (need, optional), names in lines.items():
+        if len(names) > 1 and need.startswith("needs "):
+            need = "need " + need[6:]
+        print("%s: %s %s%s" % (PROG, ", ".join(names), need,
+                               "; not run" if optional else
+                               "; its rows are skipped" if len(names) == 1 else
+                               "; their rows are skipped"), file=sys.stderr)
     suite = SUITES[args.suite]
     counts = {"ok": 0, "fail": 0, "skip": 0}
     nvtx = dev.type == "cuda"

@@ -3,7 +3,8 @@
  *
  * Build for a GPU, against the installed header:
  *
- *     nvcc -O2 -shared -Xcompiler -fPIC -I PREFIX/include mhsa_tiled.cu -o mhsa_tiled.so
+ *     nvcc -O2 -shared -Xcompiler -fPIC -cudart shared -I PREFIX/include mhsa_tiled.cu \
+ *         -o mhsa_tiled.so
  *
  * or for the host emulator, from an attnbench tree (no GPU, no nvcc):
  *

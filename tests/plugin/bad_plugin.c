@@ -4,9 +4,14 @@
  *   BAD_SUITE     a variant of a suite that does not exist
  *   BUILTIN_NAME  a variant named like a built-in one (mhsa's cpu-f32)
  *   CRASH         a variant whose run() dereferences NULL: its row fails, the run goes on
+ *   HANG          a variant whose run() never returns: killed after --timeout, its row fails
  *   SUITE=NAME    "zeros" joins suite NAME (default mhsa): any suite's layout reaches run()
- *   GPU_ROW       "zeros" is a GPU row of a library not compiled for the emulator */
+ *   GPU_ROW       "zeros" is a GPU row of a library not compiled for the emulator
+ *   CPU_BF16      "zeros" is a CPU row in bf16, a pairing the ABI refuses */
 #include <attnbench/plugin.h>
+#ifdef HANG
+#include <unistd.h>
+#endif
 
 static int run(const attnbench_case_t *c, const void *const *in, void *out, void *ws, void *stream)
 {
@@ -14,6 +19,9 @@ static int run(const attnbench_case_t *c, const void *const *in, void *out, void
 #ifdef CRASH
     (void)c, (void)out;
     *(volatile int *)(void *)0 = 1;
+#elif defined(HANG)
+    (void)c, (void)out;
+    for (;;) pause();
 #else
     int64_t n = 1;
     for (int i = 0; i < c->out->ndim; i++) n *= c->out->shape[i];
@@ -34,6 +42,8 @@ static const attnbench_variant_t variants[] = {{
     .name = "cpu-f32",
 #elif defined(CRASH)
     .name = "crashes",
+#elif defined(HANG)
+    .name = "hangs",
 #else
     .name = "zeros",
 #endif
@@ -42,7 +52,12 @@ static const attnbench_variant_t variants[] = {{
 #else
     .backend = ATTNBENCH_CPU,
 #endif
-    .dtype = ATTNBENCH_F32, .about = "writes zeros", .run = run,
+#ifdef CPU_BF16
+    .dtype = ATTNBENCH_BF16,
+#else
+    .dtype = ATTNBENCH_F32,
+#endif
+    .about = "writes zeros", .run = run,
 }};
 
 #ifndef NO_ENTRY
