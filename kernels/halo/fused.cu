@@ -300,7 +300,12 @@ halo_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ KV,
     __syncwarp();
     const float *rh_row[2] = {tab + g * RP + Wn - 1 - qy[0], tab + (g + 8) * RP + Wn - 1 - qy[1]};
 
+#ifndef ATTN_PLANT_MMA_LANE
     const bf16 *Kw0 = Kb0 + hg * CH * LD + b_off;
+#else /* planted: K fragments from the wrong lanes (the key and column halves swapped) */
+    const bf16 *Kw0 = Kb0 + hg * CH * LD + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD +
+                      ((lane >> 4) & 1) * 8;
+#endif
     /* V key-major is row-major B, hence .trans: lane L addresses key (L & 7) + 8·((L >> 3) & 1),
      * column 8·((L >> 4) & 1) */
     const bf16 *Vw0 = Kb0 + (HG + hg) * CH * LD + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD +
@@ -316,10 +321,17 @@ halo_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ KV,
 
     for (int c = 0; c < nch; ++c) {
         const int ky0 = ky_lo + c * KR, buf = c & 1;
+#ifndef ATTN_PLANT_CONSUMED_SYNC
         cp_async_wait<0>(); /* chunk c landed; after the barrier every warp is done with c − 1 */
         __syncthreads();
         if (c + 1 < nch) load_chunk(buf ^ 1, ky0 + KR);
         cp_async_commit();
+#else /* planted: the refill of buffer c − 1 issued before the barrier that ends its reads */
+        if (c + 1 < nch) load_chunk(buf ^ 1, ky0 + KR);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+#endif
         const bf16 *Kw = Kw0 + buf * bufe, *Vw = Vw0 + buf * bufe;
 
         float rh[KR][2];
