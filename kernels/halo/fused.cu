@@ -208,23 +208,23 @@ halo_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ KV,
      * 16-byte piece fixed per thread (NC of them); a column outside the image copies the clamped
      * pixel (finite data under a masked score), a row past the window's last image row copies
      * that row (its scores are masked by the −∞ height term). */
-    int gcol[NC], scol[NC];
+    const bf16 *gcol[NC]; /* image row 0 of the thread's column pieces: + py·W·KVP */
+    int scol[NC];
 #pragma unroll
     for (int jc = 0; jc < NC; ++jc) {
         const int kc = (ltid + jc * T) % KPC, kx = kc / CPR, c8 = (kc % CPR) * 8;
-        gcol[jc] = min(max(wx + kx, 0), W - 1) * KVP + c8;
+        gcol[jc] = KVh + min(max(wx + kx, 0), W - 1) * KVP + c8;
         scol[jc] = (hg * CH + kx) * LD + c8;
     }
-    const int rbase = T >= KPC ? ltid / KPC : 0;
+    const int rbase = T >= KPC ? ltid / KPC : 0, py_last = wy + ky_hi - 1, rowpitch = W * KVP;
     auto load_chunk = [&](int buf, int ky0) {
         bf16 *Kd = Kb0 + buf * bufe, *Vd = Kd + HG * CH * LD;
 #pragma unroll
         for (int j = 0; j < EPT; ++j) {
             const int r = T >= KPC ? rbase + j * (T / KPC) : j / NC, jc = j % NC;
-            const int py = wy + min(ky0 + r, ky_hi - 1);
-            const bf16 *src = KVh + py * W * KVP + gcol[jc];
-            cp_async_16(Kd + r * KW * LD + scol[jc], src);
-            cp_async_16(Vd + r * KW * LD + scol[jc], src + Di);
+            const int off = min(wy + ky0 + r, py_last) * rowpitch; /* 32-bit: one IMAD.WIDE */
+            cp_async_16(Kd + r * KW * LD + scol[jc], gcol[jc] + off);
+            cp_async_16(Vd + r * KW * LD + scol[jc], gcol[jc] + (off + Di));
         }
     };
     load_chunk(0, ky_lo);
@@ -255,7 +255,9 @@ halo_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ KV,
     /* rel: table[row][col] = scale·(Q_w·relᵀ)[row][col], col < R */
     float *tab = tabs + warp * 16 * RP;
     auto rel_table = [&](const bf16 *rel, float scale) {
-        for (int np = 0; np < R / 16; ++np) {
+#pragma unroll
+        for (int np = 0; np < (2 * MAX_WN + 15) / 16; ++np) {
+            if (np >= R / 16) break;
             float c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
 #pragma unroll
             for (int ks = 0; ks < KD; ++ks) {
