@@ -52,7 +52,8 @@ int halo_tiled_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws
 int halo_tensor_core_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws,
                             attn_stream_t s);
 /* fused: bf16, one kernel per image block: logits + relative terms + mask + softmax + P·V on
- * tensor cores, window in shared memory, no logits in global memory. */
+ * tensor cores, the window's K/V rows streamed through shared memory, no logits in global
+ * memory. Block 4 or 8 and window rows of at most 16 keys (halo_fused_supports says why not). */
 int halo_fused_launch(const halo_problem_t *p, const halo_tensors_t *t, void *ws, attn_stream_t s);
 /* cublas: the unfused baseline — projections, a window gather, strided-batched GEMMs for logits
  * and P·V, a softmax kernel. f32 and bf16. */
