@@ -123,21 +123,21 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
             products stays −∞) and at 0 for the rest: the mask costs no work after the MMAs
             and needs no predicates held across them. Element e of n-tile n: row
             row0 + 16mt + 8(e >> 1), key kv0 + 8n + 2t + (e & 1) (mma.cuh's C layout), visible
-            iff 0 <= key − lo <= hi − lo: one unsigned compare. */
+            iff 0 <= key − lo < hi − lo + 1: one unsigned compare. */
             const int t = lane & 3;
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
                 const int row = row0 + mt * 16 + 8 * r;
-                /* a row may see no key at all (its window past kv_len): then no key passes */
-                const int rlo = rule.lo(row), rhi = rule.hi(row);
-                const int lo = rhi < rlo ? -(1 << 30) : rlo - kv0 - 2 * t;
-                const unsigned span = rhi < rlo ? 0u : (unsigned)(rhi - rlo);
+                const int rlo = rule.lo(row);
+                const int lo = rlo - kv0 - 2 * t;
+                /* keys visible to the row; 0 when its window lies past kv_len */
+                const unsigned count = (unsigned)max(rule.hi(row) - rlo + 1, 0);
 #pragma unroll
                 for (int n = 0; n < NS; ++n)
 #pragma unroll
                     for (int e = 0; e < 2; ++e)
                         s[mt][n][2 * r + e] =
-                            (unsigned)(n * 8 + e - lo) > span ? -INFINITY : 0.0f;
+                            (unsigned)(n * 8 + e - lo) >= count ? -INFINITY : 0.0f;
             }
         } else {
 #pragma unroll
