@@ -253,16 +253,6 @@ static mhsa_problem_t problem_of(const attn_suite_t *suite, const int64_t *v,
                             .splits = (int)v[AX_SPLITS]};
 }
 
-/* fused.cu does not take grouped K/V heads, a diagonal or a window yet: refuse them here, until
- * it does (the mask is only different from today's when causal or windowed). */
-static const char *fused_supports_masks(const mhsa_problem_t *p)
-{
-    if (p->Hkv != p->H) return "fused: grouped K/V heads (Hkv < H) not implemented";
-    if (p->window) return "fused: window not implemented";
-    if (p->causal && p->diag) return "fused: bottom-right causal alignment not implemented";
-    return mhsa_fused_supports(p);
-}
-
 static mhsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
                                  const void *const *in, void *out)
 {
@@ -290,20 +280,12 @@ static const attn_variant_t variants[] = {
      "wmma S = QKᵀ, softmax, wmma O = PV: three kernels",
      GPU(mhsa_tensor_core_launch, mhsa_tensor_core_workspace,
          mhsa_tensor_core_supports)},
+    {"fused-br64", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
+     "flash-style single pass, mma.sync: 64-row query tiles, 16 rows a warp, Q in registers",
+     GPU(mhsa_fused_br64_launch, NULL, mhsa_fused_supports)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
-     "flash-style single pass, mma.sync, online softmax in registers",
-     GPU(mhsa_fused_launch, NULL, fused_supports_masks),
-     /* what holds today (issue 16's floors, instr/mma <= 5.5 / 4.5 and ldsm/mma <= 0.35, do
-      * not yet: 9.3 / 6.6 and 0.5); dsmem = FusedTile<D, 1>::SMEM */
-     .sass_budget = "mhsa_fused_kernel<64, 1>: threads=128 dsmem=46080 spills=0; "
-                    "mhsa_fused_kernel<128, 1>: threads=128 dsmem=87040 spills=0"},
-    {"fused-br128", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
-     "fused with 128-row query tiles: each K/V fragment feeds two m16 tiles (FA2's tile shape)",
-     GPU(mhsa_fused_br128_launch, NULL, fused_supports_masks),
-     /* d = 128 spills today (255 registers, 40-byte stack: 18 LDL/STL); no more than that */
-     .sass_budget = "mhsa_fused_kernel<64, 2>: threads=128 dsmem=55296 ldsm/mma<=0.35 spills=0; "
-                    "mhsa_fused_kernel<128, 2>: threads=128 dsmem=104448 ldsm/mma<=0.35 "
-                    "spills<=18"},
+     "fused at FlashAttention-2's shape: 128-row tiles, each K/V fragment feeds two m16 tiles",
+     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports)},
     {"fused-splitkv", ATTN_GPU, ATTN_BF16, 0, "kernels/mhsa/splitkv.cu",
      "decode: keys split across CTAs, one CTA per K/V head group, log-sum-exp combine",
      GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports)},

@@ -10,6 +10,33 @@
 
 #include <cmath>
 
+#include "fastmath.cuh"
+
+/* mx[r] = this lane's max of row r's scores (before the quad reduction). */
+template <int NS>
+__device__ __forceinline__ void flash_rowmax(const float (&s)[NS][4], float (&mx)[2])
+{
+    mx[0] = mx[1] = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < NS; ++n) {
+        mx[0] = fmaxf(mx[0], fmaxf(s[n][0], s[n][1]));
+        mx[1] = fmaxf(mx[1], fmaxf(s[n][2], s[n][3]));
+    }
+}
+
+/* acc_o rows g and g + 8 times alpha[0], alpha[1]. */
+template <int NO>
+__device__ __forceinline__ void flash_rescale(float (&acc_o)[NO][4], const float (&alpha)[2])
+{
+#pragma unroll
+    for (int n = 0; n < NO; ++n) {
+        acc_o[n][0] *= alpha[0];
+        acc_o[n][1] *= alpha[0];
+        acc_o[n][2] *= alpha[1];
+        acc_o[n][3] *= alpha[1];
+    }
+}
+
 /* m_new = max(m, rowmax s); s = 2^(s − m_new); l = 2^(m − m_new)·l + rowsum s;
  * acc_o *= 2^(m − m_new). A row whose keys so far are all masked subtracts 0 instead of −∞, so
  * 2^(−∞ − 0) = 0 and nothing is NaN (acc_o and l are still 0 then). */
@@ -17,12 +44,8 @@ template <int NS, int NO>
 __device__ __forceinline__ void flash_online_softmax(float (&s)[NS][4], float (&acc_o)[NO][4],
                                                      float (&m)[2], float (&l)[2])
 {
-    float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int n = 0; n < NS; ++n) {
-        mx[0] = fmaxf(mx[0], fmaxf(s[n][0], s[n][1]));
-        mx[1] = fmaxf(mx[1], fmaxf(s[n][2], s[n][3]));
-    }
+    float mx[2];
+    flash_rowmax(s, mx);
     float alpha[2], m_use[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -45,13 +68,39 @@ __device__ __forceinline__ void flash_online_softmax(float (&s)[NS][4], float (&
     }
     l[0] = l[0] * alpha[0] + rs[0];
     l[1] = l[1] * alpha[1] + rs[1];
+    flash_rescale(acc_o, alpha);
+}
+
+/* The same step as FlashAttention-2 issues it, on raw scores (not yet scaled; masked ones −∞):
+ * m is the running max of the raw scores and c = scale·log2(e) > 0, so 2^(s·c − m·c) is one FFMA
+ * (the scale and the max subtraction folded) and one MUFU.EX2 (attn_ex2) per score. */
+template <int NS, int NO>
+__device__ __forceinline__ void flash_online_softmax_ex2(float (&s)[NS][4], float (&acc_o)[NO][4],
+                                                         float (&m)[2], float (&l)[2], float c)
+{
+    float mx[2];
+    flash_rowmax(s, mx);
+    float alpha[2], mc[2];
 #pragma unroll
-    for (int n = 0; n < NO; ++n) {
-        acc_o[n][0] *= alpha[0];
-        acc_o[n][1] *= alpha[0];
-        acc_o[n][2] *= alpha[1];
-        acc_o[n][3] *= alpha[1];
+    for (int r = 0; r < 2; ++r) {
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+        mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+        const float m_new = fmaxf(m[r], mx[r]);
+        mc[r] = (m_new == -INFINITY) ? 0.0f : m_new * c; /* all masked so far: 2^(−∞ − 0) = 0 */
+        alpha[r] = attn_ex2(fmaf(m[r], c, -mc[r]));
+        m[r] = m_new;
     }
+    float rs[2] = {0.0f, 0.0f};
+#pragma unroll
+    for (int n = 0; n < NS; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[n][e] = attn_ex2(fmaf(s[n][e], c, -mc[e >> 1]));
+        rs[0] += s[n][0] + s[n][1];
+        rs[1] += s[n][2] + s[n][3];
+    }
+    l[0] = l[0] * alpha[0] + rs[0];
+    l[1] = l[1] * alpha[1] + rs[1];
+    flash_rescale(acc_o, alpha);
 }
 
 #endif

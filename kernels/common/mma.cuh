@@ -3,6 +3,7 @@
  *   ldmatrix_x4         four 8x8 b16 matrices from shared memory, row-major fragments
  *   ldmatrix_x4_trans   the same, each 8x8 matrix transposed on the way in
  *   cp_async_16         16-byte global -> shared copy that bypasses registers (and L1)
+ *   cp_async_16_zfill   the same with a source size of 16 or 0 bytes: 0 writes 16 zero bytes
  *   cp_async_commit / cp_async_wait<N>   close a group of copies / wait for all but N groups
  *   pack_bf16x2         two floats -> one .b32 holding two bf16 (low half = first)
  * All PTX of the kernels lives here, so a second backend (an emulator) replaces only this file.
@@ -92,6 +93,18 @@ __device__ __forceinline__ void cp_async_16(void *smem_dst, const void *gmem_src
                  : "memory");
 }
 
+/* cp_async_16 with PTX's src-size operand: src_bytes = 16 copies, 0 reads nothing and fills the
+ * 16 destination bytes with zeros (a tile's rows past the end of a matrix: one instruction, no
+ * separate store). gmem_src must still be a valid, aligned address. */
+__device__ __forceinline__ void cp_async_16_zfill(void *smem_dst, const void *gmem_src,
+                                                  int src_bytes)
+{
+    const uint32_t dst = (uint32_t)__cvta_generic_to_shared(smem_dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem_src),
+                 "r"(src_bytes)
+                 : "memory");
+}
+
 __device__ __forceinline__ void cp_async_commit()
 {
     asm volatile("cp.async.commit_group;\n" ::: "memory");
@@ -130,6 +143,12 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void *
 __device__ __forceinline__ void cp_async_16(void *smem_dst, const void *gmem_src, ATTN_MMA_SITE)
 {
     ::attn_emu::ptx::cp_async(smem_dst, gmem_src, 16, 16, attn_file_, attn_line_);
+}
+
+__device__ __forceinline__ void cp_async_16_zfill(void *smem_dst, const void *gmem_src,
+                                                  int src_bytes, ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::cp_async(smem_dst, gmem_src, 16, src_bytes, attn_file_, attn_line_);
 }
 
 __device__ __forceinline__ void cp_async_commit() { ::attn_emu::ptx::cp_async_commit_group(); }

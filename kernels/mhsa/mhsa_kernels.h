@@ -59,11 +59,13 @@ int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, vo
 size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p);
 const char *mhsa_tensor_core_supports(const mhsa_problem_t *p);
 /* fused: bf16 in/out, flash-style single pass with mma.sync, online softmax in registers, no
- * N×N matrix in global memory. */
+ * N×N matrix in global memory; FlashAttention-2's tile shape (128 query rows over 4 warps).
+ * Takes Hkv, diag and window; skips key tiles with no visible key. */
 int mhsa_fused_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                       attn_stream_t stream);
-/* fused-br128: the same kernel with 128-row query tiles (4 warps × 32 rows). Same supports(). */
-int mhsa_fused_br128_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+/* fused-br64: the same kernel with 64-row query tiles (4 warps × 16 rows, Q in registers).
+ * Same supports(). */
+int mhsa_fused_br64_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 const char *mhsa_fused_supports(const mhsa_problem_t *p);
 /* cublas: the unfused baseline, S and O by cublasGemmStridedBatchedEx, a softmax kernel between.

@@ -75,7 +75,7 @@ Test(emu, planted_shfl_lane, .init = setup, .fini = teardown, .timeout = 300)
  * V_j while other warps still read them, so the reason names that schedule. */
 Test(emu, planted_consumed_sync, .init = setup, .fini = teardown, .timeout = 300)
 {
-    planted_at("CONSUMED_SYNC", "B=1,N=256,d=64,D=64,tokens=256,causal=0", "^(fused|fused-br128)$",
+    planted_at("CONSUMED_SYNC", "B=1,N=256,d=64,D=64,tokens=256,causal=0", "^(fused|fused-br64)$",
                "(in-order vs in-order, copies land at issue", 2);
 }
 

@@ -1,0 +1,162 @@
+/* The fused launchers' grouped K/V heads, causal diagonal and window (mhsa_kernels.h), which the
+ * suite does not pass yet (Hkv = H, diag = 0, window = 0): each launcher is called directly
+ * under the host emulator (bench/emu) at small awkward cases, under every schedule (outputs
+ * bit-identical), and checked against a direct double-precision computation written here.
+ * Compiled as host C++ with the emulator, never by nvcc; linked with kernels/mhsa/fused.cu,
+ * clean (must pass) and with each ATTN_PLANT_FUSED_* bug (must fail: run with --planted, which
+ * exits 0 only when a case differs from the reference, and no launch failed). */
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "emu_api.h"
+#include "mhsa_kernels.h"
+
+typedef int (*launch_fn)(const mhsa_problem_t *, const mhsa_tensors_t *, void *, attn_stream_t);
+
+struct Case {
+    const char *what;
+    int B, H, Hkv, Nq, Nk, d, causal, diag, window;
+    int kv_len[2]; /* used when kv_len[0] >= 0 (B <= 2) */
+};
+
+/* Cases with tiles at every edge: key tiles of 32 and 64 keys, query tiles of 64 and 128 rows. */
+static const Case cases[] = {
+    {"GQA, Hkv = H/2", 2, 4, 2, 70, 130, 64, 0, 0, 0, {-1, 0}},
+    {"MQA, causal bottom-right", 1, 2, 1, 40, 150, 128, 1, 110, 0, {-1, 0}},
+    {"window, not causal", 1, 1, 1, 200, 200, 64, 0, 0, 37, {-1, 0}},
+    {"window, causal, diag < 0 (first rows see nothing)", 1, 2, 2, 150, 140, 64, 1, -3, 50,
+     {-1, 0}},
+    {"GQA, causal, window, kv_len, a batch fully padded", 2, 2, 1, 130, 190, 128, 1, 60, 70,
+     {100, 0}},
+    {"window wider than every distance", 1, 1, 1, 33, 97, 64, 0, 20, 1 << 30, {-1, 0}},
+};
+
+static float bf16_round(float x) { return __bfloat162float(__float2bfloat16(x)); }
+
+/* Query i of a row sees key j (the rule of mhsa_kernels.h, written out separately). */
+static bool visible(const Case &c, int kvlen, int i, int j)
+{
+    if (j >= kvlen) return false;
+    const long long a = (long long)i + c.diag; /* the aligned diagonal */
+    if (c.causal && j > a) return false;
+    if (c.window > 0 && j < a - (c.window - 1)) return false;
+    if (c.window > 0 && !c.causal && j > a + (c.window - 1)) return false;
+    return true;
+}
+
+/* O in double from the bf16-rounded inputs; rows with no visible key are 0. */
+static void reference(const Case &c, const std::vector<float> &q, const std::vector<float> &k,
+                      const std::vector<float> &v, std::vector<double> &o)
+{
+    const int d = c.d, group = c.H / c.Hkv;
+    const double scale = 1.0 / std::sqrt((double)d);
+    std::vector<double> s(c.Nk);
+    for (int b = 0; b < c.B; b++)
+        for (int h = 0; h < c.H; h++) {
+            const int kvlen = c.kv_len[0] >= 0 ? c.kv_len[b] : c.Nk;
+            const size_t kvb = ((size_t)b * c.Hkv + h / group) * c.Nk * d;
+            for (int i = 0; i < c.Nq; i++) {
+                const size_t qi = (((size_t)b * c.H + h) * c.Nq + i) * d;
+                double m = -INFINITY, l = 0;
+                for (int j = 0; j < c.Nk; j++) {
+                    if (!visible(c, kvlen, i, j)) continue;
+                    double dot = 0;
+                    for (int x = 0; x < d; x++) dot += (double)q[qi + x] * k[kvb + (size_t)j * d + x];
+                    s[j] = dot * scale;
+                    if (s[j] > m) m = s[j];
+                }
+                for (int x = 0; x < d; x++) o[qi + x] = 0;
+                for (int j = 0; j < c.Nk; j++) {
+                    if (!visible(c, kvlen, i, j)) continue;
+                    const double p = std::exp(s[j] - m);
+                    l += p;
+                    for (int x = 0; x < d; x++) o[qi + x] += p * v[kvb + (size_t)j * d + x];
+                }
+                if (l > 0)
+                    for (int x = 0; x < d; x++) o[qi + x] /= l;
+            }
+        }
+}
+
+/* One launcher at one case under every schedule: 0 when it matches the reference, 1 when it
+ * differs (or differs between schedules), 2 when a launch failed. */
+static int run_case(const char *name, launch_fn fn, const Case &c)
+{
+    const size_t nq = (size_t)c.B * c.H * c.Nq * c.d, nkv = (size_t)c.B * c.Hkv * c.Nk * c.d;
+    std::vector<float> q(nq), k(nkv), v(nkv);
+    std::vector<__nv_bfloat16> qb(nq), kb(nkv), vb(nkv);
+    unsigned seed = 12345u;
+    auto rnd = [&seed]() { /* uniform in [-1, 1), deterministic */
+        seed = seed * 1664525u + 1013904223u;
+        return (float)((seed >> 8) * (1.0 / 8388608.0)) - 1.0f;
+    };
+    /* scores of a few units, so that the softmax is far from uniform */
+    for (size_t x = 0; x < nq; x++) qb[x] = __float2bfloat16(q[x] = bf16_round(2.0f * rnd()));
+    for (size_t x = 0; x < nkv; x++) kb[x] = __float2bfloat16(k[x] = bf16_round(2.0f * rnd()));
+    for (size_t x = 0; x < nkv; x++) vb[x] = __float2bfloat16(v[x] = bf16_round(rnd()));
+    std::vector<double> ref(nq);
+    reference(c, q, k, v, ref);
+    double refmax = 0;
+    for (double x : ref) refmax = std::fmax(refmax, std::fabs(x));
+
+    const mhsa_problem_t p = {c.B, c.H, c.Nq, c.Nk, c.d, c.causal,
+                              (float)(1.0 / std::sqrt((double)c.d)),
+                              c.kv_len[0] >= 0 ? c.kv_len : nullptr, c.Hkv, c.diag, c.window};
+    std::vector<__nv_bfloat16> o(nq), first(nq);
+    const mhsa_tensors_t t = {qb.data(), kb.data(), vb.data(), o.data()};
+    for (int mode = 0; mode < ATTN_EMU_NSCHEDULES; mode++) {
+        attn_emu_set_schedule(mode, 7);
+        std::memset((void *)o.data(), 0xff, nq * sizeof o[0]); /* NaN: all must be written */
+        if (int e = fn(&p, &t, nullptr, nullptr)) {
+            std::printf("FAIL %s, %s: launch error %d (%s)\n", name, c.what, e,
+                        attn_emu_last_error() ? attn_emu_last_error() : "-");
+            return 2;
+        }
+        if (mode == 0) {
+            first = o;
+        } else if (std::memcmp(first.data(), o.data(), nq * sizeof o[0])) {
+            std::printf("FAIL %s, %s: output differs between schedules 0 and %d\n", name, c.what,
+                        mode);
+            return 1;
+        }
+    }
+    /* bf16: P rounded before P·V and O stored as bf16, 2^-8 each; the suite's 4·u_bf16 */
+    const double tol = std::ldexp(1.0, -6) * refmax;
+    double err = 0;
+    size_t worst = 0;
+    for (size_t x = 0; x < nq; x++) {
+        const double e = std::fabs((double)__bfloat162float(o[x]) - ref[x]);
+        if (!(e <= err)) err = e, worst = x; /* NaN counts as worst */
+    }
+    const bool ok = err <= tol;
+    std::printf("%s %s, %s: max |err| %.3g (tolerance %.3g) at element %zu\n", ok ? "ok  " : "FAIL",
+                name, c.what, err, tol, worst);
+    return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const bool planted = argc > 1 && !std::strcmp(argv[1], "--planted");
+    const struct {
+        const char *name;
+        launch_fn fn;
+    } launchers[] = {{"fused", mhsa_fused_launch}, {"fused-br64", mhsa_fused_br64_launch}};
+    int differ = 0, failed = 0;
+    for (const auto &l : launchers)
+        for (const Case &c : cases) {
+            const int r = run_case(l.name, l.fn, c);
+            differ += r == 1;
+            failed += r == 2;
+        }
+    if (failed) return 1;
+    if (planted) {
+        std::printf(differ ? "the planted bug is caught (%d cases differ)\n"
+                           : "the planted bug is NOT caught\n",
+                    differ);
+        return differ ? 0 : 1;
+    }
+    return differ ? 1 : 0;
+}
