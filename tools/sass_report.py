@@ -21,9 +21,10 @@ Per kernel function (one row each):
                      sm_90 limits below; `limit` names what binds
   loop               the main loop, of the regions [target, BRA] closed by a backward branch: those
                      with the most tensor-core instructions, innermost (one holding another of
-                     them is left out), then the largest (the tile loop, not a prologue loop with
-                     as many MMAs); without MMAs, of the innermost loops the one with the most
-                     memory instructions, then the largest. A function without a backward branch
+                     them is left out), then the last in the code (the steady tile loop, not a
+                     prologue loop or a loop of peeled edge tiles before it with as many MMAs);
+                     without MMAs, of the innermost loops the one with the most memory
+                     instructions, then the largest. A function without a backward branch
                      is measured whole ("-" in loop).
   body               instructions in that region (static count, NOP excluded)
   instr ... smem_B   counts along one steady-state iteration of it: of the paths from the loop
@@ -404,9 +405,10 @@ def steady_path(body):
 def main_loop(insns):
     """(start, end, steady-path counts, whole-body counts) of the main loop, or (None, None,
     counts, counts) of the whole function when it has no backward branch. The loops with the
-    most MMAs, innermost (a loop holding another of them is left out), then the largest (the
-    tile loop, not a prologue loop with as many MMAs); without MMAs, of the innermost loops the
-    one with the most memory instructions, then the largest."""
+    most MMAs, innermost (a loop holding another of them is left out), then the last in the code
+    (the steady tile loop: a prologue loop, or a loop over masked edge tiles peeled off before
+    it, may hold as many MMAs); without MMAs, of the innermost loops the one with the most
+    memory instructions, then the largest."""
     loops = []
     for i, (addr, _, op, args) in enumerate(insns):
         if base(op) not in ('BRA', 'JMP'):
@@ -434,7 +436,10 @@ def main_loop(insns):
         most = max(lp[3]['mem'] for lp in cand)
         cand = [lp for lp in cand if lp[3]['mem'] == most]
     cand = [lp for lp in cand if not any(inside(o, lp) for o in cand)]
-    start, end, body, c = max(cand, key=lambda lp: len(lp[2]))
+    if top:
+        start, end, body, c = max(cand, key=lambda lp: lp[0])
+    else:
+        start, end, body, c = max(cand, key=lambda lp: len(lp[2]))
     path = steady_path(body)
     return start, end, (mix(path) if path else c), c
 
