@@ -48,6 +48,26 @@ SPILL
         /*0010*/                   FMUL R2, R2, 2 ;
         /*0020*/                   STG.E desc[UR4][R4.64], R2 ;
         /*0030*/                   EXIT ;
+		Function : _Z10toy_nestedPf
+        /*0000*/                   MOV R2, RZ ;
+        /*0010*/                   LDG.E R3, desc[UR4][R4.64] ;
+        /*0020*/                   HMMA.16816.F32.BF16 R8, R4, R6, R8 ;
+        /*0030*/                   ISETP.NE.AND P0, PT, R2, R5, PT ;
+        /*0040*/               @P0 BRA 0x20 ;
+        /*0050*/                   IADD3 R2, R2, 0x1, RZ ;
+        /*0060*/                   ISETP.NE.AND P1, PT, R2, R7, PT ;
+        /*0070*/               @P1 BRA 0x10 ;
+        /*0080*/                   EXIT ;
+		Function : _Z6toy_ewPf
+        /*0000*/                   MOV R2, RZ ;
+        /*0010*/                   LDG.E R3, desc[UR4][R4.64] ;
+        /*0020*/                   STG.E.128 desc[UR4][R8.64], R12 ;
+        /*0030*/                   STG.E.128 desc[UR4][R8.64+0x10], R12 ;
+        /*0040*/                   ISETP.NE.AND P0, PT, R2, R5, PT ;
+        /*0050*/               @P0 BRA 0x20 ;
+        /*0060*/                   IADD3 R2, R2, 0x1, RZ ;
+        /*0070*/               @P1 BRA 0x10 ;
+        /*0080*/                   EXIT ;
 
 Resource usage:
  Function _Z10toy_kernelPf:
@@ -100,6 +120,20 @@ with tempfile.TemporaryDirectory() as tmp:
     check('source from the fatbin identifier', t.get('source'), 'kernels/toy/fused.cu')
     flat = rows.get('toy_flat', {})
     check('toy_flat: no loop, measured whole', (flat.get('loop'), flat.get('instr')), ('-', '4'))
+
+    # Nested loops: the innermost holding all the MMAs; without MMAs, the innermost loop with the
+    # most memory instructions, and instr/elem from its stores (2 x 16 B, elem_bytes=2: 16).
+    r = run([clean, '--format', 'csv', '--kernel', 'toy_(nested|ew)', '--budget',
+             'toy_ew: elem_bytes=2 instr/elem<=0.25'], 0)
+    rows = {x['kernel']: x for x in csv.DictReader(io.StringIO(r.stdout))}
+    check('toy_nested: the inner loop', (rows.get('toy_nested', {}).get('loop'),
+                                         rows.get('toy_nested', {}).get('instr')), ('0x20-0x40', '3'))
+    check('toy_ew: the inner store loop', (rows.get('toy_ew', {}).get('loop'),
+                                           rows.get('toy_ew', {}).get('gst_B'),
+                                           rows.get('toy_ew', {}).get('instr/elem')),
+          ('0x20-0x50', '32', '0.25'))
+    run([clean, '--kernel', 'toy_ew', '--budget', 'toy_ew: elem_bytes=2 instr/elem<=0.2'], 1,
+        'instr/elem 0.25 violates')
 
     # Budgets that hold, then the same with one fault planted each.
     run([clean, '--budget', 'toy_kernel: threads=128 instr/mma<=7 ldsm/mma<=1 spills=0 ctas>=12',

@@ -317,6 +317,7 @@ static int cublas_halo(const halo_problem_t *p, const halo_tensors_t *t, void *w
     /* back to pixel-major O: one CTA per window */
     const bool ovec = gather_vec<T>(p, r.Ob, r.pr.o, r.Ob, r.Ob, r.Ob);
     const int OV = ovec ? 16 / (int)sizeof(T) : 1;
+    if (d / OV > 1024) return (int)cudaErrorInvalidConfiguration;
     err = ovec ? ATTN_LAUNCH((halo_cublas_scatter_kernel<T, true>), (unsigned)G,
                              elem_threads(d, OV), 0, stream, (const T *)r.Ob, (T *)r.pr.o, p->H,
                              p->W, p->b, p->Nh, d)
