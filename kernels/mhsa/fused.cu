@@ -29,6 +29,7 @@
  * each: fused 54 KB at D = 64, 68 KB at D = 128; fused-br64 45 KB and 85 KB. */
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cuda_bf16.h>
 
 #include "launch.cuh"
@@ -54,7 +55,7 @@ struct FusedTile {
     static constexpr int LD = D + 8;                       /* padded pitch, elements */
     static constexpr int QELEMS = Br * LD;                 /* the Q tile */
     static constexpr int KVELEMS = BC * LD;                /* one K or V tile */
-    static constexpr size_t SMEM = (size_t)(QELEMS + 4 * KVELEMS) * sizeof(bf16); /* Q, K[2], V[2] */
+    static constexpr size_t SMEM = (size_t)(QELEMS + 4 * KVELEMS) * sizeof(bf16); /* Q, K/V[2] */
     static constexpr int CPR = D / 8;                      /* 16-byte chunks per row */
     static constexpr int RPP = THREADS / CPR;              /* rows per pass of the CTA's copies */
     static_assert(BC % RPP == 0 && Br % RPP == 0, "whole passes per tile");
@@ -114,8 +115,8 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
     using T = FusedTile<D, MT, BC, QKS>;
     constexpr int LD = T::LD, KD = D / 16, NS = BC / 8;
 
-    /* S = Q·K_jᵀ (+ the mask), 16 x BC per m16 tile; one ldmatrix_x4 = B fragments of two n8 tiles, used by
-     * every m16 tile of the warp */
+    /* S = Q·K_jᵀ (+ the mask), 16 x BC per m16 tile; one ldmatrix_x4 = B fragments of two n8
+     * tiles, used by every m16 tile of the warp */
     float s[MT][NS][4];
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
@@ -433,7 +434,7 @@ static int mhsa_fused_launch_d(const mhsa_problem_t *p, const bf16 *Q, const bf1
     const dim3 grid(Tr, p->H, p->B);
     /* A window wider than any |key − (query + diag)| masks nothing: clamp it so that the
      * kernel's row + diag ± window stays far from int overflow. */
-    const long long reach = (long long)p->Nq + p->Nk + (p->diag < 0 ? -(long long)p->diag : p->diag);
+    const long long reach = (long long)p->Nq + p->Nk + llabs((long long)p->diag);
     const int window = p->window > reach ? (int)(reach + 1) : p->window;
     return ATTN_LAUNCH((mhsa_fused_kernel<D, MT, BC, QKS>), grid, THREADS, smem, stream, Q, K, V, O,
                        p->kv_len, p->H, p->Hkv, p->Nq, p->Nk, p->causal ? 1 : 0, p->diag, window,

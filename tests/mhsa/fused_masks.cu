@@ -64,7 +64,8 @@ static void reference(const Case &c, const std::vector<float> &q, const std::vec
                 for (int j = 0; j < c.Nk; j++) {
                     if (!visible(c, kvlen, i, j)) continue;
                     double dot = 0;
-                    for (int x = 0; x < d; x++) dot += (double)q[qi + x] * k[kvb + (size_t)j * d + x];
+                    for (int x = 0; x < d; x++)
+                        dot += (double)q[qi + x] * k[kvb + (size_t)j * d + x];
                     s[j] = dot * scale;
                     if (s[j] > m) m = s[j];
                 }
