@@ -306,7 +306,8 @@ static int load_one(const char *path, char *err, size_t n)
     if (module_id) {
         if (strcmp(module_id(), attn_build_id)) {
             snprintf(err, n, "plugin %s: compiled for the emulator of other sources (build id %s, "
-                     "this program %s): compile it again with tools/emu-cc", path, module_id(),
+                     "this program %s): compile it again with tools/emu-cc, after rebuilding "
+                     "attnbench if the tree changed (ninja -C build)", path, module_id(),
                      attn_build_id);
             return -1;
         }
