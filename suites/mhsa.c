@@ -28,14 +28,12 @@ enum {
     AX_HKV, AX_ALIGN, AX_WINDOW, AX_SPLITS, NAXES
 };
 
-/* The sweep's decode cases: N <= DECODE_N queries against a long K/V cache. In the sweep lists a
- * negative Nk is a decode marker (never a value: Nk >= 1 on the command line): Nk = −value and
- * B·N = DECODE_TOKENS, whatever tokens says, so that B stays a serving batch (16 at N = 1)
- * instead of tokens / N. in_sweep keeps decode cases for N <= DECODE_N only, and prefill cases
- * (Nk = N) for N > DECODE_N only. */
+/* Decode: N <= DECODE_N queries against a longer K/V cache (Nk > N). tokens (= B·N) is a prefill
+ * notion: a decode case takes B = max(1, DECODE_TOKENS / N) unless B is given (a serving batch,
+ * 16 at N = 1, where tokens = 16384 would mean 16384 sequences), and tokens records B·N. */
 #define DECODE_N 16
 #define DECODE_TOKENS 16
-#define DECODE_NK 32768
+#define DECODE_NK 32768 /* the GPU sweep's cache length */
 
 static const attn_axis_t axes[NAXES] = {
     [AX_B] = {"B", "batch (default max(1, tokens / N))", ATTN_UNSET, 1, 1 << 16},
@@ -43,8 +41,8 @@ static const attn_axis_t axes[NAXES] = {
     [AX_N] = {"N", "query length Nq", 512, 1, 1 << 20,
               11, {1, 2, 4, 8, 16, 512, 1024, 2048, 4096, 8192, 16384},
               6, {1, 4, 128, 256, 512, 1000}},
-    [AX_NK] = {"Nk", "key/value length (default N; sweep: -n = decode, see suite)", ATTN_UNSET, 1,
-               1 << 20, 2, {0, -DECODE_NK}, 2, {0, -2048}},
+    [AX_NK] = {"Nk", "key/value length (default and 0: N)", ATTN_UNSET, 0, 1 << 20,
+               2, {0, DECODE_NK}, 2, {0, 2048}},
     [AX_D] = {"d", "head dim", 64, 1, 256, 2, {64, 128}, 2, {32, 64}},
     [AX_CAUSAL] = {"causal", "1: key j > query i + diag masked (align)", 0, 0, 1, 2, {0, 1}, 2,
                    {0, 1}},
@@ -52,7 +50,7 @@ static const attn_axis_t axes[NAXES] = {
     [AX_TOKENS] = {"tokens", "target B·N when B is derived", ATTN_UNSET, 1, INT64_C(1) << 32,
                    1, {16384}, 1, {1024}},
     [AX_DMODEL] = {"D", "target H·d when H is derived", ATTN_UNSET, 1, 1 << 20, 1, {2048}, 1, {256}},
-    [AX_HKV] = {"Hkv", "K/V heads, H % Hkv == 0 (default H; sweep 0 = H)", ATTN_UNSET, 1, 4096,
+    [AX_HKV] = {"Hkv", "K/V heads, H % Hkv == 0 (default and 0: H)", ATTN_UNSET, 0, 4096,
                 3, {0, 8, 1}, 1, {0}},
     [AX_ALIGN] = {"align", "causal diagonal: 0 top-left, 1 bottom-right (diag = Nk - N)", 0, 0, 1,
                   2, {0, 1}, 2, {0, 1}},
@@ -85,17 +83,15 @@ static int derive_product(int64_t *prod, int64_t *a, int64_t b, int64_t dflt, co
 
 static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
 {
-    if (v[AX_NK] == 0) v[AX_NK] = ATTN_UNSET; /* sweep: Nk = N */
-    if (v[AX_NK] != ATTN_UNSET && v[AX_NK] < 0) { /* sweep: a decode case (DECODE_NK above) */
-        v[AX_NK] = -v[AX_NK];
-        if (v[AX_B] == ATTN_UNSET) v[AX_TOKENS] = DECODE_TOKENS;
-    }
+    if (v[AX_NK] == 0) v[AX_NK] = ATTN_UNSET; /* 0: Nk = N (the sweep's prefill) */
+    if (v[AX_NK] != ATTN_UNSET && v[AX_N] <= DECODE_N && v[AX_NK] > v[AX_N]) /* decode */
+        v[AX_TOKENS] = v[AX_B] != ATTN_UNSET ? v[AX_B] * v[AX_N] : DECODE_TOKENS;
     if (derive_product(&v[AX_TOKENS], &v[AX_B], v[AX_N], DEFAULT_TOKENS, "tokens", "B", "N", err,
                        n) ||
         derive_product(&v[AX_DMODEL], &v[AX_H], v[AX_D], DEFAULT_DMODEL, "D", "H", "d", err, n))
         return -1;
     if (v[AX_NK] == ATTN_UNSET) v[AX_NK] = v[AX_N];
-    if (v[AX_HKV] == ATTN_UNSET || v[AX_HKV] == 0) v[AX_HKV] = v[AX_H]; /* 0: the sweep's "= H" */
+    if (v[AX_HKV] == ATTN_UNSET || v[AX_HKV] == 0) v[AX_HKV] = v[AX_H]; /* 0: the sweep's MHA */
     if (v[AX_H] % v[AX_HKV]) {
         snprintf(err, n, "H=%lld is not a multiple of Hkv=%lld (each K/V head serves H/Hkv query "
                  "heads)", (long long)v[AX_H], (long long)v[AX_HKV]);
@@ -104,7 +100,7 @@ static int derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n)
     return 0;
 }
 
-/* The sweep: decode (N <= DECODE_N) against the long cache only, prefill with Nk = N only;
+/* The sweep: decode (N <= DECODE_N) against the long cache only, prefill (Nk = N) otherwise;
  * bottom-right alignment only where it differs from top-left and means something, for causal
  * decode, where it is the only alignment swept (a top-left decode query sees key 0 alone). */
 static int in_sweep(const attn_suite_t *suite, const int64_t *v)
@@ -318,15 +314,15 @@ static const char *const check_shapes[] = {
     "B=2,N=300,Nk=1000,d=64,D=128,tokens=600,kvpad=1,causal=1", /* padding, causal, Nk > N */
     "N=77,Nk=1000,d=128,D=256,tokens=77,causal=1",         /* few queries, many keys */
     "N=1000,Nk=77,d=64,D=128,tokens=1000",                 /* many queries, few keys */
-    "N=1,Nk=1000,d=64,D=256,tokens=2,Hkv=1,causal=1,align=1", /* MQA decode, bottom-right */
-    "N=5,Nk=333,d=128,D=512,tokens=10,Hkv=2,causal=1,align=1", /* GQA groups of 2, Nq = 5 */
-    "B=3,N=16,Nk=700,d=64,D=256,tokens=48,Hkv=1,causal=1,align=1,kvpad=1", /* decode, padded */
+    "B=2,N=1,Nk=1000,d=64,D=256,Hkv=1,causal=1,align=1",   /* MQA decode, bottom-right */
+    "B=2,N=5,Nk=333,d=128,D=512,Hkv=2,causal=1,align=1",   /* GQA groups of 2, Nq = 5 */
+    "B=3,N=16,Nk=700,d=64,D=256,Hkv=1,causal=1,align=1,kvpad=1", /* decode, padded */
     "N=100,Nk=60,d=64,D=128,tokens=100,causal=1,align=1",  /* bottom-right, Nq > Nk: rows 0..39
                                                               see no key */
     "N=200,d=64,D=128,tokens=200,causal=1,window=37",      /* causal window */
     "N=90,Nk=150,d=32,D=128,tokens=90,Hkv=2,align=1,window=20", /* two-sided window off the
                                                                   main diagonal, d = 32 */
-    "N=3,Nk=3000,d=64,D=64,tokens=6,splits=7",             /* a split count that does not
+    "B=2,N=3,Nk=3000,d=64,D=64,splits=7",                  /* a split count that does not
                                                               divide the keys */
     NULL,
 };

@@ -274,7 +274,7 @@ Test(parse, bad_shapes_named)
         {{"--shape", "kvpad=-1"}, "kvpad=-1"},
         {{"--shape", "N=-5"}, "-5"},
         {{"--shape", "N=0"}, "N=0"},
-        {{"--shape", "Nk=0"}, "Nk=0"},
+        {{"--shape", "Nk=-1"}, "Nk=-1"},              /* (Nk=0 means N) */
         {{"--shape", "H=16,d=64,D=1000"}, "16|64|1000"}, /* H·d mismatch */
         {{"--shape", "B=2,N=10,tokens=30"}, "2|10|30"},  /* B·N mismatch */
         {{"--shape", "N=1,tokens=4294967296"}, "B="},   /* derived B out of range */
