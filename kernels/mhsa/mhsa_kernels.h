@@ -75,8 +75,8 @@ int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, voi
 int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p);
-/* fused-splitkv (flash-decoding): bf16 in/out for decode shapes (Nq·H/Hkv <= 64 rows per K/V
- * head): each CTA takes one K/V head group's query rows and one split of the keys, and writes
+/* fused-splitkv (flash-decoding): bf16 in/out for decode shapes (Nq <= 16): each CTA takes up
+ * to 64 query rows of one K/V head group (its H/Hkv heads) and one split of the keys, and writes
  * its partial O, max and sum (fp32) to the workspace; a combine kernel merges the splits by
  * their log-sum-exp. p->splits forces the split count (1: a single pass, no merge). */
 int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,

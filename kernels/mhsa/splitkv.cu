@@ -15,8 +15,8 @@
  *   out    one split: O = acc / l in bf16. Several: acc (fp32, unnormalised), m, l of each row
  *          into the workspace, and mhsa_splitkv_combine_kernel merges the splits of a row by
  *          their log-sum-exp: M = max_s m_s, O = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·l_s.
- * CUDA cores rather than mma.sync: at Nq·G ≤ 16 rows per group a tensor-core tile would be
- * mostly padding, and the bytes, not the FLOPs, set the time.
+ * CUDA cores rather than mma.sync: at Nq ≤ 16 (all it takes) and a few heads per group a
+ * tensor-core tile would be mostly padding, and the bytes, not the FLOPs, set the time.
  * Split count (mhsa_splitkv_splits): p->splits when given; else enough splits that the grid has
  * ~4 CTAs per SM of a 132-SM H100 (a fixed count, so the workspace size and the result do not
  * depend on the device), with at least 512 keys per split.
@@ -38,6 +38,7 @@
 #define SPLITKV_CTAS_PER_SM 4
 #define SPLITKV_MIN_KEYS 512 /* keys per split at least (the chosen count only) */
 #define SPLITKV_DMAX 128
+#define SPLITKV_MAX_NQ 16    /* decode: queries per sequence */
 
 /* rows: query rows of the group (G·Nq); chunk: keys per split; part/ml: the workspace (NULL
  * when nsplit == 1). */
@@ -253,6 +254,11 @@ extern "C" const char *mhsa_splitkv_supports(const mhsa_problem_t *p)
     static thread_local char why[96];
     if (p->B < 1 || p->H < 1 || p->Nq < 1 || p->Nk < 1 || p->Hkv < 1 || p->H % p->Hkv)
         return "fused-splitkv needs B, H, Nq, Nk >= 1 and H a multiple of Hkv";
+    if (p->Nq > SPLITKV_MAX_NQ) { /* CUDA cores: a prefill would crawl; fused is for that */
+        std::snprintf(why, sizeof why, "fused-splitkv is a decode kernel: N <= %d (N=%d)",
+                      SPLITKV_MAX_NQ, p->Nq);
+        return why;
+    }
     if (p->d % 8 != 0 || p->d > SPLITKV_DMAX) {
         std::snprintf(why, sizeof why, "fused-splitkv needs d %% 8 == 0 and d <= %d (d=%d)",
                       SPLITKV_DMAX, p->d);
