@@ -93,6 +93,15 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
     mhsa_row_keys(p, b, min(wq0, Nq - 1), warp_lo, hi_);
     mhsa_row_keys(p, b, min(wq0 + R, Nq) - 1, lo_, warp_hi);
 
+    /* Row i sees key j when j < kend and off_lo <= j - (i + diag) <= off_hi: mhsa_mask.cuh's
+     * rule as offsets from the diagonal, so the row loop below holds no per-row bounds (per-row
+     * lo/hi there cost the registers of three CTAs per SM and spilled). */
+    int kend = Nk;
+    if (p.kv_len) kend = min(max(p.kv_len[b], 0), Nk);
+    const int diag = p.diag;
+    const int off_hi = p.causal ? 0 : (p.window > 0 ? p.window - 1 : 0x40000000);
+    const int off_lo = p.window > 0 ? -(p.window - 1) : -0x40000000;
+
     /* Load this warp's Q rows (zero past Nq and past d); published by the first barrier below. */
 #pragma unroll
     for (int r = 0; r < R; r++) {
@@ -178,9 +187,8 @@ mhsa_tiled_kernel(const float *__restrict__ q, const float *__restrict__ k,
             const int j = j0 + lane;
 #pragma unroll
             for (int r = 0; r < R; r++) {
-                int lo, hi;
-                mhsa_row_keys(p, b, min(wq0 + r, Nq - 1), lo, hi); /* rows past Nq: not stored */
-                const bool valid = j >= lo && j < hi;
+                const int off = j - (wq0 + r) - diag; /* rows past Nq: not stored */
+                const bool valid = j < kend && off >= off_lo && off <= off_hi;
                 const float x = valid ? __fmul_rn(s[r], scale) : -INFINITY;
                 const float m_new = fmaxf(m[r], attn_warp_max(x));
                 const float m_use = m_new == -INFINITY ? 0.f : m_new; /* no (−∞) − (−∞) */
