@@ -3,6 +3,7 @@
 #include "plugin.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static void list_axis(const attn_axis_t *a)
 {
@@ -29,11 +30,14 @@ void attn_list(const attn_select_t *sel, const char *device, const attn_suite_t 
         printf("suite %s — %s\n  axes:\n", s->name, s->title);
         for (int i = 0; i < s->naxes; i++) list_axis(&s->axes[i]);
         printf("  variants:\n");
+        int w = 12; /* the name column fits the suite's longest name */
+        for (int j = 0; j < s->nvariants; j++)
+            if ((int)strlen(s->variants[j].name) > w) w = (int)strlen(s->variants[j].name);
         for (int j = 0; j < s->nvariants; j++) {
             const attn_variant_t *x = &s->variants[j];
             if (!attn_selected(sel, x)) continue;
             const char *why = attn_unavailable(sel, s, x);
-            printf("    %-12s %-3s %-4s %-8s %s%s%s\n", x->name, attn_backend_name(x->backend),
+            printf("    %-*s %-3s %-4s %-8s %s%s%s\n", w, x->name, attn_backend_name(x->backend),
                    attn_dtype_name(x->dtype), why ? "skipped" : "runnable", x->about,
                    why ? " — " : "", why ? why : "");
         }
