@@ -57,6 +57,16 @@ static int run(const attnbench_case_t *c, const void *const *in, void *out, void
     return 0;
 }
 
+/* What this example does not do is refused with a reason (the row is a skip, not a failure):
+ * grouped K/V heads, the bottom-right causal diagonal and windows. */
+static const char *supports(const attnbench_case_t *c)
+{
+    if (attnbench_axis(c, "Hkv", 0) != attnbench_axis(c, "H", 0)) return "no grouped K/V heads";
+    if (attnbench_axis(c, "align", 0)) return "causal top-left only";
+    if (attnbench_axis(c, "window", 0)) return "no window";
+    return NULL;
+}
+
 static size_t workspace(const attnbench_case_t *c)
 {
     return (size_t)attnbench_axis(c, "Nk", 1) * sizeof(float);
@@ -68,6 +78,7 @@ static const attnbench_variant_t variants[] = {{
     .backend = ATTNBENCH_CPU,
     .dtype = ATTNBENCH_F32,
     .about = "example plugin: CPU float32, two passes per row",
+    .supports = supports,
     .workspace = workspace,
     .run = run,
 }};

@@ -84,6 +84,9 @@ __global__ void mhsa_example_tiled_kernel(const float *q, const float *k, const 
 static const char *supports(const attnbench_case_t *c)
 {
     if (attnbench_axis(c, "d", 0) > DMAX) return "head dim d above 128";
+    if (attnbench_axis(c, "Hkv", 0) != attnbench_axis(c, "H", 0)) return "no grouped K/V heads";
+    if (attnbench_axis(c, "align", 0)) return "causal top-left only";
+    if (attnbench_axis(c, "window", 0)) return "no window";
     if (attnbench_axis(c, "B", 1) * attnbench_axis(c, "H", 1) > 65535)
         return "B·H above 65535 (the grid's y extent)";
     return NULL;
