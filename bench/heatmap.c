@@ -2,6 +2,7 @@
  * each is read back (.npy, float64), checked row by row, averaged down to at most HM_MAX cells a
  * side and written into a gnuplot script as an inline matrix, which gnuplot draws. */
 #include "heatmap.h"
+#include "plots.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,24 +108,6 @@ static void sq(FILE *f, const char *s)
     fputc('\'', f);
 }
 
-static int gnuplot(const char *script, const char *log)
-{
-    fflush(stdout);
-    fflush(stderr);
-    const pid_t pid = fork();
-    if (pid < 0) return 127;
-    if (pid == 0) {
-        const int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
-        execlp("gnuplot", "gnuplot", script, (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return 127;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* The script drawing matrix m (rows × cols, averaged to at most HM_MAX a side) into stem.png and
  * stem.svg. */
 static int write_script(const char *gp, const char *stem, const char *title, const char *axes,
@@ -213,7 +196,7 @@ static int draw(const char *dump, const char *out, const char *file, const char 
         fprintf(stderr, "attnbench plots: cannot write %s: %s\n", gp, strerror(errno));
         rc = 1;
     } else {
-        const int st = gnuplot(gp, log);
+        const int st = attn_gnuplot(gp, log);
         if (st) {
             fprintf(stderr, "attnbench plots: gnuplot failed on %s (exit status %d; %s)\n", gp, st,
                     st == 127 ? "apt-get install gnuplot-nox" : log);

@@ -930,7 +930,7 @@ done:
 /* ------------------------------------------------------------------ running gnuplot */
 
 /* Run gnuplot on script with its output into log. Its exit status, or 127 when it cannot start. */
-static int gnuplot(const char *script, const char *log)
+int attn_gnuplot(const char *script, const char *log)
 {
     fflush(stdout);
     fflush(stderr);
@@ -979,7 +979,7 @@ static int draw(const pics_t *P, int k, int H)
                "linewidth 1 noenhanced background rgb \"white\"\nYLOFF = -0.6\nset output ", H);
     sq(f, svg), fputs("\nload ", f), sq(f, script), fputs("\nunset output\n", f);
     fclose(f);
-    const int st = gnuplot(run, log);
+    const int st = attn_gnuplot(run, log);
     if (st) {
         fprintf(stderr, "attnbench plots: gnuplot failed drawing %s (exit status %d):\n", png, st);
         print_file(log);

@@ -36,4 +36,7 @@ int attn_plots_for_report(int argc, char **argv);
  * run (with a message). */
 int attn_plots_render(const char *csv, const char *outdir, const char *axis, const char *panels);
 
+/* Run gnuplot on script, its output into log: its exit status, or 127 when it cannot start. */
+int attn_gnuplot(const char *script, const char *log);
+
 #endif

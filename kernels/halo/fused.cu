@@ -65,6 +65,7 @@
 #include "halo_common.cuh"
 #include "launch.cuh"
 #include "fastmath.cuh"
+#include "flash.cuh"
 #include "mma.cuh"
 
 typedef __nv_bfloat16 bf16;
@@ -382,13 +383,7 @@ halo_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ KV,
             m[h] = mx[h];
             l[h] *= alpha[h];
         }
-#pragma unroll
-        for (int n = 0; n < NO; ++n) {
-            acc_o[n][0] *= alpha[0];
-            acc_o[n][1] *= alpha[0];
-            acc_o[n][2] *= alpha[1];
-            acc_o[n][3] *= alpha[1];
-        }
+        flash_rescale(acc_o, alpha);
 
         /* P = 2^(S·log2e + RH − m_new), then O += P·V_tile: the C fragments of the tile's two
          * n8 tiles are the A fragment of its 16 keys (mma.cuh) */
