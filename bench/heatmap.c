@@ -98,16 +98,6 @@ static void json_axes(const char *line, char *out, size_t n)
     out[k] = 0;
 }
 
-static void sq(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
 /* The script drawing matrix m (rows × cols, averaged to at most HM_MAX a side) into stem.png and
  * stem.svg. */
 static int write_script(const char *gp, const char *stem, const char *title, const char *axes,
@@ -121,11 +111,11 @@ static int write_script(const char *gp, const char *stem, const char *title, con
     snprintf(png, sizeof png, "%s.png", stem);
     snprintf(svg, sizeof svg, "%s.svg", stem);
     fputs("set terminal pngcairo size 900,800 noenhanced\nset output ", f);
-    sq(f, png);
+    attn_gnuplot_quote(f, png);
     fputs("\nset title ", f);
-    sq(f, title);
+    attn_gnuplot_quote(f, title);
     fputs(" . \"\\n\" . ", f); /* the case on a second line */
-    sq(f, axes);
+    attn_gnuplot_quote(f, axes);
     fprintf(f, "\nset xlabel 'key%s'\nset ylabel 'query%s'\n", bc > 1 ? " (block means)" : "",
             br > 1 ? " (block means)" : "");
     /* in key and query indices (a block at its centre), row 0 on top as the matrix reads */
@@ -147,7 +137,7 @@ static int write_script(const char *gp, const char *stem, const char *title, con
     fprintf(f, "EOD\nplot $weights matrix using ($1*%lld+%g):($2*%lld+%g):3 with image notitle\n"
             "set terminal svg size 900,800 noenhanced\nset output ", (long long)bc,
             (double)(bc - 1) / 2, (long long)br, (double)(br - 1) / 2);
-    sq(f, svg);
+    attn_gnuplot_quote(f, svg);
     fputs("\nreplot\n", f);
     return fclose(f);
 }

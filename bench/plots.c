@@ -165,7 +165,7 @@ static const char *std_col(const pics_t *P, attn_rowref_t at, int which)
 enum { C_SUITE, C_VARIANT, C_BACKEND, C_DTYPE, C_STATUS, C_MED, C_DEVICE };
 
 /* gnuplot single-quoted string: a ' is doubled, backslashes are literal. */
-static void sq(FILE *f, const char *s)
+void attn_gnuplot_quote(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; *s; s++) {
@@ -769,9 +769,9 @@ static void panel(const pics_t *P, const pic_t *q, const layout_t *L, int pidx, 
     const double pt = L->H - L->topH - r_ * (L->rowh + L->gapy), pb = pt - L->rowh;
     fprintf(gp, "set lmargin at screen %.5f; set rmargin at screen %.5f; set tmargin at screen %.5f; "
                 "set bmargin at screen %.5f\n", pl / W, pr / W, pt / L->H, pb / L->H);
-    fputs("set title ", gp), sq(gp, P->np ? P->pan_[p].title : ""), fputs(" font ',13'\n", gp);
-    fputs("set xlabel ", gp), sq(gp, r_ == L->rows - 1 || pidx + L->cols >= P->npanel ? P->xa : "");
-    fputs(" font ',12'\nset ylabel ", gp), sq(gp, c_ == 0 ? q->ylab : ""), fputs(" font ',12' offset YLOFF, 0\n", gp);
+    fputs("set title ", gp), attn_gnuplot_quote(gp, P->np ? P->pan_[p].title : ""), fputs(" font ',13'\n", gp);
+    fputs("set xlabel ", gp), attn_gnuplot_quote(gp, r_ == L->rows - 1 || pidx + L->cols >= P->npanel ? P->xa : "");
+    fputs(" font ',12'\nset ylabel ", gp), attn_gnuplot_quote(gp, c_ == 0 ? q->ylab : ""), fputs(" font ',12' offset YLOFF, 0\n", gp);
     fputs("unset arrow; unset label\n", gp);
     if (q->k == K_SP) fputs("set arrow from graph 0, first 1 to graph 1, first 1 nohead back lc rgb '#333333' lw 1.5 dt 2\n", gp);
     if (q->k == K_RATIO) fputs("set arrow from graph 0, first 1 to graph 1, first 1 nohead back lc rgb '#cc0000' lw 1.5 dt 2\n", gp);
@@ -782,7 +782,7 @@ static void panel(const pics_t *P, const pic_t *q, const layout_t *L, int pidx, 
         if (i) continue;
         char lab[512];
         ceil_label(P, q->k, q->cl[i], q->nceil == 1, lab, sizeof lab);
-        fputs("set label 11 ", gp), sq(gp, lab);
+        fputs("set label 11 ", gp), attn_gnuplot_quote(gp, lab);
         fprintf(gp, " at graph 0.012, first %.10g left offset 0, 0.6 font ',9' tc rgb '%s' front\n", cv, cc);
     }
     char fdat[1200], dat[1200];
@@ -821,18 +821,18 @@ static void panel(const pics_t *P, const pic_t *q, const layout_t *L, int pidx, 
         if (d) fclose(d);
         free(xo);
         if (npan) fputs(", ", gp);
-        sq(gp, dat);
+        attn_gnuplot_quote(gp, dat);
         fprintf(gp, " using 1:2 with linespoints ls %d notitle", s + 1);
         if (e) { /* the IQR as error bars */
             fclose(e);
-            fputs(", ", gp), sq(gp, edat);
+            fputs(", ", gp), attn_gnuplot_quote(gp, edat);
             fprintf(gp, " using 1:2:3:4 with yerrorbars ls %d ps 0 notitle", s + 1);
         }
         npan += l->n;
     }
     if (ff) {
         fclose(ff);
-        fputs(", ", gp), sq(gp, fdat), fputs(" using 1:2 with points ls 100 notitle", gp);
+        fputs(", ", gp), attn_gnuplot_quote(gp, fdat), fputs(" using 1:2 with points ls 100 notitle", gp);
     }
     fputs("\n", gp);
 }
@@ -848,12 +848,12 @@ static void key_strip(const pics_t *P, const pic_t *q, const layout_t *L, FILE *
                 "width 1 box lc rgb '#aaaaaa' font ',11'\nplot ", L->legC);
     for (int i = 0; i < q->nsers; i++) {
         fprintf(gp, "%sNaN with linespoints ls %d title ", i ? ", " : "", q->sers[i] + 1);
-        sq(gp, P->ser[q->sers[i]].label);
+        attn_gnuplot_quote(gp, P->ser[q->sers[i]].label);
     }
     if (q->k == K_SP) {
         char t[600];
         snprintf(t, sizeof t, "%s, same dtype (= 1)", base_name(P));
-        fputs(", NaN with lines lc rgb '#333333' lw 1.5 dt 2 title ", gp), sq(gp, t);
+        fputs(", NaN with lines lc rgb '#333333' lw 1.5 dt 2 title ", gp), attn_gnuplot_quote(gp, t);
     }
     if (q->k == K_RATIO)
         fputs(", NaN with lines lc rgb '#cc0000' lw 1.5 dt 2 title 'fails above: max_abs_err > tolerance'", gp);
@@ -861,7 +861,7 @@ static void key_strip(const pics_t *P, const pic_t *q, const layout_t *L, FILE *
         char lab[512];
         ceil_label(P, q->k, q->cl[i], 1, lab, sizeof lab);
         fprintf(gp, ", NaN with lines lc rgb '%s' lw 1.8 dt (8,4,2,4) title ", CPAL[q->cl[i] % NOF(CPAL)]);
-        sq(gp, lab);
+        attn_gnuplot_quote(gp, lab);
     }
     if ((q->k == K_ERR || q->k == K_RATIO) && q->anyfail) fputs(", NaN with points ls 100 title 'circled: status fail'", gp);
     if (q->anynf) fputs(", NaN with points lc rgb 'white' pt 1 ps 0 title 'non-finite (inf): drawn at the top'", gp);
@@ -916,8 +916,8 @@ static int picture(pics_t *P, int k, int *H, char *msg, size_t mn)
     }
     const layout_t L = lay_out(P, &q);
     *H = L.H;
-    fputs("set multiplot title ", gp), sq(gp, q.title1), fputs(".\"\\n\".", gp), sq(gp, q.title2);
-    if (P->fixed[0]) fputs(".\"\\n\".", gp), sq(gp, P->fixed);
+    fputs("set multiplot title ", gp), attn_gnuplot_quote(gp, q.title1), fputs(".\"\\n\".", gp), attn_gnuplot_quote(gp, q.title2);
+    if (P->fixed[0]) fputs(".\"\\n\".", gp), attn_gnuplot_quote(gp, P->fixed);
     fputs(" font ',15'\n", gp);
     for (int pidx = 0; pidx < P->npanel; pidx++) panel(P, &q, &L, pidx, topy, gp);
     key_strip(P, &q, &L, gp);
@@ -974,10 +974,10 @@ static int draw(const pics_t *P, int k, int H)
     }
     fprintf(f, "set terminal pngcairo size 1200,%d font \"DejaVu Sans,11\" linewidth 1 noenhanced "
                "background rgb \"white\"\nYLOFF = 0\nset output ", H);
-    sq(f, png), fputs("\nload ", f), sq(f, script);
+    attn_gnuplot_quote(f, png), fputs("\nload ", f), attn_gnuplot_quote(f, script);
     fprintf(f, "\nunset output\nset terminal svg size 1200,%d fixed font \"DejaVu Sans,11\" fontscale 1.2 "
                "linewidth 1 noenhanced background rgb \"white\"\nYLOFF = -0.6\nset output ", H);
-    sq(f, svg), fputs("\nload ", f), sq(f, script), fputs("\nunset output\n", f);
+    attn_gnuplot_quote(f, svg), fputs("\nload ", f), attn_gnuplot_quote(f, script), fputs("\nunset output\n", f);
     fclose(f);
     const int st = attn_gnuplot(run, log);
     if (st) {

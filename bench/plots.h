@@ -21,6 +21,8 @@
 #ifndef ATTN_PLOTS_H
 #define ATTN_PLOTS_H
 
+#include <stdio.h>
+
 /* argv[0] = "plots". */
 int attn_plots_main(int argc, char **argv);
 
@@ -38,5 +40,7 @@ int attn_plots_render(const char *csv, const char *outdir, const char *axis, con
 
 /* Run gnuplot on script, its output into log: its exit status, or 127 when it cannot start. */
 int attn_gnuplot(const char *script, const char *log);
+/* s as a gnuplot single-quoted string: a ' is doubled, backslashes are literal. */
+void attn_gnuplot_quote(FILE *f, const char *s);
 
 #endif
