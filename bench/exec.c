@@ -8,12 +8,23 @@
 #include "stats.h"
 #include "util.h"
 
+const attn_variant_t *attn_exec_variant(const attn_exec_t *e, const attn_suite_t *s,
+                                        const attn_variant_t *x)
+{
+    return e->variant ? e->variant(e, s, x) : x;
+}
+
+const attn_suite_t *attn_exec_suite(const attn_exec_t *e, const attn_suite_t *s)
+{
+    return e->suite ? e->suite(e, s) : s;
+}
+
 int attn_xrun_open(attn_xrun_t *xr, const attn_exec_t *e, const attn_case_t *c,
                    const attn_variant_t *x, char *err, size_t n)
 {
     const attn_rclass_t *rc = &c->cls[x->dtype == ATTN_BF16];
     memset(xr, 0, sizeof *xr);
-    xr->s = e->suite(e, c->s), xr->x = x, xr->c = c;
+    xr->s = attn_exec_suite(e, c->s), xr->x = x, xr->c = c;
     xr->in = (const void *const *)rc->in;
     xr->bits = rc->bits;
     xr->osz = (size_t)attn_tensor_numel(&c->L.out) * (size_t)attn_dtype_size(x->dtype);

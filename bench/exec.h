@@ -44,7 +44,8 @@ struct attn_exec {
     /* NULL when it cannot lose its context; else why nothing more can run in this process (a
      * GPU error poisoned the context), or NULL. */
     const char *(*lost)(const attn_exec_t *e);
-    /* The implementation of row x of suite s, and the suite its callbacks get. */
+    /* The implementation of row x of suite s, and the suite its callbacks get (attn_exec_variant,
+     * attn_exec_suite); NULL: the row and the suite themselves. */
     const attn_variant_t *(*variant)(const attn_exec_t *e, const attn_suite_t *s,
                                      const attn_variant_t *x);
     const attn_suite_t *(*suite)(const attn_exec_t *e, const attn_suite_t *s);
@@ -70,6 +71,11 @@ const attn_exec_t *attn_exec_emu(const attn_opts_t *o);
 
 /* Start the run of x (the implementation e runs) on case c, whose rounding class for x's dtype
  * is ready: the host output buffer. 0, or -1 with why in err; attn_xrun_close in either case. */
+/* What executor e runs for row x of suite s, and the suite its callbacks get. */
+const attn_variant_t *attn_exec_variant(const attn_exec_t *e, const attn_suite_t *s,
+                                        const attn_variant_t *x);
+const attn_suite_t *attn_exec_suite(const attn_exec_t *e, const attn_suite_t *s);
+
 int attn_xrun_open(attn_xrun_t *xr, const attn_exec_t *e, const attn_case_t *c,
                    const attn_variant_t *x, char *err, size_t n);
 void attn_xrun_close(const attn_exec_t *e, attn_xrun_t *xr);

@@ -13,19 +13,6 @@ static const char *unavailable(const attn_exec_t *e, const attn_suite_t *s, cons
     return x->run ? NULL : "not implemented";
 }
 
-static const attn_variant_t *variant(const attn_exec_t *e, const attn_suite_t *s,
-                                     const attn_variant_t *x)
-{
-    (void)e, (void)s;
-    return x;
-}
-
-static const attn_suite_t *suite(const attn_exec_t *e, const attn_suite_t *s)
-{
-    (void)e;
-    return s;
-}
-
 static const char *over_budget(const attn_exec_t *e, double flops, char *buf, size_t n)
 {
     if (flops <= e->o->cpu_max_gflop * 1e9) return NULL;
@@ -77,7 +64,7 @@ static void release(const attn_exec_t *e, attn_xrun_t *xr)
 }
 
 static attn_exec_t cpu = {
-    .backend = "cpu", .unavailable = unavailable, .variant = variant, .suite = suite,
+    .backend = "cpu", .unavailable = unavailable,
     .over_budget = over_budget, .where = where, .checked_run = checked_run, .warmup = warmup,
     .sample = sample, .release = release,
 };

@@ -18,19 +18,6 @@ static const char *lost(const attn_exec_t *e)
     return e->dev->usable ? attn_gpu_broken() : NULL;
 }
 
-static const attn_variant_t *variant(const attn_exec_t *e, const attn_suite_t *s,
-                                     const attn_variant_t *x)
-{
-    (void)e, (void)s;
-    return x;
-}
-
-static const attn_suite_t *suite(const attn_exec_t *e, const attn_suite_t *s)
-{
-    (void)e;
-    return s;
-}
-
 static const char *where(const attn_exec_t *e, const char *cpu_name, char *buf, size_t n)
 {
     (void)cpu_name, (void)buf, (void)n;
@@ -99,7 +86,7 @@ static void release(const attn_exec_t *e, attn_xrun_t *xr)
 
 static attn_exec_t gpu = {
     .backend = "gpu", .uses_device = 1, .unavailable = unavailable, .lost = lost,
-    .variant = variant, .suite = suite, .where = where, .checked_run = checked_run,
+    .where = where, .checked_run = checked_run,
     .warmup = warmup, .sample = sample, .release = release,
 };
 

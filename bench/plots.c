@@ -1484,13 +1484,6 @@ static int parse_args(int argc, char **argv, popts_t *o)
     return o->nf ? -1 : usage("give at least one results CSV");
 }
 
-static const attn_suite_t *find_suite(const char *name)
-{
-    for (int i = 0; attn_suites[i]; i++)
-        if (!strcmp(attn_suites[i]->name, name)) return attn_suites[i];
-    return NULL;
-}
-
 /* The names of the registry's suites, ", "-separated, into buf. */
 static void suite_names(char *buf, size_t n)
 {
@@ -1553,7 +1546,7 @@ static int group_row(const attn_results_t *res, const popts_t *o, int k, int r, 
     int gi = 0;
     while (gi < *ng && strcmp((*g)[gi].s->name, name)) gi++;
     if (gi == *ng) {
-        const attn_suite_t *s = find_suite(name);
+        const attn_suite_t *s = attn_suite_named(name);
         if (!s) {
             char names[512];
             suite_names(names, sizeof names);

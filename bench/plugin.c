@@ -158,13 +158,6 @@ const attn_plugin_lib_t *attn_plugin_of(const attn_variant_t *x)
 
 /* ---------------------------------------------------------------- loading */
 
-static const attn_suite_t *find_suite(const char *name)
-{
-    for (int i = 0; attn_suites[i]; i++)
-        if (!strcmp(attn_suites[i]->name, name)) return attn_suites[i];
-    return NULL;
-}
-
 /* The suite as plugins have extended it so far (the copy), or NULL when none has. */
 static struct joined *joined_of(const attn_suite_t *s)
 {
@@ -186,7 +179,7 @@ static const char *dtype_ok(int d, attn_dtype_t *out)
 /* Variant pv of library lib as a row of its suite. 0, or -1 with why in err. */
 static int add_row(attn_plugin_lib_t *lib, const attnbench_variant_t *pv, char *err, size_t n)
 {
-    const attn_suite_t *s = pv->suite ? find_suite(pv->suite) : NULL;
+    const attn_suite_t *s = pv->suite ? attn_suite_named(pv->suite) : NULL;
     if (!s) {
         int off = snprintf(err, n, "plugin %s: variant '%s' names an unknown suite '%s' (known:",
                            lib->path, pv->name ? pv->name : "?", pv->suite ? pv->suite : "(null)");

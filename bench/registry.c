@@ -16,6 +16,13 @@ const char *attn_backend_name(attn_backend_t b) { return b == ATTN_GPU ? "gpu" :
 
 int attn_dtype_size(attn_dtype_t t) { return t == ATTN_F64 ? 8 : t == ATTN_F32 ? 4 : 2; }
 
+const attn_suite_t *attn_suite_named(const char *name)
+{
+    for (int i = 0; attn_suites[i]; i++)
+        if (!strcmp(attn_suites[i]->name, name)) return attn_suites[i];
+    return NULL;
+}
+
 int attn_axis_index(const attn_suite_t *s, const char *name)
 {
     for (int i = 0; i < s->naxes; i++)

@@ -191,6 +191,8 @@ const char *attn_dtype_name(attn_dtype_t t);
 const char *attn_backend_name(attn_backend_t b);
 int attn_dtype_size(attn_dtype_t t);
 int attn_axis_index(const attn_suite_t *s, const char *name);
+/* The suite of attn_suites called name, or NULL. */
+const attn_suite_t *attn_suite_named(const char *name);
 int64_t attn_tensor_numel(const attn_tensor_t *t);
 
 /* The "reference" row of every suite: the suite's reference() on every row (no row selection),

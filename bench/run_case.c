@@ -25,8 +25,8 @@ static const char *admit(run_t *r, const attn_case_t *c, attn_room_t *room,
     const char *why = e->unavailable(e, c->s, x);
     if (!why && e->lost) why = e->lost(e);
     if (why) return why;
-    const attn_suite_t *is = e->suite(e, c->s);
-    x = e->variant(e, c->s, x);
+    const attn_suite_t *is = attn_exec_suite(e, c->s);
+    x = attn_exec_variant(e, c->s, x);
     if (x->supports && (why = x->supports(is, x, c->v))) return why;
     if (e->over_budget && (why = e->over_budget(e, c->s->flops(c->s, c->v), buf, n))) return why;
     return attn_case_room(c, room, is, x, e->uses_device, buf, n);
@@ -192,7 +192,7 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
             res[j].status = "skip";
             run_child_send(r, 'B', j, NULL, 0);
             attn_nvtx_push(label);
-            run_variant(r, e, &c, e->variant(e, s, x), &res[j]);
+            run_variant(r, e, &c, attn_exec_variant(e, s, x), &res[j]);
             attn_nvtx_pop();
             if (res[j].interrupted) goto done;
         }

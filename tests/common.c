@@ -19,10 +19,9 @@
 
 const attn_suite_t *tst_suite(const char *name)
 {
-    for (int i = 0; attn_suites[i]; i++)
-        if (!strcmp(attn_suites[i]->name, name)) return attn_suites[i];
-    cr_assert_fail("no suite '%s' in the registry", name);
-    return NULL;
+    const attn_suite_t *s = attn_suite_named(name);
+    if (!s) cr_assert_fail("no suite '%s' in the registry", name);
+    return s;
 }
 
 const attn_variant_t *tst_variant(const attn_suite_t *s, const char *name)
