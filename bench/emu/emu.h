@@ -190,6 +190,20 @@ ATTN_EMU_HIDDEN void cp_async(void *dst, const void *src, int cp_size, int src_s
                               const char *file, int line);
 ATTN_EMU_HIDDEN void cp_async_commit_group();
 ATTN_EMU_HIDDEN void cp_async_wait_group(int n, const char *file, int line);
+/* The sm_90 PTX behind kernels/common/tma.cuh (emu_tma.cpp): mbarrier.{init, arrive,
+ * arrive.expect_tx, try_wait.parity} on a shared b64, cp.async.bulk.tensor.{1..5}d global ->
+ * shared with mbarrier::complete_tx::bytes (tmap: a CUtensorMap), fence.proxy.async,
+ * fence.mbarrier_init and setmaxnreg.{inc,dec}.sync.aligned.u32. */
+ATTN_EMU_HIDDEN void mbarrier_init(void *bar, unsigned count, const char *file, int line);
+ATTN_EMU_HIDDEN uint64_t mbarrier_arrive(void *bar, bool expect_tx, unsigned tx_bytes,
+                                         const char *file, int line);
+ATTN_EMU_HIDDEN bool mbarrier_try_wait_parity(void *bar, unsigned parity, const char *file,
+                                              int line);
+ATTN_EMU_HIDDEN void cp_async_bulk_tensor(void *dst, const void *tmap, int rank, const int *coords,
+                                          void *bar, const char *file, int line);
+ATTN_EMU_HIDDEN void fence_proxy_async(const char *file, int line);
+ATTN_EMU_HIDDEN void fence_mbarrier_init(const char *file, int line);
+ATTN_EMU_HIDDEN void setmaxnreg(bool inc, unsigned regs, const char *file, int line);
 } // namespace ptx
 
 /* ---- launch --------------------------------------------------------------------------------- */

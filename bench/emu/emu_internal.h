@@ -33,7 +33,8 @@ struct Context {
 #endif
 };
 
-enum State : uint8_t { ST_READY, ST_RUNNING, ST_BARRIER, ST_WARP_OP, ST_EXITED };
+/* ST_PARKED: suspended by park() until wake() (mbarrier waits, warpgroup collectives). */
+enum State : uint8_t { ST_READY, ST_RUNNING, ST_BARRIER, ST_WARP_OP, ST_EXITED, ST_PARKED };
 
 /* One cp.async copy, performed (landed) when the schedule says: at issue, at a random later
  * synchronisation point of its thread, or at the latest when a cp.async.wait_group covers its
@@ -89,6 +90,26 @@ const char *error_string_with_detail(int code, const char *standard);
 void set_max_dynamic_smem(const void *func, int bytes);
 /* The error cudaGetLastError / cudaPeekAtLastError report next (emu_cuda.cpp). */
 void set_last_cuda_error(cudaError_t e);
+
+/* ---- between the runtime and emu_tma.cpp (mbarriers, bulk tensor copies, setmaxnreg) ---- */
+/* Suspend the running thread, reported as waiting at `name` (file:line), until wake(t). */
+void park(const char *name, const char *file, int line);
+void wake(Thread *t);
+/* The running thread is ready again, like the ones it released: the best-ranked one runs. */
+void reschedule();
+Thread *block_thread(unsigned index); /* thread `index` of the running block */
+unsigned block_threads();
+uint64_t barriers_completed(); /* block barriers completed so far (grows across blocks) */
+uint64_t schedule_random();    /* the schedule's seeded random stream */
+void poison_now(unsigned char *p, size_t n); /* the schedule's poison bytes */
+/* Defined by emu_tma.cpp, called by the runtime: reset at each block start; when no thread is
+ * ready, land every bulk copy in flight (the GPU would) and say whether a thread was woken;
+ * under LAND_RANDOM at each synchronisation point of t, land some of the copies t issued;
+ * what the mbarrier waiters and warpgroup collectives wait for, for a deadlock report. */
+void tma_block_start();
+bool tma_idle();
+void tma_land_some(Thread *t);
+std::string tma_deadlock_detail();
 
 } // namespace attn_emu
 

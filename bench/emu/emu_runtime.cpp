@@ -487,6 +487,7 @@ static void run_best()
 {
     Thread *t = self();
     Thread *next = pop_best();
+    if (!next && tma_idle()) next = pop_best(); /* bulk copies in flight landed: someone woke */
     if (next == t) {
         t->state = ST_RUNNING;
         return;
@@ -522,6 +523,7 @@ bool land(CpCopy &c)
  * its issue and its covering wait, which lands the rest), before another thread runs. */
 static inline void land_some(Thread *t)
 {
+    if (E.landing == LAND_RANDOM) tma_land_some(t);
     if (E.landing != LAND_RANDOM || !t->cp_pending) return;
     uint64_t bits = 0;
     for (size_t i = 0; i < t->cp.size(); i++) {
@@ -600,6 +602,39 @@ int block_barrier(int kind, int pred, const char *file, int line)
     run_best();
     return E.bar.result;
 }
+
+/* ---- parking (emu_tma.cpp) ------------------------------------------------------------- */
+
+static void poison(unsigned char *p, size_t n, uint64_t block_seed);
+
+void park(const char *name, const char *file, int line)
+{
+    Thread *t = self();
+    land_some(t);
+    t->state = ST_PARKED;
+    t->wait_name = name;
+    t->wait_file = file;
+    t->wait_line = line;
+    run_best();
+}
+
+void wake(Thread *t)
+{
+    E.idle_yields = 0;
+    make_ready(t);
+}
+
+void reschedule()
+{
+    make_ready(self());
+    run_best();
+}
+
+Thread *block_thread(unsigned index) { return E.pool[index]; }
+unsigned block_threads() { return E.nthreads; }
+uint64_t barriers_completed() { return E.stats.barriers; }
+uint64_t schedule_random() { return next_random(); }
+void poison_now(unsigned char *p, size_t n) { poison(p, n, next_random()); }
 
 /* ---- warp collectives ------------------------------------------------------------------- */
 
@@ -780,7 +815,7 @@ static std::string deadlock_report()
     if (E.bar.arrived > 0)
         s += format("; %s waits for %d of %d live threads", barrier_name(E.bar.kind),
                     E.live - E.bar.arrived, E.live);
-    return s;
+    return s + tma_deadlock_detail();
 }
 
 /* ---- shared memory ---------------------------------------------------------------------- */
@@ -994,6 +1029,7 @@ static bool run_block(uint64_t block_seed)
     std::memset(E.ready, 0, sizeof E.ready);
     std::memset(E.yielded, 0, sizeof E.yielded);
     E.idle_yields = 0;
+    tma_block_start();
     for (unsigned i = 0; i < n; i++) make_ready(E.pool[i]);
 
     Thread *first = pop_best();

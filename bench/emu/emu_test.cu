@@ -17,6 +17,7 @@
 #include "fastmath.cuh"
 #include "launch.cuh"
 #include "mma.cuh"
+#include "tma.cuh"
 
 using namespace nvcuda;
 
@@ -866,12 +867,345 @@ static void test_wmma()
     }
 }
 
+/* ---- TMA, mbarrier, setmaxnreg (kernels/common/tma.cuh) ------------------------------------ */
+
+/* A bf16 matrix of TMA_ROWS x TMA_COLS, rows TMA_LD elements apart; element i holds i + 1, so
+ * that a zero is out of bounds. Boxes of 32 rows x 64 columns (128 bytes: one 128B-swizzle row). */
+constexpr int TMA_ROWS = 80, TMA_COLS = 72, TMA_LD = 80, TMA_BOX_R = 32, TMA_BOX_C = 64;
+constexpr unsigned TMA_TILE_BYTES = TMA_BOX_R * TMA_BOX_C * 2;
+
+struct TmaTiles {
+    int x[3], y[3]; /* the boxes' first column and row */
+};
+
+static uint16_t tma_expected(const std::vector<uint16_t> &g, int y, int x)
+{
+    return y >= 0 && y < TMA_ROWS && x >= 0 && x < TMA_COLS ? g[y * TMA_LD + x] : 0;
+}
+
+/* Warp 0 loads three tiles into one 128B-swizzled buffer, one after another (mbarrier `full`,
+ * 1 arrival + the tile's bytes); warps 1-3 wait for each, read it back unswizzled by the
+ * 128B rule written out (16-byte chunk c of row r is stored at chunk c ^ (r % 8)) and release
+ * the buffer (mbarrier `empty`, 96 arrivals), which the producer waits for before the next
+ * tile: both parities of both mbarriers. `linear` reads without unswizzling (a planted bug). */
+__global__ void tma_tile_kernel(const __grid_constant__ CUtensorMap map, TmaTiles tiles,
+                                uint16_t *out, int linear)
+{
+    __shared__ __align__(1024) uint16_t tile[TMA_BOX_R * TMA_BOX_C];
+    __shared__ uint64_t full, empty;
+    const int t = threadIdx.x;
+    if (t == 0) {
+        mbar_init(&full, 1);
+        mbar_init(&empty, 96);
+        fence_proxy_async();
+    }
+    __syncthreads();
+    for (int k = 0; k < 3; k++) {
+        if (t < 32) {
+            if (t != 0) continue;
+            if (k > 0) mbar_wait(&empty, (k - 1) & 1);
+            mbar_arrive_expect_tx(&full, TMA_TILE_BYTES);
+            tma_load_2d(tile, &map, tiles.x[k], tiles.y[k], &full);
+        } else {
+            mbar_wait(&full, k & 1);
+            for (int i = t - 32; i < TMA_BOX_R * TMA_BOX_C; i += 96) {
+                const int r = i / TMA_BOX_C, byte = 2 * (i % TMA_BOX_C);
+                const int at = linear ? 2 * i
+                                      : r * 128 + ((byte >> 4 ^ (r & 7)) << 4) + (byte & 15);
+                out[k * TMA_BOX_R * TMA_BOX_C + i] = tile[at / 2];
+            }
+            mbar_arrive(&empty);
+        }
+    }
+}
+
+static int tma_map(CUtensorMap *map, const std::vector<uint16_t> &g)
+{
+    return tma_encode_2d(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, g.data(), TMA_COLS, TMA_ROWS,
+                         TMA_LD * 2, TMA_BOX_C, TMA_BOX_R, CU_TENSOR_MAP_SWIZZLE_128B,
+                         "emu_test");
+}
+
+static std::vector<uint16_t> tma_matrix()
+{
+    std::vector<uint16_t> g(TMA_ROWS * TMA_LD);
+    for (size_t i = 0; i < g.size(); i++) g[i] = (uint16_t)(i + 1);
+    return g;
+}
+
+/* In bounds, past the end in both dimensions, and before the start in both. */
+static void test_tma_tile()
+{
+    const std::vector<uint16_t> g = tma_matrix();
+    alignas(128) CUtensorMap map;
+    CHECK(tma_map(&map, g) == 0, "%s", last_error());
+    const TmaTiles tiles{{0, 32, -8}, {0, 64, -3}};
+    for (int linear = 0; linear < 2; linear++) {
+        std::vector<uint16_t> out(3 * TMA_BOX_R * TMA_BOX_C, 0xdead);
+        CHECK(LAUNCH(tma_tile_kernel, 1, 128, 0, map, tiles, out.data(), linear) == cudaSuccess,
+              "%s", last_error());
+        int bad = 0, oob = 0;
+        for (int k = 0; k < 3; k++)
+            for (int r = 0; r < TMA_BOX_R; r++)
+                for (int c = 0; c < TMA_BOX_C; c++) {
+                    const uint16_t want = tma_expected(g, tiles.y[k] + r, tiles.x[k] + c);
+                    const uint16_t got = out[(k * TMA_BOX_R + r) * TMA_BOX_C + c];
+                    oob += want == 0;
+                    if (got != want && !linear && bad++ < 5)
+                        CHECK(false, "tile %d [%d][%d] = %u, want %u", k, r, c, got, want);
+                    bad += linear && got != want;
+                }
+        CHECK(oob == 32 * 64 - 16 * 40 + 3 * 64 + 29 * 8, "%d out-of-bounds elements", oob);
+        if (linear) /* the planted bug: reading the buffer as if unswizzled */
+            CHECK(bad > 1000, "a linear read of a 128B-swizzled tile differs in %d elements", bad);
+    }
+}
+
+/* A 3-D box, unswizzled, partly outside the tensor, through the driver entry point directly. */
+__global__ void tma_3d_kernel(const __grid_constant__ CUtensorMap map, float *out)
+{
+    __shared__ __align__(128) float box[2 * 4 * 8];
+    __shared__ uint64_t full;
+    if (threadIdx.x == 0) {
+        mbar_init(&full, 1);
+        fence_mbarrier_init();
+        mbar_arrive_expect_tx(&full, sizeof box);
+        tma_load_3d(box, &map, 16, 3, 1, &full);
+    }
+    __syncthreads();
+    mbar_wait(&full, 0);
+    for (int i = threadIdx.x; i < 64; i += 32) out[i] = box[i];
+}
+
+typedef CUresult (*encode_tiled_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
+                                    const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
+                                    const cuuint32_t *, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                    CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+static encode_tiled_fn encode_tiled()
+{
+    void *fn = nullptr;
+    cudaDriverEntryPointQueryResult q;
+    cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &q);
+    return q == cudaDriverEntryPointSuccess ? reinterpret_cast<encode_tiled_fn>(fn) : nullptr;
+}
+
+static void test_tma_3d()
+{
+    const int X = 20, Y = 5, Z = 3, LDX = 24; /* rows of 24 floats: 96 bytes */
+    std::vector<float> g(LDX * Y * Z);
+    for (size_t i = 0; i < g.size(); i++) g[i] = (float)(i + 1);
+    const cuuint64_t dim[3] = {X, Y, Z}, stride[2] = {LDX * 4, LDX * Y * 4};
+    const cuuint32_t box[3] = {8, 4, 2}, es[3] = {1, 1, 1};
+    alignas(128) CUtensorMap map;
+    encode_tiled_fn enc = encode_tiled();
+    CHECK(enc && enc(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 3, g.data(), dim, stride, box, es,
+                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                     CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) ==
+                     CUDA_SUCCESS,
+          "%s", last_error());
+    std::vector<float> out(64, -1.0f);
+    CHECK(LAUNCH(tma_3d_kernel, 1, 32, 0, map, out.data()) == cudaSuccess, "%s", last_error());
+    for (int z = 0; z < 2; z++)
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 8; x++) {
+                const int gx = 16 + x, gy = 3 + y, gz = 1 + z;
+                const float want = gx < X && gy < Y && gz < Z ? g[(gz * Y + gy) * LDX + gx] : 0.0f;
+                CHECK(out[(z * 4 + y) * 8 + x] == want, "box [%d][%d][%d] = %g, want %g", z, y, x,
+                      out[(z * 4 + y) * 8 + x], want);
+            }
+}
+
+/* Every thread reads the buffer once after the copy's issue (and a barrier) but before the
+ * wait, and once after: poison, then the data, unless the copy landed at issue. */
+__global__ void tma_early_kernel(const __grid_constant__ CUtensorMap map, uint16_t *out)
+{
+    __shared__ __align__(1024) uint16_t tile[TMA_BOX_R * TMA_BOX_C];
+    __shared__ uint64_t full;
+    const int t = threadIdx.x;
+    if (t == 0) {
+        mbar_init(&full, 1);
+        fence_proxy_async();
+        mbar_arrive_expect_tx(&full, TMA_TILE_BYTES);
+        tma_load_2d(tile, &map, 0, 0, &full);
+    }
+    __syncthreads();
+    out[t] = tile[t]; /* the bug: before the wait */
+    __syncthreads();  /* every read before any wait */
+    mbar_wait(&full, 0);
+    out[64 + t] = tile[t];
+}
+
+static void test_tma_early_read()
+{
+    const std::vector<uint16_t> g = tma_matrix();
+    alignas(128) CUtensorMap map;
+    CHECK(tma_map(&map, g) == 0, "%s", last_error());
+    std::vector<uint16_t> out(128);
+    CHECK(LAUNCH(tma_early_kernel, 1, 64, 0, map, out.data()) == cudaSuccess, "%s", last_error());
+    uint32_t p;
+    for (int t = 0; t < 64; t++) { /* row 0: chunks unpermuted */
+        CHECK(out[64 + t] == g[t], "t %d after the wait: %u, want %u", t, out[64 + t], g[t]);
+        if (g_sched == ATTN_EMU_COPY_AT_ISSUE)
+            CHECK(out[t] == g[t], "t %d landed at issue: %u", t, out[t]);
+        else if (poison_word(&p))
+            CHECK(out[t] == (uint16_t)p, "t %d before the wait: %04x, want poison", t, out[t]);
+    }
+}
+
+enum TmaBug {
+    TMA_OK,
+    TMA_WRONG_PARITY,   /* waits for the phase after the one loaded */
+    TMA_EXPECT_SMALL,   /* announces half the tile's bytes */
+    TMA_EXPECT_LARGE,   /* announces 1 KiB more than the tile */
+    TMA_EXTRA_ARRIVE,   /* a second arrival on a count-1 mbarrier in one phase */
+    TMA_NO_FENCE,       /* no fence.proxy.async after the init */
+    TMA_NO_SYNC,        /* no __syncthreads between the init and the other threads' waits */
+    TMA_UNINIT,         /* no mbarrier.init at all */
+    TMA_MISALIGNED_DST, /* a 128B-swizzled box 128 bytes into a 1024-aligned buffer */
+};
+
+__global__ void tma_misuse_kernel(const __grid_constant__ CUtensorMap map, uint16_t *out, int bug)
+{
+    __shared__ __align__(1024) uint16_t tile[2 * TMA_BOX_R * TMA_BOX_C];
+    __shared__ uint64_t full;
+    const int t = threadIdx.x;
+    if (t == 0 && bug != TMA_UNINIT) {
+        mbar_init(&full, 1);
+        if (bug != TMA_NO_FENCE) fence_proxy_async();
+    }
+    if (bug != TMA_NO_SYNC) __syncthreads();
+    if (t == 0) {
+        mbar_arrive_expect_tx(&full, bug == TMA_EXPECT_SMALL   ? TMA_TILE_BYTES / 2
+                                     : bug == TMA_EXPECT_LARGE ? TMA_TILE_BYTES + 1024
+                                                               : TMA_TILE_BYTES);
+        if (bug == TMA_EXTRA_ARRIVE) mbar_arrive(&full);
+        tma_load_2d(bug == TMA_MISALIGNED_DST ? tile + 64 : tile, &map, 0, 0, &full);
+    }
+    mbar_wait(&full, 0);
+    out[t] = tile[t];
+    __syncthreads();
+    mbar_wait(&full, bug == TMA_WRONG_PARITY ? 1 : 0); /* 0: done; 1: phase 1, never loaded */
+}
+
+static void test_tma_misuse()
+{
+    const std::vector<uint16_t> g = tma_matrix();
+    alignas(128) CUtensorMap map;
+    CHECK(tma_map(&map, g) == 0, "%s", last_error());
+    std::vector<uint16_t> out(64);
+    struct {
+        int bug;
+        const char *what[3];
+    } cases[] = {
+        {TMA_OK, {}},
+        {TMA_WRONG_PARITY, {"deadlock", "wait for parity 1, i.e. for phase 1", "try_wait"}},
+        {TMA_EXPECT_SMALL, {"expect_tx too small", "emu_test.cu", nullptr}},
+        {TMA_EXPECT_LARGE, {"deadlock", "1024 more transaction byte", "expect_tx larger"}},
+        {TMA_EXTRA_ARRIVE, {"more arrivals in phase 0", "count 1", nullptr}},
+        {TMA_NO_FENCE, {"not made visible to the async proxy", nullptr, nullptr}},
+        {TMA_NO_SYNC, {"mbarrier.try_wait.parity", nullptr, nullptr}},
+        {TMA_UNINIT, {"has not been initialised", nullptr, nullptr}},
+        {TMA_MISALIGNED_DST, {"not 1024-byte aligned", "swizzle 128B", nullptr}},
+    };
+    for (const auto &c : cases) {
+        const cudaError_t e = LAUNCH(tma_misuse_kernel, 1, 64, 0, map, out.data(), c.bug);
+        CHECK(e == (c.bug == TMA_OK ? cudaSuccess : cudaErrorLaunchFailure), "bug %d: %s", c.bug,
+              last_error());
+        for (const char *w : c.what)
+            if (w) CHECK(error_has(w), "bug %d: no \"%s\" in: %s", c.bug, w, last_error());
+    }
+    /* before its init reaches them (no __syncthreads), other threads either find no mbarrier
+     * or one another thread initialised without a barrier since */
+    LAUNCH(tma_misuse_kernel, 1, 64, 0, map, out.data(), (int)TMA_NO_SYNC);
+    CHECK(error_has("not visible to this thread") || error_has("has not been initialised"), "%s",
+          last_error());
+}
+
+/* The driver's rules for cuTensorMapEncodeTiled, each refusal naming the argument. */
+static void test_tma_encode_args()
+{
+    const std::vector<uint16_t> g = tma_matrix();
+    alignas(128) CUtensorMap map;
+    struct {
+        const void *base;
+        uint64_t row_bytes;
+        uint32_t box_c, box_r;
+        CUtensorMapSwizzle sw;
+        const char *what;
+    } bad[] = {
+        {g.data(), 150, 64, 32, CU_TENSOR_MAP_SWIZZLE_128B, "globalStrides[0] = 150 is not a multiple of 16"},
+        {g.data(), 128, 64, 32, CU_TENSOR_MAP_SWIZZLE_128B, "globalStrides[0] = 128 is less than the 144 bytes"},
+        {g.data() + 1, 160, 64, 32, CU_TENSOR_MAP_SWIZZLE_128B, "globalAddress"},
+        {g.data(), 160, 64, 300, CU_TENSOR_MAP_SWIZZLE_128B, "boxDim[1] = 300 is not in [1, 256]"},
+        {g.data(), 160, 12, 32, CU_TENSOR_MAP_SWIZZLE_NONE, "boxDim[0] = 12 elements of 2 bytes is not a multiple of 16"},
+        {g.data(), 160, 64, 32, CU_TENSOR_MAP_SWIZZLE_64B, "wider than swizzle 64B's 64"},
+    };
+    std::fflush(stderr);
+    for (const auto &b : bad) {
+        attn_emu_clear_error();
+        CHECK(tma_encode_2d(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, b.base, TMA_COLS, TMA_ROWS,
+                            b.row_bytes, b.box_c, b.box_r, b.sw, "emu_test") ==
+                  (int)cudaErrorInvalidValue,
+              "%s accepted", b.what);
+        CHECK(error_has(b.what), "no \"%s\" in: %s", b.what, last_error());
+    }
+    CHECK(tma_map(&map, g) == 0, "%s", last_error());
+}
+
+/* setmaxnreg: warpgroup 0 gives registers up, warpgroup 1 takes them; then the misuses. */
+__global__ void setmaxnreg_kernel(int *out, int bug)
+{
+    const int warp = threadIdx.x / 32, wg = threadIdx.x / 128;
+    if (bug == 0) {
+        if (wg == 0) setmaxnreg_dec<40>();
+        else setmaxnreg_inc<232>();
+    } else if (bug == 1) { /* one warp of the group */
+        if (warp == 0) setmaxnreg_dec<40>();
+    } else if (bug == 2) { /* the group's warps at two call sites */
+        if (warp == 0) setmaxnreg_dec<40>();
+        else setmaxnreg_inc<232>();
+    } else if (bug == 3) {
+        setmaxnreg_dec<20>();
+    } else if (bug == 4) {
+        setmaxnreg_dec<40>();
+        setmaxnreg_inc<32>();
+    }
+    __syncthreads();
+    out[threadIdx.x] = 1;
+}
+
+static void test_setmaxnreg()
+{
+    std::vector<int> out(256, 0);
+    CHECK(LAUNCH(setmaxnreg_kernel, 1, 256, 0, out.data(), 0) == cudaSuccess, "%s", last_error());
+    CHECK(out[0] == 1 && out[255] == 1, "setmaxnreg by whole warpgroups");
+    const struct {
+        int bug, threads;
+        const char *what[3];
+    } cases[] = {
+        {1, 256, {"deadlock", "warpgroup 0: setmaxnreg.dec (", "waits for threads 32-127"}},
+        {2, 256, {"warpgroup divergence", "threads"}},
+        {3, 256, {"setmaxnreg.dec.sync.aligned.u32 20", "multiple of 8 in [24, 256]"}},
+        {4, 256, {"holds 40 registers", "not lower"}},
+        {0, 96, {"a block of 96 threads", "a warpgroup is four whole warps"}},
+    };
+    for (const auto &c : cases) {
+        CHECK(LAUNCH(setmaxnreg_kernel, 1, c.threads, 0, out.data(), c.bug) ==
+                  cudaErrorLaunchFailure,
+              "setmaxnreg bug %d", c.bug);
+        for (const char *w : c.what)
+            if (w) CHECK(error_has(w), "bug %d: no \"%s\" in: %s", c.bug, w, last_error());
+    }
+}
+
 int main()
 {
     void (*const per_schedule[])() = {
         test_indices,          test_shuffles,      test_votes, test_barriers, test_shared_memory,
         test_atomics_and_spin, test_reported_bugs, test_mma,   test_ldmatrix, test_cp_async,
-        test_cp_async_landing, test_wmma,   test_gpu_math,
+        test_cp_async_landing, test_wmma,   test_gpu_math, test_tma_tile, test_tma_3d,
+        test_tma_early_read,   test_tma_misuse, test_setmaxnreg,
     };
     for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
         g_sched = k;
@@ -882,6 +1216,7 @@ int main()
     test_race_differs();
     test_uninit_differs();
     test_shared_bounds();
+    test_tma_encode_args();
     std::printf("%d checks, %d failed\n", g_checks, g_failures);
     return g_failures ? 1 : 0;
 }
