@@ -190,10 +190,26 @@ ATTN_EMU_HIDDEN void cp_async(void *dst, const void *src, int cp_size, int src_s
                               const char *file, int line);
 ATTN_EMU_HIDDEN void cp_async_commit_group();
 ATTN_EMU_HIDDEN void cp_async_wait_group(int n, const char *file, int line);
+/* Hopper wgmma behind kernels/common/wgmma.cuh (bench/emu/emu_wgmma.cpp): warpgroup
+ * collectives of threads 128k..128k+127; the MMA is computed at issue and lands in the
+ * accumulator at the wait_group covering it. */
+/* The shared-memory address a descriptor encodes for p (dynamic shared memory first). */
+ATTN_EMU_HIDDEN uint32_t wgmma_smem_addr(const void *p, const char *file, int line);
+/* wgmma.mma_async.sync.aligned.m64n{n}k16.f32.{bf16,f16}: a == nullptr: A through desc_a. */
+ATTN_EMU_HIDDEN void wgmma_mma_async(float *acc, int n, bool f16, uint64_t desc_a,
+                                     const uint32_t *a, uint64_t desc_b, int scale_d, int trans_a,
+                                     int trans_b, const char *file, int line);
+ATTN_EMU_HIDDEN void wgmma_fence(const char *file, int line);
+ATTN_EMU_HIDDEN void wgmma_commit_group(const char *file, int line);
+ATTN_EMU_HIDDEN void wgmma_wait_group(int n, const char *file, int line);
+ATTN_EMU_HIDDEN void fence_proxy_async_shared(const char *file, int line);
+/* Element i of an accumulator of `regs` floats is read or written at file:line. */
+ATTN_EMU_HIDDEN void wgmma_acc_access(const float *acc, int regs, int i, const char *file,
+                                      int line);
 /* The sm_90 PTX behind kernels/common/tma.cuh (emu_tma.cpp): mbarrier.{init, arrive,
  * arrive.expect_tx, try_wait.parity} on a shared b64, cp.async.bulk.tensor.{1..5}d global ->
- * shared with mbarrier::complete_tx::bytes (tmap: a CUtensorMap), fence.proxy.async,
- * fence.mbarrier_init and setmaxnreg.{inc,dec}.sync.aligned.u32. */
+ * shared with mbarrier::complete_tx::bytes (tmap: a CUtensorMap), fence.mbarrier_init and
+ * setmaxnreg.{inc,dec}.sync.aligned.u32; fence.proxy.async (fence_proxy_async_shared) too. */
 ATTN_EMU_HIDDEN void mbarrier_init(void *bar, unsigned count, const char *file, int line);
 ATTN_EMU_HIDDEN uint64_t mbarrier_arrive(void *bar, bool expect_tx, unsigned tx_bytes,
                                          const char *file, int line);
@@ -201,7 +217,6 @@ ATTN_EMU_HIDDEN bool mbarrier_try_wait_parity(void *bar, unsigned parity, const 
                                               int line);
 ATTN_EMU_HIDDEN void cp_async_bulk_tensor(void *dst, const void *tmap, int rank, const int *coords,
                                           void *bar, const char *file, int line);
-ATTN_EMU_HIDDEN void fence_proxy_async(const char *file, int line);
 ATTN_EMU_HIDDEN void fence_mbarrier_init(const char *file, int line);
 ATTN_EMU_HIDDEN void setmaxnreg(bool inc, unsigned regs, const char *file, int line);
 } // namespace ptx

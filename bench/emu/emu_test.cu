@@ -897,7 +897,7 @@ __global__ void tma_tile_kernel(const __grid_constant__ CUtensorMap map, TmaTile
     if (t == 0) {
         mbar_init(&full, 1);
         mbar_init(&empty, 96);
-        fence_proxy_async();
+        fence_proxy_async_shared();
     }
     __syncthreads();
     for (int k = 0; k < 3; k++) {
@@ -1025,7 +1025,7 @@ __global__ void tma_early_kernel(const __grid_constant__ CUtensorMap map, uint16
     const int t = threadIdx.x;
     if (t == 0) {
         mbar_init(&full, 1);
-        fence_proxy_async();
+        fence_proxy_async_shared();
         mbar_arrive_expect_tx(&full, TMA_TILE_BYTES);
         tma_load_2d(tile, &map, 0, 0, &full);
     }
@@ -1059,7 +1059,7 @@ enum TmaBug {
     TMA_EXPECT_SMALL,   /* announces half the tile's bytes */
     TMA_EXPECT_LARGE,   /* announces 1 KiB more than the tile */
     TMA_EXTRA_ARRIVE,   /* a second arrival on a count-1 mbarrier in one phase */
-    TMA_NO_FENCE,       /* no fence.proxy.async after the init */
+    TMA_NO_FENCE,       /* no fence (fence.proxy.async) after the init */
     TMA_NO_SYNC,        /* no __syncthreads between the init and the other threads' waits */
     TMA_UNINIT,         /* no mbarrier.init at all */
     TMA_MISALIGNED_DST, /* a 128B-swizzled box 128 bytes into a 1024-aligned buffer */
@@ -1072,7 +1072,7 @@ __global__ void tma_misuse_kernel(const __grid_constant__ CUtensorMap map, uint1
     const int t = threadIdx.x;
     if (t == 0 && bug != TMA_UNINIT) {
         mbar_init(&full, 1);
-        if (bug != TMA_NO_FENCE) fence_proxy_async();
+        if (bug != TMA_NO_FENCE) fence_proxy_async_shared();
     }
     if (bug != TMA_NO_SYNC) __syncthreads();
     if (t == 0) {
@@ -1184,11 +1184,12 @@ static void test_setmaxnreg()
         int bug, threads;
         const char *what[3];
     } cases[] = {
-        {1, 256, {"deadlock", "warpgroup 0: setmaxnreg.dec (", "waits for threads 32-127"}},
+        {1, 256, {"deadlock", "threads 0-31 wait at setmaxnreg.dec.sync.aligned.u32",
+                   "threads 32-255 wait at __syncthreads"}},
         {2, 256, {"warpgroup divergence", "threads"}},
         {3, 256, {"setmaxnreg.dec.sync.aligned.u32 20", "multiple of 8 in [24, 256]"}},
         {4, 256, {"holds 40 registers", "not lower"}},
-        {0, 96, {"a block of 96 threads", "a warpgroup is four whole warps"}},
+        {0, 96, {"threads 0-127, which a block of 96 threads does not have", nullptr}},
     };
     for (const auto &c : cases) {
         CHECK(LAUNCH(setmaxnreg_kernel, 1, c.threads, 0, out.data(), c.bug) ==

@@ -33,6 +33,7 @@
  * non-shared destination; setmaxnreg by part of a warpgroup or from two call sites. */
 #include "emu_internal.h"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cuda.h>
 
@@ -92,51 +93,13 @@ struct Waiter {
     unsigned parity;
 };
 
-struct Warpgroup {
-    unsigned arrived;
-    uint32_t mask[4]; /* arrived threads, bit i of word w = thread 32w + i of the group */
-    bool inc;
-    unsigned regs;
-    const char *file;
-    int line;
-};
-
 struct State {
     std::vector<MBar> bars;
     std::vector<BulkCopy> copies; /* in flight */
     std::vector<Waiter> waiters;
-    Warpgroup wg[8];
     unsigned warp_regs[32]; /* per warp: the count of its last setmaxnreg, 0 before */
     uint64_t woken;
 } S;
-
-/* Thread index sets as "0-31,64-127", in a value (messages are built in frames that fail()
- * leaves without unwinding). */
-struct Text {
-    char s[256];
-    const char *c_str() const { return s; }
-};
-
-template <class In> Text ranges(unsigned n, In in)
-{
-    Text t;
-    size_t k = 0;
-    t.s[0] = 0;
-    for (unsigned i = 0; i < n;) {
-        if (!in(i)) {
-            i++;
-            continue;
-        }
-        unsigned j = i;
-        while (j + 1 < n && in(j + 1)) j++;
-        if (k < sizeof t.s)
-            k += (size_t)snprintf(t.s + k, sizeof t.s - k, j > i ? "%s%u-%u" : "%s%u",
-                                  k ? "," : "", i, j);
-        i = j + 1;
-    }
-    if (!k) snprintf(t.s, sizeof t.s, "none");
-    return t;
-}
 
 void wake_counted(Thread *t)
 {
@@ -270,7 +233,6 @@ void tma_block_start()
     S.bars.clear();
     S.copies.clear();
     S.waiters.clear();
-    std::memset(S.wg, 0, sizeof S.wg);
     std::memset(S.warp_regs, 0, sizeof S.warp_regs);
 }
 
@@ -301,31 +263,21 @@ std::string tma_deadlock_detail()
     for (size_t i = 0; i < S.bars.size(); i++) {
         const MBar &b = S.bars[i];
         for (unsigned parity = 0; parity < 2; parity++) {
-            const Text who = ranges(block_threads(), [&](unsigned k) {
-                for (const Waiter &w : S.waiters)
-                    if (w.bar == i && w.parity == parity && w.t->index == k) return true;
-                return false;
-            });
-            if (!std::strcmp(who.c_str(), "none")) continue;
+            unsigned who[1024];
+            size_t n = 0;
+            for (const Waiter &w : S.waiters)
+                if (w.bar == i && w.parity == parity) who[n++] = w.t->index;
+            if (!n) continue;
+            std::sort(who, who + n);
             snprintf(buf, sizeof buf,
                      "; mbarrier at %p (init %s:%d, count %u) is in phase %u: threads %s wait for "
                      "parity %u, i.e. for phase %u to complete, which needs %u more arrival(s) and "
                      "%lld more transaction byte(s)%s",
                      (const void *)b.addr, short_path(b.file), b.line, b.count, b.phase,
-                     who.c_str(), parity, b.phase, b.pending, (long long)b.tx,
+                     threads_str(who, n).c_str(), parity, b.phase, b.pending, (long long)b.tx,
                      b.tx > 0 && !b.pending ? " (expect_tx larger than the copies deliver?)" : "");
             s += buf;
         }
-    }
-    for (unsigned g = 0; g < 8; g++) {
-        const Warpgroup &w = S.wg[g];
-        if (!w.arrived) continue;
-        const Text missing = ranges(block_threads(), [&](unsigned k) {
-            return k / 128 == g && !(w.mask[k % 128 / 32] >> (k % 32) & 1);
-        });
-        snprintf(buf, sizeof buf, "; warpgroup %u: setmaxnreg.%s (%s:%d) waits for threads %s",
-                 g, w.inc ? "inc" : "dec", short_path(w.file), w.line, missing.c_str());
-        s += buf;
     }
     return s;
 }
@@ -457,58 +409,37 @@ static void fence_inits(const char *, int)
         }
 }
 
-void fence_proxy_async(const char *file, int line) { fence_inits(file, line); }
+/* fence.proxy.async.shared::cta (kernels/common/wgmma.cuh's fence_proxy_async_shared) */
+void fence_proxy_async_shared(const char *file, int line) { fence_inits(file, line); }
 void fence_mbarrier_init(const char *file, int line) { fence_inits(file, line); }
 
-void setmaxnreg(bool inc, unsigned regs, const char *file, int line)
+/* The last thread of the warpgroup to arrive: .inc may not lower, .dec not raise, the count a
+ * warp holds after an earlier setmaxnreg (before the first, it is the kernel's, unknown here). */
+static void setmaxnreg_perform(GroupOp &op, bool inc)
 {
-    const char *op = inc ? "setmaxnreg.inc.sync.aligned.u32" : "setmaxnreg.dec.sync.aligned.u32";
-    Thread *t = self();
-    if (regs < 24 || regs > 256 || regs % 8)
-        fail("%s %u (%s:%d): the register count must be a multiple of 8 in [24, 256]", op, regs,
-             short_path(file), line);
-    const unsigned g = t->index / 128, base = 128 * g;
-    if (base + 128 > block_threads())
-        fail("%s (%s:%d) in warpgroup %u of a block of %u threads: a warpgroup is four whole "
-             "warps (128 threads)",
-             op, short_path(file), line, g, block_threads());
-    const Text gone = ranges(block_threads(), [&](unsigned k) {
-        return k >= base && k < base + 128 && block_thread(k)->state == ST_EXITED;
-    });
-    if (std::strcmp(gone.c_str(), "none"))
-        fail("%s (%s:%d) while threads %s of warpgroup %u have exited: all four warps of the "
-             "warpgroup must execute it",
-             op, short_path(file), line, gone.c_str(), g);
-    Warpgroup &w = S.wg[g];
-    if (w.arrived && (w.line != line || std::strcmp(w.file, file) || w.inc != inc ||
-                      w.regs != regs)) {
-        const Text there = ranges(block_threads(), [&](unsigned k) {
-            return k >= base && k < base + 128 && (w.mask[(k - base) / 32] >> (k % 32) & 1);
-        });
-        fail("warpgroup divergence: %s %u (%s:%d) reached while threads %s of warpgroup %u wait "
-             "at setmaxnreg.%s %u (%s:%d): all four warps of a warpgroup must execute the same "
-             "setmaxnreg",
-             op, regs, short_path(file), line, there.c_str(), g, w.inc ? "inc" : "dec", w.regs,
-             short_path(w.file), w.line);
-    }
-    if (!w.arrived) w = Warpgroup{0, {0, 0, 0, 0}, inc, regs, file, line};
-    w.mask[(t->index - base) / 32] |= 1u << (t->index % 32);
-    if (++w.arrived < 128) {
-        park(op, file, line);
-        return;
-    }
-    for (unsigned k = 4 * g; k < 4 * g + 4; k++) {
+    const unsigned regs = *static_cast<const unsigned *>(op.arg[0]);
+    for (unsigned k = op.first / 32; k < (op.first + op.count) / 32; k++) {
         const unsigned cur = S.warp_regs[k];
         if (cur && (inc ? regs < cur : regs > cur))
-            fail("%s %u (%s:%d): warp %u holds %u registers (its last setmaxnreg): .%s must %s", op,
-                 regs, short_path(file), line, k, cur, inc ? "inc" : "dec",
+            fail("%s %u (%s:%d): warp %u holds %u registers (its last setmaxnreg): .%s must %s",
+                 op.info->name, regs, short_path(op.file), op.line, k, cur, inc ? "inc" : "dec",
                  inc ? "not lower the count" : "not raise the count");
         S.warp_regs[k] = regs;
     }
-    for (unsigned k = base; k < base + 128; k++)
-        if (k != t->index) wake_counted(block_thread(k));
-    w.arrived = 0;
-    reschedule();
+}
+
+static const GroupOpInfo setmaxnreg_ops[2] = {
+    {"setmaxnreg.dec.sync.aligned.u32", [](GroupOp &op) { setmaxnreg_perform(op, false); }},
+    {"setmaxnreg.inc.sync.aligned.u32", [](GroupOp &op) { setmaxnreg_perform(op, true); }},
+};
+
+/* A warpgroup collective (the runtime's group_op: all 128 threads, one call site). */
+void setmaxnreg(bool inc, unsigned regs, const char *file, int line)
+{
+    if (regs < 24 || regs > 256 || regs % 8)
+        fail("%s %u (%s:%d): the register count must be a multiple of 8 in [24, 256]",
+             setmaxnreg_ops[inc].name, regs, short_path(file), line);
+    group_op(setmaxnreg_ops[inc], self()->index / 128 * 128, 128, &regs, file, line);
 }
 
 } // namespace ptx

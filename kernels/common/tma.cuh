@@ -6,9 +6,9 @@
  *   mbar_try_wait(bar, parity)       mbarrier.try_wait.parity: whether the phase of `parity`
  *                                    has completed (may give up after a time limit)
  *   mbar_wait(bar, parity)           try_wait until it has
- *   fence_proxy_async()              fence.proxy.async.shared::cta: generic-proxy accesses to
- *                                    shared memory ordered with the async proxy's (TMA, wgmma)
- *   fence_mbarrier_init()            fence.mbarrier_init.release.cluster
+ *   fence_mbarrier_init()            fence.mbarrier_init.release.cluster: mbarrier inits
+ *                                    visible to the async proxy (so is wgmma.cuh's
+ *                                    fence_proxy_async_shared(), fence.proxy.async.shared::cta)
  *   tma_load_2d / tma_load_3d        cp.async.bulk.tensor.{2,3}d.shared::cluster.global
  *                                    .mbarrier::complete_tx::bytes: the box at coordinates
  *                                    (innermost first) of a tensor map into shared memory; its
@@ -24,7 +24,7 @@
  * zero; then the next phase starts. A consumer waits with the parity of the phase it needs
  * (phase k: k & 1) and flips it every reuse; on a fresh mbarrier parity 1 passes at once (the
  * "previous" phase). Set-up, once per block:
- *     if (threadIdx.x == 0) { mbar_init(&full, 1); fence_proxy_async(); }  // init visible to TMA
+ *     if (threadIdx.x == 0) { mbar_init(&full, 1); fence_mbarrier_init(); } // visible to TMA
  *     __syncthreads();                                                     // ... and to all
  * A producer thread: mbar_arrive_expect_tx(&full, box bytes); tma_load_2d(dst, &map, x, y, &full);
  * consumers: mbar_wait(&full, phase & 1); then read dst. The destination is 128-byte aligned,
@@ -45,6 +45,8 @@
 #include <cstdio>
 #include <cuda.h>
 #include <cuda_runtime.h>
+
+#include "wgmma.cuh" /* fence_proxy_async_shared */
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
 #error "kernels/common/tma.cuh needs sm_90a (TMA, mbarrier expect_tx, setmaxnreg)"
@@ -93,11 +95,6 @@ __device__ __forceinline__ bool mbar_try_wait(uint64_t *bar, unsigned parity)
                  : "r"(tma_smem_addr(bar)), "r"(parity)
                  : "memory");
     return done != 0;
-}
-
-__device__ __forceinline__ void fence_proxy_async()
-{
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
 __device__ __forceinline__ void fence_mbarrier_init()
@@ -169,11 +166,6 @@ __device__ __forceinline__ void mbar_wait(uint64_t *bar, unsigned parity, ATTN_T
 {
     while (!::attn_emu::ptx::mbarrier_try_wait_parity(bar, parity, attn_file_, attn_line_)) {
     }
-}
-
-__device__ __forceinline__ void fence_proxy_async(ATTN_TMA_SITE)
-{
-    ::attn_emu::ptx::fence_proxy_async(attn_file_, attn_line_);
 }
 
 __device__ __forceinline__ void fence_mbarrier_init(ATTN_TMA_SITE)
