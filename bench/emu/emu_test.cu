@@ -1016,6 +1016,76 @@ static void test_tma_3d()
             }
 }
 
+/* TMA writes what wgmma reads: Q (64 x 64) and K (64 keys x 64 dims), bf16, row-major, loaded
+ * by TMA with the 128B swizzle; S = Q·Kᵀ by four wgmma m64n64k16 through K-major 128B-swizzled
+ * descriptors (wgmma.cuh's worked example: SBO 1024, +32 bytes a 16-wide slice). */
+__global__ void tma_wgmma_kernel(const __grid_constant__ CUtensorMap qmap,
+                                 const __grid_constant__ CUtensorMap kmap, float *out)
+{
+    __shared__ __align__(1024) uint16_t q[64 * 64];
+    __shared__ __align__(1024) uint16_t k[64 * 64];
+    __shared__ uint64_t full;
+    if (threadIdx.x == 0) {
+        mbar_init(&full, 1);
+        fence_mbarrier_init();
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        mbar_arrive_expect_tx(&full, sizeof q + sizeof k);
+        tma_load_2d(q, &qmap, 0, 0, &full);
+        tma_load_2d(k, &kmap, 0, 0, &full);
+    }
+    mbar_wait(&full, 0);
+    const uint64_t dq = wgmma_desc(q, 16, 1024, WGMMA_SWIZZLE_128B);
+    const uint64_t dk = wgmma_desc(k, 16, 1024, WGMMA_SWIZZLE_128B);
+    wgmma_acc<64> acc;
+    wgmma_fence();
+    for (int s = 0; s < 4; s++) wgmma_ss_bf16<64, 0, 0>(acc, dq + 2 * s, dk + 2 * s, s > 0);
+    wgmma_commit_group();
+    wgmma_wait_group<0>();
+    for (int i = 0; i < 32; i++) out[threadIdx.x * 32 + i] = acc[i];
+}
+
+static float bf16_value(uint16_t h) { return __bfloat162float(__ushort_as_bfloat16(h)); }
+
+/* `k_swizzle` NONE is the planted bug: K lands unswizzled under a 128B descriptor. */
+static int tma_wgmma_mismatches(CUtensorMapSwizzle k_swizzle)
+{
+    std::vector<uint16_t> Q(64 * 64), K(64 * 64);
+    for (int i = 0; i < 64 * 64; i++) {
+        Q[i] = bf((float)((i * 7) % 5 - 2));
+        K[i] = bf((float)((i * 3) % 7 - 3));
+    }
+    alignas(128) CUtensorMap qmap, kmap;
+    CHECK(tma_encode_2d(&qmap, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, Q.data(), 64, 64, 128, 64, 64,
+                        CU_TENSOR_MAP_SWIZZLE_128B, "emu_test") == 0 &&
+              tma_encode_2d(&kmap, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, K.data(), 64, 64, 128, 64, 64,
+                            k_swizzle, "emu_test") == 0,
+          "%s", last_error());
+    std::vector<float> out(128 * 32);
+    CHECK(LAUNCH(tma_wgmma_kernel, 1, 128, 0, qmap, kmap, out.data()) == cudaSuccess, "%s",
+          last_error());
+    int bad = 0;
+    for (int T = 0; T < 128; T++)
+        for (int i = 0; i < 32; i++) {
+            const int w = T / 32, g = T % 32 / 4, t = T % 4, j = i / 4;
+            const int row = 16 * w + g + 8 * (i % 4 / 2), col = 8 * j + 2 * t + i % 2;
+            float want = 0;
+            for (int d = 0; d < 64; d++)
+                want += bf16_value(Q[row * 64 + d]) * bf16_value(K[col * 64 + d]);
+            bad += out[T * 32 + i] != want;
+        }
+    return bad;
+}
+
+static void test_tma_wgmma()
+{
+    const int bad = tma_wgmma_mismatches(CU_TENSOR_MAP_SWIZZLE_128B);
+    CHECK(bad == 0, "S = Q·Kᵀ from TMA tiles through wgmma: %d of 4096 wrong", bad);
+    CHECK(tma_wgmma_mismatches(CU_TENSOR_MAP_SWIZZLE_NONE) > 1000,
+          "K unswizzled under a 128B descriptor must give wrong products");
+}
+
 /* Every thread reads the buffer once after the copy's issue (and a barrier) but before the
  * wait, and once after: poison, then the data, unless the copy landed at issue. */
 __global__ void tma_early_kernel(const __grid_constant__ CUtensorMap map, uint16_t *out)
@@ -1206,7 +1276,7 @@ int main()
         test_indices,          test_shuffles,      test_votes, test_barriers, test_shared_memory,
         test_atomics_and_spin, test_reported_bugs, test_mma,   test_ldmatrix, test_cp_async,
         test_cp_async_landing, test_wmma,   test_gpu_math, test_tma_tile, test_tma_3d,
-        test_tma_early_read,   test_tma_misuse, test_setmaxnreg,
+        test_tma_early_read,   test_tma_misuse, test_setmaxnreg, test_tma_wgmma,
     };
     for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {
         g_sched = k;

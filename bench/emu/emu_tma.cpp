@@ -14,8 +14,8 @@
  *  - cp.async.bulk.tensor (global -> shared::cluster, mbarrier::complete_tx::bytes): the box
  *    at the given coordinates of a tensor map that cuTensorMapEncodeTiled (below, stood in)
  *    encoded; elements outside the tensor are zeros (NaN with OOB_FILL_NAN_REQUEST_ZERO_FMA);
- *    the box is stored densely, row-major, then swizzled (emu_swizzle.h, the same function
- *    wgmma's descriptors are read with). Its destination is poisoned at issue and the copy
+ *    the box is stored densely, row-major, then swizzled on the shared-memory address
+ *    (emu_swizzle.h, the function wgmma's descriptors are read with). Its destination is poisoned at issue and the copy
  *    lands (reading global memory then) when the schedule says, like cp.async: at issue, at a
  *    random synchronisation point of the issuing thread, or at the latest when a thread waits
  *    on its mbarrier (or when no thread can run). So a read before the wait sees poison.
@@ -37,16 +37,11 @@
 #include <cstdarg>
 #include <cuda.h>
 
+#include "emu_swizzle.h"
+
 namespace attn_emu {
 namespace {
 
-/* TODO(emu_swizzle.h): the shared swizzle function replaces this. Byte offset o of a box, for
- * CUtensorMapSwizzle s (1: 32B, 2: 64B, 3: 128B): bits 4.. of o (the 16-byte chunk) XOR bits 7..
- * (the row of the span's 8-row repeat), s bits of each. */
-size_t swizzle_offset(size_t o, int s)
-{
-    return s ? o ^ ((o >> 7 & ((1u << s) - 1)) << 4) : o;
-}
 
 constexpr int64_t TX_MAX = (1 << 20) - 1; /* the tx-count's range, PTX ISA */
 constexpr uint32_t TMAP_MAGIC = 0x54'4d'41'65u;
@@ -191,7 +186,12 @@ void land(BulkCopy &c)
             if (x < 0 || (uint64_t)x >= m.dim[d]) in = false;
             else off += (uint64_t)x * m.stride[d];
         }
-        unsigned char *p = c.dst + swizzle_offset(e * es, m.swizzle);
+        /* as the hardware, on the shared-memory address (whose low 10 bits the emulator's
+         * shared addresses, and so wgmma's descriptors, share with the host's) */
+        const uintptr_t a = reinterpret_cast<uintptr_t>(c.dst) + e * es;
+        const uint32_t moved = m.swizzle ? attn_swizzle((uint32_t)a, 16u << m.swizzle) ^ (uint32_t)a
+                                         : 0;
+        unsigned char *p = reinterpret_cast<unsigned char *>(a ^ moved);
         if (in) std::memcpy(p, g + off, es);
         else fill_oob(p, m);
     }
