@@ -1086,8 +1086,9 @@ static void test_tma_wgmma()
           "K unswizzled under a 128B descriptor must give wrong products");
 }
 
-/* Every thread reads the buffer once after the copy's issue (and a barrier) but before the
- * wait, and once after: poison, then the data, unless the copy landed at issue. */
+/* Two tiles through one buffer. Every thread reads the buffer after the second copy's issue
+ * (and a barrier) but before its wait, and again after: poison (the destination of a copy in
+ * flight, not the first tile still there), then the second tile, unless it landed at issue. */
 __global__ void tma_early_kernel(const __grid_constant__ CUtensorMap map, uint16_t *out)
 {
     __shared__ __align__(1024) uint16_t tile[TMA_BOX_R * TMA_BOX_C];
@@ -1100,10 +1101,18 @@ __global__ void tma_early_kernel(const __grid_constant__ CUtensorMap map, uint16
         tma_load_2d(tile, &map, 0, 0, &full);
     }
     __syncthreads();
-    out[t] = tile[t]; /* the bug: before the wait */
-    __syncthreads();  /* every read before any wait */
     mbar_wait(&full, 0);
-    out[64 + t] = tile[t];
+    out[t] = tile[t];
+    __syncthreads(); /* every read of the first tile before the second copy */
+    if (t == 0) {
+        mbar_arrive_expect_tx(&full, TMA_TILE_BYTES);
+        tma_load_2d(tile, &map, 0, TMA_BOX_R, &full);
+    }
+    __syncthreads();
+    out[64 + t] = tile[t]; /* the bug: before the wait */
+    __syncthreads();       /* every read before any wait */
+    mbar_wait(&full, 1);
+    out[128 + t] = tile[t];
 }
 
 static void test_tma_early_read()
@@ -1111,15 +1120,18 @@ static void test_tma_early_read()
     const std::vector<uint16_t> g = tma_matrix();
     alignas(128) CUtensorMap map;
     CHECK(tma_map(&map, g) == 0, "%s", last_error());
-    std::vector<uint16_t> out(128);
+    std::vector<uint16_t> out(192);
     CHECK(LAUNCH(tma_early_kernel, 1, 64, 0, map, out.data()) == cudaSuccess, "%s", last_error());
     uint32_t p;
-    for (int t = 0; t < 64; t++) { /* row 0: chunks unpermuted */
-        CHECK(out[64 + t] == g[t], "t %d after the wait: %u, want %u", t, out[64 + t], g[t]);
+    for (int t = 0; t < 64; t++) { /* row 0 of a tile: chunks unpermuted */
+        const uint16_t first = g[t], second = g[TMA_BOX_R * TMA_LD + t];
+        CHECK(out[t] == first && out[128 + t] == second, "t %d after the waits: %u %u, want %u %u",
+              t, out[t], out[128 + t], first, second);
         if (g_sched == ATTN_EMU_COPY_AT_ISSUE)
-            CHECK(out[t] == g[t], "t %d landed at issue: %u", t, out[t]);
+            CHECK(out[64 + t] == second, "t %d landed at issue: %u", t, out[64 + t]);
         else if (poison_word(&p))
-            CHECK(out[t] == (uint16_t)p, "t %d before the wait: %04x, want poison", t, out[t]);
+            CHECK(out[64 + t] == (uint16_t)p, "t %d before the wait: %04x, want poison", t,
+                  out[64 + t]);
     }
 }
 
