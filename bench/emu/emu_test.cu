@@ -1145,6 +1145,8 @@ enum TmaBug {
     TMA_NO_SYNC,        /* no __syncthreads between the init and the other threads' waits */
     TMA_UNINIT,         /* no mbarrier.init at all */
     TMA_MISALIGNED_DST, /* a 128B-swizzled box 128 bytes into a 1024-aligned buffer */
+    TMA_TWICE,          /* a second copy into the buffer while the first is in flight */
+    TMA_OVER_BARRIER,   /* a box whose destination covers the mbarrier */
 };
 
 __global__ void tma_misuse_kernel(const __grid_constant__ CUtensorMap map, uint16_t *out, int bug)
@@ -1160,14 +1162,29 @@ __global__ void tma_misuse_kernel(const __grid_constant__ CUtensorMap map, uint1
     if (t == 0) {
         mbar_arrive_expect_tx(&full, bug == TMA_EXPECT_SMALL   ? TMA_TILE_BYTES / 2
                                      : bug == TMA_EXPECT_LARGE ? TMA_TILE_BYTES + 1024
+                                     : bug == TMA_TWICE        ? 2 * TMA_TILE_BYTES
                                                                : TMA_TILE_BYTES);
         if (bug == TMA_EXTRA_ARRIVE) mbar_arrive(&full);
         tma_load_2d(bug == TMA_MISALIGNED_DST ? tile + 64 : tile, &map, 0, 0, &full);
+        if (bug == TMA_TWICE) tma_load_2d(tile + 1024, &map, 0, 0, &full);
     }
     mbar_wait(&full, 0);
     out[t] = tile[t];
     __syncthreads();
     mbar_wait(&full, bug == TMA_WRONG_PARITY ? 1 : 0); /* 0: done; 1: phase 1, never loaded */
+}
+
+__global__ void tma_over_barrier_kernel(const __grid_constant__ CUtensorMap map)
+{
+    ATTN_DYNAMIC_SMEM(dyn);
+    unsigned char *tile = (unsigned char *)(((uintptr_t)dyn + 1023) & ~(uintptr_t)1023);
+    uint64_t *full = (uint64_t *)(tile + TMA_TILE_BYTES - 8);
+    if (threadIdx.x == 0) {
+        mbar_init(full, 1);
+        fence_mbarrier_init();
+        mbar_arrive_expect_tx(full, TMA_TILE_BYTES);
+        tma_load_2d(tile, &map, 0, 0, full);
+    }
 }
 
 static void test_tma_misuse()
@@ -1189,6 +1206,7 @@ static void test_tma_misuse()
         {TMA_NO_SYNC, {"mbarrier.try_wait.parity", nullptr, nullptr}},
         {TMA_UNINIT, {"has not been initialised", nullptr, nullptr}},
         {TMA_MISALIGNED_DST, {"not 1024-byte aligned", "swizzle 128B", nullptr}},
+        {TMA_TWICE, {"overlaps that of the copy of", "still in flight", nullptr}},
     };
     for (const auto &c : cases) {
         const cudaError_t e = LAUNCH(tma_misuse_kernel, 1, 64, 0, map, out.data(), c.bug);
@@ -1197,6 +1215,9 @@ static void test_tma_misuse()
         for (const char *w : c.what)
             if (w) CHECK(error_has(w), "bug %d: no \"%s\" in: %s", c.bug, w, last_error());
     }
+    /* the mbarrier in dynamic shared memory, inside the tile's destination */
+    LAUNCH(tma_over_barrier_kernel, 1, 32, 2 * TMA_TILE_BYTES, map);
+    CHECK(error_has("overlaps the mbarrier"), "%s", last_error());
     /* before its init reaches them (no __syncthreads), other threads either find no mbarrier
      * or one another thread initialised without a barrier since */
     LAUNCH(tma_misuse_kernel, 1, 64, 0, map, out.data(), (int)TMA_NO_SYNC);

@@ -15,13 +15,15 @@
  *    at the given coordinates of a tensor map that cuTensorMapEncodeTiled (below, stood in)
  *    encoded; elements outside the tensor are zeros (NaN with OOB_FILL_NAN_REQUEST_ZERO_FMA);
  *    the box is stored densely, row-major, then swizzled on the shared-memory address
- *    (emu_swizzle.h, the function wgmma's descriptors are read with). Its destination is poisoned at issue and the copy
- *    lands (reading global memory then) when the schedule says, like cp.async: at issue, at a
- *    random synchronisation point of the issuing thread, or at the latest when a thread waits
- *    on its mbarrier (or when no thread can run). So a read before the wait sees poison.
- *  - setmaxnreg.{inc,dec}.sync.aligned.u32: a warpgroup collective (the four warps 4k..4k+3,
- *    all 128 threads, one call site), count a multiple of 8 in [24, 256].
- *  - fence.proxy.async / fence.mbarrier_init: an mbarrier that a bulk copy signals must have
+ *    (emu_swizzle.h, the function wgmma's descriptors are read with). Its destination is
+ *    poisoned at issue and the copy lands (reading global memory then) when the schedule says,
+ *    like cp.async: at issue, at a random synchronisation point of the issuing thread, or at
+ *    the latest when a thread waits on its mbarrier (or when no thread can run). So a read
+ *    before the wait sees poison.
+ *  - setmaxnreg.{inc,dec}.sync.aligned.u32: a warpgroup collective (the runtime's group_op:
+ *    the four warps 4k..4k+3, all 128 threads, one call site), count a multiple of 8 in
+ *    [24, 256]; .inc may not lower, .dec not raise, a warp's count from an earlier setmaxnreg.
+ *  - fence.proxy.async (wgmma.cuh's fence_proxy_async_shared) / fence.mbarrier_init: an mbarrier that a bulk copy signals must have
  *    been made visible to the async proxy after its init (a fence by the initialising thread,
  *    and a __syncthreads before another thread issues the copy); any other thread's use of an
  *    mbarrier needs a __syncthreads after the init. Generic writes read by the async proxy
@@ -30,7 +32,8 @@
  * Misuse fails the launch with the kernel's file and line: a phase completed while one of its
  * copies was still in flight, or with more bytes delivered than announced (expect_tx too
  * small); an arrival beyond the count; an uninitialised or invisible mbarrier; a misaligned or
- * non-shared destination; setmaxnreg by part of a warpgroup or from two call sites. */
+ * non-shared destination, or one overlapping an mbarrier or a copy in flight; setmaxnreg by
+ * part of a warpgroup or from two call sites. */
 #include "emu_internal.h"
 
 #include <algorithm>
@@ -41,7 +44,6 @@
 
 namespace attn_emu {
 namespace {
-
 
 constexpr int64_t TX_MAX = (1 << 20) - 1; /* the tx-count's range, PTX ISA */
 constexpr uint32_t TMAP_MAGIC = 0x54'4d'41'65u;
@@ -82,6 +84,16 @@ struct BulkCopy {
     bool landed;
 };
 
+/* A copy's destination, until its phase completes. */
+struct Span {
+    const unsigned char *lo;
+    unsigned bytes;
+    size_t bar;
+    uint32_t phase;
+    const char *file;
+    int line;
+};
+
 struct Waiter {
     Thread *t;
     size_t bar;
@@ -92,6 +104,7 @@ struct State {
     std::vector<MBar> bars;
     std::vector<BulkCopy> copies; /* in flight */
     std::vector<Waiter> waiters;
+    std::vector<Span> spans;
     unsigned warp_regs[32]; /* per warp: the count of its last setmaxnreg, 0 before */
     uint64_t woken;
 } S;
@@ -233,6 +246,7 @@ void tma_block_start()
     S.bars.clear();
     S.copies.clear();
     S.waiters.clear();
+    S.spans.clear();
     std::memset(S.warp_regs, 0, sizeof S.warp_regs);
 }
 
@@ -389,6 +403,26 @@ void cp_async_bulk_tensor(void *dst, const void *tmap, int rank, const int *coor
         fail("%s (%s:%d) signals the mbarrier at %p with no __syncthreads after thread %u's fence "
              "of its init (%s:%d)",
              op, short_path(file), line, bar, b.init_thread, short_path(b.file), b.line);
+    const unsigned char *lo = static_cast<const unsigned char *>(dst), *hi = lo + bytes;
+    for (const MBar &o : S.bars)
+        if (o.addr + 8 > lo && o.addr < hi)
+            fail("%s (%s:%d): destination [%p, +%u bytes) overlaps the mbarrier at %p (init "
+                 "%s:%d)",
+                 op, short_path(file), line, dst, bytes, (const void *)o.addr, short_path(o.file),
+                 o.line);
+    /* two writes to one byte before the first's phase completed: a race on the GPU, whenever
+     * the emulator landed them */
+    size_t k = 0;
+    for (const Span &o : S.spans) {
+        if (S.bars[o.bar].phase != o.phase) continue; /* completed: forget it */
+        if (o.lo + o.bytes > lo && o.lo < hi)
+            fail("%s (%s:%d): destination [%p, +%u bytes) overlaps that of the copy of %s:%d, "
+                 "still in flight (its mbarrier phase has not completed)",
+                 op, short_path(file), line, dst, bytes, short_path(o.file), o.line);
+        S.spans[k++] = o;
+    }
+    S.spans.resize(k);
+    S.spans.push_back({lo, bytes, i, b.phase, file, line});
     BulkCopy c{static_cast<unsigned char *>(dst), m, {0, 0, 0, 0, 0}, i, b.phase, bytes,
                self()->index, file, line, false};
     for (int d = 0; d < rank; d++) c.coords[d] = coords[d];
