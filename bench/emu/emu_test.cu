@@ -997,23 +997,32 @@ static void test_tma_3d()
     for (size_t i = 0; i < g.size(); i++) g[i] = (float)(i + 1);
     const cuuint64_t dim[3] = {X, Y, Z}, stride[2] = {LDX * 4, LDX * Y * 4};
     const cuuint32_t box[3] = {8, 4, 2}, es[3] = {1, 1, 1};
-    alignas(128) CUtensorMap map;
     encode_tiled_fn enc = encode_tiled();
-    CHECK(enc && enc(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 3, g.data(), dim, stride, box, es,
-                     CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
-                     CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) ==
-                     CUDA_SUCCESS,
-          "%s", last_error());
-    std::vector<float> out(64, -1.0f);
-    CHECK(LAUNCH(tma_3d_kernel, 1, 32, 0, map, out.data()) == cudaSuccess, "%s", last_error());
-    for (int z = 0; z < 2; z++)
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 8; x++) {
-                const int gx = 16 + x, gy = 3 + y, gz = 1 + z;
-                const float want = gx < X && gy < Y && gz < Z ? g[(gz * Y + gy) * LDX + gx] : 0.0f;
-                CHECK(out[(z * 4 + y) * 8 + x] == want, "box [%d][%d][%d] = %g, want %g", z, y, x,
-                      out[(z * 4 + y) * 8 + x], want);
-            }
+    CHECK(enc != nullptr, "no cuTensorMapEncodeTiled entry point");
+    /* out-of-bounds elements: zeros, or NaN with OOB_FILL_NAN_REQUEST_ZERO_FMA */
+    for (CUtensorMapFloatOOBfill fill :
+         {CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA}) {
+        alignas(128) CUtensorMap map;
+        CHECK(enc && enc(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 3, g.data(), dim, stride, box, es,
+                         CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                         CU_TENSOR_MAP_L2_PROMOTION_NONE, fill) == CUDA_SUCCESS,
+              "%s", last_error());
+        std::vector<float> out(64, -1.0f);
+        CHECK(LAUNCH(tma_3d_kernel, 1, 32, 0, map, out.data()) == cudaSuccess, "%s",
+              last_error());
+        for (int z = 0; z < 2; z++)
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 8; x++) {
+                    const int gx = 16 + x, gy = 3 + y, gz = 1 + z;
+                    const bool in = gx < X && gy < Y && gz < Z;
+                    const float got = out[(z * 4 + y) * 8 + x];
+                    const float want = in ? g[(gz * Y + gy) * LDX + gx] : 0.0f;
+                    CHECK(in || fill == CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE ? got == want
+                                                                          : std::isnan(got),
+                          "fill %d box [%d][%d][%d] = %g, want %g", (int)fill, z, y, x, got,
+                          in || !fill ? want : NAN);
+                }
+    }
 }
 
 /* TMA writes what wgmma reads: Q (64 x 64) and K (64 keys x 64 dims), bf16, row-major, loaded
