@@ -33,7 +33,7 @@ struct Context {
 #endif
 };
 
-/* ST_PARKED: suspended by park() until wake() (mbarrier waits, warpgroup collectives). */
+/* ST_PARKED: suspended by park() until wake() (mbarrier waits, emu_tma.cpp). */
 enum State : uint8_t { ST_READY, ST_RUNNING, ST_BARRIER, ST_WARP_OP, ST_EXITED, ST_PARKED };
 
 /* One cp.async copy, performed (landed) when the schedule says: at issue, at a random later

@@ -14,7 +14,9 @@
  *                                    (innermost first) of a tensor map into shared memory; its
  *                                    bytes count down the mbarrier's transaction count
  *   setmaxnreg_inc<N>, _dec<N>       setmaxnreg.{inc,dec}.sync.aligned.u32 N: the warpgroup's
- *                                    register budget (all four warps execute it; 24..256, N % 8 == 0)
+ *                                    register budget (all four warps execute it; 24..256, N % 8 == 0;
+ *                                    ptxas ignores it, with a warning, unless the kernel's count is
+ *                                    known at entry: __launch_bounds__(threads, 1))
  *   tma_encode_2d (host)             a CUtensorMap for a row-major matrix, through the driver's
  *                                    cuTensorMapEncodeTiled
  * Device functions need sm_90a (setmaxnreg: the "a"); include this only from sources built for it.
