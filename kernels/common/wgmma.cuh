@@ -6,6 +6,8 @@
  *   wgmma_rs_bf16 / _f16       the same with A from registers
  *   wgmma_fence, wgmma_commit_group, wgmma_wait_group<N>, fence_proxy_async_shared
  *   wgmma_fence_operand(acc)   keeps the compiler from moving accumulator accesses across a wgmma
+ * Access an accumulator through acc[i] (not acc.r): in the emulator every such access is checked
+ * against the wgmmas in flight and the fence rule, with its file:line.
  * Sources: PTX ISA 9.7.15 "Asynchronous Warpgroup Level Matrix Multiply-Accumulate"
  * (9.7.15.5.1 register fragments and shared-memory layouts, 9.7.15.5.1.2 matrix descriptor).
  *
