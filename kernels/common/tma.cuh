@@ -19,7 +19,8 @@
  *                                    known at entry: __launch_bounds__(threads, 1))
  *   tma_encode_2d (host)             a CUtensorMap for a row-major matrix, through the driver's
  *                                    cuTensorMapEncodeTiled
- * Device functions need sm_90a (setmaxnreg: the "a"); include this only from sources built for it.
+ * Device functions need sm_90a (setmaxnreg: the "a"); on other targets each is a trap (as in
+ * wgmma.cuh), so a launcher must not launch a TMA kernel on anything but sm_90.
  *
  * The protocol (PTX ISA, mbarrier): a phase completes when `count` arrivals have happened and
  * the transaction count (bytes announced by expect_tx minus bytes the copies delivered) is
@@ -50,11 +51,15 @@
 
 #include "wgmma.cuh" /* fence_proxy_async_shared */
 
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-#error "kernels/common/tma.cuh needs sm_90a (TMA, mbarrier expect_tx, setmaxnreg)"
+#ifndef ATTN_EMU
+/* As wgmma.cuh: a device pass for another target than sm_90a (a file built for several)
+ * compiles each instruction as a trap, so that only running it there fails. */
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define ATTN_TMA_ASM(...) __trap()
+#else
+#define ATTN_TMA_ASM(...) asm volatile(__VA_ARGS__)
 #endif
 
-#ifndef ATTN_EMU
 __device__ __forceinline__ uint32_t tma_smem_addr(const void *p)
 {
     return (uint32_t)__cvta_generic_to_shared(p);
@@ -62,15 +67,15 @@ __device__ __forceinline__ uint32_t tma_smem_addr(const void *p)
 
 __device__ __forceinline__ void mbar_init(uint64_t *bar, unsigned count)
 {
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(tma_smem_addr(bar)),
+    ATTN_TMA_ASM("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(tma_smem_addr(bar)),
                  "r"(count)
                  : "memory");
 }
 
 __device__ __forceinline__ uint64_t mbar_arrive(uint64_t *bar)
 {
-    uint64_t state;
-    asm volatile("mbarrier.arrive.shared::cta.b64 %0, [%1];\n"
+    uint64_t state = 0;
+    ATTN_TMA_ASM("mbarrier.arrive.shared::cta.b64 %0, [%1];\n"
                  : "=l"(state)
                  : "r"(tma_smem_addr(bar))
                  : "memory");
@@ -79,8 +84,8 @@ __device__ __forceinline__ uint64_t mbar_arrive(uint64_t *bar)
 
 __device__ __forceinline__ uint64_t mbar_arrive_expect_tx(uint64_t *bar, unsigned bytes)
 {
-    uint64_t state;
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 %0, [%1], %2;\n"
+    uint64_t state = 0;
+    ATTN_TMA_ASM("mbarrier.arrive.expect_tx.shared::cta.b64 %0, [%1], %2;\n"
                  : "=l"(state)
                  : "r"(tma_smem_addr(bar)), "r"(bytes)
                  : "memory");
@@ -89,8 +94,8 @@ __device__ __forceinline__ uint64_t mbar_arrive_expect_tx(uint64_t *bar, unsigne
 
 __device__ __forceinline__ bool mbar_try_wait(uint64_t *bar, unsigned parity)
 {
-    uint32_t done;
-    asm volatile("{\n .reg .pred p;\n"
+    uint32_t done = 0;
+    ATTN_TMA_ASM("{\n .reg .pred p;\n"
                  " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
                  " selp.u32 %0, 1, 0, p;\n}\n"
                  : "=r"(done)
@@ -101,13 +106,13 @@ __device__ __forceinline__ bool mbar_try_wait(uint64_t *bar, unsigned parity)
 
 __device__ __forceinline__ void fence_mbarrier_init()
 {
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    ATTN_TMA_ASM("fence.mbarrier_init.release.cluster;\n" ::: "memory");
 }
 
 __device__ __forceinline__ void tma_load_2d(void *dst, const CUtensorMap *map, int c0, int c1,
                                             uint64_t *bar)
 {
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+    ATTN_TMA_ASM("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
                  " [%0], [%1, {%2, %3}], [%4];\n" ::"r"(tma_smem_addr(dst)),
                  "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(tma_smem_addr(bar))
                  : "memory");
@@ -116,7 +121,7 @@ __device__ __forceinline__ void tma_load_2d(void *dst, const CUtensorMap *map, i
 __device__ __forceinline__ void tma_load_3d(void *dst, const CUtensorMap *map, int c0, int c1,
                                             int c2, uint64_t *bar)
 {
-    asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
+    ATTN_TMA_ASM("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
                  " [%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(tma_smem_addr(dst)),
                  "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2),
                  "r"(tma_smem_addr(bar))
@@ -126,13 +131,13 @@ __device__ __forceinline__ void tma_load_3d(void *dst, const CUtensorMap *map, i
 template <unsigned N> __device__ __forceinline__ void setmaxnreg_inc()
 {
     static_assert(N >= 24 && N <= 256 && N % 8 == 0, "setmaxnreg: 24..256, a multiple of 8");
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
+    ATTN_TMA_ASM("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
 }
 
 template <unsigned N> __device__ __forceinline__ void setmaxnreg_dec()
 {
     static_assert(N >= 24 && N <= 256 && N % 8 == 0, "setmaxnreg: 24..256, a multiple of 8");
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
+    ATTN_TMA_ASM("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
 }
 
 __device__ __forceinline__ void mbar_wait(uint64_t *bar, unsigned parity)
@@ -140,6 +145,7 @@ __device__ __forceinline__ void mbar_wait(uint64_t *bar, unsigned parity)
     while (!mbar_try_wait(bar, parity)) {
     }
 }
+#undef ATTN_TMA_ASM
 #else
 #define ATTN_TMA_SITE const char *attn_file_ = __builtin_FILE(), int attn_line_ = __builtin_LINE()
 
