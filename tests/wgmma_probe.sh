@@ -2,7 +2,9 @@
 # tools/wgmma-probe on the emulator: its answers equal the stored ones (expected.txt, which the
 # GPU session compares the hardware's with) and those of model.py, the PTX ISA read a second
 # time in Python; every mode agrees with the probe's own host reading (--verbose); a planted
-# difference (an edited copy of expected.txt) is named by mode and exits 1; bad usage exits 2.
+# difference (an edited copy of expected.txt) is named by mode and exits 1; each misreading
+# planted in model.py (WGMMA_MODEL_PLANT) differs in exactly the modes that can see it, so the
+# probe's modes catch it on a GPU; bad usage exits 2.
 #   usage: wgmma_probe.sh SOURCE_ROOT WGMMA_PROBE_EMU
 set -u
 root=$(cd "$1" && pwd) probe=$2
@@ -44,10 +46,27 @@ for m in $planted; do
 done
 [ "$(grep -c '^DIFFERS' "$tmp/cmp-planted.txt")" = 2 ] || fail "more than the planted modes named: $(cat "$tmp/cmp-planted.txt")"
 
+# Misreadings of the ISA, planted in the model: the modes that differ are exactly those meant to.
+plant() { # NAME ERE-OF-THE-MODES-IT-MUST-CHANGE
+    WGMMA_MODEL_PLANT=$1 python3 "$dir/model.py" <"$tmp/list.txt" >"$tmp/model-$1.txt" ||
+        fail "model.py with plant $1: exit $?"
+    bash "$dir/compare.sh" "$dir/expected.txt" "$tmp/model-$1.txt" >"$tmp/cmp-$1.txt"
+    local rc=$?
+    [ $rc = 1 ] || fail "plant $1: compare.sh exit $rc, want 1"
+    sed -n 's/^DIFFERS \([^ ]*\) .*/\1/p' "$tmp/cmp-$1.txt" | sort >"$tmp/got-$1.txt"
+    grep -v '^#' "$dir/expected.txt" | cut -d' ' -f1 | grep -E "$2" | sort >"$tmp/want-$1.txt"
+    [ -s "$tmp/want-$1.txt" ] || fail "plant $1: no mode matches $2"
+    cmp -s "$tmp/got-$1.txt" "$tmp/want-$1.txt" ||
+        fail "plant $1 changes other modes than $2: $(diff "$tmp/want-$1.txt" "$tmp/got-$1.txt" | head -n 6)"
+}
+plant swizzle-from-start '\.koff[0-9]+$'                         # K steps inside a swizzled row
+plant mn-lbo-sbo-swapped '\.(32b|64b|128b)\.(a-mn|.*b-mn)'        # MN-major swizzled, A or B
+plant d-rows-first '^layout-map$'                                 # the accumulator layout
+
 "$probe" --bogus >"$tmp/usage.txt" 2>&1
 rc=$?
 [ $rc = 2 ] && grep -q "unknown argument '--bogus'" "$tmp/usage.txt" || fail "probe --bogus: exit $rc: $(cat "$tmp/usage.txt")"
 echo "not a listing" | python3 "$dir/model.py" >/dev/null 2>&1
 rc=$?
 [ $rc = 2 ] || fail "model.py on a bad listing: exit $rc, want 2"
-echo "wgmma_probe: ok ($n modes: emulator = expected.txt = model.py; a planted difference named)"
+echo "wgmma_probe: ok ($n modes: emulator = expected.txt = model.py; planted differences named, planted misreadings seen by their modes)"

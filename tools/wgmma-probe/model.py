@@ -28,11 +28,17 @@ Fragments (thread t of the warpgroup, warp w = t/32, g = (t%32)/4, q = t%4):
                                         the lower column in bits 0..15
   D, float d[i] i = 0..N/2-1:           row 16w + g + 8*((i/2)%2), column 8*(i/4) + 2q + i%2
 """
+import os
 import struct
 import sys
 
 SWZ_BITS = {"none": 0, "32b": 1, "64b": 2, "128b": 3}
 SWZ_BYTES = {"none": 16, "32b": 32, "64b": 64, "128b": 128}
+# Planted misreadings, for tests/wgmma_probe.sh to show which modes catch each:
+#   swizzle-from-start  the swizzle of the offset from the start address, not of the address
+#   mn-lbo-sbo-swapped  MN-major swizzled: MN atoms at SBO, K groups at LBO
+#   d-rows-first        accumulator registers i%4 = (g, 2q), (g+8, 2q), (g, 2q+1), (g+8, 2q+1)
+PLANT = os.environ.get("WGMMA_MODEL_PLANT", "")
 
 
 def vhash(e):
@@ -62,6 +68,12 @@ def f32bits(v):
 
 def address(major, swz, start, lbo, sbo, r, k):
     s = SWZ_BYTES[swz]
+    if PLANT == "swizzle-from-start":
+        a = address(major, swz, 0, lbo, sbo, r, k) if start % 1024 else None
+        if a is not None:
+            return start + a
+    if PLANT == "mn-lbo-sbo-swapped" and major == "mn" and swz != "none":
+        lbo, sbo = sbo, lbo
     if major == "k":
         if swz == "none":
             a = start + (r // 8) * sbo + (r % 8) * 16 + (k // 8) * lbo + (k % 8) * 2
@@ -97,6 +109,9 @@ def d_coords(n):
     for t in range(128):
         w, g, q = t // 32, (t % 32) // 4, t % 4
         for i in range(n // 2):
+            if PLANT == "d-rows-first":
+                yield 16 * w + g + 8 * (i % 2), 8 * (i // 4) + 2 * q + (i // 2) % 2
+                continue
             yield 16 * w + g + 8 * ((i // 2) % 2), 8 * (i // 4) + 2 * q + i % 2
 
 
