@@ -19,10 +19,11 @@
  *
  * Modes: SS (A K- or MN-major) and RS (A in registers) x B K- or MN-major x swizzle none, 32B,
  * 64B, 128B x N = 64, 128 x scale-d 0 (the prior accumulator, nonzero, must be ignored) and 1 x
- * bf16, f16; then bf16 N = 64 extras: K-major starts 32/64/96 bytes into a swizzled row (how a
- * kernel steps along K inside one 64- or 128-byte swizzle atom) and doubled stride byte offsets.
- * What fused-wgmma uses is among them: Q and K K-major 128B through SS (start stepped by 32
- * bytes), V MN-major 128B as B of an RS wgmma with N = 128 (two 64-column atoms at LBO).
+ * bf16, f16; then bf16 extras: K-major starts 32/64/96 bytes into a swizzled row (how a kernel
+ * steps along K inside one 64- or 128-byte swizzle atom), doubled stride byte offsets, and
+ * fused-wgmma's descriptors as it builds them: Q and K K-major 128B through SS (N = 128, start
+ * stepped by 32 bytes), V MN-major 128B as B of an RS wgmma with N = 64 and 128 (64-column
+ * atoms 16 KiB apart at LBO, a k16 step 2048 bytes on).
  *
  * Exit status: 0 every mode ran, 1 a launch failed, 2 bad usage, 77 no sm_90 device (nothing
  * ran: the reason is printed). */
@@ -42,7 +43,7 @@
 
 namespace {
 
-constexpr int kSmemBytes = 32768;     /* A's region [0, 16 KiB), B's [16 KiB, 32 KiB) */
+constexpr int kSmemBytes = 49152;     /* A's region [0, 16 KiB), B's [16 KiB, 48 KiB) */
 constexpr int kBRegion = 16384;
 constexpr int kAlign = 1024;          /* the 128B swizzle pattern's repeat */
 
@@ -114,8 +115,8 @@ __global__ void __launch_bounds__(128) wgmma_probe_kernel(ProbeArgs p, float *ou
     const int t = threadIdx.x;
 
     for (int e = t; e < kSmemBytes / 2; e += 128) s[e] = bits16<T>(p.map ? 0.f : (float)vhash(e));
-    __syncthreads();
     if (p.map) { /* A[m][0] = m, A[m][1] = 1, B[0][n] = 256, B[1][n] = n: D[m][n] = 256 m + n */
+        __syncthreads();
         if (t < 64) {
             s[operand_addr(KMAJ, 0, p.a_start, p.a_lbo, p.a_sbo, t, 0) / 2] = bits16<T>((float)t);
             s[operand_addr(KMAJ, 0, p.a_start, p.a_lbo, p.a_sbo, t, 1) / 2] = bits16<T>(1.f);
@@ -124,9 +125,10 @@ __global__ void __launch_bounds__(128) wgmma_probe_kernel(ProbeArgs p, float *ou
             s[operand_addr(KMAJ, 0, p.b_start, p.b_lbo, p.b_sbo, n, 0) / 2] = bits16<T>(256.f);
             s[operand_addr(KMAJ, 0, p.b_start, p.b_lbo, p.b_sbo, n, 1) / 2] = bits16<T>((float)n);
         }
-        __syncthreads();
     }
-    fence_proxy_async_shared(); /* generic-proxy stores, then reads through the async proxy */
+    /* each thread's generic-proxy stores before the async proxy reads them, then all threads' */
+    fence_proxy_async_shared();
+    __syncthreads();
 
     wgmma_acc<N> acc;
     for (int i = 0; i < N / 2; i++) {
@@ -134,18 +136,21 @@ __global__ void __launch_bounds__(128) wgmma_probe_kernel(ProbeArgs p, float *ou
         d_coord(t, i, &r, &c);
         acc[i] = (float)c_init(r, c); /* with scale-d 0 the instruction must ignore these */
     }
+    /* RS: the A fragment (the mma.m16n8k16 one per warp), a[i] = A[16w + g + 8(i%2)][2q +
+     * 8(i/2) + {0, 1}], written before the fence as the accumulator is */
+    uint32_t a[4];
+    if constexpr (kRS) {
+        const int w = t >> 5, g = (t & 31) >> 2, q = t & 3;
+        for (int i = 0; i < 4; i++) {
+            const int m = 16 * w + g + 8 * (i & 1), k = 2 * q + 8 * (i >> 1);
+            a[i] = bits16<T>((float)rs_a(m, k)) | (uint32_t)bits16<T>((float)rs_a(m, k + 1)) << 16;
+        }
+    }
     const wgmma_swizzle_t swz = (wgmma_swizzle_t)p.swizzle;
     const uint64_t db = wgmma_desc(base + p.b_start, p.b_lbo, p.b_sbo, swz);
     constexpr bool f16 = std::is_same<T, __half>::value;
     wgmma_fence();
     if constexpr (kRS) {
-        /* A fragment (the mma.m16n8k16 one per warp): a[i] = A[16w + g + 8(i%2)][2q + 8(i/2) + {0,1}] */
-        const int w = t >> 5, g = (t & 31) >> 2, q = t & 3;
-        uint32_t a[4];
-        for (int i = 0; i < 4; i++) {
-            const int m = 16 * w + g + 8 * (i & 1), k = 2 * q + 8 * (i >> 1);
-            a[i] = bits16<T>((float)rs_a(m, k)) | (uint32_t)bits16<T>((float)rs_a(m, k + 1)) << 16;
-        }
         if constexpr (f16) wgmma_rs_f16<N, TB>(acc, a, db, p.scale_d);
         else wgmma_rs_bf16<N, TB>(acc, a, db, p.scale_d);
     } else {
@@ -196,21 +201,24 @@ void operand_fields(int major, int swz, uint32_t region, uint32_t koff, bool sbo
 std::vector<Mode> modes()
 {
     std::vector<Mode> v;
+    /* koff: both starts moved by koff bytes; sbo2: doubled SBO; `extra`: a name suffix for
+     * the modes whose fields are then set by hand */
     auto add = [&](Kind kind, bool f16, int n, int swz, int amaj, int bmaj, int scale_d,
-                   uint32_t koff, bool sbo2) {
+                   uint32_t koff, bool sbo2, const char *extra = "") -> Mode & {
         Mode m{"", kind, f16, n, amaj, bmaj, {}};
         operand_fields(amaj, swz, 0, koff, sbo2, &m.p.a_start, &m.p.a_lbo, &m.p.a_sbo);
         operand_fields(bmaj, swz, kBRegion, koff, sbo2, &m.p.b_start, &m.p.b_lbo, &m.p.b_sbo);
         m.p.swizzle = swz;
         m.p.scale_d = scale_d;
         char buf[128];
-        std::snprintf(buf, sizeof buf, "%s.%s.n%d.%s.a-%s.b-%s.d%d%s%s", kind == SS ? "ss" : "rs",
+        std::snprintf(buf, sizeof buf, "%s.%s.n%d.%s.a-%s.b-%s.d%d%s%s%s", kind == SS ? "ss" : "rs",
                       f16 ? "f16" : "bf16", n, swz_name(swz),
                       kind == RS ? "reg" : amaj == KMAJ ? "k" : "mn", bmaj == KMAJ ? "k" : "mn",
                       scale_d, koff ? (".koff" + std::to_string(koff)).c_str() : "",
-                      sbo2 ? ".sbo2x" : "");
+                      sbo2 ? ".sbo2x" : "", extra);
         m.name = buf;
         v.push_back(m);
+        return v.back();
     };
     const int swzs[] = {WGMMA_SWIZZLE_NONE, WGMMA_SWIZZLE_32B, WGMMA_SWIZZLE_64B, WGMMA_SWIZZLE_128B};
     for (bool f16 : {false, true})
@@ -221,11 +229,23 @@ std::vector<Mode> modes()
                         for (int bmaj : {KMAJ, MNMAJ})
                             for (int d : {0, 1})
                                 if (kind == SS || amaj == KMAJ) add(kind, f16, n, swz, amaj, bmaj, d, 0, false);
-    /* K steps inside a swizzled row (a 64B row holds 2 of them, a 128B row 4) */
-    for (Kind kind : {SS, RS}) {
-        add(kind, false, 64, WGMMA_SWIZZLE_64B, KMAJ, KMAJ, 1, 32, false);
-        for (uint32_t koff : {32u, 64u, 96u}) add(kind, false, 64, WGMMA_SWIZZLE_128B, KMAJ, KMAJ, 1, koff, false);
-    }
+    /* K steps inside a swizzled row (a 64B row holds 2 of them, a 128B row 4), as fused-wgmma
+     * steps Q and K (SS, N = 128 keys) */
+    for (int n : {64, 128})
+        for (Kind kind : {SS, RS}) {
+            add(kind, false, n, WGMMA_SWIZZLE_64B, KMAJ, KMAJ, 1, 32, false);
+            for (uint32_t koff : {32u, 64u, 96u})
+                add(kind, false, n, WGMMA_SWIZZLE_128B, KMAJ, KMAJ, 1, koff, false);
+        }
+    /* fused-wgmma's V: MN-major 128B with the 64-column blocks a whole 128-key tile apart (LBO
+     * 16 KiB), and its second k16 step (16 keys = 2 atoms further) */
+    for (int n : {64, 128})
+        for (uint32_t step : {0u, 1u}) {
+            Mode &m = add(RS, false, n, WGMMA_SWIZZLE_128B, KMAJ, MNMAJ, 1, 0, false,
+                          step ? ".lbo16384.kblock1" : ".lbo16384");
+            m.p.b_lbo = 16384;
+            m.p.b_start += step * 2048;
+        }
     for (int swz : swzs)
         for (int maj : {KMAJ, MNMAJ}) add(SS, false, 64, swz, maj, maj, 1, 0, true);
     Mode map{"layout-map", MAP, false, 128, KMAJ, KMAJ, {}};
@@ -240,6 +260,9 @@ std::vector<Mode> modes()
 template <class T, int N, int TA, int TB, bool kRS> int launch_mode(const ProbeArgs &p, float *out)
 {
     auto *wgmma_probe = wgmma_probe_kernel<T, N, TA, TB, kRS>; /* (a template's commas in a macro) */
+    const cudaError_t e = cudaFuncSetAttribute(wgmma_probe, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               kSmemBytes + kAlign);
+    if (e != cudaSuccess) return (int)e;
     return ATTN_LAUNCH(wgmma_probe, dim3(1), dim3(128), kSmemBytes + kAlign, 0, p, out);
 }
 
@@ -357,10 +380,9 @@ int main(int argc, char **argv)
                                    : launch_n<__nv_bfloat16, 128>(m, dout));
         if (!e) e = (int)cudaDeviceSynchronize();
         if (!e) e = (int)cudaMemcpy(out.data(), dout, sizeof(float) * 64 * m.n, cudaMemcpyDeviceToHost);
-        if (e) {
+        if (e) { /* (after a sticky error on a GPU, every later mode fails the same way) */
             std::printf("%s FAILED: %s\n", m.name.c_str(), cudaGetErrorString((cudaError_t)e));
             rc = 1;
-            if (e != (int)cudaErrorLaunchFailure && e != (int)cudaErrorInvalidValue) break; /* sticky */
             continue;
         }
         std::printf("%s %016llx", m.name.c_str(), (unsigned long long)fnv(out.data(), (size_t)64 * m.n));
