@@ -6,6 +6,10 @@
 # first (the default; about 8 minutes at most, BUDGET seconds): the stages below in priority
 # order, each under a time guard taken from what is left of the budget, so that the most
 # important results exist even when the call is cut:
+#   probe      tools/wgmma-probe ($PROBE, built here by tools/gpu_build.sh; else built there):
+#              one wgmma per descriptor, swizzle and transpose mode, compared with the
+#              emulator's answers (tools/wgmma-probe/expected.txt); a mode that differs is named
+#              in the summary and the wgmma variants' check rows are marked UNTRUSTED there
 #   binary     the carried sm_90 binary ($BIN, built here by tools/gpu_build.sh) starts and finds
 #              its libraries (ldd); else a fallback build on the machine
 #   facts      nvidia-smi -q (clocks, power, ECC), versions, and attnbench --calibrate
@@ -19,14 +23,16 @@
 #   sharded (SWEEP_SHARDS) so that each shard fits what is left of the budget.
 #
 # After every stage everything is packed again into ONE archive,
-#   $OUT/session-<device>-<call>.tar.gz   (results/<device>/*.csv, logs/, facts/, sanitizer/)
+#   $OUT/session-<device>-<call>.tar.gz   (results/<device>/*.csv, logs/, facts/, sanitizer/,
+#                                          probe/)
 # and $OUT/summary.txt is rewritten: a stage table and tools/summarize.py's verdicts. Those two
 # are all that is left under $OUT (the device tool brings back at most 8 files). Import with
 # tools/import_session.sh ARCHIVE.
 #
-# --dry-run runs the same stages on a machine without a GPU: check on the emulator at the same
-# shapes, timing stages as --plan rows, the sanitizer stage as the commands it would run; the
-# archive has the same shape (a CSV per suite). CI runs it (tests/gpu_session_dry_run.sh).
+# --dry-run runs the same stages on a machine without a GPU: the probe on the emulator
+# ($PROBE: build/tests/wgmma-probe-emu), check on the emulator at the same shapes, timing
+# stages as --plan rows, the sanitizer stage as the commands it would run; the archive has the
+# same shape (a CSV per suite). CI runs it (tests/gpu_session_dry_run.sh).
 #
 # Exit status: 0 when every stage passed, 1 when one failed or ran out of time, 2 bad usage.
 set -uo pipefail
@@ -39,12 +45,14 @@ for a in "$@"; do
     case $a in
     --dry-run) dry=1 ;;
     first|second) call=$a ;;
-    -h|--help) sed -n 2,32p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,37p "$0"; exit 0 ;;
     *) echo "gpu_session.sh: unknown argument '$a' (see tools/gpu_session.sh --help)" >&2; exit 2 ;;
     esac
 done
 OUT=${OUT:-$here/gpu-session}
 BIN=${BIN:-build-gpu/attnbench}
+PROBE=${PROBE:-$([ $dry = 1 ] && echo build/tests/wgmma-probe-emu || echo build-gpu/wgmma-probe)}
+PROBE_EXPECTED=${PROBE_EXPECTED:-tools/wgmma-probe/expected.txt}  # the emulator's answers
 BUDGET=${BUDGET:-$([ $call = first ] && echo 480 || echo 540)}
 RESERVE=${RESERVE:-20}        # seconds kept back for the last pack
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
@@ -55,7 +63,7 @@ t_start=$(date +%s)
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/gpu-session.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-mkdir -p "$OUT" "$W/logs" "$W/facts" "$W/sanitizer"
+mkdir -p "$OUT" "$W/logs" "$W/facts" "$W/sanitizer" "$W/probe"
 
 device_dir() {
     local name=""
@@ -83,14 +91,31 @@ pack() {
         echo "attnbench GPU session: call $call on $DEV$([ $dry = 1 ] && echo ' (dry run)')"
         echo "stage      state  time  notes"
         printf '%s\n' "${rows[@]}"
+        probe_summary
         if compgen -G "$R/*.csv" >/dev/null; then
             echo
             python3 tools/summarize.py "$R"/*.csv 2>&1 | head -n 80
         fi
     } >"$W/summary.txt"
     cp "$W/summary.txt" "$OUT/summary.txt"
-    tar -czf "$ARCHIVE.part" -C "$W" results logs facts sanitizer summary.txt && \
+    tar -czf "$ARCHIVE.part" -C "$W" results logs facts sanitizer probe summary.txt && \
         mv -f "$ARCHIVE.part" "$ARCHIVE"
+}
+
+# The probe's verdict, for the summary: every mode as the emulator computes it, or the modes
+# that differ and, as their check rows then say nothing, the wgmma variants marked UNTRUSTED.
+probe_summary() {
+    local cmp=$W/probe/compare.txt names
+    [ -f "$cmp" ] || return 0
+    echo
+    if grep -q '^OK' "$cmp"; then
+        echo "wgmma probe: $(head -n 1 "$cmp"): the hardware reads every descriptor, swizzle and transpose mode as the emulator does"
+        return 0
+    fi
+    echo "wgmma probe: the hardware differs from the emulator (tools/wgmma-probe/expected.txt) in:"
+    grep -E '^(DIFFERS|FAILED|MISSING) ' "$cmp" | head -n 40 | sed 's/^/  /'
+    names=$("$BIN" --list 2>/dev/null | grep -oE '[A-Za-z0-9_-]*wgmma[A-Za-z0-9_-]*' | sort -u | tr '\n' ' ')
+    echo "UNTRUSTED: the check results of the wgmma variants (${names:-none in this binary}): they passed or failed on the emulator's reading of wgmma, which this GPU does not share"
 }
 
 # run_stage NAME CAP FUNCTION: the stage under min(CAP, what is left) seconds.
@@ -114,6 +139,26 @@ run_stage() {
     [ $rc -eq 77 ] && st=skip
     record "$name" "$st" "$(($(date +%s) - t0))" "$note"
     pack
+}
+
+# tools/wgmma-probe: its output and compare.sh's verdict on it (probe/). 77 (skip): no sm_90 device.
+stage_probe() {
+    local rc
+    if [ $dry = 0 ] && ! { [ -x "$PROBE" ] && "$PROBE" --list >/dev/null 2>&1; }; then
+        echo "carried probe unusable ($PROBE); building it on the machine"
+        PROBE=build-gpu-local/wgmma-probe
+        tools/wgmma-probe/build.sh "$PROBE" || return 1
+    fi
+    [ -x "$PROBE" ] || { echo "no probe $PROBE (tools/gpu_build.sh builds it)"; return 1; }
+    "$PROBE" --verbose >"$W/probe/wgmma-probe.txt" 2>"$W/probe/stderr.txt"
+    rc=$?
+    cat "$W/probe/wgmma-probe.txt"
+    [ $rc = 77 ] && return 77
+    tools/wgmma-probe/compare.sh "$PROBE_EXPECTED" "$W/probe/wgmma-probe.txt" \
+        >"$W/probe/compare.txt" 2>&1
+    rc=$?
+    cat "$W/probe/compare.txt"
+    return $rc
 }
 
 stage_binary() {
@@ -223,9 +268,11 @@ stage_sweep() {
     return $rc
 }
 
-export -f stage_binary stage_facts stage_check stage_floors stage_sanitizer stage_sweep
-export BIN R W OUT dry CASE_TIMEOUT SWEEP_ARGS SWEEP_ORDER SWEEP_SHARDS
+export -f stage_probe stage_binary stage_facts stage_check stage_floors stage_sanitizer stage_sweep
+export BIN PROBE PROBE_EXPECTED R W OUT dry CASE_TIMEOUT SWEEP_ARGS SWEEP_ORDER SWEEP_SHARDS
 
+# The probe first: before anything else runs wgmma, whether the hardware reads it as emulated.
+[ $call = first ] && run_stage probe 60 stage_probe
 run_stage binary 240 stage_binary
 [ -f "$W/facts/bin.env" ] && . "$W/facts/bin.env" && export BIN
 if [ $call = first ]; then
