@@ -290,6 +290,10 @@ static const attn_variant_t variants[] = {
                     "ldsm/mma<=0.35 spills=0; "
                     "mhsa_fused_kernel<128, 2, 32, 2>: threads=128 dsmem=69632 instr/mma<=4.5 "
                     "ldsm/mma<=0.35 spills=0"},
+    {"fused-wgmma", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused_wgmma.cu",
+     "Hopper wgmma: two warpgroups x 64 rows, 128-key tiles in 128B-swizzled smem, S = QKᵀ "
+     "overlapping the softmax; sm_90a only",
+     GPU(mhsa_fused_wgmma_launch, NULL, mhsa_fused_wgmma_supports)},
     {"fused-splitkv", ATTN_GPU, ATTN_BF16, 0, "kernels/mhsa/splitkv.cu",
      "decode: keys split across CTAs, one CTA per K/V head group, log-sum-exp combine",
      GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports)},
