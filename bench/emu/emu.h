@@ -190,6 +190,22 @@ ATTN_EMU_HIDDEN void cp_async(void *dst, const void *src, int cp_size, int src_s
                               const char *file, int line);
 ATTN_EMU_HIDDEN void cp_async_commit_group();
 ATTN_EMU_HIDDEN void cp_async_wait_group(int n, const char *file, int line);
+/* Hopper wgmma behind kernels/common/wgmma.cuh (bench/emu/emu_wgmma.cpp): warpgroup
+ * collectives of threads 128k..128k+127; the MMA is computed at issue and lands in the
+ * accumulator at the wait_group covering it. */
+/* The shared-memory address a descriptor encodes for p (dynamic shared memory first). */
+ATTN_EMU_HIDDEN uint32_t wgmma_smem_addr(const void *p, const char *file, int line);
+/* wgmma.mma_async.sync.aligned.m64n{n}k16.f32.{bf16,f16}: a == nullptr: A through desc_a. */
+ATTN_EMU_HIDDEN void wgmma_mma_async(float *acc, int n, bool f16, uint64_t desc_a,
+                                     const uint32_t *a, uint64_t desc_b, int scale_d, int trans_a,
+                                     int trans_b, const char *file, int line);
+ATTN_EMU_HIDDEN void wgmma_fence(const char *file, int line);
+ATTN_EMU_HIDDEN void wgmma_commit_group(const char *file, int line);
+ATTN_EMU_HIDDEN void wgmma_wait_group(int n, const char *file, int line);
+ATTN_EMU_HIDDEN void fence_proxy_async_shared(const char *file, int line);
+/* Element i of an accumulator of `regs` floats is read or written at file:line. */
+ATTN_EMU_HIDDEN void wgmma_acc_access(const float *acc, int regs, int i, const char *file,
+                                      int line);
 } // namespace ptx
 
 /* ---- launch --------------------------------------------------------------------------------- */
