@@ -187,12 +187,13 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     load_v(jt0, 0);
     cp_async_commit(); /* group: V_jt0 */
 
+    /* accumulators are touched through operator[] only (the emulator checks each access
+     * against the wgmmas in flight), and fenced as operands around every issue and wait so that
+     * the compiler moves no access across them */
     wgmma_acc<BC> sacc;
     wgmma_acc<D> oacc;
 #pragma unroll
-    for (int i = 0; i < D / 2; ++i) oacc.r[i] = 0.0f;
-    float (&s)[NS][4] = *reinterpret_cast<float (*)[NS][4]>(sacc.r);
-    float (&o)[NO][4] = *reinterpret_cast<float (*)[NO][4]>(oacc.r);
+    for (int i = 0; i < D / 2; ++i) oacc[i] = 0.0f;
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
     uint32_t pa[KB][4]; /* P_{j-1} as the A fragments of its k16 steps */
 
@@ -208,6 +209,8 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         if (j + 1 < jt1) load_k(j + 1, buf ^ 1);
         cp_async_commit();
         /* 3. S_j = Q·K_jᵀ */
+        wgmma_fence_operand(sacc);
+        wgmma_fence_operand(oacc);
         wgmma_fence();
 #pragma unroll
         for (int ks = 0; ks < KD; ++ks)
@@ -224,6 +227,10 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         } else {
             wgmma_wait_group<0>();
         }
+        wgmma_fence_operand(sacc);
+        float s[NS][4]; /* S_j, then P_j */
+#pragma unroll
+        for (int i = 0; i < BC / 2; ++i) s[i >> 2][i & 3] = sacc[i];
         /* 5. the edge tiles' mask, then the softmax step; element e of n8 tile n: row
          * row0 + 8(e >> 1), key 8n + 2t + (e & 1) of the tile */
         if (j < u0 || j >= u1) {
@@ -242,7 +249,9 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
 #ifndef ATTN_PLANT_WGMMA_WAIT
         wgmma_wait_group<0>();
 #endif
-        flash_rescale(o, alpha);
+        wgmma_fence_operand(oacc);
+#pragma unroll
+        for (int i = 0; i < D / 2; ++i) oacc[i] *= alpha[(i >> 1) & 1]; /* rows g, g + 8 */
 #pragma unroll
         for (int kk = 0; kk < KB; ++kk) {
             pa[kk][0] = pack_bf16x2(s[2 * kk][0], s[2 * kk][1]);
@@ -261,11 +270,13 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     __syncthreads();
     {
         const unsigned char *Vb = Vs + ((jt1 - 1 - jt0) & 1) * T::KVBYTES;
+        wgmma_fence_operand(oacc);
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < KB; ++kk) wgmma_rs_bf16<D, 1>(oacc, pa[kk], vdesc<BC>(Vb, kk), 1);
         wgmma_commit_group();
         wgmma_wait_group<0>();
+        wgmma_fence_operand(oacc);
     }
 
     /* O / l (0 where l = 0), rows row0 and row0 + 8, 4-byte stores */
@@ -281,7 +292,7 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
 #pragma unroll
             for (int n = 0; n < NO; ++n)
                 *reinterpret_cast<uint32_t *>(orow + 8 * n) =
-                    pack_bf16x2(o[n][2 * r] * inv, o[n][2 * r + 1] * inv);
+                    pack_bf16x2(oacc[4 * n + 2 * r] * inv, oacc[4 * n + 2 * r + 1] * inv);
         }
     }
 }
