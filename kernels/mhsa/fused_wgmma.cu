@@ -213,9 +213,14 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         wgmma_fence_operand(oacc);
         wgmma_fence();
 #pragma unroll
-        for (int ks = 0; ks < KD; ++ks)
+        for (int ks = 0; ks < KD; ++ks) {
             wgmma_ss_bf16<BC, 0, 0>(sacc, kmajor_desc<WG_BR>(Qw, ks), kmajor_desc<BC>(Kb, ks),
                                     ks > 0);
+#ifdef ATTN_PLANT_WGMMA_SERIAL /* planted (compiled by tests/mhsa only, never run): an extern
+            call in the kernel, after which ptxas serializes every wgmma */
+            if (p.Nq < 0) printf("never\n");
+#endif
+        }
         wgmma_commit_group();
         /* 4. O += P_{j-1}·V_{j-1}, in flight during this tile's softmax */
         if (j > jt0) {
