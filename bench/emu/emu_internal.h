@@ -90,6 +90,45 @@ void set_max_dynamic_smem(const void *func, int bytes);
 /* The error cudaGetLastError / cudaPeekAtLastError report next (emu_cuda.cpp). */
 void set_last_cuda_error(cudaError_t e);
 
+/* A warpgroup collective (wgmma.*.sync.aligned): the `count` threads first .. first+count-1 of
+ * the block must all arrive, from one call site; the last to arrive calls info.perform, which
+ * reads every thread's operands through arg[thread - first], and releases them. A thread of the
+ * group that has exited, or exits while others wait, fails the launch; one that waits elsewhere
+ * shows in the deadlock report. */
+constexpr unsigned GROUP_MAX = 128;
+struct GroupOp;
+struct GroupOpInfo {
+    const char *name;
+    void (*perform)(GroupOp &op);
+};
+struct GroupOp {
+    const GroupOpInfo *info;
+    unsigned first, count, arrived;
+    const char *file;
+    int line;
+    void *arg[GROUP_MAX];
+};
+void group_op(const GroupOpInfo &info, unsigned first, unsigned count, void *arg, const char *file,
+              int line);
+/* Threads as ranges, "0-95,100", in a trivially destructible value (see LaneText). */
+struct ThreadsText {
+    char s[160];
+    const char *c_str() const { return s; }
+};
+ThreadsText threads_str(const unsigned *idx, size_t n);
+
+/* The block's shared memory: the dynamic buffer and this module's TLS block (static). */
+struct SharedRegions {
+    unsigned char *dyn;
+    size_t dyn_size;
+    unsigned char *tls;
+    size_t tls_size;
+};
+SharedRegions shared_regions();
+
+/* emu_wgmma.cpp: forget the previous block's wgmma state (called at every block start). */
+void wgmma_block_start(unsigned nthreads);
+
 } // namespace attn_emu
 
 #endif

@@ -178,6 +178,7 @@ struct Emu {
     int live = 0;
     Warp warps[MAX_THREADS / 32];
     Barrier bar;
+    GroupOp groups[MAX_THREADS / GROUP_MAX]; /* pending warpgroup collectives */
     uint64_t ready[MAX_THREADS / 64];
     uint64_t yielded[MAX_THREADS / 64]; /* ready again only when nothing else is */
     uint64_t idle_yields = 0;           /* yields since the last barrier or collective */
@@ -688,6 +689,80 @@ void warp_op(const OpInfo &info, uint32_t mask, void *arg, const char *file, int
 
 unsigned live_lanes() { return E.warps[self()->warp].live; }
 
+/* ---- warpgroup collectives -------------------------------------------------------------- */
+
+ThreadsText threads_str(const unsigned *idx, size_t n)
+{
+    ThreadsText t;
+    size_t len = 0;
+    t.s[0] = 0;
+    for (size_t i = 0; i < n && len < sizeof t.s - 16;) {
+        size_t j = i;
+        while (j + 1 < n && idx[j + 1] == idx[j] + 1) j++;
+        len += (size_t)snprintf(t.s + len, sizeof t.s - len, j > i ? "%s%u-%u" : "%s%u",
+                                len ? "," : "", idx[i], idx[j]);
+        i = j + 1;
+    }
+    if (!len) snprintf(t.s, sizeof t.s, "none");
+    return t;
+}
+
+void group_op(const GroupOpInfo &info, unsigned first, unsigned count, void *arg, const char *file,
+              int line)
+{
+    Thread *t = self();
+    land_some(t);
+    if (count == 0 || count > GROUP_MAX || first % count || first + count > E.nthreads)
+        fail("%s (%s:%d) executed by threads %u-%u, which a block of %u threads does not have: "
+             "this .aligned instruction needs all %u threads of the warpgroup",
+             info.name, short_path(file), line, first, first + count - 1, E.nthreads, count);
+    {
+        unsigned gone[GROUP_MAX];
+        size_t n = 0;
+        for (unsigned i = first; i < first + count; i++)
+            if (E.pool[i]->state == ST_EXITED) gone[n++] = i;
+        if (n)
+            fail("%s (%s:%d): threads %s of the warpgroup have exited, but all %u must execute "
+                 "this .aligned instruction",
+                 info.name, short_path(file), line, threads_str(gone, n).c_str(), count);
+    }
+    GroupOp &g = E.groups[first / GROUP_MAX];
+    if (g.arrived == 0) {
+        g.info = &info;
+        g.first = first;
+        g.count = count;
+        g.file = file;
+        g.line = line;
+    } else if (g.info != &info || g.line != line || std::strcmp(g.file, file) != 0) {
+        unsigned waiting[GROUP_MAX];
+        size_t n = 0;
+        for (unsigned i = first; i < first + count; i++)
+            if (E.pool[i]->state == ST_WARP_OP && E.pool[i]->wait_line == g.line &&
+                !std::strcmp(E.pool[i]->wait_file, g.file))
+                waiting[n++] = i;
+        fail("warpgroup divergence: %s at %s:%d reached while threads %s wait at %s at %s:%d: "
+             "all %u threads of a warpgroup must execute it at the same call site",
+             info.name, short_path(file), line, threads_str(waiting, n).c_str(), g.info->name,
+             short_path(g.file), g.line, count);
+    }
+    g.arg[t->index - first] = arg;
+    if (++g.arrived == count) {
+        info.perform(g);
+        g.arrived = 0;
+        E.stats.warp_ops++;
+        E.idle_yields = 0;
+        for (unsigned i = first; i < first + count; i++) make_ready(E.pool[i]);
+    } else {
+        t->state = ST_WARP_OP;
+        t->wait_name = info.name;
+        t->wait_file = file;
+        t->wait_line = line;
+    }
+    run_best();
+}
+
+SharedRegions shared_regions() { return {E.dyn, E.dyn_size, E.tls, E.tls_size}; }
+
 /* ---- thread start and exit -------------------------------------------------------------- */
 
 [[noreturn]] static void thread_exit()
@@ -716,6 +791,10 @@ unsigned live_lanes() { return E.warps[self()->warp].live; }
         else
             i++;
     }
+    const GroupOp &g = E.groups[t->index / GROUP_MAX];
+    if (g.arrived > 0 && t->index >= g.first && t->index < g.first + g.count)
+        fail("exited while %u thread(s) of its warpgroup wait at %s (%s:%d), which all %u must "
+             "execute", g.arrived, g.info->name, short_path(g.file), g.line, g.count);
     if (E.bar.arrived > 0 && E.bar.arrived == E.live) barrier_complete();
     run_best();
     __builtin_unreachable();
@@ -986,6 +1065,8 @@ static bool run_block(uint64_t block_seed)
         E.warps[w].exists = E.warps[w].live = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
         E.warps[w].nops = 0;
     }
+    for (GroupOp &g : E.groups) g.arrived = 0;
+    wgmma_block_start(n);
     E.bar = Barrier{};
     E.live = (int)n;
     E.failed = false;
