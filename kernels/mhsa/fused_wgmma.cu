@@ -305,7 +305,11 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
 extern "C" const char *mhsa_fused_wgmma_supports(const mhsa_problem_t *p)
 {
     static thread_local char why[128];
-    if (const char *no = mhsa_fused_supports(p)) return no; /* the same shapes as fused */
+    if (p->d != 64 && p->d != 128) {
+        std::snprintf(why, sizeof why, "fused-wgmma supports d in {64, 128} (d=%d)", p->d);
+        return why;
+    }
+    if (const char *no = mhsa_fused_supports(p)) return no; /* the rest as fused */
     int dev = 0, major = 0, minor = 0;
     if (cudaGetDevice(&dev) != cudaSuccess ||
         cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
