@@ -87,10 +87,26 @@ __device__ __forceinline__ void copy_tile(unsigned char *s, const bf16 *g, const
     }
 }
 
-/* K-major operand (Q or K: rows of D elements) at k16 step ks: column block ks / 4, 32 bytes a
- * step inside its 128-byte rows; 8-row atoms 1024 bytes apart (SBO); LBO unused when swizzled. */
+/* The same for a tile wholly inside the matrix: plain copies, no per-copy select. */
+template <int D, int ROWS>
+__device__ __forceinline__ void copy_tile_full(unsigned char *s, const bf16 *g)
+{
+    constexpr int RPP = WG_THREADS / (D / 8);
+#pragma unroll
+    for (int i = 0; i < ROWS / RPP; ++i) cp_async_16(s + i * RPP * 128, g + (size_t)i * RPP * D);
+}
+
+/* Descriptors are built once per tile base and stepped by adding (bytes >> 4) to the start
+ * address field (wgmma.cuh), by compile-time constants in the loops.
+ * K-major operand (Q or K: rows of D elements): 8-row atoms 1024 bytes apart (SBO), LBO unused
+ * when swizzled; k16 step ks is column block ks / 4 (ROWS·128 bytes on), 32 bytes a step inside
+ * its 128-byte rows. */
 template <int ROWS>
-__device__ __forceinline__ uint64_t kmajor_desc(const unsigned char *tile, int ks)
+__device__ __forceinline__ constexpr uint64_t kmajor_step(int ks)
+{
+    return (uint64_t)(((ks >> 2) * ROWS * 128 + (ks & 3) * 32) >> 4);
+}
+__device__ __forceinline__ uint64_t kmajor_desc(const unsigned char *tile)
 {
 #ifndef ATTN_PLANT_WGMMA_SBO
     constexpr uint32_t SBO = 1024;
@@ -102,16 +118,17 @@ __device__ __forceinline__ uint64_t kmajor_desc(const unsigned char *tile, int k
 #else /* planted bug: the 64-byte swizzle for tiles stored with the 128-byte one */
     constexpr wgmma_swizzle_t SW = WGMMA_SWIZZLE_64B;
 #endif
-    return wgmma_desc(tile + (ks >> 2) * ROWS * 128 + (ks & 3) * 32, 16, SBO, SW);
+    return wgmma_desc(tile, 16, SBO, SW);
 }
 
-/* MN-major V (keys x D, D contiguous) at k16 step kk (keys 16kk..): 16 rows of 128 bytes a step;
- * LBO = one 64-column block to the next, SBO = one 8-key atom to the next. */
+/* MN-major V (keys x D, D contiguous): LBO = one 64-column block to the next, SBO = one 8-key
+ * atom to the next; k16 step kk (keys 16kk..) is 16 rows of 128 bytes on. */
 template <int BC>
-__device__ __forceinline__ uint64_t vdesc(const unsigned char *tile, int kk)
+__device__ __forceinline__ uint64_t vdesc(const unsigned char *tile)
 {
-    return wgmma_desc(tile + kk * 16 * 128, BC * 128, 1024, WGMMA_SWIZZLE_128B);
+    return wgmma_desc(tile, BC * 128, 1024, WGMMA_SWIZZLE_128B);
 }
+__device__ __forceinline__ constexpr uint64_t v_step(int kk) { return (uint64_t)(kk * 16 * 128 >> 4); }
 
 } // namespace
 
@@ -169,14 +186,14 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     const int rt = tid / T::CPR, ct = tid % T::CPR;
     const int soff = swz<BC>(rt, ct); /* the same for Q's 128 rows: column blocks differ */
     const size_t kv0 = bhkv * p.Nk * D + ct * 8;
-    auto load_k = [&](int j, int buf) {
-        copy_tile<D, BC>(Ks + buf * T::KVBYTES + soff, K + kv0 + ((size_t)j * BC + rt) * D,
-                         K + kv0, p.Nk - j * BC - rt);
+    auto load = [&](const bf16 *X, unsigned char *S, int j, int buf) { /* X's tile j */
+        unsigned char *s = S + buf * T::KVBYTES + soff;
+        const bf16 *g = X + kv0 + ((size_t)j * BC + rt) * D;
+        if ((j + 1) * BC <= p.Nk) copy_tile_full<D, BC>(s, g);
+        else copy_tile<D, BC>(s, g, X + kv0, p.Nk - j * BC - rt);
     };
-    auto load_v = [&](int j, int buf) {
-        copy_tile<D, BC>(Vs + buf * T::KVBYTES + soff, V + kv0 + ((size_t)j * BC + rt) * D,
-                         V + kv0, p.Nk - j * BC - rt);
-    };
+    auto load_k = [&](int j, int buf) { load(K, Ks, j, buf); };
+    auto load_v = [&](int j, int buf) { load(V, Vs, j, buf); };
     {
         const bf16 *Qt = Q + bh * p.Nq * D + ct * 8;
         copy_tile<D, WG_BR>(Qs + swz<WG_BR>(rt, ct), Qt + ((size_t)q0 + rt) * D, Qt,
@@ -197,10 +214,14 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
     uint32_t pa[KB][4]; /* P_{j-1} as the A fragments of its k16 steps */
 
-    const unsigned char *Qw = Qs + wg * 64 * 128; /* this warpgroup's 64 rows */
+    /* descriptors of this warpgroup's 64 Q rows and of buffer 0 of K and V; buffer 1 is
+     * KVBYTES >> 4 on */
+    const uint64_t dq = kmajor_desc(Qs + wg * 64 * 128), dk0 = kmajor_desc(Ks),
+                   dv0 = vdesc<BC>(Vs);
+    constexpr uint64_t DBUF = T::KVBYTES >> 4;
     for (int j = jt0; j < jt1; ++j) {
         const int buf = (j - jt0) & 1;
-        const unsigned char *Kb = Ks + buf * T::KVBYTES;
+        const uint64_t dk = dk0 + buf * DBUF;
         /* 1. K_j (and V_{j-1}) landed, visible to the async proxy and to every thread */
         cp_async_wait<1>();
         fence_proxy_async_shared();
@@ -214,7 +235,7 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         wgmma_fence();
 #pragma unroll
         for (int ks = 0; ks < KD; ++ks) {
-            wgmma_ss_bf16<BC, 0, 0>(sacc, kmajor_desc<WG_BR>(Qw, ks), kmajor_desc<BC>(Kb, ks),
+            wgmma_ss_bf16<BC, 0, 0>(sacc, dq + kmajor_step<WG_BR>(ks), dk + kmajor_step<BC>(ks),
                                     ks > 0);
 #ifdef ATTN_PLANT_WGMMA_SERIAL /* planted (compiled by tests/mhsa only, never run): an extern
             call in the kernel, after which ptxas serializes every wgmma */
@@ -224,9 +245,9 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         wgmma_commit_group();
         /* 4. O += P_{j-1}·V_{j-1}, in flight during this tile's softmax */
         if (j > jt0) {
-            const unsigned char *Vb = Vs + (buf ^ 1) * T::KVBYTES;
+            const uint64_t dv = dv0 + (buf ^ 1) * DBUF;
 #pragma unroll
-            for (int kk = 0; kk < KB; ++kk) wgmma_rs_bf16<D, 1>(oacc, pa[kk], vdesc<BC>(Vb, kk), 1);
+            for (int kk = 0; kk < KB; ++kk) wgmma_rs_bf16<D, 1>(oacc, pa[kk], dv + v_step(kk), 1);
             wgmma_commit_group();
             wgmma_wait_group<1>();
         } else {
@@ -274,11 +295,11 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     fence_proxy_async_shared();
     __syncthreads();
     {
-        const unsigned char *Vb = Vs + ((jt1 - 1 - jt0) & 1) * T::KVBYTES;
+        const uint64_t dv = dv0 + ((jt1 - 1 - jt0) & 1) * DBUF;
         wgmma_fence_operand(oacc);
         wgmma_fence();
 #pragma unroll
-        for (int kk = 0; kk < KB; ++kk) wgmma_rs_bf16<D, 1>(oacc, pa[kk], vdesc<BC>(Vb, kk), 1);
+        for (int kk = 0; kk < KB; ++kk) wgmma_rs_bf16<D, 1>(oacc, pa[kk], dv + v_step(kk), 1);
         wgmma_commit_group();
         wgmma_wait_group<0>();
         wgmma_fence_operand(oacc);
