@@ -68,6 +68,13 @@ SPILL
         /*0060*/                   IADD3 R2, R2, 0x1, RZ ;
         /*0070*/               @P1 BRA 0x10 ;
         /*0080*/                   EXIT ;
+		Function : _Z9toy_wgmmaPf
+        /*0000*/                   MOV R2, RZ ;
+        /*0010*/                   HGMMA.64x128x16.F32.BF16 R24, gdesc[UR4], R24 ;
+        /*0020*/                   IADD3 R2, R2, 0x1, RZ ;
+        /*0030*/                   ISETP.NE.AND P0, PT, R2, R5, PT ;
+        /*0040*/               @P0 BRA 0x10 ;
+        /*0050*/                   EXIT ;
 
 Resource usage:
  Function _Z10toy_kernelPf:
@@ -118,6 +125,12 @@ with tempfile.TemporaryDirectory() as tmp:
                         'instr/elem': '1.00'}).items():
         check(f'toy_kernel {k}', t.get(k), v)
     check('source from the fatbin identifier', t.get('source'), 'kernels/toy/fused.cu')
+    # An HGMMA is one MMA of its warp: a quarter of m64n128k16 (65536 FLOPs) at wgmma's rate,
+    # 4096 FLOP/clk/SM: 16 clocks, tensor-bound, the H100's 989 TFLOP/s
+    w = rows.get('toy_wgmma', {})
+    check('toy_wgmma: HGMMA counted as an MMA at wgmma rate',
+          (w.get('mma'), w.get('instr/mma'), w.get('clk/mma'), w.get('bound')),
+          ('1', '4.00', '16.00', 'tensor'))
     flat = rows.get('toy_flat', {})
     check('toy_flat: no loop, measured whole', (flat.get('loop'), flat.get('instr')), ('-', '4'))
 

@@ -35,7 +35,10 @@ Per kernel function (one row each):
                      predicated forward branch may go either way, an unpredicated one is taken;
                      inner backward branches are not followed (an inner loop's body counts once).
                      Predicated instructions on the path count (they issue), @!PT padding too
-  mma                tensor-core instructions (opcode ending in MMA: HMMA, HGMMA, IMMA, ...)
+  mma                tensor-core instructions (opcode ending in MMA: HMMA, HGMMA, IMMA, ...), as
+                     each warp issues them: a wgmma is one HGMMA in each of its warpgroup's four
+                     warps, so in a wgmma kernel every per-MMA ratio below is per HGMMA (a
+                     64xNx16 HGMMA is a warp's quarter of the m64nNk16: N/8 HMMA.16816's work)
   ldsm ldgsts mufu   ldmatrix, cp.async (global -> shared), special-function (ex2, rcp, ...)
   int                integer/address ops: IADD3 IMAD* LEA SHF LOP3 ISETP IMNMX SEL VIADD ... and
                      their uniform-datapath forms (UIADD3, ULEA, ...)
@@ -50,7 +53,9 @@ Per kernel function (one row each):
                      `elems=N` when given
   clk/mma bound TFLOP/s  the model (MODEL below, kernels/PERF-NOTES.md): one MMA of the main loop
                      costs an SM max(instr/mma / 4 issue slots, its FLOPs / 2048 (mma.sync at
-                     half wgmma's rate), smem_B/mma / 128 B) clocks; `bound` names the largest;
+                     half wgmma's rate; HGMMA: / 4096), smem_B/mma / 128 B) clocks (an HGMMA's
+                     operands read through descriptors are not in smem_B: the tensor cores
+                     fetch them); `bound` names the largest;
                      TFLOP/s = FLOPs per MMA / clk/mma x 132 SMs x 1.83 GHz (H100 SXM): a
                      ceiling for a kernel that spends all its time in that loop at full occupancy
 
@@ -324,7 +329,8 @@ def access_width(op):
 
 
 def mix(insns):
-    c = dict(gst_B=0, flops=0, instr=0, mma=0, ldsm=0, ldgsts=0, mufu=0, int=0, smem_B=0, mem=0, spills=0)
+    c = dict(gst_B=0, flops=0, tclk=0.0, instr=0, mma=0, ldsm=0, ldgsts=0, mufu=0, int=0, smem_B=0, mem=0,
+             spills=0)
     for _, pred, op, args in insns:
         b = base(op)
         if b == 'NOP':
@@ -333,6 +339,7 @@ def mix(insns):
         if b.endswith('MMA'):
             c['mma'] += 1
             c['flops'] += mma_flops(op)
+            c['tclk'] += mma_flops(op) / (MODEL['mma_flops_per_clk'] * (2 if b == 'HGMMA' else 1))
         if b == 'LDSM':
             c['ldsm'] += 1
         if b == 'LDGSTS':
@@ -445,10 +452,14 @@ def main_loop(insns):
 
 
 def mma_flops(op):
-    """FLOPs of one warp-wide MMA from its shape suffix (HMMA.16816 = m16 n8 k16: 4096)."""
+    """FLOPs of one warp's MMA from its shape suffix (HMMA.16816 = m16 n8 k16: 4096;
+    HGMMA.64x128x16 = a warpgroup's m64 n128 k16, a quarter of it per warp: 65536)."""
     for p in op.split('.')[1:]:
         if p.isdigit() and len(p) in (4, 5) and p.startswith('168'):
             return 2 * 16 * 8 * int(p[3:])
+        m = re.fullmatch(r'(\d+)x(\d+)x(\d+)', p)
+        if m:
+            return 2 * int(m.group(1)) * int(m.group(2)) * int(m.group(3)) // 4
     return 4096
 
 
@@ -458,7 +469,7 @@ def model(c):
         return None, '', None
     flops = c['flops'] / c['mma']
     t = {'issue': c['instr'] / c['mma'] / MODEL['issue'],
-         'tensor': flops / MODEL['mma_flops_per_clk'],
+         'tensor': c['tclk'] / c['mma'],
          'smem': c['smem_B'] / c['mma'] / MODEL['smem_bytes_per_clk']}
     which = max(t, key=lambda k: t[k])
     return t[which], which, flops / t[which] * MODEL['sms'] * MODEL['ghz'] / 1e3

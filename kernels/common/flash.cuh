@@ -73,14 +73,16 @@ __device__ __forceinline__ void flash_online_softmax(float (&s)[NS][4], float (&
 
 /* The same step as FlashAttention-2 issues it, on raw scores (not yet scaled; masked ones −∞):
  * m is the running max of the raw scores and c = scale·log2(e) > 0, so 2^(s·c − m·c) is one FFMA
- * (the scale and the max subtraction folded) and one MUFU.EX2 (attn_ex2) per score. */
-template <int NS, int NO>
-__device__ __forceinline__ void flash_online_softmax_ex2(float (&s)[NS][4], float (&acc_o)[NO][4],
-                                                         float (&m)[2], float (&l)[2], float c)
+ * (the scale and the max subtraction folded) and one MUFU.EX2 (attn_ex2) per score. O is not
+ * touched: alpha is the factor it must still be multiplied by (a wgmma kernel's O may still be
+ * being written by an asynchronous MMA meanwhile); flash_online_softmax_ex2 below applies it. */
+template <int NS>
+__device__ __forceinline__ void flash_softmax_ex2_alpha(float (&s)[NS][4], float (&m)[2],
+                                                        float (&l)[2], float c, float (&alpha)[2])
 {
     float mx[2];
     flash_rowmax(s, mx);
-    float alpha[2], mc[2];
+    float mc[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
         mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
@@ -100,6 +102,14 @@ __device__ __forceinline__ void flash_online_softmax_ex2(float (&s)[NS][4], floa
     }
     l[0] = l[0] * alpha[0] + rs[0];
     l[1] = l[1] * alpha[1] + rs[1];
+}
+
+template <int NS, int NO>
+__device__ __forceinline__ void flash_online_softmax_ex2(float (&s)[NS][4], float (&acc_o)[NO][4],
+                                                         float (&m)[2], float (&l)[2], float c)
+{
+    float alpha[2];
+    flash_softmax_ex2_alpha(s, m, l, c, alpha);
     flash_rescale(acc_o, alpha);
 }
 

@@ -68,6 +68,11 @@ int mhsa_fused_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws
 int mhsa_fused_br64_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 const char *mhsa_fused_supports(const mhsa_problem_t *p);
+/* fused-wgmma: the fused forward pass on Hopper's wgmma (sm_90a code only): 128 query rows over
+ * two warpgroups, 128-key tiles. fused's shapes, on a device of compute capability 9.0 only. */
+int mhsa_fused_wgmma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                            attn_stream_t stream);
+const char *mhsa_fused_wgmma_supports(const mhsa_problem_t *p);
 /* cublas: the unfused baseline, S and O by cublasGemmStridedBatchedEx, a softmax kernel between.
  * f32: fp32 everywhere. bf16: bf16 Q/K/V/P/O, fp32 S and accumulation. */
 int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,

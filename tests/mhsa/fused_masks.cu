@@ -4,7 +4,10 @@
  * against a direct double-precision computation written here.
  * Compiled as host C++ with the emulator, never by nvcc; linked with kernels/mhsa/fused.cu,
  * clean (must pass) and with each ATTN_PLANT_FUSED_* bug (must fail: run with --planted, which
- * exits 0 only when a case differs from the reference, and no launch failed). */
+ * exits 0 only when a case differs from the reference, and no launch failed). Compiled with
+ * -DMASKS_WGMMA it calls fused-wgmma instead (linked with kernels/mhsa/fused_wgmma.cu, clean or
+ * with an ATTN_PLANT_WGMMA_* bug); `--planted-fault TEXT` then exits 0 only when a launch fails
+ * with TEXT in the emulator's error (a wgmma accumulator read before its wait_group). */
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -143,17 +146,30 @@ static int run_case(const char *name, launch_fn fn, const Case &c)
 int main(int argc, char **argv)
 {
     const bool planted = argc > 1 && !std::strcmp(argv[1], "--planted");
+    const char *fault = argc > 2 && !std::strcmp(argv[1], "--planted-fault") ? argv[2] : nullptr;
     const struct {
         const char *name;
         launch_fn fn;
+#ifndef MASKS_WGMMA
     } launchers[] = {{"fused", mhsa_fused_launch}, {"fused-br64", mhsa_fused_br64_launch}};
-    int differ = 0, failed = 0;
+#else
+    } launchers[] = {{"fused-wgmma", mhsa_fused_wgmma_launch}};
+#endif
+    int differ = 0, failed = 0, faulted = 0;
     for (const auto &l : launchers)
         for (const Case &c : cases) {
             const int r = run_case(l.name, l.fn, c);
             differ += r == 1;
             failed += r == 2;
+            faulted += r == 2 && fault && attn_emu_last_error() &&
+                       std::strstr(attn_emu_last_error(), fault);
         }
+    if (fault) {
+        std::printf(faulted ? "the planted bug is caught (%d launches fail with '%s')\n"
+                            : "the planted bug is NOT caught (%d launches fail with '%s')\n",
+                    faulted, fault);
+        return faulted ? 0 : 1;
+    }
     if (failed) return 1;
     if (planted) {
         std::printf(differ ? "the planted bug is caught (%d cases differ)\n"
