@@ -69,6 +69,9 @@ done
 small --check --csv c.csv --json c.jsonl >out 2>err || fail "mhsa --check: $(cat err)"
 ! check c.jsonl c.csv 2>err && grep -q 'no timed row' err && ! grep -q '"samples_ms":\[[^]]' c.jsonl ||
     fail "--check: want every samples_ms [] and the checker to say nothing was timed: $(cat err)"
+small --plan --json plan.jsonl >out 2>err || fail "--plan --json: $(cat err)"
+[ "$(grep -c '"status":"planned",.*"samples_ms":\[\]}$' plan.jsonl)" = 6 ] ||
+    fail "--plan: want 6 planned rows with samples_ms []: $(cat plan.jsonl)"
 
 falling --variant '^(before|after)$' --no-isolate --csv f.csv --json f.jsonl >out 2>err ||
     fail "falling in process: $(cat err)"
