@@ -217,6 +217,11 @@ int attn_csv_open(attn_csv_t *c, const char *path, const char *header, char *err
 
 int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
 {
+    return attn_csv_append_timed(c, row, NULL, 0);
+}
+
+int attn_csv_append_timed(attn_csv_t *c, const attn_row_t *row, const double *samples_ms, int n)
+{
     if (c->fd < 0 && !c->mirror) return errno = EBADF, -1;
     char *line = malloc(row->len + 2);
     if (!line) return -1;
@@ -231,7 +236,7 @@ int attn_csv_append(attn_csv_t *c, const attn_row_t *row)
     }
     const int e = errno;
     line[row->len] = 0;
-    if (c->mirror) c->mirror(c->mirror_ctx, c->header, line);
+    if (c->mirror) c->mirror(c->mirror_ctx, c->header, line, samples_ms, n);
     free(line);
     errno = e;
     return rc;

@@ -11,8 +11,10 @@
 #include <stddef.h>
 #include "registry.h"
 
-/* Another output fed every row appended (--json, --md: bench/outputs.h), with the header. */
-typedef void attn_csv_mirror_fn(void *ctx, const char *header, const char *row);
+/* Another output fed every row appended (--json, --md: bench/outputs.h), with the header and
+ * the row's timing samples (ms, in the order taken; n 0: not timed), which the CSV has not. */
+typedef void attn_csv_mirror_fn(void *ctx, const char *header, const char *row,
+                                const double *samples_ms, int n);
 
 typedef struct attn_csv {
     int fd;               /* -1 with a mirror: rows go to the mirror alone (--check, no --csv) */
@@ -52,6 +54,8 @@ static inline int attn_csv_active(const attn_csv_t *c) { return c->fd >= 0 || c-
 
 /* Append one row (without newline), then hand it to the mirror. Returns 0 or -1 (errno set). */
 int attn_csv_append(attn_csv_t *c, const attn_row_t *row);
+/* The same for a timed row: its samples go to the mirror only. */
+int attn_csv_append_timed(attn_csv_t *c, const attn_row_t *row, const double *samples_ms, int n);
 
 /* Append len bytes of complete lines (each ending in '\n'), in one write() under the lock, so
  * other writers never see a part of them. Returns 0 or -1 (errno set). */

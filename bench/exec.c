@@ -57,9 +57,11 @@ static int stopping(const attn_xrun_t *xr)
     return xr->c->tick ? xr->c->tick(xr->c->arg) : 0;
 }
 
-int attn_exec_time(const attn_exec_t *e, attn_xrun_t *xr, attn_stats_t *st, char *err, size_t n)
+int attn_exec_time(const attn_exec_t *e, attn_xrun_t *xr, attn_stats_t *st, double **samples,
+                   char *err, size_t n)
 {
     const attn_opts_t *o = e->o;
+    if (samples) *samples = NULL;
     if (!e->sample) return 0;
     for (int w = 0; w < o->warmup; w++) {
         if (stopping(xr)) return -2;
@@ -86,9 +88,23 @@ int attn_exec_time(const attn_exec_t *e, attn_xrun_t *xr, attn_stats_t *st, char
             (attn_now() - t0 > o->max_time || attn_rel_spread(ms, k) < o->target_spread))
             break;
     }
-    if (!rc) *st = attn_stats(ms, k);
-    free(ms);
-    return rc;
+    if (rc) {
+        free(ms);
+        return rc;
+    }
+    /* the statistics sort a copy: ms stays in the order the samples were taken (--json) */
+    double *sorted = k ? malloc((size_t)k * sizeof *sorted) : NULL;
+    if (k && !sorted) {
+        free(ms);
+        snprintf(err, n, "out of host memory");
+        return -1;
+    }
+    if (k) memcpy(sorted, ms, (size_t)k * sizeof *sorted);
+    *st = attn_stats(sorted, k);
+    free(sorted);
+    if (samples) *samples = ms;
+    else free(ms);
+    return 0;
 }
 
 int attn_select_init(attn_select_t *sel, const attn_opts_t *o, const attn_device_t *dev,

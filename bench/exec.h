@@ -81,9 +81,12 @@ int attn_xrun_open(attn_xrun_t *xr, const attn_exec_t *e, const attn_case_t *c,
 void attn_xrun_close(const attn_exec_t *e, attn_xrun_t *xr);
 
 /* Time a checked run: o->warmup runs, then samples until o->min_samples are in and either the
- * spread target or o->max_time is met. Leaves st alone when e never times. 0, -1 on an error
- * (err), -2 when the case's tick reported a stop signal. */
-int attn_exec_time(const attn_exec_t *e, attn_xrun_t *xr, attn_stats_t *st, char *err, size_t n);
+ * spread target or o->max_time is met. Leaves st alone when e never times. samples (may be
+ * NULL): on 0, the st->n samples in ms in the order they were taken (the caller frees them), or
+ * NULL when none were taken. 0, -1 on an error (err), -2 when the case's tick reported a stop
+ * signal. */
+int attn_exec_time(const attn_exec_t *e, attn_xrun_t *xr, attn_stats_t *st, double **samples,
+                   char *err, size_t n);
 
 /* Host workspace as cudaMalloc would align it: 0, or -1 with why in err. */
 int attn_host_workspace(attn_xrun_t *xr, char *err, size_t n);

@@ -27,6 +27,12 @@ __attribute__((weak)) int attn_child_start(attn_child_t *c, int (*fn)(void *arg,
     return attn_child_spawn(c, fn, arg);
 }
 
+__attribute__((weak)) int attn_child_samples(double *ms, int n)
+{
+    (void)ms;
+    return n;
+}
+
 int attn_child_spawn(attn_child_t *c, int (*fn)(void *arg, int fd), void *arg)
 {
     memset(c, 0, sizeof *c);
@@ -160,6 +166,7 @@ const char *attn_child_status_str(const attn_child_t *c, char *buf, size_t n)
 
 int attn_msg_send(int fd, char type, int idx, const void *text, size_t len)
 {
+    if (len > UINT32_MAX) return errno = EMSGSIZE, -1; /* never a length cut to 32 bits */
     char *b = malloc(HDR + len + 1);
     if (!b) return -1;
     const int32_t i = idx;

@@ -9,8 +9,8 @@
  * it needs about the device from a probe child, and each case's child opens the device itself.
  *
  * The child talks to the parent over a pipe, one message per event: a type byte, an index and a
- * text (for the run: 'B' a variant begins, 'R' its finished row, 'P' progress, 'M' manifest
- * lines). The parent counts silence, not total time: a child that sends nothing for the time
+ * text (for the run: 'B' a variant begins, 'R' its finished row with its timing samples, 'P'
+ * progress, 'M' manifest lines); a message is at most 4 GiB. The parent counts silence, not total time: a child that sends nothing for the time
  * limit is taken to hang and is killed. */
 #ifndef ATTN_ISOLATE_H
 #define ATTN_ISOLATE_H
@@ -64,7 +64,14 @@ void attn_child_free(attn_child_t *c);
  * "crashed: signal 11 (Segmentation fault)". */
 const char *attn_child_status_str(const attn_child_t *c, char *buf, size_t n);
 
-/* In the child: send one message. 0, or -1 when the parent is gone. */
+/* In the child: send one message. 0, or -1 when the parent is gone, or with errno EMSGSIZE
+ * (nothing sent) when len is over the 4 GiB a message can say. */
 int attn_msg_send(int fd, char type, int idx, const void *text, size_t len);
+
+/* In a case's child: how many of a row's timing samples ms[0..n) (in the order taken) its 'R'
+ * message carries, from the start of ms. The default sends them all, unchanged. A weak symbol,
+ * like attn_child_start: the fault tests' program replaces it with one that drops, reorders or
+ * loses samples, to show that the tests of --json catch a message that does. */
+int attn_child_samples(double *ms, int n);
 
 #endif

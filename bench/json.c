@@ -116,7 +116,21 @@ int attn_json_is_number(const char *s)
     return *p == 0;
 }
 
-int attn_json_row(attn_buf_t *out, const char *header, const char *row)
+/* A sample exactly: the shortest of 15 or 17 significant digits that reads back as v. */
+static void json_exact(attn_buf_t *b, double v)
+{
+    char t[40];
+    if (!isfinite(v)) {
+        attn_buf_puts(b, "null");
+        return;
+    }
+    snprintf(t, sizeof t, "%.15g", v);
+    if (strtod(t, NULL) != v) snprintf(t, sizeof t, "%.17g", v);
+    attn_buf_puts(b, t);
+}
+
+int attn_json_row(attn_buf_t *out, const char *header, const char *row, const double *samples_ms,
+                  int n)
 {
     /* the two records read by the one CSV reader (results.h), quoting and all */
     const size_t hl = strlen(header), rl = strlen(row);
@@ -141,7 +155,12 @@ int attn_json_row(attn_buf_t *out, const char *header, const char *row)
         else if (!attn_columns_text(t.cols[c]) && attn_json_is_number(v)) attn_buf_puts(out, v);
         else attn_json_str(out, v); /* text, or a number column holding something else */
     }
-    attn_buf_puts(out, "}");
+    attn_buf_puts(out, ",\"samples_ms\":[");
+    for (int i = 0; i < n; i++) {
+        if (i) attn_buf_puts(out, ",");
+        json_exact(out, samples_ms[i]);
+    }
+    attn_buf_puts(out, "]}");
     attn_table_free(&t);
     return 0;
 }
@@ -182,10 +201,11 @@ int attn_json_open(attn_json_t *j, const char *path, char *err, size_t n)
     return 0;
 }
 
-int attn_json_append(attn_json_t *j, const char *header, const char *row)
+int attn_json_append(attn_json_t *j, const char *header, const char *row,
+                     const double *samples_ms, int n)
 {
     attn_buf_t b = {0};
-    if (attn_json_row(&b, header, row)) return errno = EINVAL, -1;
+    if (attn_json_row(&b, header, row, samples_ms, n)) return errno = EINVAL, -1;
     attn_buf_puts(&b, "\n");
     /* the CSV's locked single write, on this file */
     attn_csv_t c = {.fd = j->fd};

@@ -35,10 +35,11 @@ int attn_outputs_open(attn_outputs_t *o, const char *json, const char *md, char 
     return 0;
 }
 
-void attn_outputs_row(void *ctx, const char *header, const char *row)
+void attn_outputs_row(void *ctx, const char *header, const char *row, const double *samples_ms,
+                      int n)
 {
     attn_outputs_t *o = ctx;
-    if (o->use_json && attn_json_append(&o->json, header, row)) {
+    if (o->use_json && attn_json_append(&o->json, header, row, samples_ms, n)) {
         if (!o->nbad++)
             fprintf(stderr, "attnbench: writing a row to --json %s failed: %s\n", o->json.path,
                     strerror(errno));

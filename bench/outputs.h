@@ -24,7 +24,8 @@ typedef struct attn_outputs {
 int attn_outputs_open(attn_outputs_t *o, const char *json, const char *md, char *err, size_t n);
 
 /* The CSV mirror (attn_csv_mirror_fn): ctx is the attn_outputs_t. */
-void attn_outputs_row(void *ctx, const char *header, const char *row);
+void attn_outputs_row(void *ctx, const char *header, const char *row, const double *samples_ms,
+                      int n);
 
 /* Close --json; write --md, naming the run's CSVs names[0..nn) (nn 0: "this run"). Returns 0,
  * or 2 when --md could not be written (said on stderr). */

@@ -116,7 +116,7 @@ static void run_variant(run_t *r, const attn_exec_t *e, attn_case_t *c, const at
     }
     res->status = "ok";
     if (!r->o.check_only) {
-        const int t = attn_exec_time(e, &xr, &res->st, err, sizeof err);
+        const int t = attn_exec_time(e, &xr, &res->st, &res->samples_ms, err, sizeof err);
         res->interrupted = t == -2;
         if (xr.clock_n) {
             res->clock_mhz = xr.clock_sum / xr.clock_n;
@@ -197,6 +197,8 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
             if (res[j].interrupted) goto done;
         }
         run_write_row(r, csv, s, x, v, &res[j]);
+        free(res[j].samples_ms); /* written; res[] is reused by the next case */
+        res[j].samples_ms = NULL;
         if (r->child_fd >= 0 && e->lost && e->lost(e)) {
             rc = CHILD_CONTEXT_LOST;
             goto done;

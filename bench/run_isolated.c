@@ -15,7 +15,12 @@
 void run_child_send(run_t *r, char type, int idx, const char *text, size_t len)
 {
     if (r->child_fd < 0) return;
-    if (attn_msg_send(r->child_fd, type, idx, text, len)) _exit(4);
+    if (attn_msg_send(r->child_fd, type, idx, text, len)) {
+        if (errno == EMSGSIZE)
+            fprintf(stderr, "attnbench: a message of %zu bytes is over the 4 GiB a message can say\n",
+                    len);
+        _exit(4);
+    }
     r->last_msg = attn_now();
 }
 
@@ -75,11 +80,19 @@ static void parent_fail_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, in
     run_write_row(r, csv, s, &s->variants[j], v, &res);
 }
 
-/* A row a child sent, "status\nCSV row\nstdout line": printed, counted and appended here. */
+/* A row a child sent, "status\nCSV row\nstdout line", a NUL and its timing samples (run_row.c):
+ * printed, counted and appended here. */
 static void take_row(run_t *r, attn_csv_t *csv, const attn_msg_t *m)
 {
-    const char *nl = memchr(m->text, '\n', m->len);
-    const char *nl2 = nl ? memchr(nl + 1, '\n', m->len - (size_t)(nl + 1 - m->text)) : NULL;
+    const size_t tl = strnlen(m->text, m->len);
+    const char *nl = memchr(m->text, '\n', tl);
+    const char *nl2 = nl ? memchr(nl + 1, '\n', tl - (size_t)(nl + 1 - m->text)) : NULL;
+    /* the samples, copied out: doubles at any alignment in the message */
+    const size_t sb = tl < m->len ? m->len - tl - 1 : 0;
+    const int nms = (int)(sb / sizeof(double));
+    double *ms = nms ? malloc(sb) : NULL;
+    if (nms && !ms) abort();
+    if (nms) memcpy(ms, m->text + tl + 1, (size_t)nms * sizeof *ms);
     char status[8] = "";
     if (nl2) snprintf(status, sizeof status, "%.*s", (int)(nl - m->text), m->text);
     run_count(r, status);
@@ -89,10 +102,11 @@ static void take_row(run_t *r, attn_csv_t *csv, const attn_msg_t *m)
     }
     if (csv && nl2 && nl2 > nl + 1) {
         attn_row_t row = {.buf = (char *)nl + 1, .len = (size_t)(nl2 - nl - 1)};
-        if (attn_csv_append(csv, &row))
+        if (attn_csv_append_timed(csv, &row, ms, nms))
             fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path,
                     strerror(errno));
     }
+    free(ms);
 }
 
 /* What one child did: the variant it was in when it ended (-1: none), rows it sent. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "columns.h"
+#include "isolate.h"
 #include "progress.h"
 #include "runner.h"
 
@@ -70,25 +71,37 @@ static void result_row(const run_t *r, const attn_suite_t *s, const attn_variant
     attn_columns_row(&rv, row);
 }
 
-/* In a case's child: the parent prints and writes the row, "status\nCSV row\nstdout line". */
-static void send_row(run_t *r, int j, const char *status, const attn_row_t *row, const char *line)
+/* In a case's child: the parent prints and writes the row. The message: the text
+ * "status\nCSV row\nstdout line", a NUL, then the row's timing samples in the order taken, as
+ * this machine's doubles (none: not timed), for --json (the CSV row has their statistics). */
+static void send_row(run_t *r, int j, const char *status, const attn_row_t *row, const char *line,
+                     const double *ms, int nms)
 {
     run_flush_manifest(r);
     const size_t sl = strlen(status), rl = row ? row->len : 0, ll = strlen(line);
-    char *msg = malloc(sl + rl + ll + 3);
+    const size_t tl = sl + rl + ll + 2;
+    double *send = nms > 0 ? malloc((size_t)nms * sizeof *send) : NULL;
+    if (nms > 0 && !send) abort();
+    if (nms > 0) memcpy(send, ms, (size_t)nms * sizeof *send);
+    int k = nms > 0 ? attn_child_samples(send, nms) : 0;
+    k = k < 0 ? 0 : k > nms ? nms : k;
+    char *msg = malloc(tl + 1 + (size_t)k * sizeof *send);
     if (!msg) abort();
     memcpy(msg, status, sl);
     msg[sl] = '\n';
     if (rl) memcpy(msg + sl + 1, row->buf, rl);
     msg[sl + 1 + rl] = '\n';
     memcpy(msg + sl + rl + 2, line, ll);
-    run_child_send(r, 'R', j, msg, sl + rl + ll + 2);
+    msg[tl] = 0;
+    if (k) memcpy(msg + tl + 1, send, (size_t)k * sizeof *send);
+    run_child_send(r, 'R', j, msg, tl + 1 + (size_t)k * sizeof *send);
     free(msg);
+    free(send);
 }
 
-static void append_row(attn_csv_t *csv, const attn_row_t *row)
+static void append_row(attn_csv_t *csv, const attn_row_t *row, const double *ms, int nms)
 {
-    if (attn_csv_append(csv, row))
+    if (attn_csv_append_timed(csv, row, ms, nms))
         fprintf(stderr, "attnbench: writing a row to %s failed: %s\n", csv->path, strerror(errno));
 }
 
@@ -114,10 +127,14 @@ void run_write_row(run_t *r, attn_csv_t *csv, const attn_suite_t *s, const attn_
     attn_row_t row;
     attn_row_init(&row);
     result_row(r, s, x, v, res, &row);
-    if (r->child_fd >= 0) send_row(r, (int)(x - s->variants), res->status, csv ? &row : NULL, line);
+    /* the samples: only with the statistics of the row (a timed row) */
+    const int nms = res->st.n > 0 && res->samples_ms ? res->st.n : 0;
+    if (r->child_fd >= 0)
+        send_row(r, (int)(x - s->variants), res->status, csv ? &row : NULL, line, res->samples_ms,
+                 csv ? nms : 0);
     else {
         run_count(r, res->status);
-        append_row(csv, &row);
+        append_row(csv, &row, res->samples_ms, nms);
     }
     attn_row_free(&row);
 }
@@ -145,7 +162,7 @@ void run_plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t
             .git = r->git, .stamp = r->stamp,
         };
         attn_columns_row(&rv, &row);
-        if (csv) append_row(csv, &row); /* a file, or --json alone */
+        if (csv) append_row(csv, &row, NULL, 0); /* a file, or --json alone */
         if (!csv || csv->fd < 0) printf("%s\n", row.buf);
     }
     attn_row_free(&row);

@@ -42,6 +42,7 @@ typedef struct result {
     const char *status;   /* ok, fail, skip */
     char reason[512];
     attn_stats_t st;      /* st.n == 0: not timed */
+    double *samples_ms;   /* st.n samples in ms in the order taken (malloc'd; --json), or NULL */
     int checked;          /* chk valid */
     attn_check_t chk;
     int64_t rows_checked, rows;

@@ -11,12 +11,19 @@
  *   gpu-huge   GPU, asks for a 1 PiB workspace: skipped for device memory before allocating
  *   after      CPU, correct: must pass after all of the above
  *
- * Axis n (1..4, swept 1,2): the case has 64·n elements. */
+ * Axis n (1..4, swept 1,2): the case has 64·n elements.
+ *
+ * For the tests of --json's timing samples (tests/json_samples_test.sh): PLANTED_FALLING set,
+ * before and after sleep 10 ms less on each call after their checked run (50, 40, 30, 20, then
+ * 10 ms), so their samples fall in the order taken; PLANTED_SAMPLES=drop-last|sorted|lost makes
+ * a case's child send a row's samples without the last one, sorted, or none (attn_child_samples). */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "isolate.h"
@@ -60,12 +67,25 @@ static double bytes(const attn_suite_t *s, const int64_t *v, int es) { return 2.
 /* y = 2x is exact in float */
 static double tolerance(const attn_suite_t *s, const int64_t *v, attn_dtype_t t) { (void)v, (void)t; return 1e-6; }
 
+/* PLANTED_FALLING: the calls since the checked run, whose output the executor poisoned (NaN) */
+static void falling(const float *y)
+{
+    static int calls;
+    if (!getenv("PLANTED_FALLING")) return;
+    calls = isnan(y[0]) ? 0 : calls + 1;
+    const int ms = calls >= 1 && calls < 5 ? 50 - 10 * (calls - 1) : 10;
+    struct timespec t = {0, ms * 1000000L};
+    while (nanosleep(&t, &t) && errno == EINTR) {
+    }
+}
+
 static int run_double(const attn_suite_t *s, const attn_variant_t *var, const int64_t *v,
                       const void *const *in, void *out, void *ws, void *st)
 {
     (void)ws, (void)st;
     const float *x = in[0];
     float *y = out;
+    falling(y);
     for (int64_t e = 0; e < numel(v); e++) y[e] = 2.0f * x[e];
     return 0;
 }
@@ -159,6 +179,23 @@ int attn_child_start(attn_child_t *c, int (*fn)(void *arg, int fd), void *arg)
         return -1;
     }
     return attn_child_spawn(c, fn, arg);
+}
+
+static int cmp_ms(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* PLANTED_SAMPLES: a child's row message that drops the last sample, sorts them, or loses them */
+int attn_child_samples(double *ms, int n)
+{
+    const char *how = getenv("PLANTED_SAMPLES");
+    if (!how) return n;
+    if (!strcmp(how, "drop-last")) return n - 1;
+    if (!strcmp(how, "sorted")) qsort(ms, (size_t)n, sizeof *ms, cmp_ms);
+    if (!strcmp(how, "lost")) return 0;
+    return n;
 }
 
 int main(int argc, char **argv) { return attn_main(argc, argv); }

@@ -28,8 +28,8 @@ plant_failure() {
 }
 
 # ------------------------------------------------------------------ checkers
-# The JSON Lines file holds the CSV's rows: one object per row, keys schema_version and then the
-# header's columns in order, every value the CSV field (a number where the field is one, null
+# The JSON Lines file holds the CSV's rows: one object per row, keys schema_version, the header's
+# columns in order, then samples_ms (tests/json_samples_test.sh checks its values), every value the CSV field (a number where the field is one, null
 # where it is empty). A row missing, a key missing, a value changed: rejected.
 json_matches_csv() { # JSONL CSV
     python3 - "$1" "$2" <<'PY'
@@ -43,7 +43,7 @@ assert len(rows) == len(body), f"{len(rows)} JSON rows, {len(body)} CSV rows"
 text = {'suite', 'variant', 'backend', 'dtype', 'status', 'reason', 'device', 'clock_events',
         'git_commit', 'timestamp'}
 for i, (o, r) in enumerate(zip(rows, body)):
-    assert list(o) == ['schema_version'] + head, f"row {i}: keys {list(o)}"
+    assert list(o) == ['schema_version'] + head + ['samples_ms'], f"row {i}: keys {list(o)}"
     assert o['schema_version'] == 1, f"row {i}: schema_version {o['schema_version']}"
     for k, v in zip(head, r):
         j = o[k]

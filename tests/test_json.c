@@ -1,14 +1,21 @@
 /* bench/json.c: JSON strings (quotes, backslashes, control characters, invalid UTF-8), JSON's
- * number grammar, a results row turned into an object with its values typed by the column table,
- * and the --json file's append rules (a cut line ended). The end-to-end checks (a run's --json
+ * number grammar, a results row turned into an object with its values typed by the column table
+ * and its timing samples (in order, exact), the --json file's append rules (a cut line ended),
+ * and a child's row message too long for its length field refused (bench/isolate.c). The end-to-end checks (a run's --json
  * against its CSV) are in tests/report_test.sh. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "common.h"
+#include "isolate.h"
 #include "json.h"
 
 static char *str_of(const char *s)
@@ -51,18 +58,50 @@ Test(json, row_typed_by_the_column_table)
     /* status and reason are text, N an axis (a number), median_ms a number, "inf" no JSON
      * number: kept as a string; an empty field null; a quoted CSV field unquoted */
     cr_assert_eq(attn_json_row(&b, "suite,N,status,reason,median_ms,tflops",
-                               "mhsa,4096,fail,\"max |err| 3, \"\"bad\"\"\",,inf"), 0);
+                               "mhsa,4096,fail,\"max |err| 3, \"\"bad\"\"\",,inf", NULL, 0), 0);
     cr_expect_str_eq(b.p, "{\"schema_version\":1,\"suite\":\"mhsa\",\"N\":4096,\"status\":"
                           "\"fail\",\"reason\":\"max |err| 3, \\\"bad\\\"\",\"median_ms\":null,"
-                          "\"tflops\":\"inf\"}");
+                          "\"tflops\":\"inf\",\"samples_ms\":[]}");
     attn_buf_free(&b);
     /* a text column holding digits stays a string */
-    cr_assert_eq(attn_json_row(&b, "variant,git_commit", "123,0123"), 0);
-    cr_expect_str_eq(b.p, "{\"schema_version\":1,\"variant\":\"123\",\"git_commit\":\"0123\"}");
+    cr_assert_eq(attn_json_row(&b, "variant,git_commit", "123,0123", NULL, 0), 0);
+    cr_expect_str_eq(b.p, "{\"schema_version\":1,\"variant\":\"123\",\"git_commit\":\"0123\","
+                          "\"samples_ms\":[]}");
     attn_buf_free(&b);
-    cr_expect_eq(attn_json_row(&b, "a,b", "1,2,3"), -1, "a row of another width is refused");
-    cr_expect_eq(attn_json_row(&b, "a,b", "\"1,2"), -1, "broken quoting is refused");
+    cr_expect_eq(attn_json_row(&b, "a,b", "1,2,3", NULL, 0), -1, "a row of another width is refused");
+    cr_expect_eq(attn_json_row(&b, "a,b", "\"1,2", NULL, 0), -1, "broken quoting is refused");
     attn_buf_free(&b);
+}
+
+/* The samples: last, in the order given (not sorted), each reading back as the same double
+ * (0.1 + 0.2 needs 17 digits, 0.25 fewer), a non-finite one null. */
+Test(json, row_samples_in_order_and_exact)
+{
+    attn_buf_t b = {0};
+    const double ms[] = {0.1 + 0.2, 0.25, 0.125, 1e-7, INFINITY};
+    cr_assert_eq(attn_json_row(&b, "suite,samples", "mhsa,5", ms, 5), 0);
+    cr_expect_str_eq(b.p, "{\"schema_version\":1,\"suite\":\"mhsa\",\"samples\":5,\"samples_ms\":"
+                          "[0.30000000000000004,0.25,0.125,1e-07,null]}");
+    attn_buf_free(&b);
+}
+
+/* A child's message longer than its 32-bit length field can say is refused whole (EMSGSIZE,
+ * nothing written), never sent with its length cut (the row's samples: bench/run_row.c). */
+Test(json, row_message_over_4gib_refused)
+{
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    char small = 'x';
+    errno = 0;
+    cr_expect_eq(attn_msg_send(p[1], 'R', 0, &small, (size_t)UINT32_MAX + 1), -1);
+    cr_expect_eq(errno, EMSGSIZE, "errno %d", errno);
+    char got;
+    cr_expect_eq(read(p[0], &got, 1), -1, "something was written");
+    cr_expect_eq(attn_msg_send(p[1], 'R', 7, &small, 1), 0, "a small one is sent");
+    char msg[11];
+    cr_expect_eq(read(p[0], msg, sizeof msg), 11, "type, index, length, the byte, a NUL");
+    close(p[0]), close(p[1]);
 }
 
 Test(json, file_appends_and_ends_a_cut_line)
@@ -70,7 +109,7 @@ Test(json, file_appends_and_ends_a_cut_line)
     char *dir = tst_tmpdir("json"), *p = tst_path(dir, "sub/r.jsonl"), err[512];
     attn_json_t j;
     cr_assert_eq(attn_json_open(&j, p, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(attn_json_append(&j, "suite,N", "mhsa,1"), 0);
+    cr_assert_eq(attn_json_append(&j, "suite,N", "mhsa,1", NULL, 0), 0);
     attn_json_close(&j);
     const char cut[] = "{\"schema_version\":1,\"suite\":\"mh";
     size_t len;
@@ -79,11 +118,12 @@ Test(json, file_appends_and_ends_a_cut_line)
     memcpy(both, text, len), memcpy(both + len, cut, sizeof cut);
     tst_write_file(p, both, len + sizeof cut - 1);
     cr_assert_eq(attn_json_open(&j, p, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(attn_json_append(&j, "suite,N", "mhsa,2"), 0);
+    cr_assert_eq(attn_json_append(&j, "suite,N", "mhsa,2", NULL, 0), 0);
     attn_json_close(&j);
     char *after = tst_read_file(p, NULL);
     char want[512];
-    snprintf(want, sizeof want, "%s%s\n{\"schema_version\":1,\"suite\":\"mhsa\",\"N\":2}\n", text, cut);
+    snprintf(want, sizeof want, "%s%s\n{\"schema_version\":1,\"suite\":\"mhsa\",\"N\":2,\"samples_ms\":[]}\n",
+             text, cut);
     cr_expect_str_eq(after, want);
     cr_expect_neq(attn_json_open(&j, dir, err, sizeof err), 0, "a directory is refused");
     cr_expect(strstr(err, dir), "the message names the path: %s", err);
