@@ -173,7 +173,7 @@ double luong_flops(const attn_suite_t *suite, const int64_t *v)
     return score == LUONG_GENERAL ? dot + 2 * B * S * Dq * Dk : dot;
 }
 
-/* Minimum bytes: h, h̄, the score function's parameters and c, once. */
+/* Minimum bytes: h, h̄, the score function's parameters, c and a (B·T·S), once. */
 double luong_bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     const int score = score_of(suite, v);
@@ -182,7 +182,7 @@ double luong_bytes(const attn_suite_t *suite, const int64_t *v, int s)
     double params = 0;
     if (score == LUONG_GENERAL) params = Dq * Dk;
     if (score == LUONG_CONCAT) params = A * Dq + A * Dk + A;
-    return (double)s * (B * T * Dq + B * S * Dk + params + B * T * Dk);
+    return (double)s * (B * T * Dq + B * S * Dk + params + B * T * Dk + B * T * S);
 }
 
 /* Accepted max|out − ref| / max|ref|.

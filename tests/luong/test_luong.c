@@ -233,12 +233,13 @@ Test(luong_suite, flops_and_bytes_as_spec)
     cr_expect_float_eq(su->flops(su, v),
                        2 * B * (T * Dq + S * Dk) * A + 3 * B * T * S * A + 2 * B * T * S * Dk, 1e-6);
     cr_expect_float_eq(su->bytes(su, v, 4),
-                       4 * (B * T * Dq + B * S * Dk + A * Dq + A * Dk + A + B * T * Dk), 1e-6);
+                       4 * (B * T * Dq + B * S * Dk + A * Dq + A * Dk + A + B * T * Dk +
+                            B * T * S), 1e-6);
     free(v);
     v = tst_case(su, "B=3,T=10,S=20,Dq=8,Dk=6,A=5,score=1");
     cr_expect_float_eq(su->flops(su, v), 2 * B * S * Dq * Dk + 2 * B * T * S * (Dq + Dk), 1e-6);
-    cr_expect_float_eq(su->bytes(su, v, 2), 2 * (B * T * Dq + B * S * Dk + Dq * Dk + B * T * Dk),
-                       1e-6);
+    cr_expect_float_eq(su->bytes(su, v, 2),
+                       2 * (B * T * Dq + B * S * Dk + Dq * Dk + B * T * Dk + B * T * S), 1e-6);
     free(v);
     v = tst_case(su, "B=3,T=10,S=20,Dq=6,A=5,score=0");
     cr_expect_float_eq(su->flops(su, v), 2 * B * T * S * (6 + 6), 1e-6);
