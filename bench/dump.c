@@ -127,9 +127,9 @@ void run_dump_variant_weights(run_t *r, const attn_case_t *c, const attn_variant
     /* a wrong variant's weights are dumped all the same (its check said why): the file is
      * what it computed; `plots --heatmap` refuses to draw what is no distribution */
     const double tol = attn_weights_sum_tol(x->dtype, cols);
-    char what[96], extra[160];
+    char what[96], extra[192];
     snprintf(what, sizeof what, "weights-%s", x->name);
-    snprintf(extra, sizeof extra, ", \"variant\": \"%s\", \"sum_tol\": %.3g", x->name, tol);
+    snprintf(extra, sizeof extra, ", \"variant\": \"%s\", \"sum_tol\": %.17g", x->name, tol);
     dump_as(r, c, what, "weights", extra, t, "<f8", a, 8);
     free(a);
 }

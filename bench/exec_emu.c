@@ -95,7 +95,8 @@ static void race(const attn_xrun_t *xr, const unsigned char *first, const char *
     snprintf(err, n,
              "race: output differs between thread schedules (%s vs %s) at %s%s%s: "
              "%g vs %g — a missing barrier, or memory read before written?",
-             first_sched, sched, i ? attn_out_tensor(L, i)->name : "", i ? " " : "", idx, attn_load(first, xr->x->dtype, e), attn_load(out, xr->x->dtype, e));
+             first_sched, sched, i ? attn_out_tensor(L, i)->name : "", i ? " " : "", idx,
+             attn_load(first, xr->x->dtype, e), attn_load(out, xr->x->dtype, e));
 }
 
 /* Run under each schedule of the emulator (thread order, when cp.async copies land, the poison,
