@@ -71,7 +71,8 @@ int attn_case_class(attn_case_t *c, int k, int ref_threads, int verbose, char *e
     if (k == 1 && round_inputs(c, rc, err, n)) return -1;
     if (k == 0)
         for (int i = 0; i < c->L.nin; i++) rc->in[i] = c->gen[i];
-    const int64_t no = attn_tensor_numel(&c->L.out);
+    /* every output, laid out as a variant's (attn_out_offset); the gaps stay NaN too */
+    const int64_t no = (int64_t)(attn_out_bytes(&c->L, sizeof *rc->ref) / sizeof *rc->ref);
     rc->ref = malloc((size_t)no * sizeof *rc->ref);
     if (!rc->ref) {
         snprintf(err, n, "out of host memory for the reference output");
@@ -95,13 +96,25 @@ int attn_case_class(attn_case_t *c, int k, int ref_threads, int verbose, char *e
 
 attn_check_t attn_case_compare(const attn_case_t *c, int k, attn_dtype_t dt, const void *out)
 {
-    const int64_t no = attn_tensor_numel(&c->L.out);
-    const int64_t row_len = c->L.out_rows ? no / c->L.out_rows : 1;
     const double tol = c->s->tolerance(c->s, c->v, dt);
     const double *ref = c->cls[k].ref;
-    return c->s->row_of
-               ? attn_compare_mapped(out, dt, ref, no, c->s, c->v, c->row_sel, tol)
-               : attn_compare(out, dt, ref, no, row_len > 0 ? row_len : 1, c->row_sel, tol);
+    const int64_t no = attn_tensor_numel(&c->L.out);
+    const int64_t row_len = c->L.out_rows ? no / c->L.out_rows : 1;
+    attn_check_t first =
+        c->s->row_of ? attn_compare_mapped(out, dt, ref, no, c->s, c->v, c->row_sel, tol)
+                     : attn_compare(out, dt, ref, no, row_len > 0 ? row_len : 1, c->row_sel, tol);
+    for (int i = 1; i < attn_nout(&c->L) && first.ok; i++) {
+        const int64_t ni = attn_tensor_numel(attn_out_tensor(&c->L, i));
+        const int64_t len = c->L.out_rows ? ni / c->L.out_rows : 1;
+        const double ti = c->s->xtolerance ? c->s->xtolerance(c->s, c->v, i, dt) : tol;
+        attn_check_t x = attn_compare(
+            (const char *)out + attn_out_offset(&c->L, i, (size_t)attn_dtype_size(dt)), dt,
+            ref + attn_out_offset(&c->L, i, sizeof *ref) / sizeof *ref, ni, len > 0 ? len : 1,
+            c->row_sel, ti);
+        x.output = i;
+        if (!x.ok) return x;
+    }
+    return first;
 }
 
 void attn_case_free(attn_case_t *c)
@@ -127,13 +140,13 @@ static double host_bytes(const attn_layout_t *L)
 {
     double b = 0;
     for (int i = 0; i < L->nin; i++) b += 10.0 * (double)attn_tensor_numel(&L->in[i]);
-    return b + 24.0 * (double)attn_tensor_numel(&L->out);
+    return b + 3.0 * (double)attn_out_bytes(L, 8);
 }
 
 /* Device bytes variant x needs for case c: its inputs in its dtype, the output, the workspace. */
 static double device_bytes(const attn_case_t *c, const attn_suite_t *is, const attn_variant_t *x)
 {
-    double b = (double)attn_tensor_numel(&c->L.out) * attn_dtype_size(x->dtype);
+    double b = (double)attn_out_bytes(&c->L, (size_t)attn_dtype_size(x->dtype));
     for (int i = 0; i < c->L.nin; i++)
         b += (double)attn_tensor_numel(&c->L.in[i]) * (double)attn_elem_bytes(&c->L.in[i], x->dtype);
     return b + (x->workspace ? (double)x->workspace(is, x, c->v) : 0.0);

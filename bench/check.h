@@ -15,6 +15,7 @@ typedef struct attn_check {
     double ref_scale;     /* max |ref| over the compared elements */
     double tol_abs;       /* tol_rel · ref_scale: max_abs_err must not exceed it */
     double out_at_worst, ref_at_worst;
+    int output;           /* which output of the layout this is about (0: out; attn_layout_t) */
 } attn_check_t;
 
 /* Compare out[0..numel) (stored as dtype: double, float or bf16 bits) with ref over the

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "heatmap.h"
+#include "check.h"
 #include "npy.h"
 #include "runner.h"
 
@@ -34,8 +35,9 @@ void run_dump_close(run_t *r)
     fprintf(stderr, "dump: %s/manifest.json\n", r->o.dump);
 }
 
+/* extra: NULL, or more members for the entry (", \"key\": value"). */
 static void dump_entry(run_t *r, const char *file, const attn_tensor_t *t, const char *descr,
-                       const char *role, const attn_case_t *c)
+                       const char *role, const attn_case_t *c, const char *extra)
 {
     if (!r->manifest) return;
     fprintf(r->manifest, "%s\n  {\"file\": \"%s\", \"role\": \"%s\", \"dtype\": \"%s\", \"shape\": [",
@@ -46,7 +48,9 @@ static void dump_entry(run_t *r, const char *file, const attn_tensor_t *t, const
         fprintf(r->manifest, "%s\"%s\": %lld", i ? ", " : "", c->s->axes[i].name,
                 (long long)c->v[i]);
     fputs("}", r->manifest);
-    if (t == &c->L.out) {
+    if (extra) fputs(extra, r->manifest);
+    /* an output (the first or a further one): its rows, as the check saw them */
+    if (t == &c->L.out || (t >= c->L.xout && t < c->L.xout + c->L.nxout)) {
         fprintf(r->manifest, ", \"rows_checked\": %lld, \"rows\": %lld",
                 (long long)c->rows_checked, (long long)c->L.out_rows);
         if (c->row_sel)
@@ -73,8 +77,9 @@ void run_dump_rows(run_t *r, const attn_case_t *c)
     free(idx);
 }
 
-void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tensor_t *t,
-              const char *descr, const void *data, int64_t esize)
+static void dump_as(run_t *r, const attn_case_t *c, const char *what, const char *role,
+                    const char *extra, const attn_tensor_t *t, const char *descr,
+                    const void *data, int64_t esize)
 {
     char file[256], path[1280];
     snprintf(file, sizeof file, "%s-%03d-%s.npy", c->s->name, c->index, what);
@@ -82,7 +87,13 @@ void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tenso
     if (attn_npy_write(path, descr, t->ndim, t->shape, data, esize))
         fprintf(stderr, "attnbench: cannot write %s: %s\n", path, strerror(errno));
     else
-        dump_entry(r, file, t, descr, what, c);
+        dump_entry(r, file, t, descr, role, c, extra);
+}
+
+void run_dump(run_t *r, const attn_case_t *c, const char *what, const attn_tensor_t *t,
+              const char *descr, const void *data, int64_t esize)
+{
+    dump_as(r, c, what, what, NULL, t, descr, data, esize);
 }
 
 void run_dump_weights(run_t *r, const attn_case_t *c)
@@ -95,10 +106,30 @@ void run_dump_weights(run_t *r, const attn_case_t *c)
         return;
     }
     char err[512];
-    if (t.ndim >= 2 && attn_weights_check(a, attn_tensor_numel(&t), t.shape[t.ndim - 1], err,
-                                          sizeof err))
+    if (t.ndim >= 2 && attn_weights_check(a, attn_tensor_numel(&t), t.shape[t.ndim - 1],
+                                          ATTN_WEIGHTS_TOL, err, sizeof err))
         fprintf(stderr, "attnbench: --dump: %s case %d: attention weights %s\n", c->s->name,
                 c->index, err);
     run_dump(r, c, "weights", &t, "<f8", a, 8);
+    free(a);
+}
+
+void run_dump_variant_weights(run_t *r, const attn_case_t *c, const attn_variant_t *x,
+                              const attn_tensor_t *t, const void *w)
+{
+    const int64_t n = attn_tensor_numel(t), cols = t->ndim ? t->shape[t->ndim - 1] : 1;
+    double *a = malloc((size_t)(n ? n : 1) * sizeof *a);
+    if (!a) {
+        fprintf(stderr, "attnbench: --dump: out of host memory for %s's weights\n", x->name);
+        return;
+    }
+    for (int64_t e = 0; e < n; e++) a[e] = attn_load(w, x->dtype, e);
+    /* a wrong variant's weights are dumped all the same (its check said why): the file is
+     * what it computed; `plots --heatmap` refuses to draw what is no distribution */
+    const double tol = attn_weights_sum_tol(x->dtype, cols);
+    char what[96], extra[192];
+    snprintf(what, sizeof what, "weights-%s", x->name);
+    snprintf(extra, sizeof extra, ", \"variant\": \"%s\", \"sum_tol\": %.17g", x->name, tol);
+    dump_as(r, c, what, "weights", extra, t, "<f8", a, 8);
     free(a);
 }

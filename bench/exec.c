@@ -27,7 +27,7 @@ int attn_xrun_open(attn_xrun_t *xr, const attn_exec_t *e, const attn_case_t *c,
     xr->s = attn_exec_suite(e, c->s), xr->x = x, xr->c = c;
     xr->in = (const void *const *)rc->in;
     xr->bits = rc->bits;
-    xr->osz = (size_t)attn_tensor_numel(&c->L.out) * (size_t)attn_dtype_size(x->dtype);
+    xr->osz = attn_out_bytes(&c->L, (size_t)attn_dtype_size(x->dtype)); /* every output */
     xr->wsz = x->workspace ? x->workspace(xr->s, x, c->v) : 0;
     if (!(xr->out = malloc(xr->osz ? xr->osz : 1))) {
         snprintf(err, n, "out of host memory for the output");

@@ -19,21 +19,28 @@
 #include "util.h"
 
 #define HM_MAX 256   /* cells a side: a 1024² matrix is averaged in 4×4 blocks */
-#define HM_TOL 1e-6  /* |row sum - 1|: weights are computed in double, far inside this */
 
 #define HM_USAGE "usage: attnbench plots --heatmap DUMPDIR [--out DIR]\n"
 
-int attn_weights_check(const double *a, int64_t numel, int64_t cols, char *err, size_t errlen)
+double attn_weights_sum_tol(attn_dtype_t dt, int64_t cols)
+{
+    if (dt == ATTN_F64) return ATTN_WEIGHTS_TOL;
+    const double u32 = attn_unit_roundoff(ATTN_F32);
+    return (double)(cols + 2) * u32 + attn_unit_roundoff(dt);
+}
+
+int attn_weights_check(const double *a, int64_t numel, int64_t cols, double tol, char *err,
+                       size_t errlen)
 {
     for (int64_t r = 0; cols > 0 && r < numel / cols; r++) {
         const double *w = a + r * cols;
         double sum = 0.0;
         int bad = 0;
         for (int64_t j = 0; j < cols; j++) {
-            if (!(w[j] >= 0.0 && w[j] <= 1.0 + HM_TOL)) bad = 1;
+            if (!(w[j] >= 0.0 && w[j] <= 1.0 + tol)) bad = 1;
             sum += w[j];
         }
-        if (bad || !(fabs(sum - 1.0) <= HM_TOL || sum == 0.0)) {
+        if (bad || !(fabs(sum - 1.0) <= tol || sum == 0.0)) {
             snprintf(err, errlen, "row %lld (of %lld keys) %s: sum %.9g, not 1 (or 0, all keys "
                      "masked)", (long long)r, (long long)cols,
                      bad ? "has a weight outside [0, 1]" : "is not normalised", sum);
@@ -58,12 +65,15 @@ static void help(void)
             l += (size_t)snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "",
                                   attn_suites[i]->name);
     printf(HM_USAGE
-           "Draws one heatmap per case of a --dump directory whose suite dumps its attention\n"
-           "weights (%s): the first matrix of <suite>-<case>-weights.npy (batch 0, head 0;\n"
-           "query rows down, keys across), as DIR/<suite>-<case>-heatmap.png and .svg, with the\n"
-           "gnuplot script (-heatmap.gp) beside them. Matrices wider or taller than %d are\n"
-           "averaged in blocks. Every row of every matrix must hold weights in [0, 1] summing\n"
-           "to 1 (or all 0: every key masked), else the file is not drawn.\n"
+           "Draws one heatmap per weights file of a --dump directory whose suite dumps its\n"
+           "attention weights (%s): the first matrix of <suite>-<case>-weights.npy, the\n"
+           "reference's (batch 0, head 0; query rows down, keys across), as\n"
+           "DIR/<suite>-<case>-heatmap.png and .svg, with the gnuplot script (-heatmap.gp)\n"
+           "beside them; a variant's own weights (-weights-<variant>.npy, suites whose variants\n"
+           "output them) as -heatmap-<variant>. Matrices wider or taller than %d are averaged\n"
+           "in blocks. Every row of every matrix must hold weights in [0, 1] summing to 1 (or\n"
+           "all 0: every key masked; a variant's within the slack of its dtype, the manifest's\n"
+           "sum_tol), else the file is not drawn.\n"
            "  --out DIR   where the pictures go (created if missing; default: DUMPDIR)\n"
            "Prints the path of every file written. Exit status: 0, 1 a weights file failed its\n"
            "check or gnuplot failed, 2 bad usage or input (no DUMPDIR/manifest.json, no weights\n"
@@ -82,6 +92,17 @@ static int json_str(const char *line, const char *key, char *out, size_t n)
     while (*p && *p != '"' && k + 1 < n) out[k++] = *p++;
     out[k] = 0;
     return 1;
+}
+
+/* The number of "key": 1.5e-05 in a manifest line; def when absent. */
+static double json_num(const char *line, const char *key, double def)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *p = strstr(line, pat);
+    char *end;
+    const double x = p ? strtod(p + strlen(pat), &end) : def;
+    return p && end != p + strlen(pat) ? x : def;
 }
 
 /* "axes": {"B": 2, "T": 32} as B=2,T=32 */
@@ -145,9 +166,12 @@ static int write_script(const char *gp, const char *stem, const char *title, con
 /* One weights file of the manifest: check, script, draw. 0, 1 or 2 (heatmap.h). */
 static int draw(const char *dump, const char *out, const char *file, const char *line)
 {
-    char path[2048], err[1400], suite[64] = "?", axes[512];
+    char path[2048], err[1400], suite[64] = "?", axes[512], variant[64] = "";
     snprintf(path, sizeof path, "%s/%s", dump, file);
     json_str(line, "suite", suite, sizeof suite);
+    json_str(line, "variant", variant, sizeof variant); /* absent: the reference's weights */
+    /* a variant's weights carry the row-sum slack of its dtype (attn_weights_sum_tol) */
+    const double tol = json_num(line, "sum_tol", ATTN_WEIGHTS_TOL);
     json_axes(line, axes, sizeof axes);
     int nd;
     int64_t shape[ATTN_MAX_DIMS];
@@ -165,20 +189,24 @@ static int draw(const char *dump, const char *out, const char *file, const char 
     for (int i = 0; i < nd; i++) numel *= shape[i];
     const int64_t rows = shape[nd - 2], cols = shape[nd - 1];
     char cerr[512];
-    if (attn_weights_check(a, numel, cols, cerr, sizeof cerr)) {
+    if (attn_weights_check(a, numel, cols, tol, cerr, sizeof cerr)) {
         fprintf(stderr, "attnbench plots: %s: not attention weights: %s\n", path, cerr);
         free(a);
         return 1;
     }
     char stem[1500], gp[1600], log[1600], title[1200];
+    /* <suite>-<case>-weights[-<variant>].npy draws as <suite>-<case>-heatmap[-<variant>] */
+    const char *w = strstr(file, "-weights");
     size_t l = strlen(file);
-    const size_t sfx = strlen("-weights.npy");
-    if (l > sfx && !strcmp(file + l - sfx, "-weights.npy")) l -= sfx;
-    snprintf(stem, sizeof stem, "%s/%.*s-heatmap", out, (int)l, file);
+    if (l > 4 && !strcmp(file + l - 4, ".npy")) l -= 4;
+    const size_t at = w ? (size_t)(w - file) : l, tail = w ? at + strlen("-weights") : l;
+    snprintf(stem, sizeof stem, "%s/%.*s-heatmap%.*s", out, (int)at, file,
+             (int)(l > tail ? l - tail : 0), file + tail);
     snprintf(gp, sizeof gp, "%s.gp", stem);
     snprintf(log, sizeof log, "%s.log", stem);
-    snprintf(title, sizeof title, "%s attention weights, %lld queries x %lld keys%s", suite,
-             (long long)rows, (long long)cols, nd > 2 ? " (first matrix)" : "");
+    snprintf(title, sizeof title, "%s attention weights (%s), %lld queries x %lld keys%s", suite,
+             variant[0] ? variant : "reference", (long long)rows, (long long)cols,
+             nd > 2 ? " (first matrix)" : "");
     int rc = 0;
     if (rows < 1 || cols < 1) {
         fprintf(stderr, "attnbench plots: %s: an empty matrix, not drawn\n", path);

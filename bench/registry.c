@@ -37,6 +37,35 @@ int64_t attn_tensor_numel(const attn_tensor_t *t)
     return n;
 }
 
+int attn_nout(const attn_layout_t *L) { return 1 + L->nxout; }
+
+const attn_tensor_t *attn_out_tensor(const attn_layout_t *L, int i)
+{
+    return i ? &L->xout[i - 1] : &L->out;
+}
+
+/* Each output starts at a multiple of 128 elements: 256 bytes and more for every dtype, so a
+ * further output's device pointer is as aligned as cudaMalloc's, and its place in elements is
+ * the same whatever the dtype (a launcher finds it from the first output's pointer). */
+int64_t attn_out_elem(const attn_layout_t *L, int i)
+{
+    int64_t at = 0;
+    for (int k = 0; k < i; k++) at += (attn_tensor_numel(attn_out_tensor(L, k)) + 127) / 128 * 128;
+    return at;
+}
+
+size_t attn_out_offset(const attn_layout_t *L, int i, size_t esize)
+{
+    return (size_t)attn_out_elem(L, i) * esize;
+}
+
+size_t attn_out_bytes(const attn_layout_t *L, size_t esize)
+{
+    const int n = attn_nout(L);
+    return (size_t)(attn_out_elem(L, n - 1) + attn_tensor_numel(attn_out_tensor(L, n - 1))) *
+           esize;
+}
+
 int attn_run_reference(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v,
                        const void *const *in, void *out, void *ws, void *stream)
 {

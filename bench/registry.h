@@ -22,6 +22,7 @@
 #define ATTN_MAX_AXES 16
 #define ATTN_MAX_TENSORS 8
 #define ATTN_MAX_DIMS 6
+#define ATTN_MAX_XOUT 2            /* further outputs beside the first (attn_layout_t) */
 #define ATTN_UNSET INT64_MIN
 
 typedef enum attn_backend { ATTN_CPU, ATTN_GPU } attn_backend_t;
@@ -40,7 +41,15 @@ typedef struct attn_tensor {
     const char *dims;          /* one letter per dim for messages, e.g. "bhnc" */
 } attn_tensor_t;
 
-/* The tensors of one case: inputs (parameters included) and the single output. */
+/* The tensors of one case: inputs (parameters included) and the outputs: `out`, then nxout
+ * further ones (e.g. additive's and luong's attention weights a beside the context c).
+ * A variant's output buffer (and the reference's, in double) holds them one after the other:
+ * output i (0: out, i >= 1: xout[i - 1]) at element attn_out_elem(L, i), each start rounded up
+ * to 128 elements (256 bytes or more: device pointers as aligned as cudaMalloc's); run() writes
+ * them all, reference() them all for the selected rows, and the check compares each with its
+ * own tolerance (the suite's xtolerance). Further outputs have the same out_rows rows as `out`,
+ * contiguous (row r of xout[k]: its elements [r·len, (r + 1)·len), len = numel / out_rows);
+ * row_of applies to `out` only. */
 typedef struct attn_layout {
     int nin;
     attn_tensor_t in[ATTN_MAX_TENSORS];
@@ -49,6 +58,11 @@ typedef struct attn_layout {
      * row e / (numel / out_rows) unless the suite's row_of says otherwise. A row is the unit the
      * reference can compute alone (mhsa: one query row; halo: one pixel's C outputs). */
     int64_t out_rows;
+    int nxout;
+    attn_tensor_t xout[ATTN_MAX_XOUT];
+    /* 0, or i >= 1: output i is the attention weights (query rows × keys in its last two dims,
+     * rows summing to 1), which --dump writes per variant for `attnbench plots --heatmap` */
+    int weights_out;
 } attn_layout_t;
 
 /* One axis of a suite.
@@ -137,6 +151,7 @@ struct attn_variant {
  *  bytes      minimum bytes moved for an element size in bytes
  *  tolerance  the largest accepted max|out − ref| relative to max(|ref|) for a dtype, with the
  *             derivation written beside it in the suite
+ *  xtolerance the same for further output i >= 1 (attn_layout_t); NULL: tolerance()
  *  plot_axis  the axis the plots put on x
  *  plot_panels comma-separated axes that get one plot panel per value combination
  *  check_shapes NULL-terminated list of awkward cases ("--shape" strings: tile remainders,
@@ -149,7 +164,9 @@ struct attn_variant {
  *             query rows × keys, the leading ones index the matrices) and returns a malloc'd
  *             array the caller frees (NULL: out of memory). A masked key weighs 0 and every row
  *             sums to 1 (0 when all its keys are masked). --dump writes them, `attnbench plots
- *             --heatmap DIR` draws them (bench/heatmap.c)
+ *             --heatmap DIR` draws them (bench/heatmap.c). A suite whose variants output the
+ *             weights (layout's weights_out) has each variant's own dumped and drawn beside
+ *             these; mhsa's kernels never store P, so its heatmap is the reference's alone
  *  ctx        the suite's own data for its callbacks, or NULL
  * Every callback gets the suite first. */
 struct attn_floor;
@@ -171,6 +188,7 @@ struct attn_suite {
     double (*flops)(const attn_suite_t *s, const int64_t *v);
     double (*bytes)(const attn_suite_t *s, const int64_t *v, int elem_size);
     double (*tolerance)(const attn_suite_t *s, const int64_t *v, attn_dtype_t dtype);
+    double (*xtolerance)(const attn_suite_t *s, const int64_t *v, int i, attn_dtype_t dtype);
     const char *plot_axis;
     const char *plot_panels;
     int nvariants;
@@ -194,6 +212,14 @@ int attn_axis_index(const attn_suite_t *s, const char *name);
 /* The suite of attn_suites called name, or NULL. */
 const attn_suite_t *attn_suite_named(const char *name);
 int64_t attn_tensor_numel(const attn_tensor_t *t);
+/* The outputs of a layout (attn_layout_t): how many (1 + nxout), output i (0: out), where
+ * output i starts in elements (the same for every dtype) and in bytes for elements of esize
+ * bytes, and the buffer's size in bytes. */
+int attn_nout(const attn_layout_t *L);
+const attn_tensor_t *attn_out_tensor(const attn_layout_t *L, int i);
+int64_t attn_out_elem(const attn_layout_t *L, int i);
+size_t attn_out_offset(const attn_layout_t *L, int i, size_t esize);
+size_t attn_out_bytes(const attn_layout_t *L, size_t esize);
 
 /* The "reference" row of every suite: the suite's reference() on every row (no row selection),
  * timed like any CPU variant. */

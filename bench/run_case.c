@@ -55,22 +55,33 @@ static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, in
     return nrun;
 }
 
-/* --dump of an output (bf16 widened to f32, so NumPy reads it directly). */
+/* --dump of a variant's outputs: out-<variant> (bf16 widened to f32, so NumPy reads it
+ * directly), and each further output as <name>-<variant>; the attention weights (layout's
+ * weights_out) as weights-<variant> in f8, the form `plots --heatmap` reads, with the row-sum
+ * slack of the variant's dtype (run_dump_variant_weights). */
 static void dump_output(run_t *r, const attn_case_t *c, const attn_variant_t *x, const void *out)
 {
-    const int64_t no = attn_tensor_numel(&c->L.out);
-    char what[96];
-    snprintf(what, sizeof what, "out-%s", x->name);
-    if (x->dtype != ATTN_BF16) {
-        run_dump(r, c, what, &c->L.out, x->dtype == ATTN_F64 ? "<f8" : "<f4", out,
-                 attn_dtype_size(x->dtype));
-        return;
+    const size_t es = (size_t)attn_dtype_size(x->dtype);
+    for (int i = 0; i < attn_nout(&c->L); i++) {
+        const attn_tensor_t *t = attn_out_tensor(&c->L, i);
+        const void *o = (const char *)out + attn_out_offset(&c->L, i, es);
+        const int64_t no = attn_tensor_numel(t);
+        char what[96];
+        snprintf(what, sizeof what, "%s-%s", i ? t->name : "out", x->name);
+        if (i && i == c->L.weights_out) {
+            run_dump_variant_weights(r, c, x, t, o);
+            continue;
+        }
+        if (x->dtype != ATTN_BF16) {
+            run_dump(r, c, what, t, x->dtype == ATTN_F64 ? "<f8" : "<f4", o, (int64_t)es);
+            continue;
+        }
+        float *f = malloc((size_t)no * sizeof *f);
+        if (!f) return;
+        for (int64_t e = 0; e < no; e++) f[e] = (float)attn_load(o, x->dtype, e);
+        run_dump(r, c, what, t, "<f4", f, 4);
+        free(f);
     }
-    float *f = malloc((size_t)no * sizeof *f);
-    if (!f) return;
-    for (int64_t e = 0; e < no; e++) f[e] = (float)attn_load(out, x->dtype, e);
-    run_dump(r, c, what, &c->L.out, "<f4", f, 4);
-    free(f);
 }
 
 /* The reason of a failed check: the non-finite outputs, or the worst error. */
@@ -78,16 +89,19 @@ static void check_failure(const attn_case_t *c, result_t *res)
 {
     char idx[160];
     const attn_check_t *k = &res->chk;
-    attn_index_str(&c->L.out, k->worst, idx, sizeof idx);
+    const attn_tensor_t *t = attn_out_tensor(&c->L, k->output);
+    attn_index_str(t, k->worst, idx, sizeof idx);
     res->status = "fail";
+    /* a further output is named: "a: max |err| ..." */
+    const char *name = k->output ? t->name : "", *sep = k->output ? ": " : "";
     if (k->nonfinite)
         snprintf(res->reason, sizeof res->reason,
-                 "%lld non-finite outputs (unwritten or NaN), first at %s: got %g, ref %g",
-                 (long long)k->nonfinite, idx, k->out_at_worst, k->ref_at_worst);
+                 "%s%s%lld non-finite outputs (unwritten or NaN), first at %s: got %g, ref %g",
+                 name, sep, (long long)k->nonfinite, idx, k->out_at_worst, k->ref_at_worst);
     else
         snprintf(res->reason, sizeof res->reason,
-                 "max |err| %.3g at %s (got %.6g, ref %.6g) > tolerance %.3g", k->max_abs_err,
-                 idx, k->out_at_worst, k->ref_at_worst, k->tol_abs);
+                 "%s%smax |err| %.3g at %s (got %.6g, ref %.6g) > tolerance %.3g", name, sep,
+                 k->max_abs_err, idx, k->out_at_worst, k->ref_at_worst, k->tol_abs);
 }
 
 /* Check, then (unless --check) time, implementation x on case c with executor e. */
@@ -207,7 +221,13 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
     if (r->o.dump)
         for (int k = 0; k < 2; k++) {
             if (!c.cls[k].ready) continue;
-            run_dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
+            for (int i = 0; i < attn_nout(&c.L); i++) { /* ref, then e.g. ref-a */
+                char what[64];
+                snprintf(what, sizeof what, "ref%s%s%s", i ? "-" : "",
+                         i ? attn_out_tensor(&c.L, i)->name : "", k ? "-bf16in" : "");
+                run_dump(r, &c, what, attn_out_tensor(&c.L, i), "<f8",
+                         c.cls[k].ref + attn_out_offset(&c.L, i, 8) / 8, 8);
+            }
             /* what bf16 variants saw: the float inputs rounded to bf16 (widened back to f32) */
             for (int i = 0; k && i < c.L.nin; i++) {
                 char what[64];

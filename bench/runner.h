@@ -115,5 +115,10 @@ void run_dump_rows(run_t *r, const attn_case_t *c);
 /* --dump of a case whose suite has weights (registry.h): DIR/<suite>-<case>-weights.npy (f8),
  * checked row by row first (a failure is said on stderr; the file is still written). */
 void run_dump_weights(run_t *r, const attn_case_t *c);
+/* --dump of the attention weights variant x output (tensor t of the layout, data w in x's
+ * dtype): DIR/<suite>-<case>-weights-<variant>.npy, widened to f8, role "weights" with the
+ * variant's name and the row-sum slack its dtype allows ("sum_tol", attn_weights_sum_tol). */
+void run_dump_variant_weights(run_t *r, const attn_case_t *c, const attn_variant_t *x,
+                              const attn_tensor_t *t, const void *w);
 
 #endif

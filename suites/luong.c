@@ -4,7 +4,9 @@
  *
  * Axes: B, T (queries), S (keys = values), Dq, Dk (= Dq unless given), A (attention width of
  * W1, W2, v; concat only), and for luong the score function (0 dot, 1 general, 2 concat).
- * Output: the context c (B, T, Dk), one row per query; the weights a are not output.
+ * Outputs: the context c (B, T, Dk), one row per query, and the attention weights a (B, T, S),
+ * a further output (registry.h: attn_layout_t) with the same rows, checked at its own tolerance
+ * (luong_xtolerance) and dumped per variant for the heatmaps.
  * Variants: the CPU reference (f64) and a CPU f32 pass; on the GPU naive, tiled and fused (f32),
  * tensor-core (bf16, dot/general only) and the cuBLAS unfused baseline in f32 and bf16.
  * The projections (W1·h, W2·h̄, Wa·h̄) are cuBLAS GEMMs in every GPU variant.
@@ -88,6 +90,9 @@ void luong_layout(const attn_suite_t *suite, const int64_t *v, attn_layout_t *L)
                [IN_HB] = {"hbar", ATTN_T_FLOAT, 3, {B, S, Dk}, "bsk"}},
         .out = {"c", ATTN_T_FLOAT, 3, {B, T, Dk}, "btk"},
         .out_rows = B * T,
+        .nxout = 1,
+        .xout = {{"a", ATTN_T_FLOAT, 3, {B, T, S}, "bts"}},
+        .weights_out = 1,
     };
     if (score == LUONG_GENERAL) {
         L->in[IN_P0] = (attn_tensor_t){"wa", ATTN_T_FLOAT, 2, {Dq, Dk}, "qk"};
@@ -121,16 +126,25 @@ void luong_generate(const attn_suite_t *suite, const int64_t *v, uint64_t seed, 
     }
 }
 
+/* Where a starts in a buffer of c then a (registry.h: attn_out_offset). */
+static void *weights_at(const attn_suite_t *suite, const int64_t *v, void *out, size_t esize)
+{
+    attn_layout_t L;
+    luong_layout(suite, v, &L);
+    return (char *)out + attn_out_offset(&L, 1, esize);
+}
+
 void luong_reference(const attn_suite_t *suite, const int64_t *v, const void *const *in,
                      double *out, const uint8_t *sel)
 {
     const int score = score_of(suite, v);
     const luong_shape_t s = shape_of(v, score);
     const luong_inputs_t t = inputs_of(score, in);
-    luong_ref(&s, &t, out, sel);
+    luong_ref(&s, &t, out, weights_at(suite, v, out, sizeof *out), sel);
 }
 
-/* a (B, T, S), the weights the context averages h̄ with (the heatmaps'; variants output c only). */
+/* a (B, T, S), every row from the inputs as generated, for --dump's heatmaps: the reference's
+ * weights beside each variant's own (its further output a). */
 double *luong_weights(const attn_suite_t *suite, const int64_t *v, const void *const *in,
                       attn_tensor_t *t)
 {
@@ -159,7 +173,7 @@ double luong_flops(const attn_suite_t *suite, const int64_t *v)
     return score == LUONG_GENERAL ? dot + 2 * B * S * Dq * Dk : dot;
 }
 
-/* Minimum bytes: h, h̄, the score function's parameters and c, once. */
+/* Minimum bytes: h, h̄, the score function's parameters, c and a (B·T·S), once. */
 double luong_bytes(const attn_suite_t *suite, const int64_t *v, int s)
 {
     const int score = score_of(suite, v);
@@ -168,7 +182,7 @@ double luong_bytes(const attn_suite_t *suite, const int64_t *v, int s)
     double params = 0;
     if (score == LUONG_GENERAL) params = Dq * Dk;
     if (score == LUONG_CONCAT) params = A * Dq + A * Dk + A;
-    return (double)s * (B * T * Dq + B * S * Dk + params + B * T * Dk);
+    return (double)s * (B * T * Dq + B * S * Dk + params + B * T * Dk + B * T * S);
 }
 
 /* Accepted max|out − ref| / max|ref|.
@@ -199,13 +213,30 @@ double luong_tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t
     return 16.0 * u * (chain + 8.0);
 }
 
+/* Accepted max|a − a_ref| / max|a_ref| for the weights a (further output i = 1).
+ * A weight is a = exp(e − m)/l: an absolute error δ of the score e is a relative error δ of a,
+ * and l's relative error is one of every weight of the row; so each weight's error is relative
+ * to itself, at most (relative error)·a ≤ (relative error)·max|a|, and the bound is the
+ * relative error along a's chain, which is c's without its last step:
+ *  f32: the projections and the score (√Dq, √Dk, √A as for c), expf and the S-term sum l (√S);
+ *  c's chain adds Σ_s a·h̄ (another S-term sum) on top, which its single √S term already
+ *  under-counts, so c's 16·u·(Σ√n + 8) bounds a with that sum to spare: we keep it.
+ *  bf16: the projection roundings (Q', K': O(u) absolute score errors, O(u) relative errors of
+ *  the weights) and a's own rounding to bf16 (≤ u: the variants' P, rounded once): three
+ *  roundings of ≤ u each; c's 8·u counts one more (c's own rounding), which we keep as margin. */
+double luong_xtolerance(const attn_suite_t *suite, const int64_t *v, int i, attn_dtype_t t)
+{
+    (void)i; /* a is the only further output */
+    return luong_tolerance(suite, v, t);
+}
+
 static int run_cpu_f32(const attn_suite_t *suite, const attn_variant_t *var, const int64_t *v,
                        const void *const *in, void *out, void *ws, void *st)
 {
     const int score = score_of(suite, v);
     const luong_shape_t s = shape_of(v, score);
     const luong_inputs_t t = inputs_of(score, in);
-    luong_cpu_f32(&s, &t, out);
+    luong_cpu_f32(&s, &t, out, weights_at(suite, v, out, sizeof(float)));
     return 0;
 }
 
@@ -223,7 +254,10 @@ static luong_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
 {
     const int score = score_of(suite, v);
     const luong_inputs_t i = inputs_of(score, in);
-    return (luong_tensors_t){i.h, i.hb, i.wa, i.w1, i.w2, i.v, out};
+    /* out holds c, then a from element a_at on, whatever the dtype (attn_out_elem) */
+    attn_layout_t L;
+    luong_layout(suite, v, &L);
+    return (luong_tensors_t){i.h, i.hb, i.wa, i.w1, i.w2, i.v, out, attn_out_elem(&L, 1)};
 }
 
 /* One adapter for every GPU row (suites/gpu_adapters.h). */

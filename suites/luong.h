@@ -34,7 +34,8 @@ enum { AX_B, AX_T, AX_S, AX_DQ, AX_DK, AX_A, AX_SCORE, NAXES };
 #define LUONG_SUITE_FNS                                                                          \
     .derive = luong_derive, .layout = luong_layout, .generate = luong_generate,                  \
     .reference = luong_reference, .ref_unit = luong_ref_unit, .flops = luong_flops,              \
-    .bytes = luong_bytes, .tolerance = luong_tolerance, .nvariants = LUONG_NVARIANTS,            \
+    .bytes = luong_bytes, .tolerance = luong_tolerance, .xtolerance = luong_xtolerance,       \
+    .nvariants = LUONG_NVARIANTS,                                                                \
     .variants = luong_variants, .weights = luong_weights
 
 int luong_derive(const attn_suite_t *suite, int64_t *v, char *err, size_t n);
@@ -46,6 +47,7 @@ int64_t luong_ref_unit(const attn_suite_t *suite, const int64_t *v);
 double luong_flops(const attn_suite_t *suite, const int64_t *v);
 double luong_bytes(const attn_suite_t *suite, const int64_t *v, int s);
 double luong_tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t);
+double luong_xtolerance(const attn_suite_t *suite, const int64_t *v, int i, attn_dtype_t t);
 double *luong_weights(const attn_suite_t *suite, const int64_t *v, const void *const *in,
                       attn_tensor_t *t);
 

@@ -141,9 +141,11 @@ Test(registry, layout_generator_reference_rows, .timeout = 60)
         /* rows {0, last} and {0, middle, last}: rows 0 and last identical, the rest untouched */
         const int64_t R = L.out_rows, mid = R / 2;
         uint8_t *sel = calloc((size_t)R, 1);
-        double *o1 = malloc((size_t)no * sizeof *o1), *o2 = malloc((size_t)no * sizeof *o2);
+        /* room for every output (attn_layout_t); rows are checked on output 0 */
+        const int64_t nall = (int64_t)(attn_out_bytes(&L, sizeof(double)) / sizeof(double));
+        double *o1 = malloc((size_t)nall * sizeof *o1), *o2 = malloc((size_t)nall * sizeof *o2);
         cr_assert(sel && o1 && o2);
-        for (int64_t e = 0; e < no; e++) o1[e] = o2[e] = NAN;
+        for (int64_t e = 0; e < nall; e++) o1[e] = o2[e] = NAN;
         sel[0] = sel[R - 1] = 1;
         s->reference(s, v, (const void *const *)a, o1, sel);
         sel[mid] = 1;

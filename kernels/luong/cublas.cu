@@ -3,24 +3,23 @@
  *   luong_project        projection GEMMs (common.cu)
  *   E = Q'·K'ᵀ           dot/general: cublasGemmStridedBatchedEx over B, fp32 E (B, T, S);
  *                        concat: luong_scores_kernel (tiled.cu) — vᵀ·tanh(q' + k') is no GEMM
- *   P = softmax(E)       mhsa_softmax_f32 / _bf16 (kernels/mhsa/softmax.cu), reused
+ *   P = softmax(E)       mhsa_softmax_f32 / _bf16 (kernels/mhsa/softmax.cu), reused; P is the
+ *                        weights output a itself
  *   c = P·h̄              cublasGemmStridedBatchedEx (common.cu)
  * f32: fp32 everything, CUBLAS_COMPUTE_32F under the default math mode (no TF32).
  * bf16: bf16 inputs, projections, P and c; fp32 E and accumulation.
  * Per batch, the column-major view of E_b (T × S, row-major) = Q'_b·K'_bᵀ is
  * E_bᵀ (S × T, ld S) = K'_b (op T of column-major Dp × S, ld Dp) · Q'_bᵀ (Dp × T, ld Dp).
- * Workspace: projections, then E (fp32) and P (storage type). */
+ * Workspace: projections, then E (fp32). */
 #include "launch.cuh"
 #include "luong_common.cuh"
 
 template <typename T_>
-static size_t cublas_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
-                          T_ **P)
+static size_t cublas_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E)
 {
     *o = luong_proj_take(w, p, sizeof(T_));
     const size_t n = (size_t)p->B * p->T * p->S;
     *E = (float *)attn_ws_take(w, n * sizeof(float));
-    *P = (T_ *)attn_ws_take(w, n * sizeof(T_));
     return w->used;
 }
 
@@ -30,8 +29,7 @@ static size_t cublas_workspace(const luong_problem_t *p)
     attn_ws_t w = {NULL, 0};
     luong_ops_t o;
     float *E;
-    T_ *P;
-    return cublas_take<T_>(&w, p, &o, &E, &P);
+    return cublas_take<T_>(&w, p, &o, &E);
 }
 
 static int softmax(const mhsa_problem_t *sp, const float *E, float *P, cudaStream_t s)
@@ -51,8 +49,8 @@ static int cublas_attention(const luong_problem_t *p, const luong_tensors_t *t, 
     attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o;
     float *E;
-    T_ *P;
-    cublas_take<T_>(&w, p, &o, &E, &P);
+    T_ *P = luong_weights_out<T_>(t);
+    cublas_take<T_>(&w, p, &o, &E);
     if (int e = luong_project(p, t, type, &o, stream)) return e;
 
     if (p->score == LUONG_SCORE_CONCAT) {

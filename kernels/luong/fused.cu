@@ -11,10 +11,14 @@
  *                 m_new = max(m, max_j e), p_j = exp(e − m_new), l = l·exp(m − m_new) + Σ p_j
  *     accumulate  acc[i] (column j + 16·i of row r) = acc·exp(m − m_new) + Σ_j p_j·h̄_j
  *   write back    c = acc / l for rows t < T.
+ *   weights       a = exp(e − m) / l needs the final m and l: thread (r, j) stores its raw
+ *                 score e of key s0 + j in a's row as the tiles go, and at the end turns the
+ *                 keys j, j + 16, … of its row into weights: its own stores, read back, so no
+ *                 barrier; the one extra pass over a is the price of a weights output.
  * The 16 threads of a row hold identical m and l (butterfly reductions give every lane the same
  * value). Every key tile holds at least one key < S, so m is finite after the first tile.
  * Register accumulator: Dk ≤ FUSED_DK_MAX (supports() says so otherwise). No workspace besides
- * the projections; E and P are never stored. */
+ * the projections; E and P are never stored apart from a. */
 #include "launch.cuh"
 #include "luong_common.cuh"
 #include "luong_score.cuh"
@@ -38,7 +42,7 @@ template <bool CONCAT>
 __global__ void __launch_bounds__(FUSED_THREADS, 1)
 luong_fused_kernel(const float *__restrict__ q, const float *__restrict__ k,
                    const float *__restrict__ v, const float *__restrict__ hb,
-                   float *__restrict__ c, int T, int S, int Dp, int Dk)
+                   float *__restrict__ c, float *__restrict__ a, int T, int S, int Dp, int Dk)
 {
     ATTN_DYNAMIC_SMEM(smem_raw);
     const int ld = Dp + 1;
@@ -48,6 +52,7 @@ luong_fused_kernel(const float *__restrict__ q, const float *__restrict__ k,
     const int b = blockIdx.y, t0 = blockIdx.x * FUSED_BR;
     const float *qb = q + ((size_t)b * T + t0) * Dp, *kb = k + (size_t)b * S * Dp;
     const float *hbb = hb + (size_t)b * S * Dk;
+    float *ar = a + ((size_t)b * T + t0 + r) * S; /* a's row of thread row r (t0 + r < T) */
 
     /* Q' tile (rows past T are zero: they compute finite garbage that is never stored) and v */
     for (int e = tid; e < FUSED_BR * Dp; e += FUSED_THREADS) {
@@ -81,6 +86,7 @@ luong_fused_kernel(const float *__restrict__ q, const float *__restrict__ k,
         for (int d = 0; d < Dp; d++)
             e = luong_score_term<CONCAT>(Qs[r * ld + d], Ks[j * ld + d], CONCAT ? vs[d] : 0.f, e);
         if (s0 + j >= S) e = -INFINITY;
+        else if (t0 + r < T) ar[s0 + j] = e; /* raw score, a weight at the end */
 
         /* online softmax over the half-warp of row r */
         float tmax = e;
@@ -122,6 +128,12 @@ luong_fused_kernel(const float *__restrict__ q, const float *__restrict__ k,
             const int x = j + FUSED_BC * i;
             if (x < Dk) ct[x] = acc[i] * inv_l;
         }
+        for (int s = j; s < S; s += FUSED_BC)
+#ifndef ATTN_PLANT_LUONG_WEIGHTS
+            ar[s] = expf(ar[s] - m) * inv_l;
+#else /* planted bug: the weights never divided by l, c still right */
+            ar[s] = expf(ar[s] - m);
+#endif
     }
 }
 
@@ -165,14 +177,15 @@ extern "C" int luong_fused_launch(const luong_problem_t *p, const luong_tensors_
     const size_t smem = fused_smem(o.Dp, p->Dk);
     const dim3 grid(ATTN_CEIL_DIV(p->T, FUSED_BR), p->B);
     const float *q = (const float *)o.q, *k = (const float *)o.k, *v = (const float *)o.v;
+    float *a = luong_weights_out<float>(t);
     if (p->score == LUONG_SCORE_CONCAT) {
         ATTN_TRY(cudaFuncSetAttribute(luong_fused_kernel<true>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
         return ATTN_LAUNCH(luong_fused_kernel<true>, grid, FUSED_THREADS, smem, stream, q, k, v,
-                           (const float *)t->hb, (float *)t->c, p->T, p->S, o.Dp, p->Dk);
+                           (const float *)t->hb, (float *)t->c, a, p->T, p->S, o.Dp, p->Dk);
     }
     ATTN_TRY(cudaFuncSetAttribute(luong_fused_kernel<false>,
                                   cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
     return ATTN_LAUNCH(luong_fused_kernel<false>, grid, FUSED_THREADS, smem, stream, q, k, v,
-                       (const float *)t->hb, (float *)t->c, p->T, p->S, o.Dp, p->Dk);
+                       (const float *)t->hb, (float *)t->c, a, p->T, p->S, o.Dp, p->Dk);
 }

@@ -20,6 +20,13 @@
 
 const char *luong_problem_reason(const luong_problem_t *p);
 
+/* The weights output a (B, T, S) in storage type T_ (luong_tensors_t). */
+template <typename T_>
+static inline T_ *luong_weights_out(const luong_tensors_t *t)
+{
+    return (T_ *)t->c + t->a_at;
+}
+
 /* The score operands after projection: q (B·T rows) and k (B·S rows), Dp columns each, in the
  * variant's storage type; v (concat) is the input v. */
 typedef struct luong_ops {

@@ -2,7 +2,8 @@
  * Both suites use these launchers; additive is score = LUONG_SCORE_CONCAT.
  *
  * Tensors (row-major, contiguous):
- *   h (B, T, Dq) queries;  hb = h̄ (B, S, Dk) keys = values;  c (B, T, Dk) output
+ *   h (B, T, Dq) queries;  hb = h̄ (B, S, Dk) keys = values;  c (B, T, Dk) output;
+ *   a (B, T, S) the attention weights, output too: in c's buffer from element a_at on
  *   Wa (Dq, Dk) (general);  W1 (A, Dq), W2 (A, Dk), v (A) (concat); unused ones may be NULL
  * Scores: dot e = h_t·h̄_s; general e = h_t·(Wa·h̄_s); concat e = vᵀ·tanh(W1·h_t + W2·h̄_s).
  * a = softmax over s; c_t = Σ_s a[t, s]·h̄_s.
@@ -15,7 +16,7 @@
  *  - pointers are device pointers, float for f32 variants and attn_bf16_t for bf16 ones;
  *  - ws is a device workspace of at least luong_<variant>_workspace(p) bytes, 256-byte aligned;
  *  - asynchronous on `stream`, launches through ATTN_LAUNCH, returns 0 or an error code, never
- *    synchronises; every element of c is written;
+ *    synchronises; every element of c and of a is written;
  *  - luong_<variant>_supports(p) returns NULL or why the problem is not supported. */
 #ifndef LUONG_KERNELS_H
 #define LUONG_KERNELS_H
@@ -37,6 +38,7 @@ typedef struct luong_problem {
 typedef struct luong_tensors {
     const void *h, *hb, *wa, *w1, *w2, *v;
     void *c;
+    long long a_at; /* a = (element type *)c + a_at: the harness's layout of its outputs */
 } luong_tensors_t;
 
 /* naive: f32, one thread per query row, two passes over the keys from global memory. */

@@ -6,10 +6,11 @@
  *   luong_tc_scores_kernel           E (B, T, S) fp32: one warp per 16×16 tile of (t, s);
  *                                    Q' and K' tiles of 16 columns staged in shared memory,
  *                                    zero-padded past T, S, Dp, then E += Q'·K'ᵀ by wmma
- *   mhsa_softmax_bf16                the row softmax of kernels/mhsa/softmax.cu → P (bf16)
+ *   mhsa_softmax_bf16                the row softmax of kernels/mhsa/softmax.cu → P (bf16),
+ *                                    the weights output a itself
  *   luong_tc_context_kernel          c (B, T, Dk) bf16: one warp per 16×16 tile of (t, c),
  *                                    c += P·h̄ over 16-key tiles, zero-padded past S, Dk
- * Workspace: the K' projection (general), E (fp32), P (bf16). */
+ * Workspace: the K' projection (general), E (fp32). */
 #include <mma.h>
 
 #include "launch.cuh"
@@ -99,13 +100,11 @@ extern "C" const char *luong_tensor_core_supports(const luong_problem_t *p)
     return NULL;
 }
 
-static size_t tc_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
-                      bf16 **P)
+static size_t tc_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E)
 {
     *o = luong_proj_take(w, p, sizeof(bf16));
     const size_t n = (size_t)p->B * p->T * p->S;
     *E = (float *)attn_ws_take(w, n * sizeof(float));
-    *P = (bf16 *)attn_ws_take(w, n * sizeof(bf16));
     return w->used;
 }
 
@@ -114,8 +113,7 @@ extern "C" size_t luong_tensor_core_workspace(const luong_problem_t *p)
     attn_ws_t w = {NULL, 0};
     luong_ops_t o;
     float *E;
-    bf16 *P;
-    return tc_take(&w, p, &o, &E, &P);
+    return tc_take(&w, p, &o, &E);
 }
 
 extern "C" int luong_tensor_core_launch(const luong_problem_t *p, const luong_tensors_t *t,
@@ -127,8 +125,8 @@ extern "C" int luong_tensor_core_launch(const luong_problem_t *p, const luong_te
     attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o;
     float *E;
-    bf16 *P;
-    tc_take(&w, p, &o, &E, &P);
+    bf16 *P = luong_weights_out<bf16>(t);
+    tc_take(&w, p, &o, &E);
     if (int e = luong_project(p, t, CUDA_R_16BF, &o, stream)) return e;
     const dim3 gs(ATTN_CEIL_DIV(p->S, TC), ATTN_CEIL_DIV(p->T, TC), p->B);
     if (int e = ATTN_LAUNCH(luong_tc_scores_kernel, gs, 32, 0, stream, (const bf16 *)o.q,

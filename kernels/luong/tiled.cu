@@ -6,12 +6,13 @@
  *                                 staged in shared memory 16 columns at a time (Qs, Ks), so each
  *                                 operand is read from global once per tile instead of 16 times
  *   mhsa_softmax_f32              the row softmax of kernels/mhsa/softmax.cu, reused: E seen as
- *                                 B·T rows of S keys, no mask, scale 1, written in P
+ *                                 B·T rows of S keys, no mask, scale 1, written in P = the
+ *                                 weights output a itself
  *   luong_context_kernel          c (B, T, Dk) = P·h̄: one CTA per 16×16 tile of (t, c), P and h̄
  *                                 staged 16 keys at a time
  * Tiles past T, S, Dp or Dk are zero-filled in shared memory and not stored, so any shape works.
  * The score kernel is templated on the storage type so that the cublas variants reuse it for
- * concat (whose score is no GEMM). Workspace: projections, then E and P (fp32). */
+ * concat (whose score is no GEMM). Workspace: projections, then E (fp32). */
 #include "launch.cuh"
 #include "luong_common.cuh"
 #include "luong_score.cuh"
@@ -90,13 +91,11 @@ mhsa_problem_t luong_softmax_problem(const luong_problem_t *p)
     return m;
 }
 
-static size_t tiled_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E,
-                         float **P)
+static size_t tiled_take(attn_ws_t *w, const luong_problem_t *p, luong_ops_t *o, float **E)
 {
     *o = luong_proj_take(w, p, sizeof(float));
     const size_t n = (size_t)p->B * p->T * p->S;
     *E = (float *)attn_ws_take(w, n * sizeof(float));
-    *P = (float *)attn_ws_take(w, n * sizeof(float));
     return w->used;
 }
 
@@ -104,8 +103,8 @@ extern "C" size_t luong_tiled_workspace(const luong_problem_t *p)
 {
     attn_ws_t w = {NULL, 0};
     luong_ops_t o;
-    float *E, *P;
-    return tiled_take(&w, p, &o, &E, &P);
+    float *E;
+    return tiled_take(&w, p, &o, &E);
 }
 
 extern "C" int luong_tiled_launch(const luong_problem_t *p, const luong_tensors_t *t, void *ws,
@@ -114,8 +113,8 @@ extern "C" int luong_tiled_launch(const luong_problem_t *p, const luong_tensors_
     if (int e = attn_launch_check(luong_problem_reason(p), ws, "luong_tiled_launch")) return e;
     attn_ws_t w = {(char *)ws, 0};
     luong_ops_t o;
-    float *E, *P;
-    tiled_take(&w, p, &o, &E, &P);
+    float *E, *P = luong_weights_out<float>(t);
+    tiled_take(&w, p, &o, &E);
     if (int e = luong_project(p, t, CUDA_R_32F, &o, stream)) return e;
     if (int e = luong_scores_tiled<float>(p, &o, E, stream)) return e;
     const mhsa_problem_t sp = luong_softmax_problem(p);

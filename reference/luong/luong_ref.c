@@ -85,7 +85,7 @@ void luong_ref_attention(const luong_shape_t *s, const luong_inputs_t *in, doubl
     free(kp);
 }
 
-void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c,
+void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c, double *aout,
                const uint8_t *row_sel)
 {
     const int64_t Dk = s->Dk, W = key_width(s);
@@ -100,6 +100,8 @@ void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c,
             const int64_t r = b * s->T + t;
             if (row_sel && !row_sel[r]) continue;
             luong_ref_weights(s, in, kp, b, t, a);
+            if (aout)
+                for (int64_t j = 0; j < s->S; j++) aout[r * s->S + j] = a[j];
             double *ct = c + r * Dk;
             for (int64_t x = 0; x < Dk; x++) ct[x] = 0.0;
             for (int64_t j = 0; j < s->S; j++) {
@@ -111,7 +113,7 @@ void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c,
     free(kp), free(a);
 }
 
-void luong_cpu_f32(const luong_shape_t *s, const luong_inputs_t *in, float *c)
+void luong_cpu_f32(const luong_shape_t *s, const luong_inputs_t *in, float *c, float *a)
 {
     /* key side: h̄_s (dot), Wa·h̄_s (general, Dq wide) or W2·h̄_s (concat, A wide) */
     const int64_t Dq = s->Dq, Dk = s->Dk, S = s->S;
@@ -162,6 +164,9 @@ void luong_cpu_f32(const luong_shape_t *s, const luong_inputs_t *in, float *c)
                 for (int64_t x = 0; x < Dk; x++) ct[x] += p * hb[j * Dk + x];
             }
             for (int64_t x = 0; x < Dk; x++) ct[x] /= l; /* l >= 1: the max contributes exp(0) */
+            if (a) /* the weights from the same scores, max and sum */
+                for (int64_t j = 0; j < S; j++)
+                    a[(b * s->T + t) * S + j] = expf(e[j] - mx) / l;
         }
     }
     free(kp), free(q), free(e);

@@ -36,13 +36,13 @@ void luong_ref_keys(const luong_shape_t *s, const luong_inputs_t *in, int64_t b,
 /* The attention weights of every row into a (B, T, S), in double: the heatmaps' (--dump). */
 void luong_ref_attention(const luong_shape_t *s, const luong_inputs_t *in, double *a);
 
-/* c in double for every row r = b·T + t with row_sel[r] (all when row_sel is NULL); other
- * rows of c are left untouched. */
-void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c,
+/* c (and, a not NULL, the weights a (B, T, S)) in double for every row r = b·T + t with
+ * row_sel[r] (all when row_sel is NULL); other rows are left untouched. */
+void luong_ref(const luong_shape_t *s, const luong_inputs_t *in, double *c, double *a,
                const uint8_t *row_sel);
 
 /* The same in float32, independently ordered: key-side projection per batch (Wa·h̄_s for
- * general), two-pass softmax per row. */
-void luong_cpu_f32(const luong_shape_t *s, const luong_inputs_t *in, float *c);
+ * general), two-pass softmax per row; a (B, T, S) may be NULL. */
+void luong_cpu_f32(const luong_shape_t *s, const luong_inputs_t *in, float *c, float *a);
 
 #endif
