@@ -53,7 +53,10 @@ OUT=${OUT:-$here/gpu-session}
 BIN=${BIN:-build-gpu/attnbench}
 PROBE=${PROBE:-$([ $dry = 1 ] && echo build/tests/wgmma-probe-emu || echo build-gpu/wgmma-probe)}
 PROBE_EXPECTED=${PROBE_EXPECTED:-tools/wgmma-probe/expected.txt}  # the emulator's answers
-BUDGET=${BUDGET:-$([ $call = first ] && echo 480 || echo 540)}
+# A dry run checks on the emulator, several times slower than a GPU: its guards and budget are
+# DRY_SCALE times the lease's, so that the stages' shape is tested, not the emulator's speed.
+SCALE=$([ $dry = 1 ] && echo "${DRY_SCALE:-4}" || echo 1)
+BUDGET=${BUDGET:-$(( ($([ $call = first ] && echo 480 || echo 540)) * SCALE ))}
 RESERVE=${RESERVE:-20}        # seconds kept back for the last pack
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 SWEEP_ARGS=${SWEEP_ARGS:---warmup-ms 100 --min-samples 5 --max-time 0.5}
@@ -120,7 +123,7 @@ probe_summary() {
 
 # run_stage NAME CAP FUNCTION: the stage under min(CAP, what is left) seconds.
 run_stage() {
-    local name=$1 cap=$2 fn=$3 t0 rc lim
+    local name=$1 cap=$(($2 * SCALE)) fn=$3 t0 rc lim
     lim=$(left)
     [ "$cap" -lt "$lim" ] && lim=$cap
     if [ "$lim" -lt 10 ]; then
