@@ -95,7 +95,9 @@ typedef struct attn_variant attn_variant_t;
  *              PATTERN is a regular expression on the demangled kernel name, so each template
  *              instantiation gets its own (e.g. "mhsa_fused_kernel<64, 1>: threads=128
  *              instr/mma<=5.5 spills=0; mhsa_fused_kernel<128, 1>: instr/mma<=4.5")
- * supports, workspace and run get the suite the row is run in and the row itself. */
+ *  in_sweep    NULL, or 0 for a case of the sweep (--sweep, --plan) this row sits out, writing
+ *              no row: e.g. a second dtype of a kernel, timed at a few grid points only
+ * supports, workspace, run and in_sweep get the suite the row is run in and the row itself. */
 struct attn_variant {
     const char *name;
     attn_backend_t backend;
@@ -111,6 +113,7 @@ struct attn_variant {
     const char *(*error_string)(int err);
     const void *ctx;
     const char *sass_budget;
+    int (*in_sweep)(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v);
 };
 
 /* One attention mechanism.

@@ -41,7 +41,10 @@ static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, in
     int nrun = 0;
     for (int j = 0; j < nv; j++) {
         const attn_variant_t *x = &c->s->variants[j];
-        res[j] = (result_t){.status = j >= from && attn_selected(&r->sel, x) ? NULL : "-"};
+        res[j] = (result_t){.status = j >= from && attn_selected(&r->sel, x) &&
+                                          (!r->o.sweep || !x->in_sweep || x->in_sweep(c->s, x, c->v))
+                                      ? NULL
+                                      : "-"};
         if (res[j].status) continue;
         char buf[sizeof res[j].reason];
         const char *why = admit(r, c, &room, x, buf, sizeof buf);
