@@ -22,7 +22,6 @@
 #include <mma.h>
 
 #include "bf16.cuh"
-
 #include "launch.cuh"
 #include "mhsa_kernels.h"
 #include "mhsa_softmax.cuh"
@@ -50,7 +49,8 @@ union TcSmem {
     float c[TILE][LDC];
 };
 static_assert(LDA == LDB, "both operand tiles use the same pitch");
-static_assert(sizeof(TcSmem<__nv_bfloat16>) <= 48 * 1024, "static shared memory limit");
+static_assert(sizeof(TcSmem<__nv_bfloat16>) <= 48 * 1024 && sizeof(TcSmem<__half>) <= 48 * 1024,
+              "static shared memory limit");
 
 /* Store a CTA's 64x64 accumulator quarter-tiles into smem.c (after the operands are dead). */
 template <typename E>
