@@ -27,8 +27,9 @@
 
 typedef enum attn_backend { ATTN_CPU, ATTN_GPU } attn_backend_t;
 
-/* Storage dtype of a variant's float inputs and output. */
-typedef enum attn_dtype { ATTN_F64, ATTN_F32, ATTN_BF16 } attn_dtype_t;
+/* Storage dtype of a variant's float inputs and output. ATTN_F16 is IEEE binary16 (cuda_fp16.h's
+ * __half): bf16's width with 3 more mantissa bits and a range up to 65504. */
+typedef enum attn_dtype { ATTN_F64, ATTN_F32, ATTN_BF16, ATTN_F16 } attn_dtype_t;
 
 /* What a tensor holds: floats (stored in the variant's dtype) or int32 (stored as is). */
 typedef enum attn_tkind { ATTN_T_FLOAT, ATTN_T_INT32 } attn_tkind_t;
@@ -108,7 +109,9 @@ typedef struct attn_variant attn_variant_t;
  *              PATTERN is a regular expression on the demangled kernel name, so each template
  *              instantiation gets its own (e.g. "mhsa_fused_kernel<64, 1>: threads=128
  *              instr/mma<=5.5 spills=0; mhsa_fused_kernel<128, 1>: instr/mma<=4.5")
- * supports, workspace and run get the suite the row is run in and the row itself. */
+ *  in_sweep    NULL, or 0 for a case of the sweep (--sweep, --plan) this row sits out, writing
+ *              no row: e.g. a second dtype of a kernel, timed at a few grid points only
+ * supports, workspace, run and in_sweep get the suite the row is run in and the row itself. */
 struct attn_variant {
     const char *name;
     attn_backend_t backend;
@@ -124,6 +127,7 @@ struct attn_variant {
     const char *(*error_string)(int err);
     const void *ctx;
     const char *sass_budget;
+    int (*in_sweep)(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v);
 };
 
 /* One attention mechanism.

@@ -41,7 +41,10 @@ static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, in
     int nrun = 0;
     for (int j = 0; j < nv; j++) {
         const attn_variant_t *x = &c->s->variants[j];
-        res[j] = (result_t){.status = j >= from && attn_selected(&r->sel, x) ? NULL : "-"};
+        res[j] = (result_t){.status = j >= from && attn_selected(&r->sel, x) &&
+                                          (!r->o.sweep || !x->in_sweep || x->in_sweep(c->s, x, c->v))
+                                      ? NULL
+                                      : "-"};
         if (res[j].status) continue;
         char buf[sizeof res[j].reason];
         const char *why = admit(r, c, &room, x, buf, sizeof buf);
@@ -55,7 +58,7 @@ static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, in
     return nrun;
 }
 
-/* --dump of a variant's outputs: out-<variant> (bf16 widened to f32, so NumPy reads it
+/* --dump of a variant's outputs: out-<variant> (bf16 and f16 widened to f32, so NumPy reads it
  * directly), and each further output as <name>-<variant>; the attention weights (layout's
  * weights_out) as weights-<variant> in f8, the form `plots --heatmap` reads, with the row-sum
  * slack of the variant's dtype (run_dump_variant_weights). */
@@ -72,7 +75,7 @@ static void dump_output(run_t *r, const attn_case_t *c, const attn_variant_t *x,
             run_dump_variant_weights(r, c, x, t, o);
             continue;
         }
-        if (x->dtype != ATTN_BF16) {
+        if (x->dtype == ATTN_F64 || x->dtype == ATTN_F32) {
             run_dump(r, c, what, t, x->dtype == ATTN_F64 ? "<f8" : "<f4", o, (int64_t)es);
             continue;
         }
@@ -114,7 +117,7 @@ static void run_variant(run_t *r, const attn_exec_t *e, attn_case_t *c, const at
         snprintf(res->reason, sizeof res->reason, "f64 GPU variants are not supported");
         return;
     }
-    const int k = x->dtype == ATTN_BF16;
+    const int k = attn_class_of(x->dtype);
     attn_xrun_t xr = {0};
     if (attn_case_class(c, k, r->o.ref_threads, isatty(2) || r->o.sweep, err, sizeof err) ||
         attn_xrun_open(&xr, e, c, x, err, sizeof err) || e->checked_run(e, &xr, err, sizeof err))
@@ -219,21 +222,22 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
         }
     }
     if (r->o.dump)
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < ATTN_NCLASSES; k++) {
             if (!c.cls[k].ready) continue;
-            for (int i = 0; i < attn_nout(&c.L); i++) { /* ref, then e.g. ref-a */
-                char what[64];
-                snprintf(what, sizeof what, "ref%s%s%s", i ? "-" : "",
-                         i ? attn_out_tensor(&c.L, i)->name : "", k ? "-bf16in" : "");
+            const char *dt = k == 1 ? "bf16" : "f16";
+            char what[64];
+            for (int i = 0; i < attn_nout(&c.L); i++) { /* ref, then e.g. ref-a; -bf16in ... */
+                snprintf(what, sizeof what, "ref%s%s%s%s%s", i ? "-" : "",
+                         i ? attn_out_tensor(&c.L, i)->name : "", k ? "-" : "", k ? dt : "",
+                         k ? "in" : "");
                 run_dump(r, &c, what, attn_out_tensor(&c.L, i), "<f8",
                          c.cls[k].ref + attn_out_offset(&c.L, i, 8) / 8, 8);
             }
-            /* what bf16 variants saw: the float inputs rounded to bf16 (widened back to f32) */
+            /* what 16-bit variants saw: the float inputs rounded (widened back to f32) */
             for (int i = 0; k && i < c.L.nin; i++) {
-                char what[64];
-                snprintf(what, sizeof what, "%s-bf16", c.L.in[i].name);
-                if (c.cls[1].bits[i])
-                    run_dump(r, &c, what, &c.L.in[i], "<f4", c.cls[1].in[i], 4);
+                snprintf(what, sizeof what, "%s-%s", c.L.in[i].name, dt);
+                if (c.cls[k].bits[i])
+                    run_dump(r, &c, what, &c.L.in[i], "<f4", c.cls[k].in[i], 4);
             }
         }
 done:

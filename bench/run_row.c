@@ -150,7 +150,8 @@ void run_plan_rows(run_t *r, const attn_suite_t *s, const int64_t *v, attn_csv_t
     attn_row_init(&row);
     for (int j = 0; j < s->nvariants; j++) {
         const attn_variant_t *x = &s->variants[j];
-        if (!attn_selected(&r->sel, x)) continue;
+        if (!attn_selected(&r->sel, x) || (r->o.sweep && x->in_sweep && !x->in_sweep(s, x, v)))
+            continue;
         const attn_rowvals_t rv = {
             .s = s, .v = v, .variant = x->name, .backend = attn_backend_name(x->backend),
             .dtype = attn_dtype_name(x->dtype), .status = "planned",

@@ -216,13 +216,24 @@ static double bytes(const attn_suite_t *suite, const int64_t *v, int s)
  *  n·u worst case), so the error is ≈ u·(√d + √Nk) relative to |O| ≤ max|v|; exp/expf and the
  *  division add a few ulps. We accept 16·u·(√d + √Nk + 8): a 16× margin over the typical error,
  *  still ~1e-4 at Nk = 16k, far below any indexing or masking bug.
- *  bf16: P is rounded to bf16 before P·V (relative error ≤ u_bf16 = 2^-8 per term) and O is
- *  stored as bf16 (≤ u_bf16 relative); fp32 accumulation is negligible beside these. Two
- *  roundings of ≤ u each, with a 2× margin for the worst element: 4·u_bf16 = 2^-6 ≈ 1.6%. */
+ *  bf16, f16: P is rounded to the 16-bit type before P·V (relative error ≤ u per term) and O
+ *  is stored in it (≤ u relative); fp32 accumulation is negligible beside these. Two roundings
+ *  of ≤ u each, with a 2× margin for the worst element: 4·u, i.e. 2^-6 ≈ 1.6% for bf16
+ *  (u = 2^-8) and 2^-9 ≈ 0.2% for f16 (u = 2^-11). fp32's u = 2^-24 stays 2^13 below f16's,
+ *  so f16's margin is bf16's.
+ *  f16 only, its range: P entries below 2^-14 are subnormal and err by up to 2^-25 absolute, not
+ *  relative. The unfused rows store the normalised P (entries ~1/Nk), so most are subnormal
+ *  once Nk > 2^14: with these N(0, 1) logits, ~Nk errors of spread 2^-25/√3 times v ~ N(0, 1)
+ *  sum to ≈ 1.7e-8·√Nk, against |O| ~ √(e/Nk): ≈ 1.0e-8·Nk relative. We add 6× that, 2^-24·Nk
+ *  (1.8e-4 at Nk = 3000, 1e-3 at 16k; beyond Nk ≈ 230k f16 is looser than bf16). The fused rows
+ *  keep P unnormalised (row max 1, an entry subnormal only when its scaled logit lies 9.7 below the max) and need none of it.
+ *  Overflow cannot happen at any shape: inputs are N(0, 1) (far below f16's 65504), S and the
+ *  softmax stay fp32, P is in [0, 1] and O is a convex combination of V rows. */
 static double tolerance(const attn_suite_t *suite, const int64_t *v, attn_dtype_t t)
 {
     const double u = attn_unit_roundoff(t);
     if (t == ATTN_BF16) return 4.0 * u;
+    if (t == ATTN_F16) return 4.0 * u + 0x1p-24 * (double)v[AX_NK];
     if (t == ATTN_F64) return 64.0 * u;
     return 16.0 * u * (sqrt((double)v[AX_D]) + sqrt((double)v[AX_NK]) + 8.0);
 }
@@ -261,6 +272,29 @@ static mhsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
 #endif
 #include "gpu_adapters.h"
 
+/* The f16 rows in a sweep: one (d, causal) panel, d = 64 non-causal MHA prefill, every N of the
+ * grid (GPU: 512 .. 16384; CPU grid: 128 .. 1000), beside the bf16 rows it repeats on f16. */
+static int f16_in_sweep(const attn_suite_t *suite, const attn_variant_t *x, const int64_t *v)
+{
+    (void)suite, (void)x;
+    return v[AX_D] == 64 && !v[AX_CAUSAL] && v[AX_HKV] == v[AX_H] && v[AX_NK] == v[AX_N];
+}
+
+/* The SASS budgets of the fused kernel's instantiations for element type E (the bf16 and f16
+ * rows: the same code but for the mma's type and the conversions, so the same limits).
+ * fused: the floors of the steady (full-tile) loop, per warp: instr/mma <= 5.5 at d = 64 and
+ * <= 4.5 at d = 128, ldsm/mma <= 0.35, no spills (bf16: 4.71 / 4.20 and 0.25 / 0.34 measured) */
+#define E_bf16 "__nv_bfloat16"
+#define E_f16 "__half"
+#define BR64_BUDGET(e)                                                                          \
+    "mhsa_fused_kernel<" E_##e ", 64, 1, 64, 4>: threads=128 dsmem=46080 spills=0; "            \
+    "mhsa_fused_kernel<" E_##e ", 128, 1, 64, 8>: threads=128 dsmem=87040 spills=0"
+#define FUSED_BUDGET(e)                                                                         \
+    "mhsa_fused_kernel<" E_##e ", 64, 2, 64, 4>: threads=128 dsmem=55296 instr/mma<=5.5 "      \
+    "ldsm/mma<=0.35 spills=0; "                                                                 \
+    "mhsa_fused_kernel<" E_##e ", 128, 2, 32, 2>: threads=128 dsmem=69632 instr/mma<=4.5 "     \
+    "ldsm/mma<=0.35 spills=0"
+
 static const attn_variant_t variants[] = {
     {"reference", ATTN_CPU, ATTN_F64, -1, "reference/mhsa/mhsa_ref.c",
      "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
@@ -278,18 +312,10 @@ static const attn_variant_t variants[] = {
          mhsa_tensor_core_supports)},
     {"fused-br64", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "flash-style single pass, mma.sync: 64-row query tiles, 16 rows a warp, Q in registers",
-     GPU(mhsa_fused_br64_launch, NULL, mhsa_fused_supports),
-     .sass_budget = "mhsa_fused_kernel<64, 1, 64, 4>: threads=128 dsmem=46080 spills=0; "
-                    "mhsa_fused_kernel<128, 1, 64, 8>: threads=128 dsmem=87040 spills=0"},
+     GPU(mhsa_fused_br64_launch, NULL, mhsa_fused_supports), .sass_budget = BR64_BUDGET(bf16)},
     {"fused", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused.cu",
      "fused at FlashAttention-2's shape: 128-row tiles, each K/V fragment feeds two m16 tiles",
-     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports),
-     /* the floors of the steady (full-tile) loop, per warp: instr/mma <= 5.5 at d = 64 and
-      * <= 4.5 at d = 128, ldsm/mma <= 0.35, no spills (4.71 / 4.20 and 0.25 / 0.34 measured) */
-     .sass_budget = "mhsa_fused_kernel<64, 2, 64, 4>: threads=128 dsmem=55296 instr/mma<=5.5 "
-                    "ldsm/mma<=0.35 spills=0; "
-                    "mhsa_fused_kernel<128, 2, 32, 2>: threads=128 dsmem=69632 instr/mma<=4.5 "
-                    "ldsm/mma<=0.35 spills=0"},
+     GPU(mhsa_fused_launch, NULL, mhsa_fused_supports), .sass_budget = FUSED_BUDGET(bf16)},
     {"fused-wgmma", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused_wgmma.cu",
      "Hopper wgmma: two warpgroups x 64 rows, 128-key tiles in 128B-swizzled smem, S = QKᵀ "
      "overlapping the softmax; sm_90a only",
@@ -312,6 +338,23 @@ static const attn_variant_t variants[] = {
     {"cublas-bf16-bf16s", ATTN_GPU, ATTN_BF16, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS bf16 GEMMs with bf16 S (PyTorch's math path) + softmax kernel",
      GPU(mhsa_cublas_bf16s_launch, mhsa_cublas_bf16s_workspace, NULL)},
+    /* f16: the same kernels on IEEE binary16 data (mma/wmma .f16, CUDA_R_16F), a few sweep
+     * points each (f16_in_sweep) */
+    {"tensor-core-f16", ATTN_GPU, ATTN_F16, 1, "kernels/mhsa/tensor_core.cu",
+     "tensor-core on f16 data: wmma f16 S = QKᵀ, softmax (f16 P), wmma O = PV",
+     GPU(mhsa_tensor_core_f16_launch, mhsa_tensor_core_workspace, mhsa_tensor_core_supports),
+     .in_sweep = f16_in_sweep},
+    {"fused-br64-f16", ATTN_GPU, ATTN_F16, 1, "kernels/mhsa/fused.cu",
+     "fused-br64 on f16 data: mma.sync .f16, 64-row query tiles",
+     GPU(mhsa_fused_br64_f16_launch, NULL, mhsa_fused_supports), .sass_budget = BR64_BUDGET(f16),
+     .in_sweep = f16_in_sweep},
+    {"fused-f16", ATTN_GPU, ATTN_F16, 1, "kernels/mhsa/fused.cu",
+     "fused on f16 data: mma.sync .f16, FlashAttention-2's 128-row tiles",
+     GPU(mhsa_fused_f16_launch, NULL, mhsa_fused_supports), .sass_budget = FUSED_BUDGET(f16),
+     .in_sweep = f16_in_sweep},
+    {"cublas-f16", ATTN_GPU, ATTN_F16, -1, "kernels/mhsa/cublas.cu",
+     "unfused baseline: cuBLAS f16 GEMMs (fp32 S) + softmax kernel (f16 P)",
+     GPU(mhsa_cublas_f16_launch, mhsa_cublas_bf16_workspace, NULL), .in_sweep = f16_in_sweep},
 };
 
 /* Awkward cases every variant must pass (registry.h: check_shapes): the conformance test runs

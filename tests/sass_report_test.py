@@ -191,8 +191,8 @@ with tempfile.TemporaryDirectory() as tmp:
                 if m.endswith('mhsa_fused.cu.o'):
                     obj = m if os.path.isfile(m) else os.path.join(os.path.dirname(lib), m)
         r = subprocess.run([sys.executable, TOOL, obj, '--kernel',
-                            r'mhsa_fused_kernel<64, 2, 64, 4>', '--budget',
-                            r'mhsa_fused_kernel<64, 2, 64, 4>: instr/mma<=1'],
+                            r'mhsa_fused_kernel<__nv_bfloat16, 64, 2, 64, 4>', '--budget',
+                            r'mhsa_fused_kernel<__nv_bfloat16, 64, 2, 64, 4>: instr/mma<=1'],
                            capture_output=True, text=True)
         if r.returncode == 77:
             print('skip the real-object check: ' + r.stderr.strip())

@@ -822,6 +822,43 @@ Test(binary, plan_lists_the_gpu_sweep, .init = setup, .fini = teardown)
     cr_expect(dir_is_empty(dir), "--plan wrote files");
 }
 
+/* A row's in_sweep (attn_variant_t): the sweep plans mhsa's f16 rows at their few grid points
+ * only (d = 64, non-causal, MHA prefill: 6 N), beside every case of the bf16 row; outside a
+ * sweep the row takes any case. */
+Test(binary, plan_honours_a_rows_sweep_points, .init = setup, .fini = teardown)
+{
+    char *out = RUN(0, "--suite", "mhsa", "--sweep", "--variant", "^fused(-f16)?$", "--plan");
+    char **lines;
+    int cut;
+    const int nl = tst_lines(out, &lines, &cut);
+    const int cv = tst_csv_col(lines[0], "variant"), cd = tst_csv_col(lines[0], "d"),
+              cc = tst_csv_col(lines[0], "causal"), cn = tst_csv_col(lines[0], "N"),
+              ck = tst_csv_col(lines[0], "Nk"), ch = tst_csv_col(lines[0], "H"),
+              chk = tst_csv_col(lines[0], "Hkv"), ct = tst_csv_col(lines[0], "dtype");
+    int nb = 0, nh = 0;
+    for (int i = 1; i < nl; i++) {
+        char *f[128];
+        const int n = tst_csv_split(lines[i], f, 128);
+        if (!strcmp(f[cv], "fused")) nb++;
+        if (!strcmp(f[cv], "fused-f16")) {
+            nh++;
+            cr_expect_str_eq(f[ct], "f16");
+            cr_expect(!strcmp(f[cd], "64") && !strcmp(f[cc], "0") && !strcmp(f[cn], f[ck]) &&
+                          !strcmp(f[ch], f[chk]),
+                      "f16 row outside its sweep points: %s", lines[i]);
+        }
+        tst_csv_free(f, n);
+    }
+    cr_expect_eq(nb, 132, "%d bf16 rows", nb);
+    cr_expect_eq(nh, 6, "%d f16 rows", nh);
+    tst_lines_free(lines, nl);
+    free(out);
+    out = RUN(0, "--suite", "mhsa", "--variant", "^fused-f16$", "--plan", "--shape",
+              "N=300,d=128,causal=1");
+    cr_expect(strstr(out, "fused-f16,gpu,f16,"), "no f16 row outside a sweep:\n%s", out);
+    free(out);
+}
+
 /* --calibrate without a device: a clear reason and exit 1, nothing printed for scripts. */
 Test(binary, calibrate_without_device_fails_clearly, .init = setup, .fini = teardown)
 {

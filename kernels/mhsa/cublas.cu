@@ -6,6 +6,7 @@
  * bf16: bf16 Q/K/V, fp32 S, bf16 P and O, CUBLAS_COMPUTE_32F (tensor cores, fp32 accumulate).
  * bf16s: as bf16 but S rounded to bf16 by the first GEMM (fp32 accumulate), as PyTorch's math
  *        path computes attention in bf16: half the S traffic, the softmax still in fp32.
+ * f16: as bf16 with f16 (CUDA_R_16F) Q/K/V/P/O; S stays fp32, so no logit can overflow f16.
  * Workspace: S (B·H·Nq·Nk fp32 or bf16), then P (fp32 or bf16), each region 256-byte aligned.
  * Grouped K/V heads: the G = H/Hkv query heads of one K/V head are G·Nq consecutive rows of Q,
  * S, P and O, so each GEMM is batched over the B·Hkv K/V heads with G·Nq query rows each.
@@ -100,6 +101,15 @@ extern "C" int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tenso
     void *o = t->o;
     return cublas_attention<float, __nv_bfloat16>(p, CUDA_R_16BF, CUDA_R_32F, q, k, v, o, ws,
                                                   stream, mhsa_softmax_bf16);
+}
+
+/* As mhsa_cublas_bf16_launch on f16 data (CUDA_R_16F); the workspace is the same size
+ * (mhsa_cublas_bf16_workspace: fp32 S, 16-bit P). */
+extern "C" int mhsa_cublas_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                      attn_stream_t stream)
+{
+    return cublas_attention<float, __half>(p, CUDA_R_16F, CUDA_R_32F, t->q, t->k, t->v, t->o, ws,
+                                           stream, mhsa_softmax_f16);
 }
 
 /* As mhsa_cublas_bf16_launch with S in bf16. */

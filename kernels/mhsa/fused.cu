@@ -1,7 +1,8 @@
-/* mhsa fused variants: FlashAttention-2 style forward in one pass, bf16 in/out, fp32 accumulate,
- * raw mma.sync.m16n8k16 through the wrappers in common/mma.cuh (fragment layouts documented there).
+/* mhsa fused variants: FlashAttention-2 style forward in one pass, E in/out (E = __nv_bfloat16 or
+ * __half: the bf16 and f16 rows, one template), fp32 accumulate, raw mma.sync.m16n8k16 of E
+ * through the wrappers in common/mma.cuh (fragment layouts documented there, the same for both).
  *
- *   mhsa_fused_kernel<D, MT, BC, QKS>  one CTA = Br = 64·MT query rows of one (b, h), 4 warps ×
+ *   mhsa_fused_kernel<E, D, MT, BC, QKS>  one CTA = Br = 64·MT query rows of one (b, h), 4 warps ×
  *                          16·MT rows; visits the key tiles of BC keys that hold a visible key
  *   mhsa_fused_launch      MT = 2 (FA2's shape: 128-row tiles, each K/V fragment feeds two m16
  *                          tiles); BC = 64 at D = 64, 32 at D = 128 (registers: see there)
@@ -31,15 +32,36 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include "launch.cuh"
 #include "mhsa_kernels.h"
 #include "flash.cuh"
 #include "mma.cuh"
 
-typedef __nv_bfloat16 bf16;
-
 namespace {
+
+/* The element type whose mma the kernel uses: E itself, and {lo, hi} rounded to E and packed.
+ * The planted bugs give an f16 kernel bf16's (tests/mhsa/fused_masks.cu: the f16 launchers, and
+ * only they, then fail). */
+#ifndef ATTN_PLANT_FUSED_F16_MMA
+template <typename E> using MmaE = E;
+#else /* planted bug: the bf16 mma on f16 data */
+template <typename E> using MmaE = __nv_bfloat16;
+#endif
+template <typename E>
+__device__ __forceinline__ uint32_t pack_e(float lo, float hi)
+{
+#if defined ATTN_PLANT_FUSED_F16_PACK /* planted bug: bf16's conversion into f16 registers */
+    return pack_x2<__nv_bfloat16>(lo, hi);
+#elif defined ATTN_PLANT_FUSED_F16_PRECISION /* planted bug: P and O at bf16's precision, caught
+                                                by f16's tighter tolerance alone */
+    lo = __bfloat162float(__float2bfloat16_rn(lo)), hi = __bfloat162float(__float2bfloat16_rn(hi));
+    return pack_x2<E>(lo, hi);
+#else
+    return pack_x2<E>(lo, hi);
+#endif
+}
 
 constexpr int WARPS = 4;
 constexpr int THREADS = WARPS * 32;
@@ -55,7 +77,7 @@ struct FusedTile {
     static constexpr int LD = D + 8;                       /* padded pitch, elements */
     static constexpr int QELEMS = Br * LD;                 /* the Q tile */
     static constexpr int KVELEMS = BC * LD;                /* one K or V tile */
-    static constexpr size_t SMEM = (size_t)(QELEMS + 4 * KVELEMS) * sizeof(bf16); /* Q, K/V[2] */
+    static constexpr size_t SMEM = (size_t)(QELEMS + 4 * KVELEMS) * 2; /* Q, K/V[2]; 16-bit */
     static constexpr int CPR = D / 8;                      /* 16-byte chunks per row */
     static constexpr int RPP = THREADS / CPR;              /* rows per pass of the CTA's copies */
     static_assert(BC % RPP == 0 && Br % RPP == 0, "whole passes per tile");
@@ -65,8 +87,8 @@ struct FusedTile {
 /* ROWS rows of a (rows x D) matrix into a padded tile by 16-byte cp.async; thread tid copies the
  * chunks of column 8·(tid % CPR) in rows tid / CPR + i·RPP: g and s point at its first chunk
  * (global, shared), so every copy is at a constant offset from them. All rows exist. */
-template <int D, int ROWS>
-__device__ __forceinline__ void copy_rows(bf16 *s, const bf16 *g)
+template <int D, int ROWS, typename E>
+__device__ __forceinline__ void copy_rows(E *s, const E *g)
 {
     constexpr int LD = D + 8, RPP = THREADS / (D / 8);
 #pragma unroll
@@ -75,8 +97,8 @@ __device__ __forceinline__ void copy_rows(bf16 *s, const bf16 *g)
 
 /* The same when only the thread's rows i·RPP < valid exist: the others are zero-filled by the
  * copy itself (src-size 0, reading the matrix's first row `g0` of this column, which exists). */
-template <int D, int ROWS>
-__device__ __forceinline__ void copy_rows_zfill(bf16 *s, const bf16 *g, const bf16 *g0, int valid)
+template <int D, int ROWS, typename E>
+__device__ __forceinline__ void copy_rows_zfill(E *s, const E *g, const E *g0, int valid)
 {
     constexpr int LD = D + 8, RPP = THREADS / (D / 8);
 #pragma unroll
@@ -107,9 +129,9 @@ struct FusedState {
 
 /* One key tile (keys kv0.., in Kb, Vb): S, the mask when MASKED, the softmax step, O += P·V.
  * qrow: this lane's ldmatrix row of the warp's Q rows; row0: the query row of its c0/c1. */
-template <int D, int MT, int BC, int QKS, bool MASKED>
-__device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const bf16 *qrow,
-                                           const bf16 *Kb, const bf16 *Vb, int lane, float c,
+template <typename E, int D, int MT, int BC, int QKS, bool MASKED>
+__device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const E *qrow,
+                                           const E *Kb, const E *Vb, int lane, float c,
                                            const MaskRule &rule, int row0, int kv0)
 {
     using T = FusedTile<D, MT, BC, QKS>;
@@ -148,9 +170,9 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
         }
     }
 #ifndef ATTN_PLANT_MMA_LANE
-    const bf16 *krow = Kb + ((lane & 7) + ((lane >> 4) & 1) * 8) * LD + ((lane >> 3) & 1) * 8;
+    const E *krow = Kb + ((lane & 7) + ((lane >> 4) & 1) * 8) * LD + ((lane >> 3) & 1) * 8;
 #else /* planted bug: lane bits 3 and 4 swapped (V's mapping), B fragments from wrong rows */
-    const bf16 *krow = Kb + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD + ((lane >> 4) & 1) * 8;
+    const E *krow = Kb + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD + ((lane >> 4) & 1) * 8;
 #endif
 #pragma unroll
     for (int ks = 0; ks < KD; ++ks) {
@@ -170,8 +192,8 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
             ldmatrix_x4(kf, krow + np * 16 * LD + ks * 16);
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt) {
-                mma_m16n8k16_bf16(s[mt][2 * np], qa[mt], kf[0], kf[1]);
-                mma_m16n8k16_bf16(s[mt][2 * np + 1], qa[mt], kf[2], kf[3]);
+                mma_m16n8k16<MmaE<E>>(s[mt][2 * np], qa[mt], kf[0], kf[1]);
+                mma_m16n8k16<MmaE<E>>(s[mt][2 * np + 1], qa[mt], kf[2], kf[3]);
             }
         }
     }
@@ -184,16 +206,16 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
 
     /* O += P·V_j. The C fragments of n8 tiles 2kk, 2kk+1 are the A fragment of keys
      * 16kk..16kk+15 (mma.cuh); V_j key-major is row-major B, hence ldmatrix .trans */
-    const bf16 *vrow = Vb + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD + ((lane >> 4) & 1) * 8;
+    const E *vrow = Vb + ((lane & 7) + ((lane >> 3) & 1) * 8) * LD + ((lane >> 4) & 1) * 8;
 #pragma unroll
     for (int kk = 0; kk < BC / 16; ++kk) {
         uint32_t pa[MT][4];
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt) {
-            pa[mt][0] = pack_bf16x2(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-            pa[mt][1] = pack_bf16x2(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-            pa[mt][2] = pack_bf16x2(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-            pa[mt][3] = pack_bf16x2(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            pa[mt][0] = pack_e<E>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+            pa[mt][1] = pack_e<E>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+            pa[mt][2] = pack_e<E>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+            pa[mt][3] = pack_e<E>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
         }
 #pragma unroll
         for (int dp = 0; dp < KD; ++dp) {
@@ -201,8 +223,8 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
             ldmatrix_x4_trans(vf, vrow + kk * 16 * LD + dp * 16);
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt) {
-                mma_m16n8k16_bf16(st.acc_o[mt][2 * dp], pa[mt], vf[0], vf[1]);
-                mma_m16n8k16_bf16(st.acc_o[mt][2 * dp + 1], pa[mt], vf[2], vf[3]);
+                mma_m16n8k16<MmaE<E>>(st.acc_o[mt][2 * dp], pa[mt], vf[0], vf[1]);
+                mma_m16n8k16<MmaE<E>>(st.acc_o[mt][2 * dp + 1], pa[mt], vf[2], vf[3]);
             }
         }
     }
@@ -213,19 +235,19 @@ __device__ __forceinline__ void fused_tile(FusedState<D, MT, BC, QKS> &st, const
 /* grid (Tr, H, B), block 128, dynamic smem FusedTile<D, MT, BC, QKS>::SMEM. c = scale·log2(e) > 0;
  * query head h reads K/V head h / group; window already clamped by the launcher so that
  * row + diag + window cannot overflow. */
-template <int D, int MT, int BC, int QKS>
+template <typename E, int D, int MT, int BC, int QKS>
 __global__ void __launch_bounds__(THREADS)
-mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
-                  const bf16 *__restrict__ V, bf16 *__restrict__ O, const int *__restrict__ kv_len,
+mhsa_fused_kernel(const E *__restrict__ Q, const E *__restrict__ K,
+                  const E *__restrict__ V, E *__restrict__ O, const int *__restrict__ kv_len,
                   int H, int Hkv, int Nq, int Nk, int causal, int diag, int window, float c)
 {
     using T = FusedTile<D, MT, BC, QKS>;
     constexpr int Br = T::Br, LD = T::LD, KVELEMS = T::KVELEMS, CPR = T::CPR;
 
     ATTN_DYNAMIC_SMEM(smem_raw);
-    bf16 *Qs = reinterpret_cast<bf16 *>(smem_raw);
-    bf16 *Ks = Qs + T::QELEMS;    /* Ks + buf·KVELEMS, buf in {0, 1} */
-    bf16 *Vs = Ks + 2 * KVELEMS;  /* Vs + buf·KVELEMS */
+    E *Qs = reinterpret_cast<E *>(smem_raw);
+    E *Ks = Qs + T::QELEMS;    /* Ks + buf·KVELEMS, buf in {0, 1} */
+    E *Vs = Ks + 2 * KVELEMS;  /* Vs + buf·KVELEMS */
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
 
@@ -238,7 +260,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
 #else /* planted bug: query heads dealt round-robin to the K/V heads */
     const size_t bh = (size_t)b * H + h, bhkv = (size_t)b * Hkv + h % Hkv;
 #endif
-    bf16 *Og = O + bh * Nq * D;
+    E *Og = O + bh * Nq * D;
 
     /* The key tiles [jt0, jt1) hold a key visible to one of rows q0..qlast; the tiles [u0, u1)
      * among them are full: every key visible to every row (the rule of MaskRule). */
@@ -283,7 +305,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
      * (b, h / group) at K + kv0, V + kv0 */
     const int rt = tid / CPR, ct = (tid % CPR) * 8;
     const size_t kv0 = bhkv * Nk * D + ct;
-    bf16 *Kst = Ks + rt * LD + ct, *Vst = Vs + rt * LD + ct;
+    E *Kst = Ks + rt * LD + ct, *Vst = Vs + rt * LD + ct;
     auto load_masked = [&](int j, int buf) { /* tile j, rows past Nk zero-filled */
         const size_t off = kv0 + ((size_t)j * BC + rt) * D;
         const int valid = Nk - j * BC - rt;
@@ -292,7 +314,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     };
 
     /* Q as cp.async group 0, the first tile as group 1 */
-    const bf16 *Qt = Q + bh * Nq * D + ct;
+    const E *Qt = Q + bh * Nq * D + ct;
     copy_rows_zfill<D, Br>(Qs + rt * LD + ct, Qt + ((size_t)q0 + rt) * D, Qt, Nq - q0 - rt);
     cp_async_commit();
     load_masked(nmasked ? masked_tile(0) : u0, 0);
@@ -312,7 +334,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
     const int wrow0 = warp * 16 * MT; /* this warp's first row within the CTA's tile */
     const int row0 = q0 + wrow0 + (lane >> 2); /* the query row of this lane's c0, c1 */
     /* Q A fragments: lane L addresses row (L & 15), column 8·(L >> 4) of each k16 step */
-    const bf16 *qrow = Qs + (wrow0 + (lane & 15)) * LD + (lane >> 4) * 8;
+    const E *qrow = Qs + (wrow0 + (lane & 15)) * LD + (lane >> 4) * 8;
     cp_async_wait<1>(); /* Q landed */
     __syncthreads();
 #pragma unroll
@@ -332,7 +354,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         cp_async_commit();
         cp_async_wait<1>();
         __syncthreads();
-        fused_tile<D, MT, BC, QKS, true>(st, qrow, Ks + buf * KVELEMS, Vs + buf * KVELEMS, lane, c,
+        fused_tile<E, D, MT, BC, QKS, true>(st, qrow, Ks + buf * KVELEMS, Vs + buf * KVELEMS, lane, c,
                                     rule, row0, masked_tile(k) * BC);
 #ifndef ATTN_PLANT_CONSUMED_SYNC
         __syncthreads(); /* K_j, V_j consumed before the next iteration refills this buffer */
@@ -352,7 +374,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
         off += (size_t)BC * D;
         cp_async_wait<1>();
         __syncthreads();
-        fused_tile<D, MT, BC, QKS, false>(st, qrow, Ks + bo, Vs + bo, lane, c, rule, row0, 0);
+        fused_tile<E, D, MT, BC, QKS, false>(st, qrow, Ks + bo, Vs + bo, lane, c, rule, row0, 0);
 #ifndef ATTN_PLANT_CONSUMED_SYNC
         __syncthreads();
 #endif
@@ -364,7 +386,7 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
      * reads them, and this warp's last read of them is behind it) so that global stores are
      * 16-byte and row-contiguous */
     const int g = lane >> 2, t = lane & 3;
-    bf16 *Os = Qs + wrow0 * LD;
+    E *Os = Qs + wrow0 * LD;
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt) {
         float inv[2];
@@ -378,9 +400,9 @@ mhsa_fused_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
 #pragma unroll
         for (int n = 0; n < D / 8; ++n) {
             *reinterpret_cast<uint32_t *>(Os + (mt * 16 + g) * LD + n * 8 + 2 * t) =
-                pack_bf16x2(st.acc_o[mt][n][0] * inv[0], st.acc_o[mt][n][1] * inv[0]);
+                pack_e<E>(st.acc_o[mt][n][0] * inv[0], st.acc_o[mt][n][1] * inv[0]);
             *reinterpret_cast<uint32_t *>(Os + (mt * 16 + g + 8) * LD + n * 8 + 2 * t) =
-                pack_bf16x2(st.acc_o[mt][n][2] * inv[1], st.acc_o[mt][n][3] * inv[1]);
+                pack_e<E>(st.acc_o[mt][n][2] * inv[1], st.acc_o[mt][n][3] * inv[1]);
         }
     }
     __syncwarp();
@@ -418,14 +440,14 @@ extern "C" const char *mhsa_fused_supports(const mhsa_problem_t *p)
     return NULL;
 }
 
-template <int D, int MT, int BC, int QKS>
-static int mhsa_fused_launch_d(const mhsa_problem_t *p, const bf16 *Q, const bf16 *K,
-                               const bf16 *V, bf16 *O, cudaStream_t stream)
+template <typename E, int D, int MT, int BC, int QKS>
+static int mhsa_fused_launch_d(const mhsa_problem_t *p, const E *Q, const E *K, const E *V, E *O,
+                               cudaStream_t stream)
 {
     constexpr size_t smem = FusedTile<D, MT, BC, QKS>::SMEM;
     static bool smem_attr_set = false; /* beyond 48 KB needs an opt-in, once per kernel */
     if (!smem_attr_set) {
-        ATTN_TRY(cudaFuncSetAttribute(mhsa_fused_kernel<D, MT, BC, QKS>,
+        ATTN_TRY(cudaFuncSetAttribute(mhsa_fused_kernel<E, D, MT, BC, QKS>,
                                       cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
         smem_attr_set = true;
     }
@@ -436,14 +458,14 @@ static int mhsa_fused_launch_d(const mhsa_problem_t *p, const bf16 *Q, const bf1
      * kernel's row + diag ± window stays far from int overflow. */
     const long long reach = (long long)p->Nq + p->Nk + llabs((long long)p->diag);
     const int window = p->window > reach ? (int)(reach + 1) : p->window;
-    return ATTN_LAUNCH((mhsa_fused_kernel<D, MT, BC, QKS>), grid, THREADS, smem, stream, Q, K, V, O,
+    return ATTN_LAUNCH((mhsa_fused_kernel<E, D, MT, BC, QKS>), grid, THREADS, smem, stream, Q, K, V, O,
                        p->kv_len, p->H, p->Hkv, p->Nq, p->Nk, p->causal ? 1 : 0, p->diag, window,
                        p->scale * LOG2E);
 }
 
 /* MT m16 tiles per warp; at d = 64 and 128, the key tile BC* and the Q k16 steps in registers
- * QKS* (FusedTile). */
-template <int MT, int BC64, int QKS64, int BC128, int QKS128>
+ * QKS* (FusedTile); E the element type of q, k, v, o. */
+template <typename E, int MT, int BC64, int QKS64, int BC128, int QKS128>
 static int mhsa_fused_launch_mt(const char *who, const mhsa_problem_t *p, const mhsa_tensors_t *t,
                                 attn_stream_t stream)
 {
@@ -453,12 +475,12 @@ static int mhsa_fused_launch_mt(const char *who, const mhsa_problem_t *p, const 
                                          (uintptr_t)t->o,
                                      "q, k, v, o", who))
         return e;
-    const bf16 *Q = static_cast<const bf16 *>(t->q);
-    const bf16 *K = static_cast<const bf16 *>(t->k);
-    const bf16 *V = static_cast<const bf16 *>(t->v);
-    bf16 *O = static_cast<bf16 *>(t->o);
-    if (p->d == 64) return mhsa_fused_launch_d<64, MT, BC64, QKS64>(p, Q, K, V, O, stream);
-    return mhsa_fused_launch_d<128, MT, BC128, QKS128>(p, Q, K, V, O, stream);
+    const E *Q = static_cast<const E *>(t->q);
+    const E *K = static_cast<const E *>(t->k);
+    const E *V = static_cast<const E *>(t->v);
+    E *O = static_cast<E *>(t->o);
+    if (p->d == 64) return mhsa_fused_launch_d<E, 64, MT, BC64, QKS64>(p, Q, K, V, O, stream);
+    return mhsa_fused_launch_d<E, 128, MT, BC128, QKS128>(p, Q, K, V, O, stream);
 }
 
 /* 128-row tiles. d = 64: 64-key tiles, Q in registers (O 64 + S 64 + Q 32 registers a lane);
@@ -470,7 +492,15 @@ extern "C" int mhsa_fused_launch(const mhsa_problem_t *p, const mhsa_tensors_t *
                                  attn_stream_t stream)
 {
     (void)ws; /* no workspace */
-    return mhsa_fused_launch_mt<2, 64, 4, 32, 2>("mhsa_fused_launch", p, t, stream);
+    return mhsa_fused_launch_mt<__nv_bfloat16, 2, 64, 4, 32, 2>("mhsa_fused_launch", p, t, stream);
+}
+
+/* The same shapes on f16 data (same registers and shared memory: the types are both 16-bit). */
+extern "C" int mhsa_fused_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                     attn_stream_t stream)
+{
+    (void)ws;
+    return mhsa_fused_launch_mt<__half, 2, 64, 4, 32, 2>("mhsa_fused_f16_launch", p, t, stream);
 }
 
 /* 64-row tiles, 64-key tiles, Q in registers: the step before FA2's shape. */
@@ -478,5 +508,14 @@ extern "C" int mhsa_fused_br64_launch(const mhsa_problem_t *p, const mhsa_tensor
                                       attn_stream_t stream)
 {
     (void)ws; /* no workspace */
-    return mhsa_fused_launch_mt<1, 64, 4, 64, 8>("mhsa_fused_br64_launch", p, t, stream);
+    return mhsa_fused_launch_mt<__nv_bfloat16, 1, 64, 4, 64, 8>("mhsa_fused_br64_launch", p, t,
+                                                                stream);
+}
+
+extern "C" int mhsa_fused_br64_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t,
+                                          void *ws, attn_stream_t stream)
+{
+    (void)ws;
+    return mhsa_fused_launch_mt<__half, 1, 64, 4, 64, 8>("mhsa_fused_br64_f16_launch", p, t,
+                                                         stream);
 }

@@ -6,8 +6,8 @@
  * O = P·V. A query row whose keys are all masked outputs 0, never NaN.
  *
  * Contract shared by every launcher below:
- *  - pointers are device pointers; q, k, v, o in the dtype named by the launcher (float or
- *    attn_bf16_t); ws is a device workspace of at least mhsa_<variant>_workspace(p) bytes (may be
+ *  - pointers are device pointers; q, k, v, o in the dtype named by the launcher (float,
+ *    bf16 or f16: a launcher named _f16 takes IEEE binary16, the others bf16); ws is a device workspace of at least mhsa_<variant>_workspace(p) bytes (may be
  *    NULL when that is 0);
  *  - the launch is asynchronous on `stream`; the function checks the launch and returns 0 or an
  *    error code (see attn_kernel.h); it never synchronises;
@@ -56,6 +56,9 @@ const char *mhsa_tiled_supports(const mhsa_problem_t *p);
  * softmax → P (bf16, workspace), O = P·V. */
 int mhsa_tensor_core_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
+/* the same on f16 data (the same kernels, templated; same workspace and supports()) */
+int mhsa_tensor_core_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                attn_stream_t stream);
 size_t mhsa_tensor_core_workspace(const mhsa_problem_t *p);
 const char *mhsa_tensor_core_supports(const mhsa_problem_t *p);
 /* fused: bf16 in/out, flash-style single pass with mma.sync, online softmax in registers, no
@@ -73,6 +76,11 @@ const char *mhsa_fused_supports(const mhsa_problem_t *p);
 int mhsa_fused_wgmma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 const char *mhsa_fused_wgmma_supports(const mhsa_problem_t *p);
+/* fused and fused-br64 on f16 data (the same kernel, templated on the element type) */
+int mhsa_fused_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                          attn_stream_t stream);
+int mhsa_fused_br64_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                               attn_stream_t stream);
 /* cublas: the unfused baseline, S and O by cublasGemmStridedBatchedEx, a softmax kernel between.
  * f32: fp32 everywhere. bf16: bf16 Q/K/V/P/O, fp32 S and accumulation. */
 int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
@@ -80,6 +88,9 @@ int mhsa_cublas_f32_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, voi
 int mhsa_cublas_bf16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 size_t mhsa_cublas_f32_workspace(const mhsa_problem_t *p);
+/* f16: as bf16 with f16 Q/K/V/P/O (fp32 S); its workspace is mhsa_cublas_bf16_workspace's */
+int mhsa_cublas_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                           attn_stream_t stream);
 /* fused-splitkv (flash-decoding): bf16 in/out for decode shapes (Nq <= 16): each CTA takes up
  * to 64 query rows of one K/V head group (its H/Hkv heads) and one split of the keys, and writes
  * its partial O, max and sum (fp32) to the workspace; a combine kernel merges the splits by

@@ -8,10 +8,13 @@
 #define MHSA_SOFTMAX_CUH
 
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include "mhsa_kernels.h"
 
 int mhsa_softmax_f32(const mhsa_problem_t *p, const float *S, float *P, cudaStream_t stream);
 int mhsa_softmax_bf16(const mhsa_problem_t *p, const float *S, __nv_bfloat16 *P, cudaStream_t stream);
+/* P in f16 (the f16 rows): probabilities in [0, 1], within f16's range */
+int mhsa_softmax_f16(const mhsa_problem_t *p, const float *S, __half *P, cudaStream_t stream);
 /* S in bf16 too (the cublas-bf16-bf16s baseline) */
 int mhsa_softmax_bf16s(const mhsa_problem_t *p, const __nv_bfloat16 *S, __nv_bfloat16 *P,
                        cudaStream_t stream);

@@ -10,8 +10,8 @@
  *           rest, reading S only where it is needed.
  * A row with no unmasked key is written as zeros without reading S. Rows of any length work (the
  * lanes loop); VEC uses 4-wide loads and stores when Nk % 4 == 0 and the pointers allow it.
- * OutT is float (P fp32) or __nv_bfloat16 (P bf16, rounded to nearest).
- * mhsa_softmax_f32 / mhsa_softmax_bf16 / mhsa_softmax_bf16s: the launchers. */
+ * OutT is float (P fp32), __nv_bfloat16 (P bf16) or __half (P f16), rounded to nearest.
+ * mhsa_softmax_f32 / _bf16 / _bf16s / _f16: the launchers. */
 #include "bf16.cuh"
 #include "launch.cuh"
 #include "mhsa_mask.cuh"
@@ -54,6 +54,15 @@ static __device__ __forceinline__ void softmax_store4(__nv_bfloat16 *P, int j, f
     union { __nv_bfloat162 h[2]; uint2 u; } t;
     t.h[0] = __floats2bfloat162_rn(a, b); /* .x = a (lower address), .y = b */
     t.h[1] = __floats2bfloat162_rn(c, d);
+    *reinterpret_cast<uint2 *>(P + j) = t.u;
+}
+
+static __device__ __forceinline__ void softmax_store4(__half *P, int j, float a, float b, float c,
+                                                      float d)
+{
+    union { __half2 h[2]; uint2 u; } t;
+    t.h[0] = __floats2half2_rn(a, b);
+    t.h[1] = __floats2half2_rn(c, d);
     *reinterpret_cast<uint2 *>(P + j) = t.u;
 }
 
@@ -165,6 +174,11 @@ int mhsa_softmax_bf16(const mhsa_problem_t *p, const float *S, __nv_bfloat16 *P,
                       cudaStream_t stream)
 {
     return softmax_launch<float, __nv_bfloat16>(p, S, P, stream);
+}
+
+int mhsa_softmax_f16(const mhsa_problem_t *p, const float *S, __half *P, cudaStream_t stream)
+{
+    return softmax_launch<float, __half>(p, S, P, stream);
 }
 
 int mhsa_softmax_bf16s(const mhsa_problem_t *p, const __nv_bfloat16 *S, __nv_bfloat16 *P,

@@ -1,17 +1,19 @@
 /* The fused launchers' grouped K/V heads, causal diagonal and window (mhsa_kernels.h), beside
- * the suite's check shapes: each launcher is called directly under the host emulator (bench/emu)
- * at small awkward cases, under every schedule (the exact ones bit-identical), and checked
- * against a direct double-precision computation written here.
+ * the suite's check shapes: each launcher (bf16 and f16) is called directly under the host
+ * emulator (bench/emu) at small awkward cases, under every schedule (the exact ones
+ * bit-identical), and checked against a direct double-precision computation written here.
  * Compiled as host C++ with the emulator, never by nvcc; linked with kernels/mhsa/fused.cu,
  * clean (must pass) and with each ATTN_PLANT_FUSED_* bug (must fail: run with --planted, which
- * exits 0 only when a case differs from the reference, and no launch failed). Compiled with
- * -DMASKS_WGMMA it calls fused-wgmma instead (linked with kernels/mhsa/fused_wgmma.cu, clean or
- * with an ATTN_PLANT_WGMMA_* bug); `--planted-fault TEXT` then exits 0 only when a launch fails
- * with TEXT in the emulator's error (a wgmma accumulator read before its wait_group). */
+ * exits 0 only when a case differs from the reference, and no launch failed; `--planted TAG`:
+ * every launcher whose name holds TAG differs somewhere and no other launcher differs). Compiled
+ * with -DMASKS_WGMMA it calls fused-wgmma instead (linked with kernels/mhsa/fused_wgmma.cu, clean
+ * or with an ATTN_PLANT_WGMMA_* bug); `--planted-fault TEXT` then exits 0 only when a launch
+ * fails with TEXT in the emulator's error (a wgmma accumulator read before its wait_group). */
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "emu_api.h"
@@ -37,7 +39,12 @@ static const Case cases[] = {
     {"window wider than every distance", 1, 1, 1, 33, 97, 64, 0, 20, 1 << 30, {-1, 0}},
 };
 
-static float bf16_round(float x) { return __bfloat162float(__float2bfloat16(x)); }
+/* The storage type E as a float and back: round to nearest even. */
+static float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+static float to_float(__half x) { return __half2float(x); }
+template <typename E> static E from_float(float x);
+template <> __nv_bfloat16 from_float<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+template <> __half from_float<__half>(float x) { return __float2half_rn(x); }
 
 /* Query i of a row sees key j (the rule of mhsa_kernels.h, written out separately). */
 static bool visible(const Case &c, int kvlen, int i, int j)
@@ -50,7 +57,7 @@ static bool visible(const Case &c, int kvlen, int i, int j)
     return true;
 }
 
-/* O in double from the bf16-rounded inputs; rows with no visible key are 0. */
+/* O in double from the rounded inputs; rows with no visible key are 0. */
 static void reference(const Case &c, const std::vector<float> &q, const std::vector<float> &k,
                       const std::vector<float> &v, std::vector<double> &o)
 {
@@ -85,22 +92,24 @@ static void reference(const Case &c, const std::vector<float> &q, const std::vec
         }
 }
 
-/* One launcher at one case under every schedule: 0 when it matches the reference, 1 when it
- * differs (or differs between schedules), 2 when a launch failed. */
+/* One launcher on E data at one case under every schedule: 0 when it matches the reference, 1
+ * when it differs (or differs between schedules), 2 when a launch failed. */
+template <typename E>
 static int run_case(const char *name, launch_fn fn, const Case &c)
 {
     const size_t nq = (size_t)c.B * c.H * c.Nq * c.d, nkv = (size_t)c.B * c.Hkv * c.Nk * c.d;
     std::vector<float> q(nq), k(nkv), v(nkv);
-    std::vector<__nv_bfloat16> qb(nq), kb(nkv), vb(nkv);
+    std::vector<E> qb(nq), kb(nkv), vb(nkv);
     unsigned seed = 12345u;
     auto rnd = [&seed]() { /* uniform in [-1, 1), deterministic */
         seed = seed * 1664525u + 1013904223u;
         return (float)((seed >> 8) * (1.0 / 8388608.0)) - 1.0f;
     };
     /* scores of a few units, so that the softmax is far from uniform */
-    for (size_t x = 0; x < nq; x++) qb[x] = __float2bfloat16(q[x] = bf16_round(2.0f * rnd()));
-    for (size_t x = 0; x < nkv; x++) kb[x] = __float2bfloat16(k[x] = bf16_round(2.0f * rnd()));
-    for (size_t x = 0; x < nkv; x++) vb[x] = __float2bfloat16(v[x] = bf16_round(rnd()));
+    auto put = [](E &e, float &f, float x) { f = to_float(e = from_float<E>(x)); };
+    for (size_t x = 0; x < nq; x++) put(qb[x], q[x], 2.0f * rnd());
+    for (size_t x = 0; x < nkv; x++) put(kb[x], k[x], 2.0f * rnd());
+    for (size_t x = 0; x < nkv; x++) put(vb[x], v[x], rnd());
     std::vector<double> ref(nq);
     reference(c, q, k, v, ref);
     double refmax = 0;
@@ -109,10 +118,12 @@ static int run_case(const char *name, launch_fn fn, const Case &c)
     const mhsa_problem_t p = {c.B, c.H, c.Nq, c.Nk, c.d, c.causal,
                               (float)(1.0 / std::sqrt((double)c.d)),
                               c.kv_len[0] >= 0 ? c.kv_len : nullptr, c.Hkv, c.diag, c.window};
-    std::vector<__nv_bfloat16> o(nq), first(nq);
+    std::vector<E> o(nq), first(nq);
     const mhsa_tensors_t t = {qb.data(), kb.data(), vb.data(), o.data()};
-    /* bf16: P rounded before P·V and O stored as bf16, 2^-8 each; the suite's 4·u_bf16 */
-    const double tol = std::ldexp(1.0, -6) * refmax;
+    /* P rounded before P·V and O stored as E, u each: the suite's 4·u (bf16 2^-6, f16 2^-9;
+     * f16's term for a subnormal normalised P is the unfused rows', not needed here) */
+    const bool f16 = std::is_same<E, __half>::value;
+    const double tol = std::ldexp(1.0, f16 ? -9 : -6) * refmax;
     double err = 0;
     size_t worst = 0;
     for (int mode = 0; mode < ATTN_EMU_NSCHEDULES; mode++) {
@@ -133,7 +144,7 @@ static int run_case(const char *name, launch_fn fn, const Case &c)
             return 1;
         }
         for (size_t x = 0; x < nq; x++) {
-            const double e = std::fabs((double)__bfloat162float(o[x]) - ref[x]);
+            const double e = std::fabs((double)to_float(o[x]) - ref[x]);
             if (!(e <= err)) err = e, worst = x; /* NaN counts as worst */
         }
     }
@@ -146,24 +157,39 @@ static int run_case(const char *name, launch_fn fn, const Case &c)
 int main(int argc, char **argv)
 {
     const bool planted = argc > 1 && !std::strcmp(argv[1], "--planted");
+    const char *tag = planted && argc > 2 ? argv[2] : nullptr;
     const char *fault = argc > 2 && !std::strcmp(argv[1], "--planted-fault") ? argv[2] : nullptr;
     const struct {
         const char *name;
         launch_fn fn;
+        bool f16;
 #ifndef MASKS_WGMMA
-    } launchers[] = {{"fused", mhsa_fused_launch}, {"fused-br64", mhsa_fused_br64_launch}};
+    } launchers[] = {{"fused", mhsa_fused_launch, false},
+                     {"fused-br64", mhsa_fused_br64_launch, false},
+                     {"fused-f16", mhsa_fused_f16_launch, true},
+                     {"fused-br64-f16", mhsa_fused_br64_f16_launch, true}};
 #else
-    } launchers[] = {{"fused-wgmma", mhsa_fused_wgmma_launch}};
+    } launchers[] = {{"fused-wgmma", mhsa_fused_wgmma_launch, false}};
 #endif
-    int differ = 0, failed = 0, faulted = 0;
-    for (const auto &l : launchers)
+    int differ = 0, failed = 0, wrong = 0, faulted = 0;
+    for (const auto &l : launchers) {
+        int d = 0;
         for (const Case &c : cases) {
-            const int r = run_case(l.name, l.fn, c);
-            differ += r == 1;
+            const int r = l.f16 ? run_case<__half>(l.name, l.fn, c)
+                                : run_case<__nv_bfloat16>(l.name, l.fn, c);
+            d += r == 1;
             failed += r == 2;
             faulted += r == 2 && fault && attn_emu_last_error() &&
                        std::strstr(attn_emu_last_error(), fault);
         }
+        differ += d;
+        /* --planted TAG: exactly the launchers named with TAG are broken */
+        if (tag && (std::strstr(l.name, tag) != nullptr) != (d > 0)) {
+            std::printf("%s: %d cases differ, but the planted bug should %sbreak it\n", l.name, d,
+                        std::strstr(l.name, tag) ? "" : "not ");
+            wrong++;
+        }
+    }
     if (fault) {
         std::printf(faulted ? "the planted bug is caught (%d launches fail with '%s')\n"
                             : "the planted bug is NOT caught (%d launches fail with '%s')\n",
@@ -172,10 +198,11 @@ int main(int argc, char **argv)
     }
     if (failed) return 1;
     if (planted) {
-        std::printf(differ ? "the planted bug is caught (%d cases differ)\n"
-                           : "the planted bug is NOT caught\n",
+        const bool caught = differ && !wrong;
+        std::printf(caught ? "the planted bug is caught (%d cases differ)\n"
+                           : "the planted bug is NOT caught as expected (%d cases differ)\n",
                     differ);
-        return differ ? 0 : 1;
+        return caught ? 0 : 1;
     }
     return differ ? 1 : 0;
 }

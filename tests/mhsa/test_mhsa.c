@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cli.h"
 #include "common.h"
 #include "mhsa_ref.h"
 #include "util.h"
@@ -692,6 +693,38 @@ Test(f32_variant, tolerance_is_sane)
     const double tb = c.su->tolerance(c.su, c.v, ATTN_BF16);
     cr_assert(tb > c.tol && tb < 0.05, "bf16 tolerance %g", tb);
     free_case(&c);
+}
+
+/* f16's tolerance is the derivation's (suites/mhsa.c): bf16's 4u with f16's u = 2^-11, plus
+ * 2^-24·Nk for the unfused rows' subnormal P. So it is 8× tighter than bf16's at small Nk, and
+ * tighter at every check shape and every case of the GPU sweep (Nk up to 32768); only past
+ * Nk ≈ 230k would it be looser. */
+Test(tolerance, f16_is_derived_and_tighter_than_bf16)
+{
+    const attn_suite_t *s = tst_suite("mhsa");
+    const int nk = attn_axis_index(s, "Nk");
+    attn_opts_t o;
+    attn_opts_init(&o);
+    char err[256];
+    int64_t *c = NULL;
+    for (int mode = 0; mode < 2; mode++) { /* the check shapes, then the GPU sweep's grid */
+        o.check_shapes = mode == 0, o.sweep = mode == 1;
+        const int n = attn_build_cases(s, &o, 0, &c, err, sizeof err);
+        cr_assert(n > 0, "%s", err);
+        for (int i = 0; i < n; i++) {
+            const int64_t *v = c + (size_t)i * (size_t)s->naxes;
+            const double t16 = s->tolerance(s, v, ATTN_F16), tb = s->tolerance(s, v, ATTN_BF16);
+            cr_expect_eq(t16, 4 * 0x1p-11 + 0x1p-24 * (double)v[nk], "Nk=%lld", (long long)v[nk]);
+            cr_expect_eq(tb, 4 * 0x1p-8);
+            cr_expect_lt(t16, tb / (v[nk] <= 16384 ? 5 : 3), "Nk=%lld: f16 %g, bf16 %g",
+                         (long long)v[nk], t16, tb);
+        }
+        free(c);
+        c = NULL;
+    }
+    /* the unit roundoffs behind them */
+    cr_expect_eq(attn_unit_roundoff(ATTN_F16), 0x1p-11);
+    cr_expect_eq(attn_unit_roundoff(ATTN_BF16), 0x1p-8);
 }
 
 /* mhsa_cpu_f32 (directly, and as the registry's cpu-f32 variant) agrees with the reference
