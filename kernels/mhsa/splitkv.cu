@@ -92,9 +92,17 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
         const int gr = r0 + warp + SPLITKV_NW * t;
         grow[t] = -1, rlo[t] = 0, rhi[t] = 0;
         if (gr < rows) {
+#ifndef ATTN_PLANT_SPLITKV_GROUP
             const int h = g * G + gr / p.Nq, i = gr % p.Nq;
+#else
+            const int h = (g + 1) % p.Hkv * G + gr / p.Nq, i = gr % p.Nq; /* planted: next group */
+#endif
             grow[t] = ((long long)b * p.H + h) * p.Nq + i;
+#ifndef ATTN_PLANT_SPLITKV_MASK_ROW
             mhsa_row_keys(p, b, i, rlo[t], rhi[t]);
+#else
+            mhsa_row_keys(p, b, gr / G, rlo[t], rhi[t]); /* planted bug: query-major position */
+#endif
         }
         m[t] = -INFINITY, l[t] = 0.f;
 #pragma unroll
