@@ -58,6 +58,10 @@ static const Case cases[] = {
     {"G = 2, Nq = 16, causal bottom-right past kv_len, a batch fully padded, 2 splits", 2, 4, 2,
      16, 70, 64, 1, 54, 0, {40, 0}, 2},
     {"G = 4, Nq = 2, causal top-left, 1 split", 1, 8, 2, 2, 45, 64, 1, 0, 0, {-1, 0}, 1},
+    {"G = 2, Nq = 16 (32 rows), d = 128, causal bottom-right, 3 splits", 1, 4, 2, 16, 300, 128,
+     1, 284, 0, {-1, 0}, 3},
+    {"G = 3, Nq = 3, d = 40 (columns past d), window 9 top-left, 2 splits", 2, 6, 2, 3, 77, 40,
+     1, 0, 9, {-1, 0}, 2},
 };
 #define MHSA_MASKS_WORKSPACE(p) mhsa_splitkv_workspace(p)
 #endif
