@@ -290,9 +290,18 @@ static const attn_variant_t variants[] = {
                     "ldsm/mma<=0.35 spills=0; "
                     "mhsa_fused_kernel<128, 2, 32, 2>: threads=128 dsmem=69632 instr/mma<=4.5 "
                     "ldsm/mma<=0.35 spills=0"},
-    {"fused-splitkv", ATTN_GPU, ATTN_BF16, 0, "kernels/mhsa/splitkv.cu",
-     "decode: keys split across CTAs, one CTA per K/V head group, log-sum-exp combine",
-     GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports)},
+    {"fused-splitkv", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/splitkv.cu",
+     "decode: a K/V head's G·Nq query rows packed in m16 tiles (K/V read once per group), "
+     "mma.sync, keys split across CTAs, log-sum-exp combine",
+     GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports),
+     /* instructions per K/V byte: one m16 tile's loop does 32 MMAs per 8 KiB tile at d = 64
+      * and 64 per 16 KiB at d = 128, so instr/mma <= 16 is <= 1/16 instruction a byte
+      * (14.0 / 11.0 measured; the CUDA-core kernel before took ~0.37 at G = 4) */
+     .sass_budget = "mhsa_splitkv_kernel<1, 64>: threads=32 instr/mma<=16 spills=0; "
+                    "mhsa_splitkv_kernel<1, 128>: threads=32 instr/mma<=12 spills=0; "
+                    "mhsa_splitkv_kernel<4, 64>: threads=128 instr/mma<=12 spills=0; "
+                    "mhsa_splitkv_kernel<4, 128>: threads=128 instr/mma<=8 spills=0; "
+                    "mhsa_splitkv_combine_kernel: spills=0"},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
      GPU(mhsa_cublas_f32_launch, mhsa_cublas_f32_workspace, NULL)},
