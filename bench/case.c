@@ -40,8 +40,10 @@ int attn_case_inputs(attn_case_t *c, uint64_t seed, double ref_gflop)
     return 0;
 }
 
-/* Class 1's inputs: each float tensor rounded to bf16, kept both as bits and as floats. */
-static int round_inputs(attn_case_t *c, attn_rclass_t *rc, char *err, size_t n)
+int attn_class_of(attn_dtype_t dt) { return dt == ATTN_BF16 ? 1 : dt == ATTN_F16 ? 2 : 0; }
+
+/* Class k's inputs (1: bf16, 2: f16): each float tensor rounded, kept as bits and as floats. */
+static int round_inputs(attn_case_t *c, int k, attn_rclass_t *rc, char *err, size_t n)
 {
     for (int i = 0; i < c->L.nin; i++) {
         const attn_tensor_t *t = &c->L.in[i];
@@ -58,7 +60,10 @@ static int round_inputs(attn_case_t *c, attn_rclass_t *rc, char *err, size_t n)
             return -1;
         }
         const float *g = c->gen[i];
-        for (int64_t e = 0; e < ne; e++) f[e] = attn_bf16_to_f32(b[e] = attn_f32_to_bf16(g[e]));
+        if (k == 1)
+            for (int64_t e = 0; e < ne; e++) f[e] = attn_bf16_to_f32(b[e] = attn_f32_to_bf16(g[e]));
+        else
+            for (int64_t e = 0; e < ne; e++) f[e] = attn_f16_to_f32(b[e] = attn_f32_to_f16(g[e]));
         rc->in[i] = f, rc->bits[i] = b;
     }
     return 0;
@@ -68,7 +73,7 @@ int attn_case_class(attn_case_t *c, int k, int ref_threads, int verbose, char *e
 {
     attn_rclass_t *rc = &c->cls[k];
     if (rc->ready) return 0;
-    if (k == 1 && round_inputs(c, rc, err, n)) return -1;
+    if (k && round_inputs(c, k, rc, err, n)) return -1;
     if (k == 0)
         for (int i = 0; i < c->L.nin; i++) rc->in[i] = c->gen[i];
     const int64_t no = attn_tensor_numel(&c->L.out);
@@ -87,7 +92,7 @@ int attn_case_class(attn_case_t *c, int k, int ref_threads, int verbose, char *e
     tick(c);
     if (verbose)
         fprintf(stderr, "  reference (%s inputs, %lld/%lld rows, %d thread%s): %.2f s\n",
-                k ? "bf16-rounded" : "f32", (long long)c->rows_checked,
+                k == 1 ? "bf16-rounded" : k == 2 ? "f16-rounded" : "f32", (long long)c->rows_checked,
                 (long long)c->L.out_rows, nt, nt == 1 ? "" : "s", attn_now() - t0);
     rc->ready = 1;
     return 0;
@@ -106,9 +111,9 @@ attn_check_t attn_case_compare(const attn_case_t *c, int k, attn_dtype_t dt, con
 
 void attn_case_free(attn_case_t *c)
 {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < ATTN_NCLASSES; k++) {
         for (int i = 0; i < c->L.nin; i++) {
-            if (k == 1 && c->cls[k].in[i] != c->gen[i]) free(c->cls[k].in[i]);
+            if (k && c->cls[k].in[i] != c->gen[i]) free(c->cls[k].in[i]);
             free(c->cls[k].bits[i]);
         }
         free(c->cls[k].ref);
@@ -122,12 +127,13 @@ size_t attn_elem_bytes(const attn_tensor_t *t, attn_dtype_t dt)
     return t->kind == ATTN_T_INT32 ? 4 : (size_t)attn_dtype_size(dt);
 }
 
-/* Host bytes a case needs: generated inputs, the bf16 class, two references, one output. */
+/* Host bytes a case needs: generated inputs, the bf16 and f16 classes, three references, one
+ * output. */
 static double host_bytes(const attn_layout_t *L)
 {
     double b = 0;
-    for (int i = 0; i < L->nin; i++) b += 10.0 * (double)attn_tensor_numel(&L->in[i]);
-    return b + 24.0 * (double)attn_tensor_numel(&L->out);
+    for (int i = 0; i < L->nin; i++) b += 16.0 * (double)attn_tensor_numel(&L->in[i]);
+    return b + 32.0 * (double)attn_tensor_numel(&L->out);
 }
 
 /* Device bytes variant x needs for case c: its inputs in its dtype, the output, the workspace. */

@@ -12,6 +12,7 @@ double attn_load(const void *buf, attn_dtype_t dtype, int64_t i)
     case ATTN_F64: return ((const double *)buf)[i];
     case ATTN_F32: return ((const float *)buf)[i];
     case ATTN_BF16: return attn_bf16_to_f32(((const uint16_t *)buf)[i]);
+    case ATTN_F16: return attn_f16_to_f32(((const uint16_t *)buf)[i]);
     }
     return NAN;
 }

@@ -22,7 +22,7 @@ const attn_suite_t *attn_exec_suite(const attn_exec_t *e, const attn_suite_t *s)
 int attn_xrun_open(attn_xrun_t *xr, const attn_exec_t *e, const attn_case_t *c,
                    const attn_variant_t *x, char *err, size_t n)
 {
-    const attn_rclass_t *rc = &c->cls[x->dtype == ATTN_BF16];
+    const attn_rclass_t *rc = &c->cls[attn_class_of(x->dtype)];
     memset(xr, 0, sizeof *xr);
     xr->s = attn_exec_suite(e, c->s), xr->x = x, xr->c = c;
     xr->in = (const void *const *)rc->in;

@@ -97,8 +97,8 @@ static void race(const attn_xrun_t *xr, const unsigned char *first, const char *
  * one schedule to the next: the outputs of the exact schedules must be bit-identical, else a
  * barrier is missing, a result depends on timing or on memory never written; the output with
  * the GPU's exponentials (not bit-identical by design) must be within the tolerance here, and
- * xr->out is left with the exact schedules' output for the caller's check. bf16 variants read
- * bf16 bits, as on the device. */
+ * xr->out is left with the exact schedules' output for the caller's check. bf16 and f16
+ * variants read 16-bit patterns, as on the device. */
 static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t n)
 {
     static const char *const name[ATTN_EMU_NSCHEDULES] = ATTN_EMU_SCHEDULE_NAMES;
@@ -125,7 +125,7 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
         } else if (sched == 0) {
             memcpy(first, xr->out, xr->osz);
         } else if (!ATTN_EMU_SCHEDULE_EXACT(sched)) {
-            const attn_check_t k = attn_case_compare(xr->c, xr->x->dtype == ATTN_BF16,
+            const attn_check_t k = attn_case_compare(xr->c, attn_class_of(xr->x->dtype),
                                                      xr->x->dtype, xr->out);
             if (!k.ok) {
                 char idx[160];

@@ -172,6 +172,7 @@ static const char *dtype_ok(int d, attn_dtype_t *out)
     case ATTNBENCH_F64: *out = ATTN_F64; return NULL;
     case ATTNBENCH_F32: *out = ATTN_F32; return NULL;
     case ATTNBENCH_BF16: *out = ATTN_BF16; return NULL;
+    case ATTNBENCH_F16: *out = ATTN_F16; return NULL;
     }
     return "dtype";
 }
@@ -196,10 +197,10 @@ static int add_row(attn_plugin_lib_t *lib, const attnbench_variant_t *pv, char *
                  pv->name ? pv->name : "(null)", s->name, pv->backend, pv->dtype);
         return -1;
     }
-    if ((dt == ATTN_BF16 && pv->backend == ATTNBENCH_CPU) ||
+    if (((dt == ATTN_BF16 || dt == ATTN_F16) && pv->backend == ATTNBENCH_CPU) ||
         (dt == ATTN_F64 && pv->backend == ATTNBENCH_GPU)) {
         snprintf(err, n, "plugin %s: variant '%s' of suite %s: dtype %s on the %s is not "
-                 "supported (CPU: f32 or f64; GPU: f32 or bf16)", lib->path, pv->name, s->name,
+                 "supported (CPU: f32 or f64; GPU: f32, bf16 or f16)", lib->path, pv->name, s->name,
                  attn_dtype_name(dt), pv->backend == ATTNBENCH_GPU ? "GPU" : "CPU");
         return -1;
     }

@@ -8,6 +8,7 @@ const char *attn_dtype_name(attn_dtype_t t)
     case ATTN_F64: return "f64";
     case ATTN_F32: return "f32";
     case ATTN_BF16: return "bf16";
+    case ATTN_F16: return "f16";
     }
     return "?";
 }

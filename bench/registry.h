@@ -26,8 +26,9 @@
 
 typedef enum attn_backend { ATTN_CPU, ATTN_GPU } attn_backend_t;
 
-/* Storage dtype of a variant's float inputs and output. */
-typedef enum attn_dtype { ATTN_F64, ATTN_F32, ATTN_BF16 } attn_dtype_t;
+/* Storage dtype of a variant's float inputs and output. ATTN_F16 is IEEE binary16 (cuda_fp16.h's
+ * __half): bf16's width with 3 more mantissa bits and a range up to 65504. */
+typedef enum attn_dtype { ATTN_F64, ATTN_F32, ATTN_BF16, ATTN_F16 } attn_dtype_t;
 
 /* What a tensor holds: floats (stored in the variant's dtype) or int32 (stored as is). */
 typedef enum attn_tkind { ATTN_T_FLOAT, ATTN_T_INT32 } attn_tkind_t;

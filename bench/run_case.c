@@ -55,13 +55,13 @@ static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, in
     return nrun;
 }
 
-/* --dump of an output (bf16 widened to f32, so NumPy reads it directly). */
+/* --dump of an output (bf16 and f16 widened to f32, so NumPy reads it directly). */
 static void dump_output(run_t *r, const attn_case_t *c, const attn_variant_t *x, const void *out)
 {
     const int64_t no = attn_tensor_numel(&c->L.out);
     char what[96];
     snprintf(what, sizeof what, "out-%s", x->name);
-    if (x->dtype != ATTN_BF16) {
+    if (x->dtype == ATTN_F64 || x->dtype == ATTN_F32) {
         run_dump(r, c, what, &c->L.out, x->dtype == ATTN_F64 ? "<f8" : "<f4", out,
                  attn_dtype_size(x->dtype));
         return;
@@ -100,7 +100,7 @@ static void run_variant(run_t *r, const attn_exec_t *e, attn_case_t *c, const at
         snprintf(res->reason, sizeof res->reason, "f64 GPU variants are not supported");
         return;
     }
-    const int k = x->dtype == ATTN_BF16;
+    const int k = attn_class_of(x->dtype);
     attn_xrun_t xr = {0};
     if (attn_case_class(c, k, r->o.ref_threads, isatty(2) || r->o.sweep, err, sizeof err) ||
         attn_xrun_open(&xr, e, c, x, err, sizeof err) || e->checked_run(e, &xr, err, sizeof err))
@@ -203,15 +203,17 @@ int run_case(run_t *r, const attn_suite_t *s, const int64_t *v, int index, int p
         }
     }
     if (r->o.dump)
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < ATTN_NCLASSES; k++) {
             if (!c.cls[k].ready) continue;
-            run_dump(r, &c, k ? "ref-bf16in" : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
-            /* what bf16 variants saw: the float inputs rounded to bf16 (widened back to f32) */
+            const char *dt = k == 1 ? "bf16" : "f16";
+            char what[64];
+            snprintf(what, sizeof what, "ref-%sin", dt);
+            run_dump(r, &c, k ? what : "ref", &c.L.out, "<f8", c.cls[k].ref, 8);
+            /* what 16-bit variants saw: the float inputs rounded (widened back to f32) */
             for (int i = 0; k && i < c.L.nin; i++) {
-                char what[64];
-                snprintf(what, sizeof what, "%s-bf16", c.L.in[i].name);
-                if (c.cls[1].bits[i])
-                    run_dump(r, &c, what, &c.L.in[i], "<f4", c.cls[1].in[i], 4);
+                snprintf(what, sizeof what, "%s-%s", c.L.in[i].name, dt);
+                if (c.cls[k].bits[i])
+                    run_dump(r, &c, what, &c.L.in[i], "<f4", c.cls[k].in[i], 4);
             }
         }
 done:

@@ -66,12 +66,46 @@ float attn_bf16_to_f32(uint16_t h)
     return f;
 }
 
+uint16_t attn_f32_to_f16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    const uint16_t sign = (uint16_t)(u >> 16 & 0x8000u);
+    const uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | (a >> 13 & 0x3ffu)); /* quiet NaN */
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u); /* rounds past 65504: infinity */
+    if (a < 0x38800000u) {
+        /* below 2^-14: a multiple of 2^-24, rounded to nearest even (exact in float arithmetic) */
+        float m;
+        memcpy(&m, &a, 4);
+        return (uint16_t)(sign | (uint16_t)nearbyintf(m * 0x1p24f));
+    }
+    /* normal: rebias the exponent (127 -> 15), round the 23-bit mantissa to 10 bits; a carry
+     * into the exponent is the correct rounding up to the next binade */
+    const uint32_t r = a - 0x38000000u;
+    return (uint16_t)(sign | ((r + 0xfffu + (r >> 13 & 1u)) >> 13));
+}
+
+float attn_f16_to_f32(uint16_t h)
+{
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = h >> 10 & 0x1fu, m = h & 0x3ffu;
+    if (e == 0) { /* zero or subnormal: m · 2^-24, exact */
+        const float f = (float)m * 0x1p-24f;
+        return sign ? -f : f;
+    }
+    const uint32_t u = sign | (e == 31 ? 0x7f800000u | m << 13 : (e + 112) << 23 | m << 13);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 double attn_unit_roundoff(attn_dtype_t t)
 {
     switch (t) {
     case ATTN_F64: return 0x1.0p-53;
     case ATTN_F32: return 0x1.0p-24;
     case ATTN_BF16: return 0x1.0p-8;
+    case ATTN_F16: return 0x1.0p-11;
     }
     return 1.0;
 }

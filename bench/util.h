@@ -19,7 +19,12 @@ void attn_fill_normal(float *x, size_t n, double sigma, uint64_t seed, uint64_t 
 uint16_t attn_f32_to_bf16(float f);
 float attn_bf16_to_f32(uint16_t h);
 
-/* Unit roundoff u of a storage dtype: 2^-53 (f64), 2^-24 (f32), 2^-8 (bf16). */
+/* IEEE binary16 round-to-nearest-even of a float, as CUDA's __float2half_rn does: subnormals
+ * kept, beyond 65504 (after rounding) infinity, NaN stays NaN. The way back is exact. */
+uint16_t attn_f32_to_f16(float f);
+float attn_f16_to_f32(uint16_t h);
+
+/* Unit roundoff u of a storage dtype: 2^-53 (f64), 2^-24 (f32), 2^-8 (bf16), 2^-11 (f16). */
 double attn_unit_roundoff(attn_dtype_t t);
 
 /* Seconds from a monotonic clock. */

@@ -437,3 +437,71 @@ Test(util, cuda_error_attribution)
         cr_expect(!attn_cuda_error_sticky(cleared[i]), "error %d must be cleared", cleared[i]);
 }
 #endif
+
+/* ------------------------------------------------------------------ f16 conversions */
+
+Test(f16, known_values_ties_range_and_nan)
+{
+    cr_expect_eq(attn_f32_to_f16(1.0f), 0x3C00);
+    cr_expect_eq(attn_f32_to_f16(-2.0f), 0xC000);
+    cr_expect_eq(attn_f32_to_f16(-0.0f), 0x8000);
+    cr_expect_eq(attn_f32_to_f16(65504.0f), 0x7BFF);     /* the largest finite f16 */
+    cr_expect_eq(attn_f32_to_f16(65519.996f), 0x7BFF);   /* below the tie with 2^16: down */
+    cr_expect_eq(attn_f32_to_f16(65520.0f), 0x7C00);     /* the tie: even, i.e. infinity */
+    cr_expect_eq(attn_f32_to_f16(-1e6f), 0xFC00);
+    cr_expect_eq(attn_f32_to_f16(1.0f + 0x1p-11f), 0x3C00);     /* tie → even */
+    cr_expect_eq(attn_f32_to_f16(1.0f + 3 * 0x1p-11f), 0x3C02); /* tie → even (up) */
+    cr_expect_eq(attn_f32_to_f16(0x1p-14f), 0x0400);            /* smallest normal */
+    cr_expect_eq(attn_f32_to_f16(0x1p-24f), 0x0001);            /* smallest subnormal */
+    cr_expect_eq(attn_f32_to_f16(0x1p-25f), 0x0000);            /* tie with 0 → even */
+    cr_expect_eq(attn_f32_to_f16(0x1.8p-24f), 0x0002);          /* 1.5 ulp: tie → even */
+    cr_expect_eq(attn_f32_to_f16(0x1.ffcp-15f), 0x0400);        /* rounds up into the normals */
+    cr_expect_eq(attn_f16_to_f32(0x0001), 0x1p-24f);
+    cr_expect_eq(attn_f16_to_f32(0x7BFF), 65504.0f);
+    cr_expect(isinf(attn_f16_to_f32(0x7C00)));
+    const uint32_t nans[] = {0x7FC00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF};
+    for (size_t i = 0; i < sizeof nans / sizeof nans[0]; i++) {
+        uint16_t h = attn_f32_to_f16(fbits(nans[i]));
+        cr_expect(isnan(attn_f16_to_f32(h)), "NaN 0x%08X → 0x%04X is not NaN", nans[i], h);
+    }
+    cr_expect(isnan(attn_f16_to_f32(0xFFFF)), "0xFFFF (the poison) must be NaN");
+}
+
+/* Every non-NaN f16 converts to float and back unchanged, and every float between two
+ * neighbouring f16 values goes to the nearer, the even one on the tie: the midpoint (exact in
+ * float) and the floats on either side of it, for every pair of neighbours. */
+Test(f16, every_value_round_trips_and_rounds_to_nearest_even)
+{
+    for (uint32_t h = 0; h <= 0xFFFF; h++) {
+        const float f = attn_f16_to_f32((uint16_t)h);
+        if (isnan(f)) continue;
+        cr_assert_eq(attn_f32_to_f16(f), h, "0x%04X → %g → 0x%04X", h, f, attn_f32_to_f16(f));
+        if ((h & 0x7FFF) >= 0x7C00) continue;
+        /* the next value away from zero; past 65504 it is 2^16 (rounds to infinity) */
+        const uint16_t n = (uint16_t)(h + 1);
+        const float fn = (n & 0x7FFF) == 0x7C00 ? copysignf(0x1p16f, f) : attn_f16_to_f32(n);
+        const float mid = (f + fn) / 2;
+        cr_assert_eq(attn_f32_to_f16(mid), (h & 1) ? n : h, "tie %a", mid);
+        cr_assert_eq(attn_f32_to_f16(nextafterf(mid, 0.0f)), h, "below tie %a", mid);
+        cr_assert_eq(attn_f32_to_f16(nextafterf(mid, fn)), n, "above tie %a", mid);
+    }
+}
+
+/* The f16 output path: rounding ref to f16 loses at most 2^-11 relative, so it passes 2^-11 and
+ * fails 2^-15; read as bf16 (the wrong conversion) the same bits fail any sane tolerance. */
+Test(compare, f16_output)
+{
+    double ref[N];
+    uint16_t oh[N];
+    for (int e = 0; e < N; e++) ref[e] = sin(0.37 * e + 0.1);
+    for (int e = 0; e < N; e++) oh[e] = attn_f32_to_f16((float)ref[e]);
+    attn_check_t c = attn_compare(oh, ATTN_F16, ref, N, 8, NULL, 0x1p-11);
+    cr_expect(c.ok, "f16 rounding: err %g tol %g", c.max_abs_err, c.tol_abs);
+    c = attn_compare(oh, ATTN_F16, ref, N, 8, NULL, 0x1p-15);
+    cr_expect(!c.ok, "f16 rounding passed a tolerance of 2^-15");
+    c = attn_compare(oh, ATTN_BF16, ref, N, 8, NULL, 0.1);
+    cr_expect(!c.ok, "f16 bits read as bf16 passed");
+    cr_expect_eq(attn_unit_roundoff(ATTN_F16), 0x1p-11);
+    cr_expect_str_eq(attn_dtype_name(ATTN_F16), "f16");
+    cr_expect_eq(attn_dtype_size(ATTN_F16), 2);
+}

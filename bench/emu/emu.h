@@ -182,6 +182,10 @@ namespace ptx {
 ATTN_EMU_HIDDEN void mma_m16n8k16_f32_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
                                            uint32_t b1, const float (&c)[4], const char *file,
                                            int line);
+/* mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32: the same with binary16 a and b */
+ATTN_EMU_HIDDEN void mma_m16n8k16_f32_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                          uint32_t b1, const float (&c)[4], const char *file,
+                                          int line);
 /* ldmatrix.sync.aligned.m8n8.x{num}{.trans}.shared.b16 r, [row] (num = 1, 2 or 4 registers) */
 ATTN_EMU_HIDDEN void ldmatrix_m8n8_b16(uint32_t *r, int num, bool trans, const void *row,
                                        const char *file, int line);

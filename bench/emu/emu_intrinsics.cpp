@@ -5,12 +5,12 @@
  * computes a wrong answer here as it would on the GPU:
  *  - shfl.sync: source lane j per the ISA's pseudocode (segments of `width` lanes; the own value
  *    when j falls outside the segment); reading a lane that did not take part is an error.
- *  - mma.m16n8k16 (bf16 in, f32 accumulate), with g = lane >> 2, t = lane & 3:
+ *  - mma.m16n8k16 (bf16 or f16 in, f32 accumulate), with g = lane >> 2, t = lane & 3:
  *      A (16x16): a[0] = A[g][2t..2t+1]   a[1] = A[g+8][2t..2t+1]
  *                 a[2] = A[g][2t+8..2t+9] a[3] = A[g+8][2t+8..2t+9]     (low half = lower column)
  *      B (16x8):  b0 = B[2t..2t+1][g]     b1 = B[2t+8..2t+9][g]          (low half = lower row)
  *      C, D:      c[0] = C[g][2t] c[1] = C[g][2t+1] c[2] = C[g+8][2t] c[3] = C[g+8][2t+1]
- *    D = A·B + C in fp32, k summed in order 0..15 (bf16 products are exact in fp32).
+ *    D = A·B + C in fp32, k summed in order 0..15 (bf16 and f16 products are exact in fp32).
  *  - ldmatrix.m8n8.x{1,2,4}.b16: lanes 8i..8i+7 give the row addresses of matrix i (16-byte
  *    aligned, in shared memory); r[i] of lane L = {M_i[g][2t], M_i[g][2t+1]}, with .trans
  *    {M_i[2t][g], M_i[2t+1][g]} (M_i as stored: row j at the address of lane 8i + j).
@@ -239,8 +239,19 @@ void syncwarp(uint32_t mask, const char *file, int line)
 namespace ptx {
 namespace {
 
-inline float bf16_lo(uint32_t r) { return bits<float>(r << 16); }
-inline float bf16_hi(uint32_t r) { return bits<float>(r & 0xffff0000u); }
+/* One 16-bit element of a register as a float: low half (bits 0..15) or high half. */
+template <bool F16>
+inline float elem_lo(uint32_t r)
+{
+    if (F16) return __half2float(__ushort_as_half((unsigned short)(r & 0xffffu)));
+    return bits<float>(r << 16);
+}
+template <bool F16>
+inline float elem_hi(uint32_t r)
+{
+    if (F16) return __half2float(__ushort_as_half((unsigned short)(r >> 16)));
+    return bits<float>(r & 0xffff0000u);
+}
 
 struct MmaArg {
     float *d;
@@ -249,24 +260,26 @@ struct MmaArg {
     const float *c;
 };
 
+/* F16: the registers hold binary16 (.f16.f16), else bf16. */
+template <bool F16>
 void mma_perform(Collective &op)
 {
     float A[16][16], B[16][8], C[16][8];
     for (int lane = 0; lane < 32; lane++) {
         const MmaArg *x = static_cast<const MmaArg *>(op.arg[lane]);
         const int g = lane >> 2, t = lane & 3;
-        A[g][2 * t] = bf16_lo(x->a[0]);
-        A[g][2 * t + 1] = bf16_hi(x->a[0]);
-        A[g + 8][2 * t] = bf16_lo(x->a[1]);
-        A[g + 8][2 * t + 1] = bf16_hi(x->a[1]);
-        A[g][2 * t + 8] = bf16_lo(x->a[2]);
-        A[g][2 * t + 9] = bf16_hi(x->a[2]);
-        A[g + 8][2 * t + 8] = bf16_lo(x->a[3]);
-        A[g + 8][2 * t + 9] = bf16_hi(x->a[3]);
-        B[2 * t][g] = bf16_lo(x->b0);
-        B[2 * t + 1][g] = bf16_hi(x->b0);
-        B[2 * t + 8][g] = bf16_lo(x->b1);
-        B[2 * t + 9][g] = bf16_hi(x->b1);
+        A[g][2 * t] = elem_lo<F16>(x->a[0]);
+        A[g][2 * t + 1] = elem_hi<F16>(x->a[0]);
+        A[g + 8][2 * t] = elem_lo<F16>(x->a[1]);
+        A[g + 8][2 * t + 1] = elem_hi<F16>(x->a[1]);
+        A[g][2 * t + 8] = elem_lo<F16>(x->a[2]);
+        A[g][2 * t + 9] = elem_hi<F16>(x->a[2]);
+        A[g + 8][2 * t + 8] = elem_lo<F16>(x->a[3]);
+        A[g + 8][2 * t + 9] = elem_hi<F16>(x->a[3]);
+        B[2 * t][g] = elem_lo<F16>(x->b0);
+        B[2 * t + 1][g] = elem_hi<F16>(x->b0);
+        B[2 * t + 8][g] = elem_lo<F16>(x->b1);
+        B[2 * t + 9][g] = elem_hi<F16>(x->b1);
         C[g][2 * t] = x->c[0];
         C[g][2 * t + 1] = x->c[1];
         C[g + 8][2 * t] = x->c[2];
@@ -289,7 +302,10 @@ void mma_perform(Collective &op)
     }
 }
 
-const OpInfo mma_op = {"mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", mma_perform, true};
+const OpInfo mma_op = {"mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", mma_perform<false>,
+                       true};
+const OpInfo mma_f16_op = {"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32", mma_perform<true>,
+                           true};
 
 struct LdmArg {
     const unsigned char *row;
@@ -347,6 +363,13 @@ void mma_m16n8k16_f32_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, u
 {
     MmaArg arg{d, a, b0, b1, c};
     warp_op(mma_op, 0xffffffffu, &arg, file, line);
+}
+
+void mma_m16n8k16_f32_f16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1,
+                          const float (&c)[4], const char *file, int line)
+{
+    MmaArg arg{d, a, b0, b1, c};
+    warp_op(mma_f16_op, 0xffffffffu, &arg, file, line);
 }
 
 void ldmatrix_m8n8_b16(uint32_t *r, int num, bool trans, const void *row, const char *file,

@@ -620,8 +620,11 @@ static void test_reported_bugs()
 
 static uint16_t bf(float x) { return __bfloat16_as_ushort(__float2bfloat16_rn(x)); }
 
-/* A (16x16) and B (16x8, B[k][n]) as bf16 bits; fragments built from the ISA's tables (PTX,
- * "Matrix Fragments for mma.m16n8k16 with floating point type"). */
+static uint16_t hf(float x) { return __half_as_ushort(__float2half_rn(x)); }
+
+/* A (16x16) and B (16x8, B[k][n]) as bf16 bits (F16: binary16 bits); fragments built from the
+ * ISA's tables (PTX, "Matrix Fragments for mma.m16n8k16 with floating point type"). */
+template <bool F16>
 __global__ void mma_kernel(const uint16_t *A, const uint16_t *B, float *D)
 {
     const int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
@@ -633,26 +636,81 @@ __global__ void mma_kernel(const uint16_t *A, const uint16_t *B, float *D)
     const uint32_t b0 = pk(B[(2 * t) * 8 + g], B[(2 * t + 1) * 8 + g]);
     const uint32_t b1 = pk(B[(2 * t + 8) * 8 + g], B[(2 * t + 9) * 8 + g]);
     float d[4] = {1.0f, 2.0f, 3.0f, 4.0f}; /* C: one value per (row half, column parity) */
-    mma_m16n8k16_bf16(d, a, b0, b1);
+    if (F16)
+        mma_m16n8k16_f16(d, a, b0, b1);
+    else
+        mma_m16n8k16_bf16(d, a, b0, b1);
     D[g * 8 + 2 * t] = d[0];
     D[g * 8 + 2 * t + 1] = d[1];
     D[(g + 8) * 8 + 2 * t] = d[2];
     D[(g + 8) * 8 + 2 * t + 1] = d[3];
 }
 
+/* D = A·B + C of the emulated mma against the same sums in order; f16 with values bf16 cannot
+ * hold (a 2^-10 step), so reading its registers as bf16 (or the reverse) gives another D. */
 static void test_mma()
 {
-    uint16_t A[256], B[128];
-    float Af[256], Bf[128], D[128];
-    for (int i = 0; i < 256; i++) Af[i] = (float)((i * 7) % 13 - 6), A[i] = bf(Af[i]);
-    for (int i = 0; i < 128; i++) Bf[i] = (float)((i * 5) % 11 - 5), B[i] = bf(Bf[i]);
-    CHECK(LAUNCH(mma_kernel, 1, 32, 0, A, B, D) == cudaSuccess, "%s", last_error());
-    for (int r = 0; r < 16; r++)
-        for (int c = 0; c < 8; c++) {
-            float ref = (r < 8 ? 1.0f : 3.0f) + (c & 1);
-            for (int k = 0; k < 16; k++) ref += Af[r * 16 + k] * Bf[k * 8 + c];
-            CHECK(D[r * 8 + c] == ref, "D[%d][%d] = %g, want %g", r, c, D[r * 8 + c], ref);
+    for (int f16 = 0; f16 < 2; f16++) {
+        uint16_t A[256], B[128];
+        float Af[256], Bf[128], D[128];
+        for (int i = 0; i < 256; i++) {
+            /* f16: eighths plus multiples of 2^-10 (exact in f16 below 1, not in bf16) */
+            Af[i] = f16 ? (float)((i * 7) % 13 - 6) / 8 + 0x1p-10f * (float)(i % 5)
+                        : (float)((i * 7) % 13 - 6);
+            A[i] = f16 ? hf(Af[i]) : bf(Af[i]);
         }
+        for (int i = 0; i < 128; i++) Bf[i] = (float)((i * 5) % 11 - 5), B[i] = f16 ? hf(Bf[i]) : bf(Bf[i]);
+        CHECK(LAUNCH(f16 ? mma_kernel<true> : mma_kernel<false>, 1, 32, 0, A, B, D) == cudaSuccess,
+              "%s", last_error());
+        int wrong = 0;
+        for (int r = 0; r < 16; r++)
+            for (int c = 0; c < 8; c++) {
+                float ref = (r < 8 ? 1.0f : 3.0f) + (c & 1);
+                for (int k = 0; k < 16; k++) ref += Af[r * 16 + k] * Bf[k * 8 + c];
+                CHECK(D[r * 8 + c] == ref, "%s D[%d][%d] = %g, want %g", f16 ? "f16" : "bf16",
+                      r, c, D[r * 8 + c], ref);
+            }
+        /* the other type's mma on the same bits: a kernel mixing them up would fail */
+        CHECK(LAUNCH(f16 ? mma_kernel<false> : mma_kernel<true>, 1, 32, 0, A, B, D) == cudaSuccess,
+              "%s", last_error());
+        for (int r = 0; r < 16; r++)
+            for (int c = 0; c < 8; c++) {
+                float ref = (r < 8 ? 1.0f : 3.0f) + (c & 1);
+                for (int k = 0; k < 16; k++) ref += Af[r * 16 + k] * Bf[k * 8 + c];
+                wrong += D[r * 8 + c] != ref;
+            }
+        CHECK(wrong > 64, "%s data through the %s mma: only %d of 128 wrong", f16 ? "f16" : "bf16",
+              f16 ? "bf16" : "f16", wrong);
+    }
+}
+
+/* pack_f16x2 / pack_bf16x2 (and pack_x2<T>): round to nearest even, lo in bits 0..15. */
+__global__ void pack_kernel(const float *x, uint32_t *out)
+{
+    const int i = threadIdx.x;
+    out[4 * i] = pack_f16x2(x[2 * i], x[2 * i + 1]);
+    out[4 * i + 1] = pack_x2<__half>(x[2 * i], x[2 * i + 1]);
+    out[4 * i + 2] = pack_bf16x2(x[2 * i], x[2 * i + 1]);
+    out[4 * i + 3] = pack_x2<__nv_bfloat16>(x[2 * i], x[2 * i + 1]);
+}
+
+static void test_pack()
+{
+    /* 1 + 2^-11 ties to 1 (even) in f16, 1 + 3·2^-11 to 1 + 2^-9; 65520 ties to infinity */
+    const float x[8] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, -2.5f, 65520.0f,
+                        0x1p-24f, 3.0f + 0x1p-9f, 1.0f + 0x1p-8f, 1e-30f};
+    uint32_t out[16];
+    CHECK(LAUNCH(pack_kernel, 1, 4, 0, x, out) == cudaSuccess, "%s", last_error());
+    const uint32_t want_f16[4] = {0x3c023c00u, 0x7c00c100u, 0x42010001u, 0x00003c04u};
+    for (int i = 0; i < 4; i++) {
+        CHECK(out[4 * i] == want_f16[i] && out[4 * i + 1] == want_f16[i],
+              "pack_f16x2(%g, %g) = %08x, want %08x", x[2 * i], x[2 * i + 1], out[4 * i],
+              want_f16[i]);
+        const uint32_t want_bf = (uint32_t)bf(x[2 * i]) | (uint32_t)bf(x[2 * i + 1]) << 16;
+        CHECK(out[4 * i + 2] == want_bf && out[4 * i + 3] == want_bf,
+              "pack_bf16x2(%g, %g) = %08x, want %08x", x[2 * i], x[2 * i + 1], out[4 * i + 2],
+              want_bf);
+    }
 }
 
 /* M (16x16 bf16) in shared memory; lane L addresses row (L & 7) of matrix L >> 3, the matrices
@@ -870,7 +928,7 @@ int main()
 {
     void (*const per_schedule[])() = {
         test_indices,          test_shuffles,      test_votes, test_barriers, test_shared_memory,
-        test_atomics_and_spin, test_reported_bugs, test_mma,   test_ldmatrix, test_cp_async,
+        test_atomics_and_spin, test_reported_bugs, test_mma,   test_pack,     test_ldmatrix, test_cp_async,
         test_cp_async_landing, test_wmma,   test_gpu_math,
     };
     for (int k = 0; k < ATTN_EMU_NSCHEDULES; k++) {

@@ -41,9 +41,12 @@ enum attnbench_backend { ATTNBENCH_CPU = 0, ATTNBENCH_GPU = 1 };
 /* The variant's storage types. ATTNBENCH_F32: float32 inputs and output (CPU or GPU).
  * ATTNBENCH_BF16 (GPU only): bfloat16 inputs and output, as uint16 bit patterns (the upper 16
  * bits of a float32; cuda_bf16.h's __nv_bfloat16), the inputs rounded to nearest even.
+ * ATTNBENCH_F16 (GPU only): IEEE binary16 inputs and output, as uint16 bit patterns
+ * (cuda_fp16.h's __half), the inputs rounded to nearest even. Added within ABI 1: a plugin that
+ * never names it is unaffected.
  * ATTNBENCH_F64 (CPU only): float32 inputs, float64 output (a reference-grade variant). int32
  * tensors (index and length tensors) are always int32. Other pairings are refused (exit 2). */
-enum attnbench_dtype { ATTNBENCH_F64 = 0, ATTNBENCH_F32 = 1, ATTNBENCH_BF16 = 2 };
+enum attnbench_dtype { ATTNBENCH_F64 = 0, ATTNBENCH_F32 = 1, ATTNBENCH_BF16 = 2, ATTNBENCH_F16 = 3 };
 
 /* What a tensor holds: floats in the variant's dtype, or int32. */
 enum attnbench_tensor_kind { ATTNBENCH_FLOAT = 0, ATTNBENCH_INT32 = 1 };
@@ -84,8 +87,9 @@ typedef struct attnbench_case {
  *  name       its name in the suite: matched by --variant REGEX, written in the CSV's `variant`
  *             column; must not be a built-in variant's name or another plugin's (exit 2)
  *  backend    ATTNBENCH_CPU or ATTNBENCH_GPU (see attnbench_backend)
- *  dtype      ATTNBENCH_F32, ATTNBENCH_BF16 (GPU) or ATTNBENCH_F64 (CPU), see attnbench_dtype:
- *             its inputs are rounded to it, and its tolerance is the suite's for that dtype
+ *  dtype      ATTNBENCH_F32, ATTNBENCH_BF16 or ATTNBENCH_F16 (GPU), ATTNBENCH_F64 (CPU), see
+ *             attnbench_dtype: its inputs are rounded to it, and its tolerance is the suite's
+ *             for that dtype
  *  about      one line for --list: what it does
  *  supports   NULL (every case), or returns NULL when it can run case c, else a reason (a
  *             string that outlives the call): the row is skipped with that reason

@@ -1,11 +1,14 @@
 /* Warp-level tensor-core primitives (sm_80+) as thin inline-PTX wrappers, shared by every suite:
  *   mma_m16n8k16_bf16   D += A·B, m16n8k16, bf16 inputs, fp32 accumulate
+ *   mma_m16n8k16_f16    the same with f16 (IEEE binary16) inputs: the same fragment layouts
+ *   mma_m16n8k16<T>     either, by element type T (__nv_bfloat16 or __half), for templated kernels
  *   ldmatrix_x4         four 8x8 b16 matrices from shared memory, row-major fragments
  *   ldmatrix_x4_trans   the same, each 8x8 matrix transposed on the way in
  *   cp_async_16         16-byte global -> shared copy that bypasses registers (and L1)
  *   cp_async_16_zfill   the same with a source size of 16 or 0 bytes: 0 writes 16 zero bytes
  *   cp_async_commit / cp_async_wait<N>   close a group of copies / wait for all but N groups
  *   pack_bf16x2         two floats -> one .b32 holding two bf16 (low half = first)
+ *   pack_f16x2          the same for two f16; pack_x2<T> either, by element type
  * All PTX of the kernels lives here, so a second backend (an emulator) replaces only this file.
  *
  * Fragment layouts (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point type").
@@ -51,6 +54,8 @@
 
 #include <cstdint>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <type_traits>
 
 #ifndef ATTN_EMU
 /* d += a·b for one m16n8k16 tile; a, b and d in the layouts above. */
@@ -59,6 +64,17 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t 
 {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+/* As mma_m16n8k16_bf16 with f16 a and b (each register two binary16, low half first). */
+__device__ __forceinline__ void mma_m16n8k16_f16(float (&d)[4], const uint32_t (&a)[4],
+                                                 uint32_t b0, uint32_t b1)
+{
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
         "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
@@ -129,6 +145,12 @@ __device__ __forceinline__ void mma_m16n8k16_bf16(float (&d)[4], const uint32_t 
     ::attn_emu::ptx::mma_m16n8k16_f32_bf16(d, a, b0, b1, d, attn_file_, attn_line_);
 }
 
+__device__ __forceinline__ void mma_m16n8k16_f16(float (&d)[4], const uint32_t (&a)[4],
+                                                 uint32_t b0, uint32_t b1, ATTN_MMA_SITE)
+{
+    ::attn_emu::ptx::mma_m16n8k16_f32_f16(d, a, b0, b1, d, attn_file_, attn_line_);
+}
+
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void *smem_row, ATTN_MMA_SITE)
 {
     ::attn_emu::ptx::ldmatrix_m8n8_b16(r, 4, false, smem_row, attn_file_, attn_line_);
@@ -158,6 +180,30 @@ __device__ __forceinline__ void cp_async_wait(ATTN_MMA_SITE)
 {
     ::attn_emu::ptx::cp_async_wait_group(N, attn_file_, attn_line_);
 }
+#endif
+
+/* The mma of element type T; in the emulator the call site still names the kernel's line. */
+#ifndef ATTN_EMU
+#define ATTN_MMA_SITE_PARAMS
+#define ATTN_MMA_SITE_ARGS
+#else
+#define ATTN_MMA_SITE_PARAMS , ATTN_MMA_SITE
+#define ATTN_MMA_SITE_ARGS , attn_file_, attn_line_
+#endif
+template <typename T>
+__device__ __forceinline__ void mma_m16n8k16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                             uint32_t b1 ATTN_MMA_SITE_PARAMS)
+{
+    static_assert(std::is_same<T, __nv_bfloat16>::value || std::is_same<T, __half>::value,
+                  "mma_m16n8k16<T>: T is __nv_bfloat16 or __half");
+    if constexpr (std::is_same<T, __half>::value)
+        mma_m16n8k16_f16(d, a, b0, b1 ATTN_MMA_SITE_ARGS);
+    else
+        mma_m16n8k16_bf16(d, a, b0, b1 ATTN_MMA_SITE_ARGS);
+}
+#undef ATTN_MMA_SITE_PARAMS
+#undef ATTN_MMA_SITE_ARGS
+#ifdef ATTN_EMU
 #undef ATTN_MMA_SITE
 #endif
 
@@ -166,6 +212,23 @@ __device__ __forceinline__ uint32_t pack_bf16x2(float lo, float hi)
 {
     const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi); /* v.x = lo, v.y = hi */
     return (uint32_t)__bfloat16_as_ushort(v.x) | ((uint32_t)__bfloat16_as_ushort(v.y) << 16);
+}
+
+/* {lo, hi} -> one register of two f16, rounded to nearest even, lo in bits 0..15. */
+__device__ __forceinline__ uint32_t pack_f16x2(float lo, float hi)
+{
+    const __half2 v = __floats2half2_rn(lo, hi); /* v.x = lo, v.y = hi */
+    return (uint32_t)__half_as_ushort(v.x) | ((uint32_t)__half_as_ushort(v.y) << 16);
+}
+
+/* pack_bf16x2 or pack_f16x2 by element type T. */
+template <typename T>
+__device__ __forceinline__ uint32_t pack_x2(float lo, float hi)
+{
+    if constexpr (std::is_same<T, __half>::value)
+        return pack_f16x2(lo, hi);
+    else
+        return pack_bf16x2(lo, hi);
 }
 
 #endif
