@@ -261,6 +261,17 @@ static mhsa_tensors_t tensors_of(const attn_suite_t *suite, const int64_t *v,
 #endif
 #include "gpu_adapters.h"
 
+/* fused-splitkv, both element types (the same code but for the mma's type): instructions per
+ * K/V byte. One m16 tile's loop does 32 MMAs per 8 KiB tile at d = 64 and 64 per 16 KiB at
+ * d = 128, so instr/mma <= 16 is <= 1/16 instruction a byte (bf16: 13.97 / 11.02 measured; the
+ * CUDA-core kernel before took ~0.37 at G = 4); no spills. */
+#define SPLITKV_BUDGET                                                                          \
+    "mhsa_splitkv_kernel<[^,]+, 1, 64>: threads=32 instr/mma<=16 spills=0; "                   \
+    "mhsa_splitkv_kernel<[^,]+, 1, 128>: threads=32 instr/mma<=12 spills=0; "                  \
+    "mhsa_splitkv_kernel<[^,]+, 4, 64>: threads=128 instr/mma<=12 spills=0; "                  \
+    "mhsa_splitkv_kernel<[^,]+, 4, 128>: threads=128 instr/mma<=8 spills=0; "                  \
+    "mhsa_splitkv_combine_kernel: spills=0"
+
 static const attn_variant_t variants[] = {
     {"reference", ATTN_CPU, ATTN_F64, -1, "reference/mhsa/mhsa_ref.c",
      "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
@@ -294,14 +305,11 @@ static const attn_variant_t variants[] = {
      "decode: a K/V head's G·Nq query rows packed in m16 tiles (K/V read once per group), "
      "mma.sync, keys split across CTAs, log-sum-exp combine",
      GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports),
-     /* instructions per K/V byte: one m16 tile's loop does 32 MMAs per 8 KiB tile at d = 64
-      * and 64 per 16 KiB at d = 128, so instr/mma <= 16 is <= 1/16 instruction a byte
-      * (14.0 / 11.0 measured; the CUDA-core kernel before took ~0.37 at G = 4) */
-     .sass_budget = "mhsa_splitkv_kernel<1, 64>: threads=32 instr/mma<=16 spills=0; "
-                    "mhsa_splitkv_kernel<1, 128>: threads=32 instr/mma<=12 spills=0; "
-                    "mhsa_splitkv_kernel<4, 64>: threads=128 instr/mma<=12 spills=0; "
-                    "mhsa_splitkv_kernel<4, 128>: threads=128 instr/mma<=8 spills=0; "
-                    "mhsa_splitkv_combine_kernel: spills=0"},
+     .sass_budget = SPLITKV_BUDGET},
+    {"fused-splitkv-f16", ATTN_GPU, ATTN_F16, 1, "kernels/mhsa/splitkv.cu",
+     "fused-splitkv on f16 data: mma.sync .f16, the same packing and splits",
+     GPU(mhsa_splitkv_f16_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports),
+     .sass_budget = SPLITKV_BUDGET},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
      GPU(mhsa_cublas_f32_launch, mhsa_cublas_f32_workspace, NULL)},

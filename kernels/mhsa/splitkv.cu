@@ -2,7 +2,7 @@
  * a long K/V cache), so the kernel is arranged to read each K/V byte once, to spend few
  * instructions per byte, and to give every SM work even when B·Hkv is small:
  *
- * mhsa_splitkv_kernel<MT, DMAX>: one CTA of MT warps per (row tile, split, K/V head g, batch b).
+ * mhsa_splitkv_kernel<T, MT, DMAX>: one CTA of MT warps per (row tile, split, K/V head g, batch b).
  *   rows   GQA packing: the G = H/Hkv query heads of K/V head g share its K/V, so their G·Nq
  *          (query row, head) pairs are packed head-major into the rows of the m16 tiles (row
  *          r = head·Nq + i); a CTA takes RT = 16·MT of them and loads each K/V tile once for all.
@@ -16,7 +16,7 @@
  *   per tile  warp w (rows 16w..16w+15 of the tile): S = Q·Kᵀ by mma.m16n8k16 (Q as A
  *          fragments in registers, K by ldmatrix), the mask, the online softmax (flash.cuh, one
  *          FFMA + ex2 per score), O += P·V (P from the S accumulators, V by ldmatrix .trans).
- *   out    one split: O = acc / l in bf16. Several: acc (fp32, unnormalised), m (natural-log
+ *   out    one split: O = acc / l in T. Several: acc (fp32, unnormalised), m (natural-log
  *          units), l of each row into the workspace, and mhsa_splitkv_combine_kernel merges the
  *          splits of a row by their log-sum-exp: M = max_s m_s, O = Σ e^(m_s − M)·acc_s / Σ
  *          e^(m_s − M)·l_s.
@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <type_traits>
 
 #include "flash.cuh"
 #include "launch.cuh"
@@ -45,12 +47,13 @@
 #define SPLITKV_MAX_NQ 16       /* decode: queries per sequence */
 #define SPLITKV_COMBINE_NW 4    /* warps per CTA of the combine kernel */
 
-/* rows: packed query rows of the group (G·Nq); chunk: keys per split; part/ml: the workspace
+/* T: the element type (__nv_bfloat16 or __half: the same fragments, mma_m16n8k16<T>);
+ * rows: packed query rows of the group (G·Nq); chunk: keys per split; part/ml: the workspace
  * (NULL when nsplit == 1). */
-template <int MT, int DMAX>
+template <typename T, int MT, int DMAX>
 __global__ void __launch_bounds__(MT * 32)
-mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
-                    const __nv_bfloat16 *__restrict__ v, __nv_bfloat16 *__restrict__ o,
+mhsa_splitkv_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
+                    T *__restrict__ o,
                     float *__restrict__ part, float *__restrict__ ml, const mhsa_problem_t p,
                     int nsplit, int chunk, int ntiles)
 {
@@ -61,8 +64,8 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
     constexpr int CPR = DMAX / 8;   /* 16-byte chunks per K/V row */
     constexpr int CH = BC * CPR / THREADS; /* chunks per thread per matrix */
     static_assert(BC * CPR % THREADS == 0, "whole chunks per thread");
-    __shared__ __align__(16) __nv_bfloat16 K_s[2][BC * LD];
-    __shared__ __align__(16) __nv_bfloat16 V_s[2][BC * LD];
+    __shared__ __align__(16) T K_s[2][BC * LD];
+    __shared__ __align__(16) T V_s[2][BC * LD];
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, gq = lane >> 2, tq = lane & 3;
     const int tile = blockIdx.x % ntiles, split = blockIdx.x / ntiles;
@@ -124,7 +127,7 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
     /* K/V tile j0.. into stage st: thread tid copies chunks tid + THREADS·c; rows past jhi
      * and columns past d are zero-filled (source size 0, reading the head's first row). */
     const size_t kvbase = ((size_t)b * p.Hkv + g) * p.Nk * d;
-    const __nv_bfloat16 *kg = k + kvbase, *vg = v + kvbase;
+    const T *kg = k + kvbase, *vg = v + kvbase;
     auto load = [&](int st, int j0) {
 #pragma unroll
         for (int c = 0; c < CH; c++) {
@@ -152,7 +155,7 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
             float s[NS][4];
 #pragma unroll
             for (int n = 0; n < NS; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
-            const __nv_bfloat16 *krow =
+            const T *krow =
                 &K_s[st][((lane & 7) + 8 * ((lane >> 4) & 1)) * LD + 8 * ((lane >> 3) & 1)];
 #pragma unroll
             for (int ks = 0; ks < KS; ks++)
@@ -160,8 +163,8 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
                 for (int np = 0; np < NS / 2; np++) {
                     uint32_t kf[4];
                     ldmatrix_x4(kf, krow + np * 16 * LD + ks * 16);
-                    mma_m16n8k16_bf16(s[2 * np], qa[ks], kf[0], kf[1]);
-                    mma_m16n8k16_bf16(s[2 * np + 1], qa[ks], kf[2], kf[3]);
+                    mma_m16n8k16<T>(s[2 * np], qa[ks], kf[0], kf[1]);
+                    mma_m16n8k16<T>(s[2 * np + 1], qa[ks], kf[2], kf[3]);
                 }
             /* the mask: element e of n8 tile n is row gq + 8·(e >> 1), key j0 + 8n + 2tq + (e & 1) */
 #pragma unroll
@@ -173,20 +176,20 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
                 }
             flash_online_softmax_ex2(s, acc, m, l, c2);
             /* O += P·V: the S accumulators of keys 16kk.. are P's A fragment (mma.cuh) */
-            const __nv_bfloat16 *vrow =
+            const T *vrow =
                 &V_s[st][((lane & 7) + 8 * ((lane >> 3) & 1)) * LD + 8 * ((lane >> 4) & 1)];
 #pragma unroll
             for (int kk = 0; kk < NS / 2; kk++) {
-                const uint32_t pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]),
-                                        pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
-                                        pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                        pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+                const uint32_t pa[4] = {pack_x2<T>(s[2 * kk][0], s[2 * kk][1]),
+                                        pack_x2<T>(s[2 * kk][2], s[2 * kk][3]),
+                                        pack_x2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                        pack_x2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
 #pragma unroll
                 for (int dp = 0; dp < DMAX / 16; dp++) {
                     uint32_t vf[4];
                     ldmatrix_x4_trans(vf, vrow + kk * 16 * LD + dp * 16);
-                    mma_m16n8k16_bf16(acc[2 * dp], pa, vf[0], vf[1]);
-                    mma_m16n8k16_bf16(acc[2 * dp + 1], pa, vf[2], vf[3]);
+                    mma_m16n8k16<T>(acc[2 * dp], pa, vf[0], vf[1]);
+                    mma_m16n8k16<T>(acc[2 * dp + 1], pa, vf[2], vf[3]);
                 }
             }
         }
@@ -208,8 +211,8 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
             const int c = 8 * n + 2 * tq;
             if (c >= d) continue;
             if (nsplit == 1) {
-                *reinterpret_cast<__nv_bfloat162 *>(o + grow[r] * d + c) =
-                    __floats2bfloat162_rn(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
+                *reinterpret_cast<uint32_t *>(o + grow[r] * d + c) =
+                    pack_x2<T>(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
             } else {
                 float *pp = part + ((size_t)split * rows_all + grow[r]) * d + c;
                 pp[0] = acc[n][2 * r], pp[1] = acc[n][2 * r + 1];
@@ -222,10 +225,21 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
     }
 }
 
+/* x rounded to nearest in T. */
+template <typename T>
+__device__ __forceinline__ T splitkv_round(float x)
+{
+    if constexpr (std::is_same<T, __half>::value)
+        return __float2half_rn(x);
+    else
+        return __float2bfloat16_rn(x);
+}
+
 /* One warp per output row: merge the nsplit partial states of the row by their log-sum-exp. */
+template <typename T>
 __global__ void __launch_bounds__(SPLITKV_COMBINE_NW * 32)
 mhsa_splitkv_combine_kernel(const float *__restrict__ part, const float *__restrict__ ml,
-                            __nv_bfloat16 *__restrict__ o, long long rows_all, int d, int nsplit)
+                            T *__restrict__ o, long long rows_all, int d, int nsplit)
 {
     const long long row = (long long)blockIdx.x * SPLITKV_COMBINE_NW + (threadIdx.x >> 5);
     if (row >= rows_all) return; /* warp-uniform */
@@ -250,7 +264,7 @@ mhsa_splitkv_combine_kernel(const float *__restrict__ part, const float *__restr
     const float inv = L > 0.f ? 1.f / L : 0.f; /* every key of the row masked: 0 */
 #pragma unroll
     for (int n = 0; n < SPLITKV_DMAX / 32; n++)
-        if (lane + 32 * n < d) o[row * d + lane + 32 * n] = __float2bfloat16_rn(acc[n] * inv);
+        if (lane + 32 * n < d) o[row * d + lane + 32 * n] = splitkv_round<T>(acc[n] * inv);
 }
 
 /* m16 tiles (warps) per CTA for a group of G·Nq packed rows: one when they fit in 16 rows. */
@@ -304,7 +318,7 @@ extern "C" size_t mhsa_splitkv_workspace(const mhsa_problem_t *p)
     return attn_align256(s * rows * p->d * sizeof(float)) + attn_align256(s * rows * 2 * sizeof(float));
 }
 
-template <int MT>
+template <typename T, int MT>
 static int splitkv_launch_mt(const mhsa_problem_t *p, const mhsa_tensors_t *t, float *part,
                              float *ml, int nsplit, cudaStream_t stream)
 {
@@ -313,18 +327,18 @@ static int splitkv_launch_mt(const mhsa_problem_t *p, const mhsa_tensors_t *t, f
     const long long gx = (long long)ntiles * nsplit;
     if (gx > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;
     const dim3 grid((unsigned)gx, p->Hkv, p->B);
-    const __nv_bfloat16 *Q = (const __nv_bfloat16 *)t->q, *K = (const __nv_bfloat16 *)t->k,
-                        *V = (const __nv_bfloat16 *)t->v;
-    __nv_bfloat16 *O = (__nv_bfloat16 *)t->o;
+    const T *Q = (const T *)t->q, *K = (const T *)t->k, *V = (const T *)t->v;
+    T *O = (T *)t->o;
     if (p->d <= 64)
-        return ATTN_LAUNCH((mhsa_splitkv_kernel<MT, 64>), grid, MT * 32, 0, stream, Q, K, V, O,
+        return ATTN_LAUNCH((mhsa_splitkv_kernel<T, MT, 64>), grid, MT * 32, 0, stream, Q, K, V, O,
                            part, ml, *p, nsplit, chunk, ntiles);
-    return ATTN_LAUNCH((mhsa_splitkv_kernel<MT, 128>), grid, MT * 32, 0, stream, Q, K, V, O,
+    return ATTN_LAUNCH((mhsa_splitkv_kernel<T, MT, 128>), grid, MT * 32, 0, stream, Q, K, V, O,
                        part, ml, *p, nsplit, chunk, ntiles);
 }
 
-extern "C" int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
-                                   attn_stream_t stream)
+template <typename T>
+static int splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                          attn_stream_t stream)
 {
     if (int e = attn_refuse(mhsa_splitkv_supports(p), "mhsa_splitkv_launch")) return e;
     /* 16-byte loads of K/V rows, 4-byte loads of Q rows and stores of O (d % 8 == 0) */
@@ -342,12 +356,24 @@ extern "C" int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t
         part = (float *)ws;
         ml = (float *)((char *)ws + attn_align256((size_t)nsplit * rows * p->d * sizeof(float)));
     }
-    int err = splitkv_mt(p) == 1 ? splitkv_launch_mt<1>(p, t, part, ml, nsplit, stream)
-                                 : splitkv_launch_mt<4>(p, t, part, ml, nsplit, stream);
+    int err = splitkv_mt(p) == 1 ? splitkv_launch_mt<T, 1>(p, t, part, ml, nsplit, stream)
+                                 : splitkv_launch_mt<T, 4>(p, t, part, ml, nsplit, stream);
     if (err || nsplit == 1) return err;
     const long long rows_all = (long long)p->B * p->H * p->Nq;
     const long long blocks = ATTN_CEIL_DIV(rows_all, (long long)SPLITKV_COMBINE_NW);
     if (blocks > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;
-    return ATTN_LAUNCH(mhsa_splitkv_combine_kernel, (unsigned)blocks, SPLITKV_COMBINE_NW * 32, 0, stream,
-                       part, ml, (__nv_bfloat16 *)t->o, rows_all, p->d, nsplit);
+    return ATTN_LAUNCH(mhsa_splitkv_combine_kernel<T>, (unsigned)blocks, SPLITKV_COMBINE_NW * 32,
+                       0, stream, part, ml, (T *)t->o, rows_all, p->d, nsplit);
+}
+
+extern "C" int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                   attn_stream_t stream)
+{
+    return splitkv_launch<__nv_bfloat16>(p, t, ws, stream);
+}
+
+extern "C" int mhsa_splitkv_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                       attn_stream_t stream)
+{
+    return splitkv_launch<__half>(p, t, ws, stream);
 }
