@@ -166,14 +166,23 @@ mhsa_splitkv_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *_
                     mma_m16n8k16<T>(s[2 * np], qa[ks], kf[0], kf[1]);
                     mma_m16n8k16<T>(s[2 * np + 1], qa[ks], kf[2], kf[3]);
                 }
-            /* the mask: element e of n8 tile n is row gq + 8·(e >> 1), key j0 + 8n + 2tq + (e & 1) */
+            /* the mask: element e of n8 tile n is row gq + 8·(e >> 1), key j0 + 8n + 2tq + (e & 1);
+             * skipped (warp-uniform) when every row of the warp sees the whole tile, as every
+             * tile but the edges of a split or a row's range does (rows past the group: no
+             * output, never masked) */
+            bool sees_all = true;
 #pragma unroll
-            for (int n = 0; n < NS; n++)
+            for (int r = 0; r < 2; r++)
+                sees_all &= grow[r] < 0 || (j0 >= max(rlo[r], jlo) && j0 + BC <= min(rhi[r], jhi));
+            if (!__all_sync(0xffffffffu, sees_all)) {
 #pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    const int j = j0 + 8 * n + 2 * tq + (e & 1), r = e >> 1;
-                    if (j < rlo[r] || j >= rhi[r] || j < jlo || j >= jhi) s[n][e] = -INFINITY;
-                }
+                for (int n = 0; n < NS; n++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const int j = j0 + 8 * n + 2 * tq + (e & 1), r = e >> 1;
+                        if (j < rlo[r] || j >= rhi[r] || j < jlo || j >= jhi) s[n][e] = -INFINITY;
+                    }
+            }
             flash_online_softmax_ex2(s, acc, m, l, c2);
             /* O += P·V: the S accumulators of keys 16kk.. are P's A fragment (mma.cuh) */
             const T *vrow =
