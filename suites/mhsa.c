@@ -295,6 +295,17 @@ static int f16_in_sweep(const attn_suite_t *suite, const attn_variant_t *x, cons
     "mhsa_fused_kernel<" E_##e ", 128, 2, 32, 2>: threads=128 dsmem=69632 instr/mma<=4.5 "     \
     "ldsm/mma<=0.35 spills=0"
 
+/* fused-splitkv, both element types (the same code but for the mma's type): instructions per
+ * K/V byte. One m16 tile's loop does 32 MMAs per 8 KiB tile at d = 64 and 64 per 16 KiB at
+ * d = 128, so instr/mma <= 13 is <= 0.051 instruction a byte (bf16: 12.06 / 9.78 measured on the
+ * steady, mask-free path; the CUDA-core kernel before took ~0.37 at G = 4); no spills. */
+#define SPLITKV_BUDGET                                                                          \
+    "mhsa_splitkv_kernel<[^,]+, 1, 64>: threads=32 instr/mma<=13 spills=0; "                   \
+    "mhsa_splitkv_kernel<[^,]+, 1, 128>: threads=32 instr/mma<=10.5 spills=0; "                \
+    "mhsa_splitkv_kernel<[^,]+, 4, 64>: threads=128 instr/mma<=9 spills=0; "                   \
+    "mhsa_splitkv_kernel<[^,]+, 4, 128>: threads=128 instr/mma<=6.5 spills=0; "                \
+    "mhsa_splitkv_combine_kernel: spills=0"
+
 static const attn_variant_t variants[] = {
     {"reference", ATTN_CPU, ATTN_F64, -1, "reference/mhsa/mhsa_ref.c",
      "CPU reference in double (the check's ground truth), timed", .run = attn_run_reference},
@@ -326,9 +337,15 @@ static const attn_variant_t variants[] = {
                     "instr/mma<=43 spills=0; "
                     "mhsa_fused_wgmma_kernel<128, 128>: threads=256 dsmem=164864 mma>=16 "
                     "instr/mma<=38 spills=0"},
-    {"fused-splitkv", ATTN_GPU, ATTN_BF16, 0, "kernels/mhsa/splitkv.cu",
-     "decode: keys split across CTAs, one CTA per K/V head group, log-sum-exp combine",
-     GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports)},
+    {"fused-splitkv", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/splitkv.cu",
+     "decode: a K/V head's G·Nq query rows packed in m16 tiles (K/V read once per group), "
+     "mma.sync, keys split across CTAs, log-sum-exp combine",
+     GPU(mhsa_splitkv_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports),
+     .sass_budget = SPLITKV_BUDGET},
+    {"fused-splitkv-f16", ATTN_GPU, ATTN_F16, 1, "kernels/mhsa/splitkv.cu",
+     "fused-splitkv on f16 data: mma.sync .f16, the same packing and splits",
+     GPU(mhsa_splitkv_f16_launch, mhsa_splitkv_workspace, mhsa_splitkv_supports),
+     .sass_budget = SPLITKV_BUDGET},
     {"cublas-f32", ATTN_GPU, ATTN_F32, -1, "kernels/mhsa/cublas.cu",
      "unfused baseline: cuBLAS fp32 GEMMs + softmax kernel",
      GPU(mhsa_cublas_f32_launch, mhsa_cublas_f32_workspace, NULL)},

@@ -99,6 +99,9 @@ int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *
                         attn_stream_t stream);
 size_t mhsa_splitkv_workspace(const mhsa_problem_t *p);
 const char *mhsa_splitkv_supports(const mhsa_problem_t *p);
+/* The same on f16 (IEEE binary16) q, k, v and o. */
+int mhsa_splitkv_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                            attn_stream_t stream);
 /* The split count mhsa_splitkv_launch uses for p (forced or chosen). */
 int mhsa_splitkv_splits(const mhsa_problem_t *p);
 size_t mhsa_cublas_bf16_workspace(const mhsa_problem_t *p);

@@ -1,65 +1,77 @@
 /* mhsa fused-splitkv: flash-decoding. Decode is memory-bound (a handful of query rows against
- * a long K/V cache), so the kernel is arranged to read each K/V byte once and to give every SM
- * work even when B·Hkv is small:
+ * a long K/V cache), so the kernel is arranged to read each K/V byte once, to spend few
+ * instructions per byte, and to give every SM work even when B·Hkv is small:
  *
- * mhsa_splitkv_kernel<RPW, DMAX>: one CTA (4 warps) per (row tile, split, K/V head g, batch b).
- *   rows   the G = H/Hkv query heads of K/V head g share its K/V: their G·Nq query rows
- *          (head-major) are one "group"; a CTA takes RT = 4·RPW of them, so each K/V tile is
- *          loaded once for the whole group (GQA/MQA); warp w owns rows w, w + 4, ...
+ * mhsa_splitkv_kernel<T, MT, DMAX>: one CTA of MT warps per (row tile, split, K/V head g, batch b).
+ *   rows   GQA packing: the G = H/Hkv query heads of K/V head g share its K/V, so their G·Nq
+ *          (query row, head) pairs are packed head-major into the rows of the m16 tiles (row
+ *          r = head·Nq + i); a CTA takes RT = 16·MT of them and loads each K/V tile once for all.
+ *          MT = 1 when G·Nq <= 16 (an Nq = 1 decode with G <= 16 fills one m16 tile instead of
+ *          1/64 of a 64-row one), else 4; more than 64 rows take several row tiles (each reads
+ *          the split's K/V, the later ones mostly from L2). Every packed row is masked at its
+ *          own query position i (key padding, the causal diagonal, the window: mhsa_mask.cuh).
  *   keys   split s owns the keys [s·chunk, (s + 1)·chunk), cut to the union of its rows'
- *          visible ranges (key padding, the causal diagonal, the window); tiles of 32 keys.
- *   per tile  K, V (bf16) → shared memory (the next tile's global loads are issued into
- *          registers before this tile is computed, so loads stay in flight); lane = key:
- *          s = scale·q·k on CUDA cores; online softmax per row (max, sum); P·V with lane = two
- *          output columns (per 64), P broadcast by shuffles.
- *   out    one split: O = acc / l in bf16. Several: acc (fp32, unnormalised), m, l of each row
- *          into the workspace, and mhsa_splitkv_combine_kernel merges the splits of a row by
- *          their log-sum-exp: M = max_s m_s, O = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·l_s.
- * CUDA cores rather than mma.sync: at Nq ≤ 16 (all it takes) and a few heads per group a
- * tensor-core tile would be mostly padding, and the bytes, not the FLOPs, set the time.
+ *          visible ranges; tiles of 32 keys, double-buffered by cp.async (zero-filled past the
+ *          range, so that masked rows of V are 0, not poison).
+ *   per tile  warp w (rows 16w..16w+15 of the tile): S = Q·Kᵀ by mma.m16n8k16 (Q as A
+ *          fragments in registers, K by ldmatrix), the mask, the online softmax (flash.cuh, one
+ *          FFMA + ex2 per score), O += P·V (P from the S accumulators, V by ldmatrix .trans).
+ *   out    one split: O = acc / l in T. Several: acc (fp32, unnormalised), m (natural-log
+ *          units), l of each row into the workspace, and mhsa_splitkv_combine_kernel merges the
+ *          splits of a row by their log-sum-exp: M = max_s m_s, O = Σ e^(m_s − M)·acc_s / Σ
+ *          e^(m_s − M)·l_s.
  * Split count (mhsa_splitkv_splits): p->splits when given; else enough splits that the grid has
- * ~4 CTAs per SM of a 132-SM H100 (a fixed count, so the workspace size and the result do not
+ * ~16 warps per SM of a 132-SM H100 (a fixed count, so the workspace size and the result do not
  * depend on the device), with at least 512 keys per split.
- * Shared memory: Q (RT rows), K, V (32 keys) in bf16 with an odd word pitch (lane = key reads
- * column words without bank conflicts): 33 KiB at RT = 64, DMAX = 128. */
+ * Shared memory: K, V (2 stages of 32 keys) with a pitch of DMAX + 8 bf16 (ldmatrix rows in
+ * distinct bank groups): 34 KiB at DMAX = 128, 18 KiB at 64; Q is read once into registers. */
 #include <cstdint>
 #include <cstdio>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <type_traits>
 
+#include "flash.cuh"
 #include "launch.cuh"
+#include "mma.cuh"
 #include "warp.cuh"
 #include "workspace.cuh"
 #include "mhsa_kernels.h"
 #include "mhsa_mask.cuh"
 
-#define SPLITKV_NW 4         /* warps per CTA */
-#define SPLITKV_BC 32        /* keys per tile: one per lane in the score phase */
-#define SPLITKV_SMS 132      /* the split heuristic's SM count (H100 SXM) */
-#define SPLITKV_CTAS_PER_SM 4
-#define SPLITKV_MIN_KEYS 512 /* keys per split at least (the chosen count only) */
+#define SPLITKV_BC 32           /* keys per tile */
+#define SPLITKV_SMS 132         /* the split heuristic's SM count (H100 SXM) */
+#define SPLITKV_WARPS_PER_SM 16 /* the split heuristic's target */
+#define SPLITKV_MIN_KEYS 512    /* keys per split at least (the chosen count only) */
 #define SPLITKV_DMAX 128
-#define SPLITKV_MAX_NQ 16    /* decode: queries per sequence */
+#define SPLITKV_MAX_NQ 16       /* decode: queries per sequence */
+#define SPLITKV_COMBINE_NW 4    /* warps per CTA of the combine kernel */
 
-/* rows: query rows of the group (G·Nq); chunk: keys per split; part/ml: the workspace (NULL
- * when nsplit == 1). */
-template <int RPW, int DMAX>
-__global__ void __launch_bounds__(SPLITKV_NW * 32)
-mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__restrict__ k,
-                    const __nv_bfloat16 *__restrict__ v, __nv_bfloat16 *__restrict__ o,
+/* T: the element type (__nv_bfloat16 or __half: the same fragments, mma_m16n8k16<T>);
+ * rows: packed query rows of the group (G·Nq); chunk: keys per split; part/ml: the workspace
+ * (NULL when nsplit == 1). */
+template <typename T, int MT, int DMAX>
+__global__ void __launch_bounds__(MT * 32)
+mhsa_splitkv_kernel(const T *__restrict__ q, const T *__restrict__ k, const T *__restrict__ v,
+                    T *__restrict__ o,
                     float *__restrict__ part, float *__restrict__ ml, const mhsa_problem_t p,
                     int nsplit, int chunk, int ntiles)
 {
-    constexpr int RT = SPLITKV_NW * RPW;  /* rows per CTA */
-    constexpr int PW = DMAX / 2 + 1;      /* word (bf16 pair) pitch: odd */
-    constexpr int NW = DMAX / 64;         /* column pairs per lane in P·V */
-    constexpr int CH = SPLITKV_BC * DMAX / 8 / (SPLITKV_NW * 32); /* 16-byte chunks per thread */
-    __shared__ uint32_t Q_s[RT * PW], K_s[SPLITKV_BC * PW], V_s[SPLITKV_BC * PW];
+    constexpr int BC = SPLITKV_BC, RT = 16 * MT, LD = DMAX + 8, THREADS = MT * 32;
+    constexpr int KS = DMAX / 16;   /* k-steps of S = Q·Kᵀ */
+    constexpr int NS = BC / 8;      /* n8 tiles of S */
+    constexpr int NO = DMAX / 8;    /* n8 tiles of O */
+    constexpr int CPR = DMAX / 8;   /* 16-byte chunks per K/V row */
+    constexpr int CH = BC * CPR / THREADS; /* chunks per thread per matrix */
+    static_assert(BC * CPR % THREADS == 0, "whole chunks per thread");
+    __shared__ __align__(16) T K_s[2][BC * LD];
+    __shared__ __align__(16) T V_s[2][BC * LD];
 
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, gq = lane >> 2, tq = lane & 3;
     const int tile = blockIdx.x % ntiles, split = blockIdx.x / ntiles;
     const int g = blockIdx.y, b = blockIdx.z;
     const int G = p.H / p.Hkv, rows = G * p.Nq, d = p.d;
-    const int r0 = tile * RT; /* first group row of the CTA */
+    const int r0 = tile * RT; /* first packed row of the CTA */
     const long long rows_all = (long long)p.B * p.H * p.Nq;
 
     /* The CTA's keys: its split, cut to the union of its rows' visible ranges. */
@@ -72,134 +84,173 @@ mhsa_splitkv_kernel(const __nv_bfloat16 *__restrict__ q, const __nv_bfloat16 *__
     jlo = max(jlo, split * chunk);
     jhi = min(jhi, (split + 1) * chunk);
 
-    /* Q rows of the tile, zero past the group and past d. */
-    for (int e = tid; e < RT * (DMAX / 2); e += SPLITKV_NW * 32) {
-        const int r = e / (DMAX / 2), w = e % (DMAX / 2), gr = r0 + r;
-        uint32_t x = 0;
-        if (gr < rows && 2 * w < d) {
-            const int h = g * G + gr / p.Nq, i = gr % p.Nq;
-            x = reinterpret_cast<const uint32_t *>(q + (((size_t)b * p.H + h) * p.Nq + i) * d)[w];
-        }
-        Q_s[r * PW + w] = x;
-    }
-
-    /* This warp's rows: global row index, visible keys, running max, lane-partial sum, acc. */
-    long long grow[RPW];
-    int rlo[RPW], rhi[RPW];
-    float m[RPW], l[RPW], acc[RPW][2 * NW];
+    /* This lane's rows gq and gq + 8 of the warp's m16 tile: packed row -> (head, position),
+     * its output row, its visible keys. */
+    long long grow[2];
+    int rlo[2], rhi[2];
 #pragma unroll
-    for (int t = 0; t < RPW; t++) {
-        const int gr = r0 + warp + SPLITKV_NW * t;
-        grow[t] = -1, rlo[t] = 0, rhi[t] = 0;
-        if (gr < rows) {
-            const int h = g * G + gr / p.Nq, i = gr % p.Nq;
-            grow[t] = ((long long)b * p.H + h) * p.Nq + i;
-            mhsa_row_keys(p, b, i, rlo[t], rhi[t]);
+    for (int r = 0; r < 2; r++) {
+        const int pr = r0 + 16 * warp + gq + 8 * r;
+        grow[r] = -1, rlo[r] = 0, rhi[r] = 0;
+        if (pr < rows) {
+#ifndef ATTN_PLANT_SPLITKV_GROUP
+            const int h = g * G + pr / p.Nq, i = pr % p.Nq;
+#else
+            const int h = (g + 1) % p.Hkv * G + pr / p.Nq, i = pr % p.Nq; /* planted: next group */
+#endif
+            grow[r] = ((long long)b * p.H + h) * p.Nq + i;
+#ifndef ATTN_PLANT_SPLITKV_MASK_ROW
+            mhsa_row_keys(p, b, i, rlo[r], rhi[r]);
+#else
+            mhsa_row_keys(p, b, pr / G, rlo[r], rhi[r]); /* planted bug: query-major position */
+#endif
         }
-        m[t] = -INFINITY, l[t] = 0.f;
-#pragma unroll
-        for (int n = 0; n < 2 * NW; n++) acc[t][n] = 0.f;
     }
+    const bool active = r0 + 16 * warp < rows; /* warp-uniform: the warp has a row */
 
+    /* Q as A fragments (mma.cuh): a[0] row gq cols 2tq.., a[1] row gq+8, a[2], a[3] cols +8;
+     * zero past the group's rows and past d. Read once from global memory, 4 bytes a lane. */
+    uint32_t qa[KS][4];
+#pragma unroll
+    for (int ks = 0; ks < KS; ks++)
+#pragma unroll
+        for (int x = 0; x < 4; x++) {
+            const int r = x & 1, c = 16 * ks + 2 * tq + 8 * (x >> 1);
+            qa[ks][x] = grow[r] >= 0 && c < d
+                            ? *reinterpret_cast<const uint32_t *>(q + grow[r] * d + c) : 0u;
+        }
+
+    float acc[NO][4], m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+#pragma unroll
+    for (int n = 0; n < NO; n++) acc[n][0] = acc[n][1] = acc[n][2] = acc[n][3] = 0.f;
+
+    /* K/V tile j0.. into stage st: thread tid copies chunks tid + THREADS·c; rows past jhi
+     * and columns past d are zero-filled (source size 0, reading the head's first row). */
     const size_t kvbase = ((size_t)b * p.Hkv + g) * p.Nk * d;
-    const uint4 *k4 = reinterpret_cast<const uint4 *>(k + kvbase);
-    const uint4 *v4 = reinterpret_cast<const uint4 *>(v + kvbase);
-    const int cpr = d / 8; /* 16-byte chunks per K/V row (d % 8 == 0) */
-    uint4 kr[CH], vr[CH];  /* the next tile, in flight */
-    auto fetch = [&](int j0) {
+    const T *kg = k + kvbase, *vg = v + kvbase;
+    auto load = [&](int st, int j0) {
 #pragma unroll
         for (int c = 0; c < CH; c++) {
-            const int e = tid + SPLITKV_NW * 32 * c, jr = e / (DMAX / 8), cc = e % (DMAX / 8);
-            const bool in = j0 + jr < jhi && cc < cpr;
-            kr[c] = in ? k4[(size_t)(j0 + jr) * cpr + cc] : make_uint4(0, 0, 0, 0);
-            vr[c] = in ? v4[(size_t)(j0 + jr) * cpr + cc] : make_uint4(0, 0, 0, 0);
+            const int e = tid + THREADS * c, jr = e / CPR, cc = 8 * (e % CPR);
+            const bool in = j0 + jr < jhi && cc < d;
+            const size_t off = in ? (size_t)(j0 + jr) * d + cc : 0;
+            cp_async_16_zfill(&K_s[st][jr * LD + cc], kg + off, in ? 16 : 0);
+            cp_async_16_zfill(&V_s[st][jr * LD + cc], vg + off, in ? 16 : 0);
         }
     };
-    const int j_first = jlo - jlo % SPLITKV_BC; /* tiles on multiples of 32 keys */
-    if (j_first < jhi) fetch(j_first);
+    const float c2 = p.scale * 1.4426950408889634f; /* scale·log2(e): 2^(s·c2) = e^(s·scale) */
+    const int j_first = jlo - jlo % BC;              /* tiles on multiples of 32 keys */
+    if (j_first < jhi) load(0, j_first);
+    cp_async_commit();
 
-    for (int j0 = j_first; j0 < jhi; j0 += SPLITKV_BC) {
-        __syncthreads(); /* the previous tile's K_s, V_s are no longer read (and Q_s is written) */
+    int st = 0;
+    for (int j0 = j_first; j0 < jhi; j0 += BC, st ^= 1) {
+        /* the other stage was last read in the previous iteration, before its closing barrier */
+        if (j0 + BC < jhi) load(st ^ 1, j0 + BC);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads(); /* tile j0 visible to every warp */
+        if (active) {
+            /* S = Q·Kᵀ: one ldmatrix_x4 gives the B fragments of two n8 tiles (16 keys) */
+            float s[NS][4];
 #pragma unroll
-        for (int c = 0; c < CH; c++) {
-            const int e = tid + SPLITKV_NW * 32 * c, jr = e / (DMAX / 8), w = (e % (DMAX / 8)) * 4;
-            K_s[jr * PW + w] = kr[c].x, K_s[jr * PW + w + 1] = kr[c].y;
-            K_s[jr * PW + w + 2] = kr[c].z, K_s[jr * PW + w + 3] = kr[c].w;
-            V_s[jr * PW + w] = vr[c].x, V_s[jr * PW + w + 1] = vr[c].y;
-            V_s[jr * PW + w + 2] = vr[c].z, V_s[jr * PW + w + 3] = vr[c].w;
-        }
-        __syncthreads(); /* K_j, V_j visible to every warp */
-        if (j0 + SPLITKV_BC < jhi) fetch(j0 + SPLITKV_BC);
-
-        const int j = j0 + lane;
+            for (int n = 0; n < NS; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+            const T *krow =
+                &K_s[st][((lane & 7) + 8 * ((lane >> 4) & 1)) * LD + 8 * ((lane >> 3) & 1)];
 #pragma unroll
-        for (int t = 0; t < RPW; t++) {
-            if (grow[t] < 0 || j0 >= rhi[t] || j0 + SPLITKV_BC <= rlo[t]) continue; /* warp-uniform */
-            float s = 0.f;
-#pragma unroll 16
-            for (int w = 0; w < DMAX / 2; w++) {
-                const float2 kv = __bfloat1622float2(
-                    *reinterpret_cast<const __nv_bfloat162 *>(&K_s[lane * PW + w]));
-                const float2 qv = __bfloat1622float2(
-                    *reinterpret_cast<const __nv_bfloat162 *>(&Q_s[(warp + SPLITKV_NW * t) * PW + w]));
-                s = fmaf(qv.x, kv.x, s);
-                s = fmaf(qv.y, kv.y, s);
+            for (int ks = 0; ks < KS; ks++)
+#pragma unroll
+                for (int np = 0; np < NS / 2; np++) {
+                    uint32_t kf[4];
+                    ldmatrix_x4(kf, krow + np * 16 * LD + ks * 16);
+                    mma_m16n8k16<T>(s[2 * np], qa[ks], kf[0], kf[1]);
+                    mma_m16n8k16<T>(s[2 * np + 1], qa[ks], kf[2], kf[3]);
+                }
+            /* the mask: element e of n8 tile n is row gq + 8·(e >> 1), key j0 + 8n + 2tq + (e & 1);
+             * skipped (warp-uniform) when every row of the warp sees the whole tile, as every
+             * tile but the edges of a split or a row's range does (rows past the group: no
+             * output, never masked) */
+            bool sees_all = true;
+#pragma unroll
+            for (int r = 0; r < 2; r++)
+                sees_all &= grow[r] < 0 || (j0 >= max(rlo[r], jlo) && j0 + BC <= min(rhi[r], jhi));
+            if (!__all_sync(0xffffffffu, sees_all)) {
+#pragma unroll
+                for (int n = 0; n < NS; n++)
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        const int j = j0 + 8 * n + 2 * tq + (e & 1), r = e >> 1;
+                        if (j < rlo[r] || j >= rhi[r] || j < jlo || j >= jhi) s[n][e] = -INFINITY;
+                    }
             }
-            const bool valid = j >= rlo[t] && j < rhi[t] && j < jhi && j >= jlo;
-            const float x = valid ? __fmul_rn(s, p.scale) : -INFINITY;
-            const float m_new = fmaxf(m[t], attn_warp_max(x));
-            const float m_use = m_new == -INFINITY ? 0.f : m_new; /* no (−∞) − (−∞) */
-            const float pj = expf(x - m_use);
-            const float alpha = expf(m[t] - m_use);
-            l[t] = fmaf(l[t], alpha, pj);
-            m[t] = m_new;
+            flash_online_softmax_ex2(s, acc, m, l, c2);
+            /* O += P·V: the S accumulators of keys 16kk.. are P's A fragment (mma.cuh) */
+            const T *vrow =
+                &V_s[st][((lane & 7) + 8 * ((lane >> 3) & 1)) * LD + 8 * ((lane >> 4) & 1)];
 #pragma unroll
-            for (int n = 0; n < 2 * NW; n++) acc[t][n] *= alpha;
-#pragma unroll 8
-            for (int jj = 0; jj < SPLITKV_BC; jj++) {
-                const float pb = __shfl_sync(0xffffffffu, pj, jj);
+            for (int kk = 0; kk < NS / 2; kk++) {
+                const uint32_t pa[4] = {pack_x2<T>(s[2 * kk][0], s[2 * kk][1]),
+                                        pack_x2<T>(s[2 * kk][2], s[2 * kk][3]),
+                                        pack_x2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                        pack_x2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
 #pragma unroll
-                for (int n = 0; n < NW; n++) {
-                    const float2 vv = __bfloat1622float2(
-                        *reinterpret_cast<const __nv_bfloat162 *>(&V_s[jj * PW + lane + 32 * n]));
-                    acc[t][2 * n] = fmaf(pb, vv.x, acc[t][2 * n]);
-                    acc[t][2 * n + 1] = fmaf(pb, vv.y, acc[t][2 * n + 1]);
+                for (int dp = 0; dp < DMAX / 16; dp++) {
+                    uint32_t vf[4];
+                    ldmatrix_x4_trans(vf, vrow + kk * 16 * LD + dp * 16);
+                    mma_m16n8k16<T>(acc[2 * dp], pa, vf[0], vf[1]);
+                    mma_m16n8k16<T>(acc[2 * dp + 1], pa, vf[2], vf[3]);
                 }
             }
         }
+        __syncthreads(); /* every warp is done with stage st before the next refill of it */
     }
+    cp_async_wait<0>(); /* the last (empty) group: nothing in flight at exit */
 
-    /* write back: O directly (one split) or this split's partial state */
+    /* write back: O directly (one split) or this split's partial state; the row sums are
+     * spread over the 4 lanes of a quad (flash.cuh) */
 #pragma unroll
-    for (int t = 0; t < RPW; t++) {
-        if (grow[t] < 0) continue;
-        const float lt = attn_warp_sum(l[t]);
+    for (int r = 0; r < 2; r++) {
+        float lt = l[r];
+        lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+        lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+        if (grow[r] < 0) continue;
+        const float inv = lt > 0.f ? 1.f / lt : 0.f; /* every key of the row masked: 0 */
 #pragma unroll
-        for (int n = 0; n < NW; n++) {
-            const int c = 2 * (lane + 32 * n);
+        for (int n = 0; n < NO; n++) {
+            const int c = 8 * n + 2 * tq;
             if (c >= d) continue;
             if (nsplit == 1) {
-                const float inv = lt > 0.f ? 1.f / lt : 0.f;
-                *reinterpret_cast<__nv_bfloat162 *>(o + grow[t] * d + c) =
-                    __floats2bfloat162_rn(acc[t][2 * n] * inv, acc[t][2 * n + 1] * inv);
+                *reinterpret_cast<uint32_t *>(o + grow[r] * d + c) =
+                    pack_x2<T>(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
             } else {
-                float *pp = part + ((size_t)split * rows_all + grow[t]) * d + c;
-                pp[0] = acc[t][2 * n], pp[1] = acc[t][2 * n + 1];
+                float *pp = part + ((size_t)split * rows_all + grow[r]) * d + c;
+                pp[0] = acc[n][2 * r], pp[1] = acc[n][2 * r + 1];
             }
         }
-        if (nsplit > 1 && lane == 0) {
-            ml[2 * ((size_t)split * rows_all + grow[t])] = m[t];
-            ml[2 * ((size_t)split * rows_all + grow[t]) + 1] = lt;
+        if (nsplit > 1 && tq == 0) { /* m in natural-log units of the scaled scores */
+            ml[2 * ((size_t)split * rows_all + grow[r])] = m[r] == -INFINITY ? m[r] : m[r] * p.scale;
+            ml[2 * ((size_t)split * rows_all + grow[r]) + 1] = lt;
         }
     }
 }
 
-/* One warp per output row: merge the nsplit partial states of the row by their log-sum-exp. */
-__global__ void __launch_bounds__(SPLITKV_NW * 32)
-mhsa_splitkv_combine_kernel(const float *__restrict__ part, const float *__restrict__ ml,
-                            __nv_bfloat16 *__restrict__ o, long long rows_all, int d, int nsplit)
+/* x rounded to nearest in T. */
+template <typename T>
+__device__ __forceinline__ T splitkv_round(float x)
 {
-    const long long row = (long long)blockIdx.x * SPLITKV_NW + (threadIdx.x >> 5);
+    if constexpr (std::is_same<T, __half>::value)
+        return __float2half_rn(x);
+    else
+        return __float2bfloat16_rn(x);
+}
+
+/* One warp per output row: merge the nsplit partial states of the row by their log-sum-exp. */
+template <typename T>
+__global__ void __launch_bounds__(SPLITKV_COMBINE_NW * 32)
+mhsa_splitkv_combine_kernel(const float *__restrict__ part, const float *__restrict__ ml,
+                            T *__restrict__ o, long long rows_all, int d, int nsplit)
+{
+    const long long row = (long long)blockIdx.x * SPLITKV_COMBINE_NW + (threadIdx.x >> 5);
     if (row >= rows_all) return; /* warp-uniform */
     const int lane = threadIdx.x & 31;
     float M = -INFINITY;
@@ -222,28 +273,27 @@ mhsa_splitkv_combine_kernel(const float *__restrict__ part, const float *__restr
     const float inv = L > 0.f ? 1.f / L : 0.f; /* every key of the row masked: 0 */
 #pragma unroll
     for (int n = 0; n < SPLITKV_DMAX / 32; n++)
-        if (lane + 32 * n < d) o[row * d + lane + 32 * n] = __float2bfloat16_rn(acc[n] * inv);
+        if (lane + 32 * n < d) o[row * d + lane + 32 * n] = splitkv_round<T>(acc[n] * inv);
 }
 
-/* Rows per warp for a group of `rows` query rows: the smallest tile that holds them, up to 64. */
-static int splitkv_rpw(const mhsa_problem_t *p)
+/* m16 tiles (warps) per CTA for a group of G·Nq packed rows: one when they fit in 16 rows. */
+static int splitkv_mt(const mhsa_problem_t *p)
 {
-    const long long rows = (long long)(p->H / p->Hkv) * p->Nq;
-    return rows <= SPLITKV_NW ? 1 : rows <= 4 * SPLITKV_NW ? 4 : 16;
+    return (long long)(p->H / p->Hkv) * p->Nq <= 16 ? 1 : 4;
 }
 
 static int splitkv_row_tiles(const mhsa_problem_t *p)
 {
     const long long rows = (long long)(p->H / p->Hkv) * p->Nq;
-    return (int)ATTN_CEIL_DIV(rows, (long long)SPLITKV_NW * splitkv_rpw(p));
+    return (int)ATTN_CEIL_DIV(rows, 16LL * splitkv_mt(p));
 }
 
 extern "C" int mhsa_splitkv_splits(const mhsa_problem_t *p)
 {
     const int most = ATTN_CEIL_DIV(p->Nk, SPLITKV_BC); /* one tile per split at most */
     if (p->splits > 0) return p->splits < most ? p->splits : most;
-    const long long ctas = (long long)p->B * p->Hkv * splitkv_row_tiles(p);
-    long long s = ATTN_CEIL_DIV((long long)SPLITKV_SMS * SPLITKV_CTAS_PER_SM, ctas);
+    const long long warps = (long long)p->B * p->Hkv * splitkv_row_tiles(p) * splitkv_mt(p);
+    long long s = ATTN_CEIL_DIV((long long)SPLITKV_SMS * SPLITKV_WARPS_PER_SM, warps);
     const long long by_keys = ATTN_CEIL_DIV(p->Nk, SPLITKV_MIN_KEYS);
     if (s > by_keys) s = by_keys;
     return s < 1 ? 1 : (int)s;
@@ -277,27 +327,27 @@ extern "C" size_t mhsa_splitkv_workspace(const mhsa_problem_t *p)
     return attn_align256(s * rows * p->d * sizeof(float)) + attn_align256(s * rows * 2 * sizeof(float));
 }
 
-template <int RPW>
-static int splitkv_launch_rpw(const mhsa_problem_t *p, const mhsa_tensors_t *t, float *part,
-                              float *ml, int nsplit, cudaStream_t stream)
+template <typename T, int MT>
+static int splitkv_launch_mt(const mhsa_problem_t *p, const mhsa_tensors_t *t, float *part,
+                             float *ml, int nsplit, cudaStream_t stream)
 {
     const int ntiles = splitkv_row_tiles(p);
     const int chunk = ATTN_CEIL_DIV(ATTN_CEIL_DIV(p->Nk, nsplit), SPLITKV_BC) * SPLITKV_BC;
     const long long gx = (long long)ntiles * nsplit;
     if (gx > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;
     const dim3 grid((unsigned)gx, p->Hkv, p->B);
-    const __nv_bfloat16 *Q = (const __nv_bfloat16 *)t->q, *K = (const __nv_bfloat16 *)t->k,
-                        *V = (const __nv_bfloat16 *)t->v;
-    __nv_bfloat16 *O = (__nv_bfloat16 *)t->o;
+    const T *Q = (const T *)t->q, *K = (const T *)t->k, *V = (const T *)t->v;
+    T *O = (T *)t->o;
     if (p->d <= 64)
-        return ATTN_LAUNCH((mhsa_splitkv_kernel<RPW, 64>), grid, SPLITKV_NW * 32, 0, stream, Q, K,
-                           V, O, part, ml, *p, nsplit, chunk, ntiles);
-    return ATTN_LAUNCH((mhsa_splitkv_kernel<RPW, 128>), grid, SPLITKV_NW * 32, 0, stream, Q, K, V,
-                       O, part, ml, *p, nsplit, chunk, ntiles);
+        return ATTN_LAUNCH((mhsa_splitkv_kernel<T, MT, 64>), grid, MT * 32, 0, stream, Q, K, V, O,
+                           part, ml, *p, nsplit, chunk, ntiles);
+    return ATTN_LAUNCH((mhsa_splitkv_kernel<T, MT, 128>), grid, MT * 32, 0, stream, Q, K, V, O,
+                       part, ml, *p, nsplit, chunk, ntiles);
 }
 
-extern "C" int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
-                                   attn_stream_t stream)
+template <typename T>
+static int splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                          attn_stream_t stream)
 {
     if (int e = attn_refuse(mhsa_splitkv_supports(p), "mhsa_splitkv_launch")) return e;
     /* 16-byte loads of K/V rows, 4-byte loads of Q rows and stores of O (d % 8 == 0) */
@@ -315,14 +365,24 @@ extern "C" int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t
         part = (float *)ws;
         ml = (float *)((char *)ws + attn_align256((size_t)nsplit * rows * p->d * sizeof(float)));
     }
-    const int rpw = splitkv_rpw(p);
-    int err = rpw == 1   ? splitkv_launch_rpw<1>(p, t, part, ml, nsplit, stream)
-              : rpw == 4 ? splitkv_launch_rpw<4>(p, t, part, ml, nsplit, stream)
-                         : splitkv_launch_rpw<16>(p, t, part, ml, nsplit, stream);
+    int err = splitkv_mt(p) == 1 ? splitkv_launch_mt<T, 1>(p, t, part, ml, nsplit, stream)
+                                 : splitkv_launch_mt<T, 4>(p, t, part, ml, nsplit, stream);
     if (err || nsplit == 1) return err;
     const long long rows_all = (long long)p->B * p->H * p->Nq;
-    const long long blocks = ATTN_CEIL_DIV(rows_all, (long long)SPLITKV_NW);
+    const long long blocks = ATTN_CEIL_DIV(rows_all, (long long)SPLITKV_COMBINE_NW);
     if (blocks > 0x7fffffffLL) return (int)cudaErrorInvalidConfiguration;
-    return ATTN_LAUNCH(mhsa_splitkv_combine_kernel, (unsigned)blocks, SPLITKV_NW * 32, 0, stream,
-                       part, ml, (__nv_bfloat16 *)t->o, rows_all, p->d, nsplit);
+    return ATTN_LAUNCH(mhsa_splitkv_combine_kernel<T>, (unsigned)blocks, SPLITKV_COMBINE_NW * 32,
+                       0, stream, part, ml, (T *)t->o, rows_all, p->d, nsplit);
+}
+
+extern "C" int mhsa_splitkv_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                   attn_stream_t stream)
+{
+    return splitkv_launch<__nv_bfloat16>(p, t, ws, stream);
+}
+
+extern "C" int mhsa_splitkv_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                       attn_stream_t stream)
+{
+    return splitkv_launch<__half>(p, t, ws, stream);
 }

@@ -8,7 +8,9 @@
  * every launcher whose name holds TAG differs somewhere and no other launcher differs). Compiled
  * with -DMASKS_WGMMA it calls fused-wgmma instead (linked with kernels/mhsa/fused_wgmma.cu, clean
  * or with an ATTN_PLANT_WGMMA_* bug); `--planted-fault TEXT` then exits 0 only when a launch
- * fails with TEXT in the emulator's error (a wgmma accumulator read before its wait_group). */
+ * fails with TEXT in the emulator's error (a wgmma accumulator read before its wait_group).
+ * With -DMHSA_MASKS_SPLITKV the same checks run fused-splitkv (linked with splitkv.cu, and its
+ * ATTN_PLANT_SPLITKV_* bugs) at decode cases: Nq of 1, 2 and 16 rows packed per K/V head. */
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -25,7 +27,10 @@ struct Case {
     const char *what;
     int B, H, Hkv, Nq, Nk, d, causal, diag, window;
     int kv_len[2]; /* used when kv_len[0] >= 0 (B <= 2) */
+    int splits;    /* fused-splitkv's key splits (0: its own choice) */
 };
+
+#ifndef MHSA_MASKS_SPLITKV
 
 /* Cases with tiles at every edge: key tiles of 32 and 64 keys, query tiles of 64 and 128 rows. */
 static const Case cases[] = {
@@ -38,6 +43,33 @@ static const Case cases[] = {
      {100, 0}},
     {"window wider than every distance", 1, 1, 1, 33, 97, 64, 0, 20, 1 << 30, {-1, 0}},
 };
+#define MHSA_MASKS_WORKSPACE(p) ((size_t)0)
+#else
+/* Decode: the G = H/Hkv heads' Nq rows of one K/V head packed into one row tile (4, 16 or 64
+ * rows; 128 rows take two), key counts that are no multiple of the 32-key tile, one split and
+ * several (forced, and chosen by the launcher). Each packed row has its own query position:
+ * causal (both alignments) and windows differ from row to row within a head. */
+static const Case cases[] = {
+    {"MQA, Nq = 1, G = 8, causal bottom-right, splits chosen (3)", 2, 8, 1, 1, 1100, 64, 1,
+     1099, 0, {-1, 0}, 0},
+    {"Hkv = H, Nq = 2, causal top-left, 1 split, d = 128", 1, 4, 4, 2, 197, 128, 1, 0, 0,
+     {-1, 0}, 1},
+    {"G = 4, Nq = 16 (64 rows), causal bottom-right, window 50, 4 splits", 1, 8, 2, 16, 517, 64,
+     1, 501, 50, {-1, 0}, 4},
+    {"G = 8, Nq = 16 (128 rows: two tiles), kv_len, splits chosen", 2, 8, 1, 16, 450, 64, 0, 0,
+     0, {300, 77}, 0},
+    {"G = 4, Nq = 2, two-sided window, 5 splits", 1, 4, 1, 2, 250, 64, 0, 120, 30, {-1, 0}, 5},
+    {"Hkv = H, Nq = 1, no mask, 2 splits, d = 128", 2, 2, 2, 1, 95, 128, 0, 0, 0, {-1, 0}, 2},
+    {"G = 2, Nq = 16, causal bottom-right past kv_len, a batch fully padded, 2 splits", 2, 4, 2,
+     16, 70, 64, 1, 54, 0, {40, 0}, 2},
+    {"G = 4, Nq = 2, causal top-left, 1 split", 1, 8, 2, 2, 45, 64, 1, 0, 0, {-1, 0}, 1},
+    {"G = 2, Nq = 16 (32 rows), d = 128, causal bottom-right, 3 splits", 1, 4, 2, 16, 300, 128,
+     1, 284, 0, {-1, 0}, 3},
+    {"G = 3, Nq = 3, d = 40 (columns past d), window 9 top-left, 2 splits", 2, 6, 2, 3, 77, 40,
+     1, 0, 9, {-1, 0}, 2},
+};
+#define MHSA_MASKS_WORKSPACE(p) mhsa_splitkv_workspace(p)
+#endif
 
 /* The storage type E as a float and back: round to nearest even. */
 static float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
@@ -117,7 +149,9 @@ static int run_case(const char *name, launch_fn fn, const Case &c)
 
     const mhsa_problem_t p = {c.B, c.H, c.Nq, c.Nk, c.d, c.causal,
                               (float)(1.0 / std::sqrt((double)c.d)),
-                              c.kv_len[0] >= 0 ? c.kv_len : nullptr, c.Hkv, c.diag, c.window};
+                              c.kv_len[0] >= 0 ? c.kv_len : nullptr, c.Hkv, c.diag, c.window,
+                              c.splits};
+    std::vector<char> ws(MHSA_MASKS_WORKSPACE(&p) + 1);
     std::vector<E> o(nq), first(nq);
     const mhsa_tensors_t t = {qb.data(), kb.data(), vb.data(), o.data()};
     /* P rounded before P·V and O stored as E, u each: the suite's 4·u (bf16 2^-6, f16 2^-9;
@@ -129,7 +163,8 @@ static int run_case(const char *name, launch_fn fn, const Case &c)
     for (int mode = 0; mode < ATTN_EMU_NSCHEDULES; mode++) {
         attn_emu_set_schedule(mode, 7);
         std::memset((void *)o.data(), 0xff, nq * sizeof o[0]); /* NaN: all must be written */
-        if (int e = fn(&p, &t, nullptr, nullptr)) {
+        std::memset(ws.data(), 0x7f, ws.size()); /* the splits' partial state too */
+        if (int e = fn(&p, &t, ws.data(), nullptr)) {
             std::printf("FAIL %s, %s: launch error %d (%s)\n", name, c.what, e,
                         attn_emu_last_error() ? attn_emu_last_error() : "-");
             return 2;
@@ -163,14 +198,19 @@ int main(int argc, char **argv)
         const char *name;
         launch_fn fn;
         bool f16;
-#ifndef MASKS_WGMMA
-    } launchers[] = {{"fused", mhsa_fused_launch, false},
-                     {"fused-br64", mhsa_fused_br64_launch, false},
-                     {"fused-f16", mhsa_fused_f16_launch, true},
-                     {"fused-br64-f16", mhsa_fused_br64_f16_launch, true}};
+    } launchers[] = {
+#if defined(MASKS_WGMMA)
+        {"fused-wgmma", mhsa_fused_wgmma_launch, false}
+#elif defined(MHSA_MASKS_SPLITKV)
+        {"fused-splitkv", mhsa_splitkv_launch, false},
+        {"fused-splitkv-f16", mhsa_splitkv_f16_launch, true}
 #else
-    } launchers[] = {{"fused-wgmma", mhsa_fused_wgmma_launch, false}};
+        {"fused", mhsa_fused_launch, false},
+        {"fused-br64", mhsa_fused_br64_launch, false},
+        {"fused-f16", mhsa_fused_f16_launch, true},
+        {"fused-br64-f16", mhsa_fused_br64_f16_launch, true}
 #endif
+    };
     int differ = 0, failed = 0, wrong = 0, faulted = 0;
     for (const auto &l : launchers) {
         int d = 0;
