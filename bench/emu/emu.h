@@ -6,7 +6,8 @@
  *  - A launch (ATTN_LAUNCH -> attn_emu::launch) runs the grid's blocks one after another on the
  *    calling OS thread. Each CUDA thread of a block is a fiber with its own stack; fibers run
  *    cooperatively and switch only at synchronisation points: __syncthreads*, every warp
- *    collective (__shfl*_sync, votes, __syncwarp, wmma::*, mma/ldmatrix) and __nanosleep.
+ *    collective (__shfl*_sync, votes, __syncwarp, wmma::*, mma/ldmatrix), every warpgroup
+ *    collective (wgmma.*, emu_wgmma.cpp) and __nanosleep.
  *  - Which ready fiber runs next is the schedule's choice (attn_emu_set_schedule, emu_api.h):
  *    threads are ranked in order, in reverse, or by a seeded permutation drawn anew at every
  *    block barrier, and the best-ranked ready thread runs. So between two barriers one warp runs

@@ -8,7 +8,9 @@
  * (PTX ISA, "Shared Memory Matrix Layout" of wgmma, and the tensor-map swizzle modes of
  * cuTensorMapEncodeTiled, which lay data out the same way.) Note the row index comes from bits
  * 7.. in every mode: a 64B row pair shares one XOR value, as a 32B row quadruple does.
- * Plain C, header-only: the wgmma emulation and a TMA emulation share it. */
+ * Plain C, header-only: the wgmma emulation and a TMA emulation share it. Only address bits
+ * 4-9 matter: in the emulator, pass the host address of the byte (uint32_t)(uintptr_t)p; the
+ * shared addresses of wgmma descriptors keep its low 10 bits (emu_wgmma.cpp), so both agree. */
 #ifndef ATTN_EMU_SWIZZLE_H
 #define ATTN_EMU_SWIZZLE_H
 

@@ -61,6 +61,9 @@ struct GroupState {
 
 std::vector<ThreadState> threads;
 std::vector<GroupState> groups;
+/* A and B of the wgmma being performed: not locals, since a failing load abandons the frame
+ * (fibers are never unwound) and would leak them. */
+std::vector<float> mat_a(64 * 16), mat_b(256 * 16);
 
 inline unsigned group_first() { return self()->index / WG * WG; }
 inline GroupState &my_group() { return groups[self()->index / WG]; }
@@ -269,7 +272,7 @@ void mma_perform(GroupOp &op)
                      short_path(file), line, n, p.regs * 2, short_path(p.file), p.line);
     }
     const Window w = window();
-    std::vector<float> A(64 * 16), B((size_t)n * 16); /* A[m][k], B[n][k] */
+    float *const A = mat_a.data(), *const B = mat_b.data(); /* A[m][k], B[n][k] */
     if (rs) {
         for (unsigned i = 0; i < op.count; i++) {
             const uint32_t *a = static_cast<const MmaArg *>(op.arg[i])->a;
@@ -280,9 +283,9 @@ void mma_perform(GroupOp &op)
                         elem((uint16_t)(a[r] >> 16 * h), x0.f16);
         }
     } else {
-        load(w, decode(x0.da), x0.ta != 0, x0.f16, 64, A.data(), "A", file, line);
+        load(w, decode(x0.da), x0.ta != 0, x0.f16, 64, A, "A", file, line);
     }
-    load(w, decode(x0.db), x0.tb != 0, x0.f16, n, B.data(), "B", file, line);
+    load(w, decode(x0.db), x0.tb != 0, x0.f16, n, B, "B", file, line);
 
     Pending p;
     p.regs = regs;

@@ -109,9 +109,18 @@ struct WgParams {
     int sw_a, sw_b;
     const uint32_t *afrag; /* RS: thread i's four A registers at afrag[4i] */
     float *out;            /* thread i's accumulator at out[i * N/2] */
+    int use_static;        /* the tiles in a static __shared__ array, not dynamic memory */
 };
 
 constexpr int IMG_MAX = 40960, SMEM = IMG_MAX + 1024;
+
+/* One static tile for every instantiation of wg_kernel (a static local of the kernel template
+ * would be one per instantiation). */
+static unsigned char *static_tile()
+{
+    __shared__ __align__(1024) unsigned char tile[IMG_MAX];
+    return tile;
+}
 
 template <int N, int TA, int TB, bool RS, bool F16>
 static void issue(wgmma_acc<N> &d, uint64_t da, const uint32_t (&a)[4], uint64_t db, int scale_d)
@@ -131,7 +140,8 @@ template <int N, int TA, int TB, bool RS, bool F16>
 __global__ void wg_kernel(WgParams p)
 {
     ATTN_DYNAMIC_SMEM(dyn);
-    unsigned char *base = (unsigned char *)(((uintptr_t)dyn + 1023) & ~(uintptr_t)1023);
+    unsigned char *base = p.use_static ? static_tile()
+                                       : (unsigned char *)(((uintptr_t)dyn + 1023) & ~(uintptr_t)1023);
     for (int i = threadIdx.x; i < p.bytes; i += blockDim.x) base[i] = p.img[i];
     __syncthreads();
     fence_proxy_async_shared();
@@ -150,14 +160,15 @@ __global__ void wg_kernel(WgParams p)
 }
 
 enum Plant { PLANT_NONE, PLANT_SWIZZLE, PLANT_STRIDE };
+enum Setup { ONE_GROUP, TWO_GROUPS, STATIC_SMEM };
 
-/* Lays out A and B in mode `mode` (transposes TA, TB), runs wg_kernel with one warpgroup (two
- * when `two`) and returns whether every accumulator element is 2·A·B. A planted bug makes the
+/* Lays out A and B in mode `mode` (transposes TA, TB), runs wg_kernel with one warpgroup (two,
+ * or the tiles in static shared memory, as `setup` says) and returns whether every accumulator element is 2·A·B. A planted bug makes the
  * descriptor of B disagree with the tiles: 64B swizzle for 128B data, or half the SBO. */
 template <int N, int TA, int TB, bool RS, bool F16>
-static bool run_case(int mode, Plant plant = PLANT_NONE, bool two = false)
+static bool run_case(int mode, Plant plant = PLANT_NONE, Setup setup = ONE_GROUP)
 {
-    const int threads = two ? 256 : 128;
+    const int threads = setup == TWO_GROUPS ? 256 : 128;
     std::vector<unsigned char> img(IMG_MAX, 0);
     WgParams p{};
     p.off_a = 0;
@@ -191,6 +202,7 @@ static bool run_case(int mode, Plant plant = PLANT_NONE, bool two = false)
         }
     }
     p.afrag = afrag.data();
+    p.use_static = setup == STATIC_SMEM;
     std::vector<float> out((size_t)threads * N / 2, -1.0f);
     p.out = out.data();
     const cudaError_t e = LAUNCH((wg_kernel<N, TA, TB, RS, F16>), 1, threads, SMEM, p);
@@ -230,7 +242,8 @@ static void test_layouts()
     run_case<256, 0, 0, true, false>(1);
     run_case<256, 1, 1, false, false>(2);
     run_case<16, 0, 1, false, false>(3);
-    run_case<64, 0, 1, false, false>(1, PLANT_NONE, true); /* two warpgroups, one each */
+    run_case<64, 0, 1, false, false>(1, PLANT_NONE, TWO_GROUPS); /* two warpgroups, one each */
+    run_case<64, 1, 0, false, false>(1, PLANT_NONE, STATIC_SMEM);
 }
 
 /* Planted layout bugs give wrong answers, which the comparison sees. */

@@ -6,6 +6,8 @@
  *   wgmma_rs_bf16 / _f16       the same with A from registers
  *   wgmma_fence, wgmma_commit_group, wgmma_wait_group<N>, fence_proxy_async_shared
  *   wgmma_fence_operand(acc)   keeps the compiler from moving accumulator accesses across a wgmma
+ * Access an accumulator through acc[i] (not acc.r): in the emulator every such access is checked
+ * against the wgmmas in flight and the fence rule, with its file:line.
  * Sources: PTX ISA 9.7.15 "Asynchronous Warpgroup Level Matrix Multiply-Accumulate"
  * (9.7.15.5.1 register fragments and shared-memory layouts, 9.7.15.5.1.2 matrix descriptor).
  *
@@ -87,6 +89,15 @@ __device__ __forceinline__ uint64_t wgmma_desc_encode(uint32_t smem_addr, uint32
 /* ------------------------------------------------------------------------------------------------
  * The device: sm_90a inline PTX. */
 
+/* wgmma exists on sm_90a only. A device pass for another target (a file built for several)
+ * compiles each instruction as a trap, so that only running it there fails: a launcher must
+ * not launch a wgmma kernel on anything but sm_90. */
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define ATTN_WG_ASM(...) __trap()
+#else
+#define ATTN_WG_ASM(...) asm volatile(__VA_ARGS__)
+#endif
+
 __device__ __forceinline__ uint64_t wgmma_desc(const void *smem_start, uint32_t lbo_bytes,
                                                uint32_t sbo_bytes, wgmma_swizzle_t swizzle)
 {
@@ -111,22 +122,22 @@ template <int N> __device__ __forceinline__ void wgmma_fence_operand(wgmma_acc<N
 
 __device__ __forceinline__ void wgmma_fence()
 {
-    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+    ATTN_WG_ASM("wgmma.fence.sync.aligned;\n" ::: "memory");
 }
 
 __device__ __forceinline__ void wgmma_commit_group()
 {
-    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+    ATTN_WG_ASM("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 }
 
 template <int N> __device__ __forceinline__ void wgmma_wait_group()
 {
-    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+    ATTN_WG_ASM("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 
 __device__ __forceinline__ void fence_proxy_async_shared()
 {
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+    ATTN_WG_ASM("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
 
 /* Operand lists, written by the preprocessor: "%0, %1, ..., %(R-1)" for R = N/2 accumulator
@@ -164,7 +175,7 @@ template <int N, int TransB, bool F16> struct wgmma_rs_impl;
         __device__ __forceinline__ static void run(wgmma_acc<N> &d, uint64_t da, uint64_t db,     \
                                                    int scale_d)                                  \
         {                                                                                        \
-            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" P2 ", 0;\n"                         \
+            ATTN_WG_ASM("{\n.reg .pred p;\nsetp.ne.b32 p, %" P2 ", 0;\n"                         \
                          "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TY "." TY " "          \
                          "{" REGS "}, %" P0 ", %" P1 ", p, 1, 1, %" P3 ", %" P4 ";\n}\n"          \
                          : FS(0)                                                                 \
@@ -176,7 +187,7 @@ template <int N, int TransB, bool F16> struct wgmma_rs_impl;
         __device__ __forceinline__ static void run(wgmma_acc<N> &d, const uint32_t (&a)[4],       \
                                                    uint64_t db, int scale_d)                     \
         {                                                                                        \
-            asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" P5 ", 0;\n"                         \
+            ATTN_WG_ASM("{\n.reg .pred p;\nsetp.ne.b32 p, %" P5 ", 0;\n"                         \
                          "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." TY "." TY " "          \
                          "{" REGS "}, {%" P0 ", %" P1 ", %" P2 ", %" P3 "}, %" P4                 \
                          ", p, 1, 1, %" P6 ";\n}\n"                                              \
@@ -200,6 +211,23 @@ ATTN_WG_DEFINE_TYPES(256, ATTN_WG_REGS_128, ATTN_WG_F128, "128", "129", "130", "
                      "133", "134")
 #undef ATTN_WG_DEFINE_TYPES
 #undef ATTN_WG_DEFINE
+#undef ATTN_WG_ASM
+#undef ATTN_WG_S2
+#undef ATTN_WG_S4
+#undef ATTN_WG_S6
+#undef ATTN_WG_S8
+#undef ATTN_WG_S10
+#undef ATTN_WG_REGS_8
+#undef ATTN_WG_REGS_16
+#undef ATTN_WG_REGS_32
+#undef ATTN_WG_REGS_64
+#undef ATTN_WG_REGS_128
+#undef ATTN_WG_F4
+#undef ATTN_WG_F8
+#undef ATTN_WG_F16
+#undef ATTN_WG_F32
+#undef ATTN_WG_F64
+#undef ATTN_WG_F128
 
 /* D = A·B + (scale_d ? D : 0), m64nNk16, fp32 accumulate; TransA/TransB 0 = K-major, 1 = MN-major. */
 template <int N, int TransA, int TransB>
