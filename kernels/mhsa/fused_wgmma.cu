@@ -30,7 +30,8 @@
  * Visibility is mhsa_kernels.h's (causal with diag, window, kv_len[b], K/V head h / (H / Hkv)),
  * per row from mhsa_mask.cuh. A CTA visits the key tiles holding a key visible to one of its
  * rows; the tiles some row sees only in part (the edges) are masked after S, the others not.
- * Keys past Nk are zero-filled by cp.async's src-size form, and always masked. */
+ * Tiles wholly inside the matrix are plain copies; a tile reaching past Nk zero-fills those
+ * rows by cp.async's src-size form, and they are always masked. */
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
