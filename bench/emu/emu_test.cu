@@ -14,42 +14,13 @@
 #include <unistd.h>
 
 #include "emu_api.h"
+#include "emu_check.h"
 #include "fastmath.cuh"
 #include "launch.cuh"
 #include "mma.cuh"
 #include "tma.cuh"
 
 using namespace nvcuda;
-
-static int g_checks, g_failures;
-static int g_sched; /* schedule of the current run, for messages */
-
-#define CHECK(cond, ...)                                                                         \
-    do {                                                                                         \
-        g_checks++;                                                                              \
-        if (!(cond)) {                                                                           \
-            std::fprintf(stderr, "%s:%d: [schedule %d] CHECK(%s) failed: ", __FILE__, __LINE__,  \
-                         g_sched, #cond);                                                        \
-            std::fprintf(stderr, __VA_ARGS__);                                                   \
-            std::fputc('\n', stderr);                                                            \
-            g_failures++;                                                                        \
-        }                                                                                        \
-    } while (0)
-
-/* Launch without ATTN_LAUNCH's stderr report: failures here are usually the expected outcome. */
-#define LAUNCH(kernel, grid, block, smem, ...)                                                   \
-    ::attn_emu::launch(#kernel, (kernel), (grid), (block), (smem), nullptr, __VA_ARGS__)
-
-/* ATTN_EMU_TEST_VERBOSE=1 prints the reports the expected failures produce. */
-static bool error_has(const char *what)
-{
-    const char *e = attn_emu_last_error();
-    static const bool verbose = std::getenv("ATTN_EMU_TEST_VERBOSE") != nullptr;
-    if (verbose && g_sched == 0) std::printf("expected failure: %s\n", e ? e : "(none)");
-    return e && std::strstr(e, what);
-}
-
-static const char *last_error() { return attn_emu_last_error() ? attn_emu_last_error() : "(none)"; }
 
 /* What a 32-bit word of never-written shared memory holds under the current schedule; false
  * for the schedule that poisons with random bytes. */
