@@ -132,15 +132,16 @@ static int checked_run(const attn_exec_t *e, attn_xrun_t *xr, char *err, size_t 
         } else if (sched == 0) {
             memcpy(first, xr->out, xr->osz);
         } else if (!ATTN_EMU_SCHEDULE_EXACT(sched)) {
+            const int nout = attn_variant_nout(&xr->c->L, xr->x);
             const attn_check_t k = attn_case_compare(xr->c, attn_class_of(xr->x->dtype),
-                                                     xr->x->dtype, xr->out);
+                                                     xr->x->dtype, xr->out, nout);
             if (!k.ok) {
                 char idx[160];
                 const attn_tensor_t *t = attn_out_tensor(&xr->c->L, k.output);
                 attn_index_str(t, k.worst, idx, sizeof idx);
                 /* the exact schedules' output too? then it is no question of exponentials */
-                const int libm_ok = attn_case_compare(xr->c, xr->x->dtype == ATTN_BF16,
-                                                      xr->x->dtype, first).ok;
+                const int libm_ok = attn_case_compare(xr->c, attn_class_of(xr->x->dtype),
+                                                      xr->x->dtype, first, nout).ok;
                 snprintf(err, n,
                          "%s schedule: %s%smax |err| %.3g at %s (got %.6g, ref %.6g) > "
                          "tolerance %.3g, %lld non-finite: %s",

@@ -246,7 +246,8 @@ static int add_row(attn_plugin_lib_t *lib, const attnbench_variant_t *pv, char *
     vs[j->copy.nvariants] = (attn_variant_t){
         .name = pv->name, .backend = gpu ? ATTN_GPU : ATTN_CPU, .dtype = dt, .tensor_cores = -1,
         .kernel_file = lib->path, .about = r->about, .available = avail,
-        .supports = p_supports, .workspace = p_workspace, .run = p_run, .ctx = r};
+        .supports = p_supports, .workspace = p_workspace, .run = p_run, .ctx = r,
+        .outputs = 1 /* ABI 1: one output */};
     if (j->copy.variants != s->variants) free((void *)j->copy.variants);
     j->copy.variants = vs;
     j->copy.nvariants++;

@@ -40,6 +40,11 @@ int64_t attn_tensor_numel(const attn_tensor_t *t)
 
 int attn_nout(const attn_layout_t *L) { return 1 + L->nxout; }
 
+int attn_variant_nout(const attn_layout_t *L, const attn_variant_t *x)
+{
+    return x->outputs > 0 && x->outputs < attn_nout(L) ? x->outputs : attn_nout(L);
+}
+
 const attn_tensor_t *attn_out_tensor(const attn_layout_t *L, int i)
 {
     return i ? &L->xout[i - 1] : &L->out;

@@ -111,6 +111,8 @@ typedef struct attn_variant attn_variant_t;
  *              instr/mma<=5.5 spills=0; mhsa_fused_kernel<128, 1>: instr/mma<=4.5")
  *  in_sweep    NULL, or 0 for a case of the sweep (--sweep, --plan) this row sits out, writing
  *              no row: e.g. a second dtype of a kernel, timed at a few grid points only
+ *  outputs     0: it writes every output of the suite's layout; n: the first n only (a plugin:
+ *              the ABI has one), and only those are checked and dumped
  * supports, workspace, run and in_sweep get the suite the row is run in and the row itself. */
 struct attn_variant {
     const char *name;
@@ -128,6 +130,7 @@ struct attn_variant {
     const void *ctx;
     const char *sass_budget;
     int (*in_sweep)(const attn_suite_t *s, const attn_variant_t *x, const int64_t *v);
+    int outputs;
 };
 
 /* One attention mechanism.
@@ -224,6 +227,8 @@ const attn_tensor_t *attn_out_tensor(const attn_layout_t *L, int i);
 int64_t attn_out_elem(const attn_layout_t *L, int i);
 size_t attn_out_offset(const attn_layout_t *L, int i, size_t esize);
 size_t attn_out_bytes(const attn_layout_t *L, size_t esize);
+/* How many of the layout's outputs variant x writes (its `outputs`, at most attn_nout). */
+int attn_variant_nout(const attn_layout_t *L, const attn_variant_t *x);
 
 /* The "reference" row of every suite: the suite's reference() on every row (no row selection),
  * timed like any CPU variant. */

@@ -65,7 +65,7 @@ static int admit_all(run_t *r, const attn_case_t *c, int from, result_t *res, in
 static void dump_output(run_t *r, const attn_case_t *c, const attn_variant_t *x, const void *out)
 {
     const size_t es = (size_t)attn_dtype_size(x->dtype);
-    for (int i = 0; i < attn_nout(&c->L); i++) {
+    for (int i = 0; i < attn_variant_nout(&c->L, x); i++) {
         const attn_tensor_t *t = attn_out_tensor(&c->L, i);
         const void *o = (const char *)out + attn_out_offset(&c->L, i, es);
         const int64_t no = attn_tensor_numel(t);
@@ -122,7 +122,7 @@ static void run_variant(run_t *r, const attn_exec_t *e, attn_case_t *c, const at
     if (attn_case_class(c, k, r->o.ref_threads, isatty(2) || r->o.sweep, err, sizeof err) ||
         attn_xrun_open(&xr, e, c, x, err, sizeof err) || e->checked_run(e, &xr, err, sizeof err))
         goto failed;
-    res->chk = attn_case_compare(c, k, x->dtype, xr.out);
+    res->chk = attn_case_compare(c, k, x->dtype, xr.out, attn_variant_nout(&c->L, x));
     res->checked = 1;
     res->rows_checked = c->rows_checked;
     res->rows = c->L.out_rows;

@@ -29,6 +29,7 @@ build hang.so "$bad" -DHANG
 build sge.so "$bad" -DSUITE='"sge"'
 build gpu.so "$bad" -DGPU_ROW
 build cpubf16.so "$bad" -DCPU_BF16
+build luong.so "$bad" -DSUITE='"luong"' -DLUONG_DOT
 echo "not a library" >notelf.so
 
 # refused: exit 2, and a message naming the file and what is wrong
@@ -115,6 +116,15 @@ rc=$?
 [ $rc = 1 ] || fail "a wrong sge plugin: exit $rc, want 1: $(cat sge.out)"
 grep -E "^sge +zeros +f32 +fail .*max \|err\|" sge.out >/dev/null ||
     fail "no fail row with its error for sge: $(cat sge.out)"
+
+# a suite with a further output (luong: the weights a): a plugin writes and is checked on the
+# first (the context c) alone, so a correct one passes; a wrong c still fails
+"$bin" --plugin luong.so --suite luong --variant '^dot$' --check --shape score=0,B=2,T=5,S=7,Dq=8 \
+    >luong.out 2>&1 || fail "a correct luong plugin: exit $?: $(cat luong.out)"
+grep -E "^luong +dot +f32 +ok" luong.out >/dev/null || fail "no ok row for luong dot: $(cat luong.out)"
+"$bin" --plugin luong.so --suite luong --variant '^dot$' --check \
+    --shape score=1,B=2,T=5,S=7,Dq=8 >luong1.out 2>&1
+[ $? = 3 ] || fail "luong dot on the general score: want a skip (exit 3): $(cat luong1.out)"
 
 # a GPU row of a library not compiled for the emulator: skipped under --backend emu, saying
 # how to compile it (nothing checked: exit 3). Needs the emulator built (ATTNBENCH_HAVE_EMU=1).
