@@ -648,6 +648,15 @@ static void complete_op(Warp &w, int i)
     if (i != --w.nops) w.ops[i] = w.ops[w.nops];
 }
 
+/* Thread t waits at a collective (a warp's or a warpgroup's) until its last member arrives. */
+static void wait_at(Thread *t, const char *name, const char *file, int line)
+{
+    t->state = ST_WARP_OP;
+    t->wait_name = name;
+    t->wait_file = file;
+    t->wait_line = line;
+}
+
 void warp_op(const OpInfo &info, uint32_t mask, void *arg, const char *file, int line)
 {
     Thread *t = self();
@@ -706,10 +715,7 @@ void warp_op(const OpInfo &info, uint32_t mask, void *arg, const char *file, int
     if (op->arrived == (mask & w.live)) {
         complete_op(w, (int)(op - w.ops));
     } else {
-        t->state = ST_WARP_OP;
-        t->wait_name = info.name;
-        t->wait_file = file;
-        t->wait_line = line;
+        wait_at(t, info.name, file, line);
     }
     run_best();
 }
@@ -780,10 +786,7 @@ void group_op(const GroupOpInfo &info, unsigned first, unsigned count, void *arg
         E.idle_yields = 0;
         for (unsigned i = first; i < first + count; i++) make_ready(E.pool[i]);
     } else {
-        t->state = ST_WARP_OP;
-        t->wait_name = info.name;
-        t->wait_file = file;
-        t->wait_line = line;
+        wait_at(t, info.name, file, line);
     }
     run_best();
 }
