@@ -75,6 +75,18 @@ SPILL
         /*0030*/                   ISETP.NE.AND P0, PT, R2, R5, PT ;
         /*0040*/               @P0 BRA 0x10 ;
         /*0050*/                   EXIT ;
+		Function : _Z8toy_spinPf
+        /*0000*/                   MOV R2, RZ ;
+        /*0010*/                   SYNCS.PHASECHK.TRANS64.TRYWAIT P0, [R3], R4 ;
+        /*0020*/              @!P0 BRA 0x80 ;
+        /*0030*/                   HGMMA.64x128x16.F32.BF16 R24, gdesc[UR4], R24 ;
+        /*0040*/                   IADD3 R2, R2, 0x1, RZ ;
+        /*0050*/                   ISETP.NE.AND P1, PT, R2, R5, PT ;
+        /*0060*/               @P1 BRA 0x10 ;
+        /*0070*/                   EXIT ;
+        /*0080*/                   SYNCS.PHASECHK.TRANS64.TRYWAIT P0, [R3], R4 ;
+        /*0090*/              @!P0 BRA 0x80 ;
+        /*00a0*/                   BRA 0x30 ;
 
 Resource usage:
  Function _Z10toy_kernelPf:
@@ -131,6 +143,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check('toy_wgmma: HGMMA counted as an MMA at wgmma rate',
           (w.get('mma'), w.get('instr/mma'), w.get('clk/mma'), w.get('bound')),
           ('1', '4.00', '16.00', 'tensor'))
+    # An mbarrier wait's retry placed after the function's EXIT jumps back into the loop: that
+    # region (0x30-0xa0, as many MMAs and later) is no loop; the tile loop is 0x10-0x60
+    check('toy_spin: the loop, not the retry block\'s jump back',
+          rows.get('toy_spin', {}).get('loop'), '0x10-0x60')
     flat = rows.get('toy_flat', {})
     check('toy_flat: no loop, measured whole', (flat.get('loop'), flat.get('instr')), ('-', '4'))
 

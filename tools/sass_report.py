@@ -24,8 +24,9 @@ Per kernel function (one row each):
                      them is left out), then the last in the code (the steady tile loop, not a
                      prologue loop or a loop of peeled edge tiles before it with as many MMAs);
                      without MMAs, of the innermost loops the one with the most memory
-                     instructions, then the largest. A function without a backward branch
-                     is measured whole ("-" in loop).
+                     instructions, then the largest. A region holding an unpredicated EXIT
+                     is no loop (an out-of-line try-wait retry's jump back closes it). A
+                     function without a backward branch is measured whole ("-" in loop).
   body               instructions in that region (static count, NOP excluded)
   instr ... smem_B   counts along one steady-state iteration of it: of the paths from the loop
                      head to its backward branch, the one with the most tensor-core instructions,
@@ -427,6 +428,10 @@ def main_loop(insns):
         if target >= addr:      # forward, or the self-branch that pads every function's end
             continue
         body = [x for x in insns[:i + 1] if x[0] >= target]
+        # a region holding the function's unpredicated EXIT is no loop: its branch is the jump
+        # back of an out-of-line block (an mbarrier try-wait retry placed after the body)
+        if any(base(x[2]) in ('EXIT', 'RET') and not x[1] for x in body):
+            continue
         loops.append((target, addr, body, mix(body)))
     if not loops:
         c = mix(insns)
