@@ -17,8 +17,8 @@
  *                                    register budget (all four warps execute it; 24..256, N % 8 == 0;
  *                                    ptxas ignores it, with a warning, unless the kernel's count is
  *                                    known at entry: __launch_bounds__(threads, 1))
- *   tma_encode_2d (host)             a CUtensorMap for a row-major matrix, through the driver's
- *                                    cuTensorMapEncodeTiled
+ *   tma_encode, tma_encode_2d (host) a CUtensorMap of 2..5 dimensions (of a row-major matrix),
+ *                                    through the driver's cuTensorMapEncodeTiled
  * Device functions need sm_90a (setmaxnreg: the "a"); on other targets each is a trap (as in
  * wgmma.cuh), so a launcher must not launch a TMA kernel on anything but sm_90.
  *
@@ -208,14 +208,14 @@ template <unsigned N> __device__ __forceinline__ void setmaxnreg_dec(ATTN_TMA_SI
 #undef ATTN_TMA_SITE
 #endif
 
-/* Host: a 2-D tensor map over a row-major matrix of `rows` x `cols` elements of `dtype`, rows
- * `row_bytes` apart, read in boxes of box_rows x box_cols. 0, or a CUDA error code after a
- * message on stderr naming `who` and the arguments (the emulator's stand-in adds which rule
- * failed, through cudaGetErrorString). */
-static inline int tma_encode_2d(CUtensorMap *map, CUtensorMapDataType dtype, const void *base,
-                                uint64_t cols, uint64_t rows, uint64_t row_bytes,
-                                uint32_t box_cols, uint32_t box_rows, CUtensorMapSwizzle swizzle,
-                                const char *who)
+/* Host: a tensor map of `rank` (2..5) dimensions over an array of `dtype` elements, dims[0]
+ * innermost and contiguous, dimension i >= 1 strides[i - 1] bytes apart, read in boxes of
+ * box[0] x ... elements; parts of a box outside the array read as zeros. 0, or a CUDA error
+ * code after a message on stderr naming `who` and the arguments (the emulator's stand-in adds
+ * which rule failed, through cudaGetErrorString). */
+static inline int tma_encode(CUtensorMap *map, CUtensorMapDataType dtype, unsigned rank,
+                             const void *base, const uint64_t *dims, const uint64_t *strides,
+                             const uint32_t *box, CUtensorMapSwizzle swizzle, const char *who)
 {
     typedef CUresult (*encode_fn)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *,
                                   const cuuint64_t *, const cuuint64_t *, const cuuint32_t *,
@@ -230,20 +230,45 @@ static inline int tma_encode_2d(CUtensorMap *map, CUtensorMapDataType dtype, con
                      cudaGetErrorString(e));
         return (int)(e != cudaSuccess ? e : cudaErrorNotSupported);
     }
-    const cuuint64_t dim[2] = {cols, rows}, stride[1] = {row_bytes};
-    const cuuint32_t box[2] = {box_cols, box_rows}, estride[2] = {1, 1};
+    cuuint64_t dim[5] = {0}, stride[4] = {0};
+    cuuint32_t bx[5] = {0}, estride[5] = {1, 1, 1, 1, 1};
+    for (unsigned i = 0; i < rank && i < 5; i++) {
+        dim[i] = dims[i];
+        bx[i] = box[i];
+        if (i) stride[i - 1] = strides[i - 1];
+    }
     const CUresult r = reinterpret_cast<encode_fn>(fn)(
-        map, dtype, 2, const_cast<void *>(base), dim, stride, box, estride,
+        map, dtype, rank, const_cast<void *>(base), dim, stride, bx, estride,
         CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
         CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r == CUDA_SUCCESS) return 0;
+    char shape[320] = ""; /* "dim/box x dim/box ..., strides S ... B" (fits 5 dims) */
+    int n = 0;
+    for (unsigned i = 0; i < rank && i < 5; i++)
+        n += std::snprintf(shape + n, sizeof shape - n, "%s%llu/%u", i ? " x " : "",
+                           (unsigned long long)dims[i], box[i]);
+    n += std::snprintf(shape + n, sizeof shape - n, ", strides");
+    for (unsigned i = 1; i < rank && i < 5; i++)
+        n += std::snprintf(shape + n, sizeof shape - n, " %llu", (unsigned long long)strides[i - 1]);
+    std::snprintf(shape + n, sizeof shape - n, " B");
     std::fprintf(stderr,
-                 "%s: cuTensorMapEncodeTiled(type %d, %llu x %llu at %p, row stride %llu B, box "
-                 "%u x %u, swizzle %d) failed with CUresult %d: %s\n",
-                 who, (int)dtype, (unsigned long long)rows, (unsigned long long)cols, base,
-                 (unsigned long long)row_bytes, box_rows, box_cols, (int)swizzle, (int)r,
+                 "%s: cuTensorMapEncodeTiled(type %d, rank %u, at %p: dim/box %s, swizzle %d) "
+                 "failed with CUresult %d: %s\n",
+                 who, (int)dtype, rank, base, shape, (int)swizzle, (int)r,
                  cudaGetErrorString(cudaErrorInvalidValue));
     return (int)cudaErrorInvalidValue;
+}
+
+/* A row-major matrix of `rows` x `cols` elements, rows `row_bytes` apart, in boxes of
+ * box_rows x box_cols. */
+static inline int tma_encode_2d(CUtensorMap *map, CUtensorMapDataType dtype, const void *base,
+                                uint64_t cols, uint64_t rows, uint64_t row_bytes,
+                                uint32_t box_cols, uint32_t box_rows, CUtensorMapSwizzle swizzle,
+                                const char *who)
+{
+    const uint64_t dims[2] = {cols, rows}, strides[1] = {row_bytes};
+    const uint32_t box[2] = {box_cols, box_rows};
+    return tma_encode(map, dtype, 2, base, dims, strides, box, swizzle, who);
 }
 
 #endif

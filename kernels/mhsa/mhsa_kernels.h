@@ -76,6 +76,10 @@ const char *mhsa_fused_supports(const mhsa_problem_t *p);
 int mhsa_fused_wgmma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                             attn_stream_t stream);
 const char *mhsa_fused_wgmma_supports(const mhsa_problem_t *p);
+/* fused-wgmma-tma: the same consumer warpgroups fed by TMA from a producer warpgroup (3-D tensor
+ * maps, mbarrier stages, setmaxnreg). Same supports(). */
+int mhsa_fused_wgmma_tma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                attn_stream_t stream);
 /* fused and fused-br64 on f16 data (the same kernel, templated on the element type) */
 int mhsa_fused_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                           attn_stream_t stream);

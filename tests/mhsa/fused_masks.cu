@@ -6,9 +6,10 @@
  * clean (must pass) and with each ATTN_PLANT_FUSED_* bug (must fail: run with --planted, which
  * exits 0 only when a case differs from the reference, and no launch failed; `--planted TAG`:
  * every launcher whose name holds TAG differs somewhere and no other launcher differs). Compiled
- * with -DMASKS_WGMMA it calls fused-wgmma instead (linked with kernels/mhsa/fused_wgmma.cu, clean
- * or with an ATTN_PLANT_WGMMA_* bug); `--planted-fault TEXT` then exits 0 only when a launch
- * fails with TEXT in the emulator's error (a wgmma accumulator read before its wait_group).
+ * with -DMASKS_WGMMA it calls fused-wgmma and fused-wgmma-tma instead (linked with
+ * kernels/mhsa/fused_wgmma.cu, clean or with an ATTN_PLANT_WGMMA_* bug); `--planted-fault TEXT
+ * [TAG]` then exits 0 only when every launcher (named with TAG) has a launch failing with TEXT
+ * in the emulator's error (a wgmma accumulator read before its wait_group, a TMA overrun).
  * With -DMHSA_MASKS_SPLITKV the same checks run fused-splitkv (linked with splitkv.cu, and its
  * ATTN_PLANT_SPLITKV_* bugs) at decode cases: Nq of 1, 2 and 16 rows packed per K/V head. */
 #include <cmath>
@@ -194,13 +195,15 @@ int main(int argc, char **argv)
     const bool planted = argc > 1 && !std::strcmp(argv[1], "--planted");
     const char *tag = planted && argc > 2 ? argv[2] : nullptr;
     const char *fault = argc > 2 && !std::strcmp(argv[1], "--planted-fault") ? argv[2] : nullptr;
+    const char *ftag = fault && argc > 3 ? argv[3] : nullptr;
     const struct {
         const char *name;
         launch_fn fn;
         bool f16;
     } launchers[] = {
 #if defined(MASKS_WGMMA)
-        {"fused-wgmma", mhsa_fused_wgmma_launch, false}
+        {"fused-wgmma", mhsa_fused_wgmma_launch, false},
+        {"fused-wgmma-tma", mhsa_fused_wgmma_tma_launch, false}
 #elif defined(MHSA_MASKS_SPLITKV)
         {"fused-splitkv", mhsa_splitkv_launch, false},
         {"fused-splitkv-f16", mhsa_splitkv_f16_launch, true}
@@ -211,18 +214,24 @@ int main(int argc, char **argv)
         {"fused-br64-f16", mhsa_fused_br64_f16_launch, true}
 #endif
     };
-    int differ = 0, failed = 0, wrong = 0, faulted = 0;
+    int differ = 0, failed = 0, wrong = 0, faulted = 0, unfaulted = 0;
     for (const auto &l : launchers) {
-        int d = 0;
+        int d = 0, f = 0;
         for (const Case &c : cases) {
             const int r = l.f16 ? run_case<__half>(l.name, l.fn, c)
                                 : run_case<__nv_bfloat16>(l.name, l.fn, c);
             d += r == 1;
             failed += r == 2;
-            faulted += r == 2 && fault && attn_emu_last_error() &&
-                       std::strstr(attn_emu_last_error(), fault);
+            f += r == 2 && fault && attn_emu_last_error() &&
+                 std::strstr(attn_emu_last_error(), fault);
         }
         differ += d;
+        faulted += f;
+        /* --planted-fault TEXT [TAG]: every launcher (named with TAG) fails with TEXT */
+        if (fault && !f && (!ftag || std::strstr(l.name, ftag))) {
+            std::printf("%s: no launch failed with '%s'\n", l.name, fault);
+            unfaulted++;
+        }
         /* --planted TAG: exactly the launchers named with TAG are broken */
         if (tag && (std::strstr(l.name, tag) != nullptr) != (d > 0)) {
             std::printf("%s: %d cases differ, but the planted bug should %sbreak it\n", l.name, d,
@@ -231,10 +240,11 @@ int main(int argc, char **argv)
         }
     }
     if (fault) {
-        std::printf(faulted ? "the planted bug is caught (%d launches fail with '%s')\n"
-                            : "the planted bug is NOT caught (%d launches fail with '%s')\n",
+        std::printf(faulted && !unfaulted
+                        ? "the planted bug is caught (%d launches fail with '%s')\n"
+                        : "the planted bug is NOT caught (%d launches fail with '%s')\n",
                     faulted, fault);
-        return faulted ? 0 : 1;
+        return faulted && !unfaulted ? 0 : 1;
     }
     if (failed) return 1;
     if (planted) {
