@@ -129,6 +129,9 @@ SharedRegions shared_regions();
 
 /* emu_wgmma.cpp: forget the previous block's wgmma state (called at every block start). */
 void wgmma_block_start(unsigned nthreads);
+/* A copy (`op` at file:line) about to write [dst, dst + n) of shared memory: fails when a wgmma
+ * in flight in the block (issued, no wgmma_wait_group covering it yet) reads any of it. */
+void wgmma_check_overwrite(const void *dst, size_t n, const char *op, const char *file, int line);
 /* ---- between the runtime and emu_tma.cpp (mbarriers, bulk tensor copies) ---- */
 /* Suspend the running thread, reported as waiting at `name` (file:line), until wake(t). */
 void park(const char *name, const char *file, int line);

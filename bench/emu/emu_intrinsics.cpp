@@ -397,6 +397,7 @@ void cp_async(void *dst, const void *src, int cp_size, int src_size, const char 
     if (in_shared(src, 1))
         fail("cp.async (%s:%d): source %p is in shared memory (cp.async copies global to shared)",
              short_path(file), line, src);
+    wgmma_check_overwrite(dst, (size_t)cp_size, "cp.async", file, line);
     Thread *t = self();
     t->cp.push_back({static_cast<unsigned char *>(dst), static_cast<const unsigned char *>(src),
                      cp_size, src_size, false});

@@ -423,6 +423,7 @@ void cp_async_bulk_tensor(void *dst, const void *tmap, int rank, const int *coor
     }
     S.spans.resize(k);
     S.spans.push_back({lo, bytes, i, b.phase, file, line});
+    wgmma_check_overwrite(dst, bytes, op, file, line);
     BulkCopy c{static_cast<unsigned char *>(dst), m, {0, 0, 0, 0, 0}, i, b.phase, bytes,
                self()->index, file, line, false};
     for (int d = 0; d < rank; d++) c.coords[d] = coords[d];

@@ -13,6 +13,9 @@
  *    wgmma_acc::operator[]) of its accumulator, and the warpgroup's first wgmma a fence before
  *    it. Registers of an RS A operand are plain registers the emulator cannot watch: an RS wgmma
  *    needs a fence after the thread's last access of any accumulator (A is built from one).
+ *  - a copy into shared memory (cp.async, cp.async.bulk.tensor) issued over an operand of a
+ *    wgmma still in flight fails (wgmma_check_overwrite): the hardware reads operands any time
+ *    until the wait_group that covers the wgmma.
  *  - fence.proxy.async is a no-op: generic stores to shared memory are not tracked (documented
  *    in docs/emulator.md).
  * Shared addresses: a descriptor has 14 bits of (address >> 4), so the emulator maps shared
@@ -23,6 +26,7 @@
 #include "emu_internal.h"
 #include "emu_swizzle.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace attn_emu {
@@ -41,6 +45,7 @@ struct Pending {
     uint64_t group;         /* commit group, NO_GROUP until committed */
     const char *file;
     int line;
+    std::vector<uintptr_t> chunks; /* the 16-byte shared chunks its A and B are read from */
 };
 
 struct Touch {
@@ -173,9 +178,10 @@ inline uint32_t layout_offset(const Desc &d, bool mn_major, int mn, int k)
            (uint32_t)(mn % per_row) * 2;
 }
 
-/* Reads the rows x 16 matrix M[mn][k] (A: mn = m; B: mn = n) through a descriptor. */
+/* Reads the rows x 16 matrix M[mn][k] (A: mn = m; B: mn = n) through a descriptor; appends
+ * the 16-byte chunks read to `chunks`. */
 void load(const Window &w, const Desc &d, bool mn_major, bool f16, int rows, float *out,
-          const char *operand, const char *file, int line)
+          std::vector<uintptr_t> &chunks, const char *operand, const char *file, int line)
 {
     if (d.raw & ~DESC_FIELDS)
         fail("wgmma (%s:%d): descriptor %s 0x%016llx has reserved bits set (0x%016llx): a start "
@@ -202,6 +208,7 @@ void load(const Window &w, const Desc &d, bool mn_major, bool f16, int rows, flo
             uint16_t v;
             std::memcpy(&v, p, 2);
             out[mn * 16 + k] = elem(v, f16);
+            chunks.push_back(reinterpret_cast<uintptr_t>(p) & ~(uintptr_t)15);
         }
 }
 
@@ -273,6 +280,7 @@ void mma_perform(GroupOp &op)
     }
     const Window w = window();
     float *const A = mat_a.data(), *const B = mat_b.data(); /* A[m][k], B[n][k] */
+    Pending p;
     if (rs) {
         for (unsigned i = 0; i < op.count; i++) {
             const uint32_t *a = static_cast<const MmaArg *>(op.arg[i])->a;
@@ -283,11 +291,12 @@ void mma_perform(GroupOp &op)
                         elem((uint16_t)(a[r] >> 16 * h), x0.f16);
         }
     } else {
-        load(w, decode(x0.da), x0.ta != 0, x0.f16, 64, A, "A", file, line);
+        load(w, decode(x0.da), x0.ta != 0, x0.f16, 64, A, p.chunks, "A", file, line);
     }
-    load(w, decode(x0.db), x0.tb != 0, x0.f16, n, B, "B", file, line);
+    load(w, decode(x0.db), x0.tb != 0, x0.f16, n, B, p.chunks, "B", file, line);
+    std::sort(p.chunks.begin(), p.chunks.end());
+    p.chunks.erase(std::unique(p.chunks.begin(), p.chunks.end()), p.chunks.end());
 
-    Pending p;
     p.regs = regs;
     p.val.resize((size_t)op.count * regs);
     p.group = NO_GROUP;
@@ -351,6 +360,23 @@ const GroupOpInfo commit_info = {"wgmma.commit_group.sync.aligned", commit_perfo
 const GroupOpInfo wait_info = {"wgmma.wait_group.sync.aligned", wait_perform};
 
 } // namespace
+
+void wgmma_check_overwrite(const void *dst, size_t n, const char *op, const char *file,
+                           int line)
+{
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(dst) & ~(uintptr_t)15,
+                    hi = reinterpret_cast<uintptr_t>(dst) + n;
+    for (size_t gi = 0; gi < groups.size(); gi++)
+        for (const Pending &p : groups[gi].pending) {
+            const auto c = std::lower_bound(p.chunks.begin(), p.chunks.end(), lo);
+            if (c != p.chunks.end() && *c < hi)
+                fail("%s (%s:%d) writes [%p, +%zu bytes) while the wgmma of %s:%d (warpgroup "
+                     "%zu) that reads %p is in flight: no wgmma_wait_group has covered it yet, "
+                     "so the hardware may read the new bytes",
+                     op, short_path(file), line, dst, n, short_path(p.file), p.line, gi,
+                     reinterpret_cast<const void *>(*c));
+        }
+}
 
 void wgmma_block_start(unsigned nthreads)
 {

@@ -16,6 +16,7 @@
 #include "emu_api.h"
 #include "emu_check.h"
 #include "launch.cuh"
+#include "mma.cuh"
 #include "wgmma.cuh"
 
 
@@ -234,10 +235,13 @@ static void test_planted_layouts()
 
 enum Misuse {
     READ_IN_FLIGHT, NO_WAIT, WAIT_TOO_FEW, NO_COMMIT, NO_FENCE, WRITE_THEN_NO_FENCE,
-    WARP_EXITS, WARP_AT_BARRIER, TWO_SITES, OUTSIDE_SMEM, RS_NO_FENCE, NMISUSE
+    WARP_EXITS, WARP_AT_BARRIER, TWO_SITES, OUTSIDE_SMEM, RS_NO_FENCE, COPY_IN_FLIGHT,
+    COPY_AFTER_WAIT, /* (not a misuse: the control of COPY_IN_FLIGHT) */
+    NMISUSE
 };
 
 static int g_line_read, g_line_final; /* where misuse_kernel reads its accumulator */
+static int g_line_copy;               /* where it copies into its operands */
 
 __global__ void misuse_kernel(int what, float *out)
 {
@@ -264,9 +268,13 @@ __global__ void misuse_kernel(int what, float *out)
     wgmma_ss_bf16<64, 0, 0>(acc, d, d, what == WRITE_THEN_NO_FENCE);
     if (what == READ_IN_FLIGHT) { g_line_read = __LINE__; x = acc[1]; }
     if (what != NO_COMMIT) wgmma_commit_group();
+    /* a copy into the operands (row 5 of B) while the wgmma may still read them */
+    if (what == COPY_IN_FLIGHT && threadIdx.x == 7) { g_line_copy = __LINE__; cp_async_16(base + 5 * 16, out); }
     if (what == WAIT_TOO_FEW) wgmma_wait_group<1>();
     else if (what != NO_WAIT) wgmma_wait_group<0>();
     g_line_final = __LINE__; x += acc[2];
+    if (what == COPY_AFTER_WAIT && threadIdx.x == 7) cp_async_16(base + 5 * 16, out + 64);
+    cp_async_wait<0>();
     out[threadIdx.x] = x;
 }
 
@@ -304,6 +312,11 @@ static void test_misuse()
     CHECK(error_has("warpgroup divergence", "wgmma.fence.sync.aligned"), "%s", last_error());
     run(OUTSIDE_SMEM);
     CHECK(error_has("outside shared memory", "descriptor"), "%s", last_error());
+    run(COPY_IN_FLIGHT);
+    std::snprintf(at, sizeof at, "emu_wgmma_test.cu:%d) writes", g_line_copy);
+    CHECK(error_has(at, "while the wgmma of"), "%s (want cp.async (...%s)", last_error(), at);
+    CHECK(LAUNCH(misuse_kernel, 1, 128, 32768, (int)COPY_AFTER_WAIT, out.data()) == cudaSuccess,
+          "a copy into the operands after the wait_group was reported: %s", last_error());
     /* a block that is not whole warpgroups */
     CHECK(LAUNCH(misuse_kernel, 1, 96, 32768, (int)NO_WAIT, out.data()) == cudaErrorLaunchFailure,
           "a 96-thread warpgroup was not reported");
