@@ -341,12 +341,21 @@ static const attn_variant_t variants[] = {
      "fused-wgmma fed by TMA: a producer warpgroup (setmaxnreg 24) loads Q, K, V into mbarrier "
      "stages for two consumer warpgroups (setmaxnreg 240); sm_90a only",
      GPU(mhsa_fused_wgmma_tma_launch, NULL, mhsa_fused_wgmma_supports),
-     /* the consumers' steady loop, per HGMMA: no copy addressing left in it (33.3 / 39.1
+     /* the consumers' steady loop, per HGMMA: no copy addressing left in it (32.8 / 38.5
       * instr per HGMMA measured at d = 128 / 64); 168 registers at entry, 384 threads */
-     .sass_budget = "mhsa_fused_wgmma_tma_kernel<64, 128>: threads=384 dsmem=83016 mma>=12 "
-                    "instr/mma<=41 spills=0; "
-                    "mhsa_fused_wgmma_tma_kernel<128, 128>: threads=384 dsmem=164936 mma>=16 "
-                    "instr/mma<=35 spills=0"},
+     .sass_budget = "mhsa_fused_wgmma_tma_kernel<64, 128, false>: threads=384 dsmem=83032 "
+                    "mma>=12 instr/mma<=40 spills=0; "
+                    "mhsa_fused_wgmma_tma_kernel<128, 128, false>: threads=384 dsmem=164952 "
+                    "mma>=16 instr/mma<=34 spills=0"},
+    {"fused-wgmma-tma-pp", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/fused_wgmma.cu",
+     "fused-wgmma-tma with the consumer warpgroups issuing their wgmmas in turn (FA3's "
+     "ping-pong: one's softmax under the other's S and P·V); sm_90a only",
+     GPU(mhsa_fused_wgmma_tma_pp_launch, NULL, mhsa_fused_wgmma_supports),
+     /* the turn's wait and arrival on top of fused-wgmma-tma's loop (34.0 / 40.0 measured) */
+     .sass_budget = "mhsa_fused_wgmma_tma_kernel<64, 128, true>: threads=384 dsmem=83032 "
+                    "mma>=12 instr/mma<=41 spills=0; "
+                    "mhsa_fused_wgmma_tma_kernel<128, 128, true>: threads=384 dsmem=164952 "
+                    "mma>=16 instr/mma<=35 spills=0"},
     {"fused-splitkv", ATTN_GPU, ATTN_BF16, 1, "kernels/mhsa/splitkv.cu",
      "decode: a K/V head's G·Nq query rows packed in m16 tiles (K/V read once per group), "
      "mma.sync, keys split across CTAs, log-sum-exp combine",

@@ -249,7 +249,8 @@ static inline int tma_encode(CUtensorMap *map, CUtensorMapDataType dtype, unsign
                            (unsigned long long)dims[i], box[i]);
     n += std::snprintf(shape + n, sizeof shape - n, ", strides");
     for (unsigned i = 1; i < rank && i < 5; i++)
-        n += std::snprintf(shape + n, sizeof shape - n, " %llu", (unsigned long long)strides[i - 1]);
+        n += std::snprintf(shape + n, sizeof shape - n, " %llu",
+                           (unsigned long long)strides[i - 1]);
     std::snprintf(shape + n, sizeof shape - n, " B");
     std::fprintf(stderr,
                  "%s: cuTensorMapEncodeTiled(type %d, rank %u, at %p: dim/box %s, swizzle %d) "

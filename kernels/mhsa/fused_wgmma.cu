@@ -6,8 +6,9 @@
  *   mhsa_fused_wgmma_kernel<D, BC>  one CTA = 128 query rows of one (b, h), two consumer
  *                          warpgroups of 64 rows each (256 threads); key tiles of BC keys
  *   mhsa_fused_wgmma_launch  D = 64 and 128, BC = 128
- *   mhsa_fused_wgmma_tma_kernel<D, BC>, _tma_launch  the same consumers (WgRows, shared) fed by
- *                          TMA from a producer warpgroup: described at the kernel
+ *   mhsa_fused_wgmma_tma_kernel<D, BC, PP>, _tma_launch, _tma_pp_launch  the same consumers
+ *                          (WgRows, shared) fed by TMA from a producer warpgroup, with PP
+ *                          taking turns at the tensor cores: described at the kernel
  *
  * Shared memory: Q (128 x D) and two buffers each of K and V (BC x D), every one stored as
  * D/64 column blocks of 128-byte rows in the 128B-swizzled layout (the 16-byte chunk c of row r
@@ -379,17 +380,23 @@ mhsa_fused_wgmma_kernel(const bf16 *__restrict__ Q, const bf16 *__restrict__ K,
  *   full[s]   one arrival (the producer's expect_tx) + the stage's bytes: the tile has landed
  *   empty[s]  one arrival per consumer warp (8): the tile's last wgmma has completed
  * K_j's stage is released once S_j has landed, V_{j-1}'s once P_{j-1}·V_{j-1} has. The tensor
- * maps are 3-D, (d, N, B·H): a box reaching past N reads zeros, never the next head's rows. */
+ * maps are 3-D, (d, N, B·H): a box reaching past N reads zeros, never the next head's rows.
+ *
+ * fused-wgmma-tma-pp (PP): the consumers take turns issuing a tile's wgmmas (FA3's ping-pong), so
+ * that one's softmax runs while the other's S and P·V keep the tensor cores busy:
+ *   turn[w]   one arrival per thread of the other warpgroup (128): it has issued this tile's
+ *             wgmmas
+ * warpgroup 1 goes first (a fresh mbarrier passes parity 1), 2 waits for 1's first turn. */
 template <int D, int BC>
 struct WgTmaTile {
     static constexpr int QBYTES = WG_BR * D * 2;
     static constexpr int KVBYTES = BC * D * 2;
-    static constexpr int NBAR = 9; /* qfull, kfull[2], vfull[2], kempty[2], vempty[2] */
+    static constexpr int NBAR = 11; /* qfull, kfull[2], vfull[2], kempty[2], vempty[2], turn[2] */
     static constexpr size_t SMEM = 1024 + QBYTES + 4 * KVBYTES + NBAR * 8;
 };
 constexpr int WG_TMA_THREADS = 384; /* producer + two consumer warpgroups */
 
-template <int D, int BC>
+template <int D, int BC, bool PP>
 __global__ void __launch_bounds__(WG_TMA_THREADS, 1)
 mhsa_fused_wgmma_tma_kernel(const __grid_constant__ CUtensorMap qmap,
                             const __grid_constant__ CUtensorMap kmap,
@@ -403,7 +410,7 @@ mhsa_fused_wgmma_tma_kernel(const __grid_constant__ CUtensorMap qmap,
     unsigned char *Vs = Ks + 2 * T::KVBYTES; /* + stage·KVBYTES */
     uint64_t *bar = reinterpret_cast<uint64_t *>(Vs + 2 * T::KVBYTES);
     uint64_t *qfull = bar, *kfull = bar + 1, *vfull = bar + 3, *kempty = bar + 5,
-             *vempty = bar + 7;
+             *vempty = bar + 7, *turn = bar + 9;
 
     const int tid = threadIdx.x, wg = tid >> 7, lane = tid & 31, wi = (tid >> 5) & 3;
     const int qt = p.causal ? (int)(gridDim.x - 1 - blockIdx.x) : (int)blockIdx.x;
@@ -424,6 +431,7 @@ mhsa_fused_wgmma_tma_kernel(const __grid_constant__ CUtensorMap qmap,
             mbar_init(&vfull[s], 1);
             mbar_init(&kempty[s], 8);
             mbar_init(&vempty[s], 8);
+            if (PP) mbar_init(&turn[s], 128);
         }
         fence_mbarrier_init();
     }
@@ -481,18 +489,28 @@ mhsa_fused_wgmma_tma_kernel(const __grid_constant__ CUtensorMap qmap,
 #else /* planted bug: the parity of the stage's previous use, which has completed already */
         mbar_wait(&kfull[s], ((i >> 1) & 1) ^ 1);
 #endif
+        if (j > jt0) mbar_wait(&vfull[(i - 1) & 1], ((i - 1) >> 1) & 1);
+#ifndef ATTN_PLANT_WGMMA_PP_TURN
+        if (PP) mbar_wait(&turn[cw], (i & 1) ^ (cw == 0)); /* this warpgroup's turn */
+#else /* planted bug: both warpgroups wait for the other to go first */
+        if (PP) mbar_wait(&turn[cw], i & 1);
+#endif
         w.issue_s(dq, dk0 + s * DBUF);
         if (j > jt0) {
             const int sp = (i - 1) & 1;
-            mbar_wait(&vfull[sp], ((i - 1) >> 1) & 1);
             w.issue_pv(dv0 + sp * DBUF);
-            wgmma_wait_group<1>();
-        } else {
-            wgmma_wait_group<0>();
+#ifdef ATTN_PLANT_WGMMA_TMA_RELEASE /* planted bug: V_{j-1} released while P·V_{j-1} reads it */
+            release(&vempty[sp]);
+#endif
         }
+        if (j > jt0) wgmma_wait_group<1>();
+        else wgmma_wait_group<0>();
+        if (PP) mbar_arrive(&turn[cw ^ 1]); /* the other's turn */
         release(&kempty[s]); /* S_j has landed: K_j is read */
         w.softmax(j, j < u0 || j >= u1, t, c);
+#ifndef ATTN_PLANT_WGMMA_TMA_RELEASE
         if (j > jt0) release(&vempty[(i - 1) & 1]); /* P_{j-1}·V_{j-1} has landed */
+#endif
     }
     const int i = jt1 - 1 - jt0, s = i & 1;
     mbar_wait(&vfull[s], (i >> 1) & 1);
@@ -595,19 +613,19 @@ static int wg_map(CUtensorMap *m, const void *X, int rows, int heads, int box_ro
                       CU_TENSOR_MAP_SWIZZLE_128B, who);
 }
 
-template <int D, int BC>
+template <int D, int BC, bool PP>
 static int mhsa_fused_wgmma_tma_launch_d(const mhsa_problem_t *p, const mhsa_tensors_t *t,
                                          cudaStream_t stream, const char *who)
 {
     constexpr size_t smem = WgTmaTile<D, BC>::SMEM;
     static bool opted = false;
-    if (int e = wg_smem_opt_in(mhsa_fused_wgmma_tma_kernel<D, BC>, smem, opted)) return e;
+    if (int e = wg_smem_opt_in(mhsa_fused_wgmma_tma_kernel<D, BC, PP>, smem, opted)) return e;
     CUtensorMap qm, km, vm;
     if (int e = wg_map<D>(&qm, t->q, p->Nq, p->B * p->H, WG_BR, who)) return e;
     if (int e = wg_map<D>(&km, t->k, p->Nk, p->B * p->Hkv, BC, who)) return e;
     if (int e = wg_map<D>(&vm, t->v, p->Nk, p->B * p->Hkv, BC, who)) return e;
     const dim3 grid(ATTN_CEIL_DIV(p->Nq, WG_BR), p->H, p->B);
-    return ATTN_LAUNCH((mhsa_fused_wgmma_tma_kernel<D, BC>), grid, WG_TMA_THREADS, smem, stream,
+    return ATTN_LAUNCH((mhsa_fused_wgmma_tma_kernel<D, BC, PP>), grid, WG_TMA_THREADS, smem, stream,
                        qm, km, vm, static_cast<bf16 *>(t->o), wg_clamped(p),
                        p->scale * WG_LOG2E);
 }
@@ -619,6 +637,17 @@ extern "C" int mhsa_fused_wgmma_tma_launch(const mhsa_problem_t *p, const mhsa_t
     (void)ws; /* no workspace */
     const char *who = "mhsa_fused_wgmma_tma_launch";
     if (int e = wg_args(p, t, who)) return e;
-    if (p->d == 64) return mhsa_fused_wgmma_tma_launch_d<64, 128>(p, t, stream, who);
-    return mhsa_fused_wgmma_tma_launch_d<128, 128>(p, t, stream, who);
+    if (p->d == 64) return mhsa_fused_wgmma_tma_launch_d<64, 128, false>(p, t, stream, who);
+    return mhsa_fused_wgmma_tma_launch_d<128, 128, false>(p, t, stream, who);
+}
+
+/* fused-wgmma-tma with the consumers taking turns at the tensor cores */
+extern "C" int mhsa_fused_wgmma_tma_pp_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t,
+                                              void *ws, attn_stream_t stream)
+{
+    (void)ws; /* no workspace */
+    const char *who = "mhsa_fused_wgmma_tma_pp_launch";
+    if (int e = wg_args(p, t, who)) return e;
+    if (p->d == 64) return mhsa_fused_wgmma_tma_launch_d<64, 128, true>(p, t, stream, who);
+    return mhsa_fused_wgmma_tma_launch_d<128, 128, true>(p, t, stream, who);
 }

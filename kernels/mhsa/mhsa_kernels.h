@@ -80,6 +80,10 @@ const char *mhsa_fused_wgmma_supports(const mhsa_problem_t *p);
  * maps, mbarrier stages, setmaxnreg). Same supports(). */
 int mhsa_fused_wgmma_tma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                                 attn_stream_t stream);
+/* fused-wgmma-tma-pp: fused-wgmma-tma with the two consumer warpgroups issuing their wgmmas in
+ * turn (one's softmax under the other's S and P·V). Same supports(). */
+int mhsa_fused_wgmma_tma_pp_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
+                                   attn_stream_t stream);
 /* fused and fused-br64 on f16 data (the same kernel, templated on the element type) */
 int mhsa_fused_f16_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, void *ws,
                           attn_stream_t stream);
