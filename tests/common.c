@@ -387,7 +387,37 @@ int tst_emu_run(const char *dir, const char *suite, const char *const *shapes,
     return rc;
 }
 
-int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
+size_t tst_suite_parts(tst_part_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (int i = 0; attn_suites[i]; i++) {
+        int ngpu = 0;
+        for (int j = 0; j < attn_suites[i]->nvariants; j++)
+            ngpu += attn_suites[i]->variants[j].backend == ATTN_GPU;
+        const int np = ngpu ? (ngpu + TST_PART_VARIANTS - 1) / TST_PART_VARIANTS : 1;
+        for (int p = 0; p < np && k < cap; p++) out[k++] = (tst_part_t){i, p, np};
+    }
+    return k;
+}
+
+int tst_part_variants(const tst_part_t *p, char *re, size_t n)
+{
+    const attn_suite_t *s = attn_suites[p->suite];
+    int count = 0, g = 0;
+    size_t len = (size_t)snprintf(re, n, "^(");
+    for (int j = 0; j < s->nvariants; j++) {
+        if (s->variants[j].backend != ATTN_GPU) continue;
+        if (g++ % p->nparts != p->part) continue;
+        len += (size_t)snprintf(re + len, len < n ? n - len : 0, "%s%s", count ? "|" : "",
+                                s->variants[j].name);
+        count++;
+    }
+    len += (size_t)snprintf(re + len, len < n ? n - len : 0, ")$");
+    cr_assert(len < n, "%s part %d: the variant regex does not fit %zu bytes", s->name, p->part, n);
+    return count;
+}
+
+int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases, int nvariants)
 {
     const attn_suite_t *s = tst_suite(suite);
     char why[256];
@@ -399,6 +429,7 @@ int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases)
     int tail, nl = tst_lines(text, &L, &tail);
     int ngpu = 0, skipped = 0;
     for (int j = 0; j < s->nvariants; j++) ngpu += s->variants[j].backend == ATTN_GPU;
+    if (nvariants >= 0) ngpu = nvariants;
     cr_expect_eq(nl - 1, ngpu * ncases, "%s: %d rows, want %d", suite, nl - 1, ngpu * ncases);
     const char *h = L[0];
     const int c_var = tst_csv_col(h, "variant"), c_st = tst_csv_col(h, "status"),

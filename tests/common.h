@@ -97,10 +97,23 @@ char *tst_csv_header(const char *name);
  * returns the exit status, output in *out. */
 int tst_emu_run(const char *dir, const char *suite, const char *const *shapes,
                 const char *variant_re, const char *lib, char **out);
-/* Check that run's CSV: one row per GPU variant and case, backend emu, never timed, each ok with
- * max_abs_err within its tolerance, or skipped with exactly the reason the emulated variant's
- * supports() gives (present even in a build without CUDA). Returns the number of skipped rows. */
-int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases);
+/* Check that run's CSV: one row per GPU variant (nvariants of them, or all of the suite's when
+ * negative) and case, backend emu, never timed, each ok with max_abs_err within its tolerance,
+ * or skipped with exactly the reason the emulated variant's supports() gives (present even in a
+ * build without CUDA). Returns the number of skipped rows. */
+int tst_emu_expect_all_ok(const char *dir, const char *suite, int ncases, int nvariants);
+
+/* A suite's emulated run cut in parts of at most TST_PART_VARIANTS GPU variants, so that the
+ * parameterized tests running every suite (conformance, emu_fma) share the cores evenly. */
+#define TST_PART_VARIANTS 6
+typedef struct {
+    int suite, part, nparts; /* index in attn_suites; this part of nparts */
+} tst_part_t;
+/* Every suite's parts into out (cap entries); how many. */
+size_t tst_suite_parts(tst_part_t *out, size_t cap);
+/* Part p's variants, every nparts-th GPU variant from the part-th: an anchored regex of their
+ * names into re (n bytes); how many. */
+int tst_part_variants(const tst_part_t *p, char *re, size_t n);
 
 #define TST_SHAPES(...) ((const char *const[]){__VA_ARGS__, NULL})
 

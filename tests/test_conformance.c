@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,12 +187,39 @@ Test(registry, check_shapes_build)
     }
 }
 
+/* The parts the emulated runs are cut in name every GPU variant exactly once, in a regex that
+ * matches its name alone. */
+Test(registry, parts_cover_every_gpu_variant)
+{
+    tst_part_t parts[128];
+    const size_t np = tst_suite_parts(parts, 128);
+    cr_assert(np < 128, "more parts than the tests' arrays hold");
+    for (int i = 0; attn_suites[i]; i++) {
+        const attn_suite_t *s = attn_suites[i];
+        for (int j = 0; j < s->nvariants; j++) {
+            if (s->variants[j].backend != ATTN_GPU) continue;
+            char want[96];
+            int seen = 0;
+            for (size_t k = 0; k < np; k++) {
+                if (parts[k].suite != i) continue;
+                char re[1024];
+                tst_part_variants(&parts[k], re, sizeof re);
+                for (const char *sep = "(|"; *sep; sep++)
+                    for (const char *end = "|)"; *end; end++) {
+                        snprintf(want, sizeof want, "%c%s%c", *sep, s->variants[j].name, *end);
+                        seen += strstr(re, want) != NULL;
+                    }
+            }
+            cr_expect_eq(seen, 1, "%s %s: in %d parts' variant lists", s->name,
+                         s->variants[j].name, seen);
+        }
+    }
+}
+
 ParameterizedTestParameters(conformance, check_shapes)
 {
-    static int idx[64];
-    int n = 0;
-    while (attn_suites[n] && n < 64) idx[n] = n, n++;
-    return cr_make_param_array(int, idx, (size_t)n);
+    static tst_part_t parts[128];
+    return cr_make_param_array(tst_part_t, parts, tst_suite_parts(parts, 128));
 }
 
 /* The suite's CPU variants at every check shape: every row ok (none skipped, none failed). */
@@ -224,21 +252,26 @@ static void cpu_rows_ok(const char *dir, const attn_suite_t *s, int ncases)
     free(csv);
 }
 
-ParameterizedTest(int *i, conformance, check_shapes, .timeout = 900)
+/* One part of a suite (tst_suite_parts): its CPU rows (part 0), then its part of the GPU
+ * variants under the emulator. */
+ParameterizedTest(tst_part_t *pt, conformance, check_shapes, .timeout = 900)
 {
-    const attn_suite_t *s = attn_suites[*i];
+    const attn_suite_t *s = attn_suites[pt->suite];
     int n = 0;
     while (s->check_shapes && s->check_shapes[n]) n++;
     cr_assert(n > 0, "%s: no check shapes", s->name);
     char *dir = tst_tmpdir("conformance");
-    cpu_rows_ok(dir, s, n);
-    char why[256];
-    if (attn_emu_open(why, sizeof why) == 0) {
+    if (pt->part == 0) cpu_rows_ok(dir, s, n);
+    char why[256], re[1024];
+    const int nv = tst_part_variants(pt, re, sizeof re);
+    if (nv == 0) {
+        /* a suite without GPU variants: its CPU rows were all */
+    } else if (attn_emu_open(why, sizeof why) == 0) {
         char *out = NULL;
-        const int rc = tst_emu_run(dir, s->name, NULL, NULL, NULL, &out);
-        cr_expect_eq(rc, 0, "%s: exit %d:\n%s", s->name, rc, out);
+        const int rc = tst_emu_run(dir, s->name, NULL, re, NULL, &out);
+        cr_expect_eq(rc, 0, "%s %s: exit %d:\n%s", s->name, re, rc, out);
         free(out);
-        tst_emu_expect_all_ok(dir, s->name, n);
+        tst_emu_expect_all_ok(dir, s->name, n, nv);
     } else {
         cr_log_warn("%s: GPU variants not emulated: %s", s->name, why);
     }

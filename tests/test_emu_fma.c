@@ -15,10 +15,8 @@
 
 ParameterizedTestParameters(emu_fma, check_shapes)
 {
-    static int idx[64];
-    int n = 0;
-    while (attn_suites[n] && n < 64) idx[n] = n, n++;
-    return cr_make_param_array(int, idx, (size_t)n);
+    static tst_part_t parts[128];
+    return cr_make_param_array(tst_part_t, parts, tst_suite_parts(parts, 128));
 }
 
 /* The max_abs_err column of the CSV the last run wrote, of variant's rows, joined. */
@@ -44,21 +42,25 @@ static char *errors(const char *dir, const char *variant)
     return all;
 }
 
-ParameterizedTest(int *i, emu_fma, check_shapes, .timeout = 900)
+/* One part of a suite's GPU variants (tst_suite_parts). */
+ParameterizedTest(tst_part_t *pt, emu_fma, check_shapes, .timeout = 900)
 {
-    const attn_suite_t *s = attn_suites[*i];
+    const attn_suite_t *s = attn_suites[pt->suite];
     const char *lib = getenv("ATTNBENCH_EMU_FMA");
     cr_assert(lib && tst_exists(lib), "$ATTNBENCH_EMU_FMA names no module");
+    char re[1024];
+    const int nv = tst_part_variants(pt, re, sizeof re);
+    if (nv == 0) return; /* no GPU variant */
     int n = 0;
     while (s->check_shapes && s->check_shapes[n]) n++;
     char *dir = tst_tmpdir("emu_fma");
     char *out = NULL;
-    int rc = tst_emu_run(dir, s->name, NULL, NULL, lib, &out);
-    cr_expect_eq(rc, 0, "%s: exit %d:\n%s", s->name, rc, out);
+    int rc = tst_emu_run(dir, s->name, NULL, re, lib, &out);
+    cr_expect_eq(rc, 0, "%s %s: exit %d:\n%s", s->name, re, rc, out);
     free(out);
-    tst_emu_expect_all_ok(dir, s->name, n);
+    tst_emu_expect_all_ok(dir, s->name, n, nv);
     const char *contracts = getenv("ATTNBENCH_EMU_FMA_CONTRACTS");
-    if (!strcmp(s->name, "mhsa") && contracts && !strcmp(contracts, "1")) {
+    if (!strcmp(s->name, "mhsa") && pt->part == 0 && contracts && !strcmp(contracts, "1")) {
         char *fma = errors(dir, "naive");
         rc = tst_emu_run(dir, s->name, NULL, "^naive$", NULL, &out);
         cr_expect_eq(rc, 0, "%s, plain module: exit %d:\n%s", s->name, rc, out);
