@@ -461,6 +461,14 @@ static const attn_floor_t floors[] = {
      .min = 1.3,
      .why = "the TMA-fed wgmma kernel keeps fused-wgmma's floor: 30 % past PyTorch's "
             "FlashAttention-2 backend at d = 128"},
+    {.name = "mhsa-wgmma-tma-pp/flash",
+     .num = ATTN_FLOOR_OURS("fused-wgmma-tma-pp", "bf16"),
+     .kind = ATTN_FLOOR_SPEEDUP,
+     .den = ATTN_FLOOR_PEER("sdpa-flash"),
+     .where = "N=4096,8192,16384 d=128 causal=0 " MHSA_SWEEP,
+     .min = 1.3,
+     .why = "the ping-pong variant too, so that the first GPU session times it beside "
+            "fused-wgmma-tma at the same cases"},
     {.name = "mhsa-wgmma/cudnn",
      .num = ATTN_FLOOR_OURS("fused-wgmma-tma", "bf16"),
      .kind = ATTN_FLOOR_SPEEDUP,
