@@ -3,8 +3,8 @@
 # GPU session compares the hardware's with) and those of model.py, the PTX ISA read a second
 # time in Python; every mode agrees with the probe's own host reading (--verbose); a planted
 # difference (an edited copy of expected.txt) is named by mode and exits 1; each misreading
-# planted in model.py (WGMMA_MODEL_PLANT) differs in exactly the modes that can see it, so the
-# probe's modes catch it on a GPU; bad usage exits 2.
+# planted in model.py (WGMMA_MODEL_PLANT: of wgmma's operands or of TMA's boxes) differs in
+# exactly the modes that can see it, so the probe's modes catch it on a GPU; bad usage exits 2.
 #   usage: wgmma_probe.sh SOURCE_ROOT WGMMA_PROBE_EMU
 set -u
 root=$(cd "$1" && pwd) probe=$2
@@ -79,4 +79,8 @@ rc=$?
 echo "not a listing" | python3 "$dir/model.py" >/dev/null 2>&1
 rc=$?
 [ $rc = 2 ] || fail "model.py on a bad listing: exit $rc, want 2"
+echo "tma.2d.none.x tma 2 none 72 50 1 160 8000 40 16 1" | python3 "$dir/model.py" >"$tmp/bad-tma.txt" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "not a line of .*tma.2d.none.x" "$tmp/bad-tma.txt" ||
+    fail "model.py on a short TMA line: exit $rc, want 2 naming it: $(cat "$tmp/bad-tma.txt")"
 echo "wgmma_probe: ok ($n modes: emulator = expected.txt = model.py; planted differences named, planted misreadings seen by their modes)"
