@@ -97,6 +97,15 @@ template <class T> __host__ __device__ inline uint16_t bits16(float v)
     else return __bfloat16_as_ushort(__float2bfloat16(v));
 }
 
+/* The swizzle of shared byte address a (the async proxy's, wgmma's and TMA's alike): 16-byte chunk
+ * bits [4, 4+b) XOR address bits [7, 7+b), b = 1, 2, 3 for 32B, 64B, 128B. */
+__host__ __device__ inline uint32_t swizzled(uint32_t a, int swz)
+{
+    const int bits = swz == WGMMA_SWIZZLE_128B ? 3 : swz == WGMMA_SWIZZLE_64B ? 2
+                   : swz == WGMMA_SWIZZLE_32B  ? 1 : 0;
+    return a ^ (((a >> 7) & ((1u << bits) - 1)) << 4);
+}
+
 /* Byte offset of element (r, k) (r the M or N index) of a K- or MN-major operand in the ISA's
  * canonical layout, with the swizzle applied to the address itself (for the map mode's stores
  * and the host reference; model.py derives the same from the ISA text on its own). */
@@ -114,7 +123,7 @@ __host__ __device__ inline uint32_t operand_addr(int major, int swz, uint32_t st
         a = start + (r / 8) * sbo + (r % 8) * 2 + (k / 8) * lbo + (k % 8) * 16;
     else
         a = start + (r / (width / 2)) * lbo + (r % (width / 2)) * 2 + (k / 8) * sbo + (k % 8) * width;
-    return a ^ (((a >> 7) & ((1u << bits) - 1)) << 4);
+    return swizzled(a, swz);
 }
 
 template <class T, int N, int TA, int TB, bool kRS>
@@ -189,6 +198,8 @@ struct Mode {
     ProbeArgs p;
 };
 
+const int swzs[] = {WGMMA_SWIZZLE_NONE, WGMMA_SWIZZLE_32B, WGMMA_SWIZZLE_64B, WGMMA_SWIZZLE_128B};
+
 const char *swz_name(int s)
 {
     return s == WGMMA_SWIZZLE_128B ? "128b" : s == WGMMA_SWIZZLE_64B ? "64b"
@@ -234,7 +245,6 @@ std::vector<Mode> modes()
         v.push_back(m);
         return v.back();
     };
-    const int swzs[] = {WGMMA_SWIZZLE_NONE, WGMMA_SWIZZLE_32B, WGMMA_SWIZZLE_64B, WGMMA_SWIZZLE_128B};
     for (bool f16 : {false, true})
         for (int n : {64, 128})
             for (int swz : swzs)
@@ -313,10 +323,7 @@ struct TmaMode {
  * then the swizzle of that shared address (a 1024-aligned start: the same as of the offset). */
 inline uint32_t tma_smem_offset(const TmaMode &m, int i0, int i1, int i2)
 {
-    const int bits = m.swizzle == WGMMA_SWIZZLE_128B ? 3 : m.swizzle == WGMMA_SWIZZLE_64B ? 2
-                   : m.swizzle == WGMMA_SWIZZLE_32B  ? 1 : 0;
-    const uint32_t a = 2u * (i0 + m.box[0] * (i1 + m.box[1] * (uint32_t)i2));
-    return a ^ (((a >> 7) & ((1u << bits) - 1)) << 4);
+    return swizzled(2u * (i0 + m.box[0] * (i1 + m.box[1] * (uint32_t)i2)), m.swizzle);
 }
 
 /* One thread inits the mbarrier, announces the box's bytes and issues the copy; all wait (with
@@ -388,7 +395,6 @@ std::vector<TmaMode> tma_modes()
     /* rank 2: 72 x 50 elements, rows 160 bytes apart (8 elements of padding a row, which a
      * missing bounds check would read); the inner box is the swizzle span (none: 40 elements,
      * not a power of two), 16 rows (two or more swizzle patterns) */
-    const int swzs[] = {WGMMA_SWIZZLE_NONE, WGMMA_SWIZZLE_32B, WGMMA_SWIZZLE_64B, WGMMA_SWIZZLE_128B};
     for (int swz : swzs) {
         const uint32_t b0 = swz == WGMMA_SWIZZLE_128B ? 64 : swz == WGMMA_SWIZZLE_64B ? 32
                           : swz == WGMMA_SWIZZLE_32B  ? 16 : 40;
