@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$1
 command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
-for f in tools/wgmma-probe/probe.cu kernels/common/wgmma.cuh kernels/common/launch.cuh; do
+for f in tools/wgmma-probe/probe.cu kernels/common/wgmma.cuh kernels/common/tma.cuh \
+         kernels/common/launch.cuh; do
     [ "$out" -nt "$f" ] || {
         mkdir -p "$(dirname "$out")"
         exec nvcc -std=c++17 -O2 -gencode arch=compute_90a,code=sm_90a -I kernels/common \

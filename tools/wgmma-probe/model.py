@@ -23,6 +23,9 @@ and then the swizzle, a function of the shared-memory address itself: 16-byte ch
 [4, 4+b) XOR address bits [7, 7+b), b = 1, 2, 3 for 32B, 64B, 128B (the pattern repeats every
 256, 512, 1024 bytes; the probe's buffer is 1024-aligned and no start has bits 7-9 set, so the
 descriptor's base offset is 0 in every mode).
+TMA modes (tma.*, see tma_box): one box of cp.async.bulk.tensor, element (i0, i1, i2) of the box
+at the swizzle (as above) of its row-major byte offset in the box, zero where its tensor
+coordinate lies outside the tensor; hashed as the box's 16-bit words.
 Fragments (thread t of the warpgroup, warp w = t/32, g = (t%32)/4, q = t%4):
   A from registers, .b32 a[i] i = 0..3: row 16w + g + 8*(i%2), columns 2q + 8*(i/2) + {0, 1},
                                         the lower column in bits 0..15
@@ -38,6 +41,12 @@ SWZ_BYTES = {"none": 16, "32b": 32, "64b": 64, "128b": 128}
 #   swizzle-from-start  the swizzle of the offset from the start address, not of the address
 #   mn-lbo-sbo-swapped  MN-major swizzled: MN atoms at SBO, K groups at LBO
 #   d-rows-first        accumulator registers i%4 = (g, 2q), (g+8, 2q), (g, 2q+1), (g+8, 2q+1)
+#   tma-swizzle-span-rows   TMA: the chunk XORed with the row index of the swizzle span (offset /
+#                           32 or 64), not with address bits 7..: 32B and 64B boxes differ
+#   tma-oob-next-row        TMA: past the innermost dimension's end, the bytes that follow (the
+#                           row's padding, the next row) instead of zeros
+#   tma-rows-unchecked      TMA: no bound check past the end of the outer dimensions
+#   tma-negative-clamped    TMA: a negative coordinate reads from 0 instead of zeros
 PLANT = os.environ.get("WGMMA_MODEL_PLANT", "")
 
 
@@ -85,6 +94,12 @@ def address(major, swz, start, lbo, sbo, r, k):
         else:
             w = s // 2
             a = start + (r // w) * lbo + (r % w) * 2 + (k // 8) * sbo + (k % 8) * s
+    return swizzle(a, swz)
+
+
+def swizzle(a, swz):
+    """The shared-memory swizzle of byte address a: 16-byte chunk bits [4, 4+b) XOR address
+    bits [7, 7+b)."""
     b = SWZ_BITS[swz]
     return a ^ (((a >> 7) & ((1 << b) - 1)) << 4)
 
@@ -125,6 +140,50 @@ def a_fragment_coords():
                 yield 16 * w + g + 8 * (i % 2), 2 * q + 8 * (i // 2) + half
 
 
+def bf16bits(v):
+    """The bf16 encoding of a small integer: the upper half of its fp32 one (exact)."""
+    return f32bits(v) >> 16
+
+
+def tma_box(mode):
+    """cp.async.bulk.tensor (tile mode) of one box, as the PTX ISA ("Tensor Data Objects":
+    bounding box, out-of-bound access; "Tensor-map swizzle modes") and cuTensorMapEncodeTiled
+    describe it: box element (i0, i1, i2) is tensor element (c0 + i0, c1 + i1, c2 + i2), whose
+    bytes lie at x0 * 2 + x1 * stride1 + x2 * stride2 of the tensor; the coordinates are signed,
+    and an element outside [0, dim) in any dimension, before the start as past the end, is
+    written as zero (oobFill NONE). The box lands densely, row-major (i0 fastest), from the
+    destination on, each element at the swizzle of its shared-memory address; the destination
+    is 1024-aligned, so that is the swizzle of its offset. Returns the box's 16-bit words in
+    shared-memory order."""
+    dims, strides, box, c = mode["dims"], mode["strides"], mode["box"], mode["coords"]
+    out = [None] * (box[0] * box[1] * box[2])
+    for i2 in range(box[2]):
+        for i1 in range(box[1]):
+            for i0 in range(box[0]):
+                x = (c[0] + i0, c[1] + i1, c[2] + i2)
+                inside = [0 <= x[d] < dims[d] for d in range(3)]
+                if PLANT == "tma-negative-clamped":
+                    x = tuple(max(v, 0) for v in x)
+                    inside = [x[d] < dims[d] for d in range(3)]
+                offset = x[0] * 2 + x[1] * strides[0] + x[2] * strides[1]
+                if PLANT == "tma-oob-next-row" and x[0] >= dims[0] and all(inside[1:]):
+                    inside[0] = True  # the linear address past the row's end: the next row
+                if PLANT == "tma-rows-unchecked":
+                    inside[1:] = [inside[d] or x[d] >= dims[d] for d in (1, 2)]
+                value = bf16bits(vhash(offset // 2)) if all(inside) else 0
+                a = 2 * (i0 + box[0] * (i1 + box[1] * i2))
+                if PLANT == "tma-swizzle-span-rows":
+                    # the chunk XORed with the row of the swizzle span, not address bits 7..
+                    b = SWZ_BITS[mode["swz"]]
+                    a ^= ((a // SWZ_BYTES[mode["swz"]]) & ((1 << b) - 1)) << 4
+                else:
+                    a = swizzle(a, mode["swz"])
+                if out[a // 2] is not None:
+                    raise SystemExit(f"model: {mode['name']}: two box elements at byte {a}")
+                out[a // 2] = value
+    return out
+
+
 def rs_a(m, k):
     return vhash(0x10000 + m * 16 + k)
 
@@ -160,6 +219,18 @@ def run(mode, smem_bytes, cache):
     return fnv(f32bits(v) for row in d for v in row), d
 
 
+def tma_mode(p):
+    """A TMA line of --list: name tma rank swizzle dim0..2 stride1 stride2 box0..2 c0..2."""
+    if len(p) != 15 or p[3] not in SWZ_BITS:
+        return None
+    try:
+        v = [int(x) for x in p[4:]]
+    except ValueError:
+        return None
+    return {"name": p[0], "rank": int(p[2]), "swz": p[3], "dims": v[0:3], "strides": v[3:5],
+            "box": v[5:8], "coords": v[8:11]}
+
+
 def main():
     args = sys.argv[1:]
     if args and args[0] in ("-h", "--help"):
@@ -179,6 +250,15 @@ def main():
         if not p or p[0].startswith("#"):
             if len(p) == 3 and p[1] == "smem-bytes":
                 smem_bytes = int(p[2])
+            continue
+        if len(p) > 1 and p[1] == "tma":
+            mode = tma_mode(p)
+            if mode is None:
+                print(f"model.py: not a line of `wgmma-probe --list`: {line.rstrip()}",
+                      file=sys.stderr)
+                return 2
+            print(f"{mode['name']} {fnv(tma_box(mode)):016x}")
+            count += 1
             continue
         if len(p) != len(fields) or smem_bytes is None:
             print(f"model.py: not a line of `wgmma-probe --list`: {line.rstrip()}", file=sys.stderr)

@@ -1,6 +1,8 @@
-/* wgmma-probe: one wgmma per mode, for the first minute of a lent Hopper GPU (docs/gpu-lease.md).
+/* wgmma-probe: one wgmma or one TMA box load per mode, for the first minute of a lent Hopper GPU
+ * (docs/gpu-lease.md).
  *
  *   wgmma-probe [--verbose]     one line per mode: "<mode> <hash of its 64 x N fp32 result>"
+ *                               (a tma.* mode: of its box's shared memory, as 16-bit words)
  *   wgmma-probe --list          the modes' parameters (what tools/wgmma-probe/model.py reads)
  *
  * Built twice from this one file: for sm_90a by nvcc (tools/gpu_build.sh: the real instruction)
@@ -25,8 +27,19 @@
  * stepped by 32 bytes), V MN-major 128B as B of an RS wgmma with N = 64 and 128 (64-column
  * atoms 16 KiB apart at LBO, a k16 step 2048 bytes on).
  *
- * Exit status: 0 every mode ran, 1 a launch failed, 2 bad usage, 77 no sm_90 device (nothing
- * ran: the reason is printed). */
+ * TMA modes (tma.<rank>d.<swizzle>.<box>): one thread inits an mbarrier, announces the box's
+ * bytes and issues one cp.async.bulk.tensor.{2,3}d (common/tma.cuh) of a bf16 tensor whose
+ * elements are vhash of their index, into 1024-aligned shared memory; every thread waits, and
+ * the box is written out as it lies there, so its hash depends on where each element lands (the
+ * swizzle) and on which are zeros. Swizzle none, 32B, 64B, 128B (inner box = the span; none: 40
+ * elements) x rank 2 boxes wholly inside, past the last row, past the row's end (into the row
+ * padding a missing check would read) and at negative coordinates; rank 3 boxes over 2 or 3
+ * heads; and fused-wgmma-tma's own map (d = 128, N = 200, 3 heads, box 64 x 128 x 1) at rows
+ * 128..255 of head 2 (72 real, 56 zero), both 64-column blocks.
+ *
+ * Exit status: 0 every mode ran, 1 a mode failed (its launch, or a box that never landed), 2 bad
+ * usage, 77 no sm_90 device (nothing ran: the reason is printed). */
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -39,6 +52,7 @@
 #include <cuda_runtime.h>
 
 #include "launch.cuh"
+#include "tma.cuh"
 #include "wgmma.cuh"
 
 namespace {
@@ -83,6 +97,15 @@ template <class T> __host__ __device__ inline uint16_t bits16(float v)
     else return __bfloat16_as_ushort(__float2bfloat16(v));
 }
 
+/* The swizzle of shared byte address a (the async proxy's, wgmma's and TMA's alike): 16-byte chunk
+ * bits [4, 4+b) XOR address bits [7, 7+b), b = 1, 2, 3 for 32B, 64B, 128B. */
+__host__ __device__ inline uint32_t swizzled(uint32_t a, int swz)
+{
+    const int bits = swz == WGMMA_SWIZZLE_128B ? 3 : swz == WGMMA_SWIZZLE_64B ? 2
+                   : swz == WGMMA_SWIZZLE_32B  ? 1 : 0;
+    return a ^ (((a >> 7) & ((1u << bits) - 1)) << 4);
+}
+
 /* Byte offset of element (r, k) (r the M or N index) of a K- or MN-major operand in the ISA's
  * canonical layout, with the swizzle applied to the address itself (for the map mode's stores
  * and the host reference; model.py derives the same from the ISA text on its own). */
@@ -100,7 +123,7 @@ __host__ __device__ inline uint32_t operand_addr(int major, int swz, uint32_t st
         a = start + (r / 8) * sbo + (r % 8) * 2 + (k / 8) * lbo + (k % 8) * 16;
     else
         a = start + (r / (width / 2)) * lbo + (r % (width / 2)) * 2 + (k / 8) * sbo + (k % 8) * width;
-    return a ^ (((a >> 7) & ((1u << bits) - 1)) << 4);
+    return swizzled(a, swz);
 }
 
 template <class T, int N, int TA, int TB, bool kRS>
@@ -175,6 +198,8 @@ struct Mode {
     ProbeArgs p;
 };
 
+const int swzs[] = {WGMMA_SWIZZLE_NONE, WGMMA_SWIZZLE_32B, WGMMA_SWIZZLE_64B, WGMMA_SWIZZLE_128B};
+
 const char *swz_name(int s)
 {
     return s == WGMMA_SWIZZLE_128B ? "128b" : s == WGMMA_SWIZZLE_64B ? "64b"
@@ -220,7 +245,6 @@ std::vector<Mode> modes()
         v.push_back(m);
         return v.back();
     };
-    const int swzs[] = {WGMMA_SWIZZLE_NONE, WGMMA_SWIZZLE_32B, WGMMA_SWIZZLE_64B, WGMMA_SWIZZLE_128B};
     for (bool f16 : {false, true})
         for (int n : {64, 128})
             for (int swz : swzs)
@@ -278,6 +302,146 @@ template <class T, int N> int launch_n(const Mode &m, float *out)
     }
 }
 
+/* TMA modes: one cp.async.bulk.tensor box of a bf16 tensor in global memory whose 16-bit element
+ * at byte offset o holds vhash(o / 2) (the same small integers, exact in bf16), into shared memory
+ * at a 1024-byte boundary (the 128B swizzle's repeat), read back byte for byte. */
+constexpr int kTmaBoxMax = 16384; /* the largest box (fused-wgmma-tma's 64 x 128 bf16); its mbarrier follows */
+
+struct TmaMode {
+    std::string name;
+    int rank;                  /* 2 or 3 (a rank-2 mode's third entries: 1, 1, 0) */
+    int swizzle;               /* the wgmma_swizzle_t of the same span, for the names */
+    CUtensorMapSwizzle tswz;
+    uint64_t dims[3];          /* elements, innermost first */
+    uint64_t strides[2];       /* bytes, of dimensions 1 and 2 */
+    uint32_t box[3];
+    int coords[3];             /* the box's first element; may be negative or past the end */
+    unsigned bytes() const { return 2u * box[0] * box[1] * box[2]; }
+};
+
+/* Byte offset in the box's shared memory of its element (i0, i1, i2): row-major in the box,
+ * then the swizzle of that shared address (a 1024-aligned start: the same as of the offset). */
+inline uint32_t tma_smem_offset(const TmaMode &m, int i0, int i1, int i2)
+{
+    return swizzled(2u * (i0 + m.box[0] * (i1 + m.box[1] * (uint32_t)i2)), m.swizzle);
+}
+
+/* One thread inits the mbarrier, announces the box's bytes and issues the copy; all wait (with
+ * a bound: a copy that never completes its bytes reports *status = 1 instead of using up the
+ * probe's minute) and write the box's shared memory out as it lies. */
+__global__ void __launch_bounds__(128) tma_probe_kernel(const __grid_constant__ CUtensorMap map,
+                                                        int rank, int c0, int c1, int c2,
+                                                        unsigned bytes, uint16_t *out, int *status)
+{
+    ATTN_DYNAMIC_SMEM(raw);
+    const uint32_t addr = (uint32_t)(wgmma_desc(raw, 0, 0, WGMMA_SWIZZLE_NONE) & 0x3FFF) << 4;
+    unsigned char *base = raw + ((kAlign - (addr & (kAlign - 1))) & (kAlign - 1));
+    uint16_t *s = reinterpret_cast<uint16_t *>(base);
+    uint64_t *bar = reinterpret_cast<uint64_t *>(base + kTmaBoxMax);
+    const int t = threadIdx.x;
+    /* a byte the copy does not write reads 0xdead (never a bf16 of -6..6 or zero) */
+    for (unsigned e = t; e < bytes / 2; e += 128) s[e] = 0xdead;
+    fence_proxy_async_shared(); /* those stores before the async proxy's */
+    if (t == 0) {
+        mbar_init(bar, 1);
+        fence_mbarrier_init();
+    }
+    __syncthreads();
+    if (t == 0) {
+        mbar_arrive_expect_tx(bar, bytes);
+        if (rank == 2) tma_load_2d(base, &map, c0, c1, bar);
+        else tma_load_3d(base, &map, c0, c1, c2, bar);
+    }
+    /* the bound: 2^28 SM clocks (~0.15 s) on a GPU, where each try_wait may suspend a while (a
+     * count would bound no time); the emulator lands the copy at the first waits */
+    bool done = false;
+#ifdef ATTN_EMU
+    for (int i = 0; i < (1 << 16) && !done; i++) done = mbar_try_wait(bar, 0);
+#else
+    for (const long long t0 = clock64(); !done && clock64() - t0 < (1ll << 28);)
+        done = mbar_try_wait(bar, 0);
+#endif
+    if (!done) {
+        if (t == 0) *status = 1;
+        return;
+    }
+    for (unsigned e = t; e < bytes / 2; e += 128) out[e] = s[e];
+}
+
+std::vector<TmaMode> tma_modes()
+{
+    std::vector<TmaMode> v;
+    auto add = [&](const char *what, int rank, int swz, std::initializer_list<uint64_t> dims,
+                   std::initializer_list<uint64_t> strides, std::initializer_list<uint32_t> box,
+                   std::initializer_list<int> coords) {
+        TmaMode m{};
+        m.name = "tma." + std::to_string(rank) + "d." + swz_name(swz) + "." + what;
+        m.rank = rank;
+        m.swizzle = swz;
+        m.tswz = swz == WGMMA_SWIZZLE_128B ? CU_TENSOR_MAP_SWIZZLE_128B
+               : swz == WGMMA_SWIZZLE_64B  ? CU_TENSOR_MAP_SWIZZLE_64B
+               : swz == WGMMA_SWIZZLE_32B  ? CU_TENSOR_MAP_SWIZZLE_32B : CU_TENSOR_MAP_SWIZZLE_NONE;
+        int i = 0;
+        for (uint64_t d : dims) m.dims[i++] = d;
+        i = 0;
+        for (uint64_t s : strides) m.strides[i++] = s;
+        i = 0;
+        for (uint32_t b : box) m.box[i++] = b;
+        i = 0;
+        for (int c : coords) m.coords[i++] = c;
+        if (rank == 2) m.dims[2] = 1, m.strides[1] = m.strides[0] * m.dims[1], m.box[2] = 1;
+        v.push_back(m);
+    };
+    /* rank 2: 72 x 50 elements, rows 160 bytes apart (8 elements of padding a row, which a
+     * missing bounds check would read); the inner box is the swizzle span (none: 40 elements,
+     * not a power of two), 16 rows (two or more swizzle patterns) */
+    for (int swz : swzs) {
+        const uint32_t b0 = swz == WGMMA_SWIZZLE_128B ? 64 : swz == WGMMA_SWIZZLE_64B ? 32
+                          : swz == WGMMA_SWIZZLE_32B  ? 16 : 40;
+        const int past = (int)(72 - b0 / 2) / 8 * 8; /* about half the box past the row's end */
+        add("inside", 2, swz, {72, 50}, {160}, {b0, 16}, {8, 5});
+        add("rows-past-end", 2, swz, {72, 50}, {160}, {b0, 16}, {8, 40});
+        add("inner-past-end", 2, swz, {72, 50}, {160}, {b0, 16}, {past, 5});
+        add("negative", 2, swz, {72, 50}, {160}, {b0, 16}, {-8, -3});
+    }
+    /* rank 3: 72 x 50 x 3, heads 8192 bytes apart; boxes over 2 or 3 heads */
+    add("inside", 3, WGMMA_SWIZZLE_128B, {72, 50, 3}, {160, 8192}, {64, 16, 2}, {8, 5, 1});
+    add("rows-heads-past-end", 3, WGMMA_SWIZZLE_128B, {72, 50, 3}, {160, 8192}, {64, 16, 2}, {8, 40, 2});
+    add("inner-past-end", 3, WGMMA_SWIZZLE_64B, {72, 50, 3}, {160, 8192}, {32, 8, 3}, {56, 20, 0});
+    add("negative", 3, WGMMA_SWIZZLE_32B, {72, 50, 3}, {160, 8192}, {16, 16, 2}, {-8, -3, -1});
+    /* fused-wgmma-tma's Q/K/V maps (d = 128, N = 200, 3 heads; 64-column boxes of 128 rows):
+     * rows 128..255 of head 2, 72 real and 56 zero, both column blocks */
+    for (int x : {0, 64})
+        add(x ? "mhsa-d128-n200.x64-r128-h2" : "mhsa-d128-n200.x0-r128-h2", 3, WGMMA_SWIZZLE_128B,
+            {128, 200, 3}, {256, 51200}, {64, 128, 1}, {x, 128, 2});
+    return v;
+}
+
+/* The box as the ISA reads it: element (i0, i1, i2) of the box is tensor element (c0 + i0, ...),
+ * zero outside the tensor, at tma_smem_offset. */
+std::vector<uint16_t> tma_reference(const TmaMode &m)
+{
+    std::vector<uint16_t> r(m.bytes() / 2);
+    for (uint32_t i2 = 0; i2 < m.box[2]; i2++)
+        for (uint32_t i1 = 0; i1 < m.box[1]; i1++)
+            for (uint32_t i0 = 0; i0 < m.box[0]; i0++) {
+                const long long x[3] = {m.coords[0] + (long long)i0, m.coords[1] + (long long)i1,
+                                        m.coords[2] + (long long)i2};
+                bool in = true;
+                for (int d = 0; d < 3; d++) in = in && x[d] >= 0 && x[d] < (long long)m.dims[d];
+                const uint64_t off = x[0] * 2 + x[1] * m.strides[0] + x[2] * m.strides[1];
+                r[tma_smem_offset(m, i0, i1, i2) / 2] =
+                    in ? bits16<__nv_bfloat16>((float)vhash((uint32_t)(off / 2))) : 0;
+            }
+    return r;
+}
+
+uint64_t fnv_word(uint64_t h, uint32_t w)
+{
+    h = (h ^ w) * 0x100000001b3ull;
+    return h ^ (h >> 32); /* fold: integers' low float bits are zero */
+}
+
 uint64_t fnv(const float *v, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -285,9 +449,16 @@ uint64_t fnv(const float *v, size_t n)
         const float x = v[i] + 0.0f; /* -0 as +0: a zero's sign is the summation order's */
         uint32_t w;
         std::memcpy(&w, &x, 4);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 32; /* fold: integers' low float bits are zero */
+        h = fnv_word(h, w);
     }
+    return h;
+}
+
+/* The TMA modes hash each 16-bit element of the box as one word. */
+uint64_t fnv16(const uint16_t *v, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = fnv_word(h, v[i]);
     return h;
 }
 
@@ -317,6 +488,64 @@ std::vector<float> reference(const Mode &m)
     return d;
 }
 
+/* The TMA modes, one line each as the wgmma modes; 1 if any failed. */
+int run_tma(const std::vector<TmaMode> &tmas, bool verbose)
+{
+    /* one global tensor for all: element e (16-bit) holds vhash(e), as far as the largest mode
+     * reaches */
+    size_t n = 0;
+    for (const TmaMode &m : tmas) n = std::max<size_t>(n, m.strides[1] * m.dims[2] / 2);
+    std::vector<uint16_t> host(n), got(kTmaBoxMax / 2);
+    for (size_t e = 0; e < n; e++) host[e] = bits16<__nv_bfloat16>((float)vhash((uint32_t)e));
+    void *dglobal = nullptr;
+    uint16_t *dbox = nullptr;
+    int *dstatus = nullptr;
+    if (cudaMalloc(&dglobal, n * 2) != cudaSuccess || cudaMalloc(&dbox, kTmaBoxMax) != cudaSuccess ||
+        cudaMalloc(&dstatus, sizeof(int)) != cudaSuccess ||
+        cudaMemcpy(dglobal, host.data(), n * 2, cudaMemcpyHostToDevice) != cudaSuccess) {
+        std::printf("wgmma-probe: cudaMalloc or cudaMemcpy of the TMA modes' tensor failed\n");
+        return 1;
+    }
+    int rc = 0;
+    for (const TmaMode &m : tmas) {
+        CUtensorMap map;
+        int e = tma_encode(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, (unsigned)m.rank, dglobal, m.dims,
+                           m.strides, m.box, m.tswz, m.name.c_str());
+        const int smem = kTmaBoxMax + kAlign + 16; /* the box, its mbarrier, the alignment */
+        if (!e) e = (int)cudaFuncSetAttribute(tma_probe_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+        if (!e) e = (int)cudaMemset(dstatus, 0, sizeof(int));
+        if (!e) e = ATTN_LAUNCH(tma_probe_kernel, dim3(1), dim3(128), smem, 0, map, m.rank,
+                                m.coords[0], m.coords[1], m.coords[2], m.bytes(), dbox, dstatus);
+        if (!e) e = (int)cudaDeviceSynchronize();
+        int status = 0;
+        if (!e) e = (int)cudaMemcpy(&status, dstatus, sizeof(int), cudaMemcpyDeviceToHost);
+        if (!e) e = (int)cudaMemcpy(got.data(), dbox, m.bytes(), cudaMemcpyDeviceToHost);
+        if (e || status) {
+            std::printf("%s FAILED: %s\n", m.name.c_str(),
+                        e ? cudaGetErrorString((cudaError_t)e)
+                          : "the mbarrier's phase never completed (fewer bytes landed than the box's)");
+            rc = 1;
+            continue;
+        }
+        const size_t words = m.bytes() / 2;
+        std::printf("%s %016llx", m.name.c_str(), (unsigned long long)fnv16(got.data(), words));
+        if (verbose) {
+            const std::vector<uint16_t> want = tma_reference(m);
+            size_t i = 0;
+            while (i < words && got[i] == want[i]) i++;
+            if (i == words) std::printf("  as the ISA reads");
+            else
+                std::printf("  first difference: shared byte %zu holds 0x%04x, the ISA reading gives 0x%04x",
+                            2 * i, got[i], want[i]);
+        }
+        std::printf("\n");
+    }
+    cudaFree(dglobal);
+    cudaFree(dbox);
+    cudaFree(dstatus);
+    return rc;
+}
+
 int usage(const char *why)
 {
     std::fprintf(stderr, "wgmma-probe: %s\nusage: wgmma-probe [--verbose | --list]\n", why);
@@ -339,6 +568,7 @@ int main(int argc, char **argv)
         }
     }
     const std::vector<Mode> all = modes();
+    const std::vector<TmaMode> tmas = tma_modes();
     if (list) {
         std::printf("# smem-bytes %d\n# name kind dtype N swizzle A-major B-major A-start A-LBO "
                     "A-SBO B-start B-LBO B-SBO scale-d\n", kSmemBytes);
@@ -348,6 +578,14 @@ int main(int argc, char **argv)
                         m.n, swz_name(m.p.swizzle), m.kind == RS ? "reg" : m.amaj ? "mn" : "k",
                         m.bmaj ? "mn" : "k", m.p.a_start, m.p.a_lbo, m.p.a_sbo, m.p.b_start,
                         m.p.b_lbo, m.p.b_sbo, m.p.scale_d);
+        std::printf("# name tma rank swizzle dim0 dim1 dim2 stride1 stride2 box0 box1 box2 c0 c1 c2 "
+                    "(bf16 elements, strides in bytes, destination 1024-aligned)\n");
+        for (const TmaMode &m : tmas)
+            std::printf("%s tma %d %s %llu %llu %llu %llu %llu %u %u %u %d %d %d\n", m.name.c_str(),
+                        m.rank, swz_name(m.swizzle), (unsigned long long)m.dims[0],
+                        (unsigned long long)m.dims[1], (unsigned long long)m.dims[2],
+                        (unsigned long long)m.strides[0], (unsigned long long)m.strides[1],
+                        m.box[0], m.box[1], m.box[2], m.coords[0], m.coords[1], m.coords[2]);
         return 0;
     }
 #ifndef ATTN_EMU
@@ -400,6 +638,7 @@ int main(int argc, char **argv)
         }
         std::printf("\n");
     }
+    if (run_tma(tmas, verbose)) rc = 1;
     cudaFree(dout);
     return rc;
 }
