@@ -112,13 +112,13 @@ probe_summary() {
     [ -f "$cmp" ] || return 0
     echo
     if grep -q '^OK' "$cmp"; then
-        echo "wgmma probe: $(head -n 1 "$cmp"): the hardware reads every descriptor, swizzle and transpose mode as the emulator does"
+        echo "wgmma probe: $(head -n 1 "$cmp"): the hardware reads every wgmma descriptor, swizzle and transpose mode and lands every TMA box as the emulator does"
         return 0
     fi
     echo "wgmma probe: the hardware differs from the emulator (tools/wgmma-probe/expected.txt) in:"
     grep -E '^(DIFFERS|FAILED|MISSING) ' "$cmp" | head -n 40 | sed 's/^/  /'
     names=$("$BIN" --list 2>/dev/null | grep -oE '[A-Za-z0-9_-]*wgmma[A-Za-z0-9_-]*' | sort -u | tr '\n' ' ')
-    echo "UNTRUSTED: the check results of the wgmma variants (${names:-none in this binary}): they passed or failed on the emulator's reading of wgmma, which this GPU does not share"
+    echo "UNTRUSTED: the check results of the wgmma variants (${names:-none in this binary}): they passed or failed on the emulator's reading of wgmma and TMA, which this GPU does not share"
 }
 
 # run_stage NAME CAP FUNCTION: the stage under min(CAP, what is left) seconds.
