@@ -630,24 +630,28 @@ static int mhsa_fused_wgmma_tma_launch_d(const mhsa_problem_t *p, const mhsa_ten
                        p->scale * WG_LOG2E);
 }
 
-/* fused-wgmma's shapes, fed by TMA and a producer warpgroup */
+/* The TMA kernels at d = 64 and 128, after the checks both launchers share. */
+template <bool PP>
+static int wg_tma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t, attn_stream_t stream,
+                         const char *who)
+{
+    if (int e = wg_args(p, t, who)) return e;
+    if (p->d == 64) return mhsa_fused_wgmma_tma_launch_d<64, 128, PP>(p, t, stream, who);
+    return mhsa_fused_wgmma_tma_launch_d<128, 128, PP>(p, t, stream, who);
+}
+
+/* fused-wgmma's shapes, fed by TMA and a producer warpgroup (no workspace) */
 extern "C" int mhsa_fused_wgmma_tma_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t,
                                            void *ws, attn_stream_t stream)
 {
-    (void)ws; /* no workspace */
-    const char *who = "mhsa_fused_wgmma_tma_launch";
-    if (int e = wg_args(p, t, who)) return e;
-    if (p->d == 64) return mhsa_fused_wgmma_tma_launch_d<64, 128, false>(p, t, stream, who);
-    return mhsa_fused_wgmma_tma_launch_d<128, 128, false>(p, t, stream, who);
+    (void)ws;
+    return wg_tma_launch<false>(p, t, stream, "mhsa_fused_wgmma_tma_launch");
 }
 
-/* fused-wgmma-tma with the consumers taking turns at the tensor cores */
+/* fused-wgmma-tma with the consumers taking turns at the tensor cores (no workspace) */
 extern "C" int mhsa_fused_wgmma_tma_pp_launch(const mhsa_problem_t *p, const mhsa_tensors_t *t,
                                               void *ws, attn_stream_t stream)
 {
-    (void)ws; /* no workspace */
-    const char *who = "mhsa_fused_wgmma_tma_pp_launch";
-    if (int e = wg_args(p, t, who)) return e;
-    if (p->d == 64) return mhsa_fused_wgmma_tma_launch_d<64, 128, true>(p, t, stream, who);
-    return mhsa_fused_wgmma_tma_launch_d<128, 128, true>(p, t, stream, who);
+    (void)ws;
+    return wg_tma_launch<true>(p, t, stream, "mhsa_fused_wgmma_tma_pp_launch");
 }
