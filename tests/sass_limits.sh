@@ -80,11 +80,7 @@ fi
 lib=$1 arch=${2:-sm_90}
 [ -r "$lib" ] || { echo "sass_limits: cannot read $lib" >&2; exit 2; }
 
-cuobjdump=
-for d in $(dirname "$(command -v cuobjdump 2>/dev/null || echo /nonexistent/x)") /usr/local/cuda/bin \
-         ${CUDA_HOME:+"$CUDA_HOME/bin"} ${ATTNBENCH_TOOLS:+"$ATTNBENCH_TOOLS"/nvidia/*/bin}; do
-    if [ -x "$d/cuobjdump" ]; then cuobjdump=$d/cuobjdump; break; fi
-done
+source "$(dirname "${BASH_SOURCE[0]}")/cuobjdump.sh"
 [ -n "$cuobjdump" ] || { echo "sass_limits: SKIP: cuobjdump not found (PATH, /usr/local/cuda/bin, \$CUDA_HOME/bin, \$ATTNBENCH_TOOLS/nvidia/*/bin)" >&2; exit 77; }
 
 # The objects: a thin archive names its members (cuobjdump reads regular archives itself).

@@ -46,11 +46,7 @@ if [ "$1" = --dump ]; then
     exit
 fi
 [ $# -eq 1 ] && [ -r "$1" ] || usage
-cuobjdump=
-for d in $(dirname "$(command -v cuobjdump 2>/dev/null || echo /nonexistent/x)") /usr/local/cuda/bin \
-         ${CUDA_HOME:+"$CUDA_HOME/bin"} ${ATTNBENCH_TOOLS:+"$ATTNBENCH_TOOLS"/nvidia/*/bin}; do
-    if [ -x "$d/cuobjdump" ]; then cuobjdump=$d/cuobjdump; break; fi
-done
+source "$(dirname "${BASH_SOURCE[0]}")/cuobjdump.sh"
 [ -n "$cuobjdump" ] || { echo "wgmma_sass: SKIP: cuobjdump not found" >&2; exit 77; }
 out=$("$cuobjdump" -sass "$1" 2>&1) || { echo "wgmma_sass: cuobjdump -sass $1: $out" >&2; exit 1; }
 printf '%s\n' "$out" | check
